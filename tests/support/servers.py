@@ -1,0 +1,86 @@
+"""Real server processes on 127.0.0.1 for tests: start, wait until they answer, always stop."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """Returns a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running(
+    argv: Sequence[str],
+    *,
+    port: int,
+    ready_path: str = "/",
+    env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Iterator[str]:
+    """Runs `argv` (which must listen on `port`) and yields its base URL once it answers.
+
+    Any HTTP answer on `ready_path` counts as ready. The process group is stopped with SIGTERM
+    (then SIGKILL) on exit, so multi-worker servers leave no children behind.
+    """
+    base_url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        list(argv),
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                raise RuntimeError(f"{argv!r} exited with {proc.returncode}:\n{output}")
+            try:
+                httpx.get(base_url + ready_path, timeout=1.0)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{argv!r} did not answer on {base_url} in {timeout}s")
+                time.sleep(0.05)
+        yield base_url
+    finally:
+        _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+    if proc.stdout:
+        proc.stdout.close()
+
+
+def uvicorn_argv(app: str, *, port: int, factory: bool = False) -> list[str]:
+    """The command line that serves the ASGI app `app` ("module:attr") with uvicorn."""
+    argv = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
+    if factory:
+        argv.append("--factory")
+    return [*argv, "--log-level", "warning"]
