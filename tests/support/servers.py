@@ -58,7 +58,8 @@ def running(
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"{argv!r} did not answer on {base_url} in {timeout}s")
+                    message = f"{argv!r} did not answer on {base_url} in {timeout}s"
+                    raise TimeoutError(message) from None
                 time.sleep(0.05)
         yield base_url
     finally:

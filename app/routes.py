@@ -1,0 +1,182 @@
+"""Route templates and the endpoint inventory of both apps.
+
+One template syntax serves both frameworks: Flask's `/items/<int:item_id>` and FastAPI's
+`/items/{item_id}` are both written `/items/{item_id}` (and `<path:p>` / `{p:path}` as `{p:path}`).
+An endpoint is keyed `METHOD /template`; two templates that differ only in parameter names are the
+same endpoint, because they match the same requests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from app.types import Backend
+
+_FLASK_PARAM = re.compile(r"<(?:(?P<conv>[a-zA-Z_]\w*)(?:\([^)]*\))?:)?(?P<name>\w+)>")
+_BRACE_PARAM = re.compile(r"{(?P<name>\w+)(?::(?P<conv>\w+))?}")
+# Methods Flask answers by itself for every route; they are not endpoints of their own.
+IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
+
+
+def normalise_template(template: str) -> str:
+    """Rewrites a Flask or FastAPI route template into the gateway's one syntax."""
+
+    # Both patterns name their groups `name` and `conv`, so one rewrite serves both syntaxes.
+    def param(m: re.Match[str]) -> str:
+        return f"{{{m['name']}:path}}" if m["conv"] == "path" else f"{{{m['name']}}}"
+
+    return _BRACE_PARAM.sub(param, _FLASK_PARAM.sub(param, template))
+
+
+def template_shape(template: str) -> str:
+    """The template with parameter names erased: equal shapes match the same requests."""
+    return _BRACE_PARAM.sub(lambda m: "{:path}" if m["conv"] == "path" else "{}", template)
+
+
+def template_regex(template: str) -> re.Pattern[str]:
+    """Compiles a normalised template into a regex matching whole request paths."""
+    parts: list[str] = []
+    last = 0
+    for m in _BRACE_PARAM.finditer(template):
+        parts.append(re.escape(template[last : m.start()]))
+        parts.append(".+" if m["conv"] == "path" else "[^/]+")
+        last = m.end()
+    parts.append(re.escape(template[last:]))
+    return re.compile("".join(parts) + r"\Z")
+
+
+def route_key(method: str, template: str) -> str:
+    """The flag key of an endpoint: `METHOD /template`."""
+    return f"{method.upper()} {template}"
+
+
+def parse_route_key(key: str) -> tuple[str, str]:
+    """Splits `METHOD /template` and normalises the template; raises ValueError if malformed."""
+    method, _, template = key.strip().partition(" ")
+    template = template.strip()
+    if not method or not template.startswith("/"):
+        raise ValueError(
+            f"{key!r} is not a route key; write it as 'METHOD /path', e.g. 'GET /health'"
+        )
+    return method.upper(), normalise_template(template)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One method + template, and which apps serve it."""
+
+    method: str
+    template: str
+    backends: frozenset[Backend]
+    # Computed once: the dispatcher reads it on every request.
+    key: str = dataclasses.field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", route_key(self.method, self.template))
+
+    @property
+    def served_by(self) -> str:
+        """`legacy`, `migrated` or `both`: what the inventory shows operators."""
+        return "both" if len(self.backends) == 2 else next(iter(self.backends)).value
+
+
+class Inventory:
+    """The endpoints of both apps, and the matcher from a request to its endpoint.
+
+    Matching is a dict lookup for templates without parameters (most endpoints), then a scan of
+    the parameterised ones in the order the apps declared them.
+    """
+
+    def __init__(self, endpoints: Iterable[Endpoint]) -> None:
+        self.endpoints: dict[str, Endpoint] = {}
+        self._by_shape: dict[tuple[str, str], Endpoint] = {}
+        for endpoint in endpoints:
+            self._add(endpoint)
+        self._static: dict[tuple[str, str], Endpoint] = {}
+        self._dynamic: dict[str, list[tuple[re.Pattern[str], Endpoint]]] = {}
+        for endpoint in self.endpoints.values():
+            if "{" in endpoint.template:
+                pattern = template_regex(endpoint.template)
+                self._dynamic.setdefault(endpoint.method, []).append((pattern, endpoint))
+            else:
+                self._static[(endpoint.method, endpoint.template)] = endpoint
+
+    def _add(self, endpoint: Endpoint) -> None:
+        shape = (endpoint.method, template_shape(endpoint.template))
+        known = self._by_shape.get(shape)
+        if known is not None:
+            endpoint = dataclasses.replace(known, backends=known.backends | endpoint.backends)
+        self._by_shape[shape] = endpoint
+        self.endpoints[endpoint.key] = endpoint
+
+    def __iter__(self) -> Iterator[Endpoint]:
+        return iter(sorted(self.endpoints.values(), key=lambda e: (e.template, e.method)))
+
+    def __len__(self) -> int:
+        return len(self.endpoints)
+
+    def get(self, key: str) -> Endpoint | None:
+        """The endpoint for a route key, written in either template syntax."""
+        method, template = parse_route_key(key)
+        return self._by_shape.get((method, template_shape(template)))
+
+    def match(self, method: str, path: str) -> Endpoint | None:
+        """The endpoint a request reaches, or None when no app declares one for it.
+
+        HEAD and OPTIONS match only where an app declares them: Flask answers them by itself for
+        every GET route while FastAPI answers 405, so undeclared ones fall through to legacy.
+        """
+        endpoint = self._static.get((method, path))
+        if endpoint is not None:
+            return endpoint
+        for pattern, candidate in self._dynamic.get(method, ()):
+            if pattern.match(path):
+                return candidate
+        return None
+
+
+def flask_endpoints(wsgi_app: Any) -> Iterator[Endpoint]:
+    """The endpoints a Flask app declares in its url_map (none for other WSGI apps)."""
+    url_map = getattr(wsgi_app, "url_map", None)
+    if url_map is None:
+        return
+    legacy = frozenset({Backend.LEGACY})
+    for rule in url_map.iter_rules():
+        template = normalise_template(rule.rule)
+        for method in sorted(rule.methods or ()):
+            if method not in IMPLICIT_METHODS:
+                yield Endpoint(method, template, legacy)
+
+
+def _declared_routes(app: Any) -> Iterator[Any]:
+    """An app's routes, with FastAPI's included routers (kept unflattened since 0.16x) resolved."""
+    routes = getattr(app, "routes", None) or ()
+    try:
+        from fastapi.routing import iter_route_contexts  # FastAPI >= 0.160
+    except ImportError:
+        yield from routes
+    else:
+        yield from iter_route_contexts(routes)
+
+
+def asgi_endpoints(asgi_app: Any, prefix: str = "") -> Iterator[Endpoint]:
+    """The HTTP endpoints a Starlette/FastAPI app declares, following mounts and routers."""
+    migrated = frozenset({Backend.MIGRATED})
+    for route in _declared_routes(asgi_app):
+        path = getattr(route, "path", "")
+        methods = getattr(route, "methods", None)
+        if methods:
+            template = normalise_template(prefix + path)
+            for method in sorted(methods):
+                if method not in IMPLICIT_METHODS:
+                    yield Endpoint(method, template, migrated)
+        elif hasattr(route, "routes"):  # a Mount or a nested router
+            yield from asgi_endpoints(route, prefix + path)
+
+
+def discover(legacy: Any, migrated: Any) -> Inventory:
+    """Builds the inventory from the apps themselves: Flask's url_map and the ASGI app's routes."""
+    return Inventory([*flask_endpoints(legacy), *asgi_endpoints(migrated)])

@@ -1,0 +1,115 @@
+"""The admin API: inventory, flag changes with reasons, audit history, and its credential."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.gateway import create_gateway
+from tests.gateway.conftest import ADMIN, ADMIN_TOKEN
+from tests.test_apps import pair
+
+
+async def set_flag(client: httpx.AsyncClient, **change: object) -> httpx.Response:
+    return await client.post("/_strangler/flags", json={"reason": "test", **change}, headers=ADMIN)
+
+
+async def test_inventory_lists_endpoints_with_their_flags(client: httpx.AsyncClient) -> None:
+    """GET /endpoints shows who serves each endpoint and where its requests go."""
+    await set_flag(client, endpoint="GET /hello", mode="canary", percentage=25)
+    rows = {
+        r["endpoint"]: r for r in (await client.get("/_strangler/endpoints", headers=ADMIN)).json()
+    }
+    assert rows["GET /hello"]["served_by"] == "both"
+    assert rows["GET /hello"]["routing"] == "canary 25%"
+    assert rows["POST /hello"]["routing"] == "legacy"
+    assert rows["GET /migrated-only"]["routing"] == "migrated"
+
+
+async def test_flag_change_takes_effect_at_once_and_is_audited(client: httpx.AsyncClient) -> None:
+    """A change through the API routes the next request and appears in the history."""
+    response = await set_flag(client, endpoint="GET /hello", mode="migrated", actor="ops-ann")
+    assert response.status_code == 200
+    assert response.json()["after"] == {"mode": "migrated", "percentage": 100.0}
+    assert (await client.get("/hello")).json()["app"] == "migrated"
+    history = (await client.get("/_strangler/history?endpoint=GET /hello", headers=ADMIN)).json()
+    assert [(h["actor"], h["reason"], h["before"]) for h in history] == [("ops-ann", "test", None)]
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "kind"),
+    [
+        ({"endpoint": "GET /nope", "mode": "migrated"}, 404, "UnknownEndpoint"),
+        ({"endpoint": "POST /hello", "mode": "migrated"}, 422, "NoMigratedHandler"),
+        ({"endpoint": "POST /hello", "mode": "canary", "percentage": 5}, 422, "NoMigratedHandler"),
+        ({"endpoint": "GET /migrated-only", "mode": "legacy"}, 422, "NoLegacyHandler"),
+        ({"endpoint": "GET /hello", "mode": "canary", "percentage": 100.01}, 422, "InvalidFlag"),
+        ({"endpoint": "GET /hello", "mode": "canary", "percentage": -5}, 422, "InvalidFlag"),
+        ({"endpoint": "GET /hello", "mode": "canary"}, 422, "InvalidFlag"),
+        ({"endpoint": "GET /hello", "mode": "upside-down"}, 422, "InvalidFlag"),
+        ({"endpoint": "GET /hello", "mode": "migrated", "reason": "  "}, 422, "InvalidFlag"),
+    ],
+)
+async def test_invalid_changes_are_refused_and_change_nothing(
+    client: httpx.AsyncClient, change: dict[str, object], status: int, kind: str
+) -> None:
+    """A refused change answers with its error type and message, and the table is unchanged."""
+    response = await set_flag(client, **change)
+    assert response.status_code == status
+    assert response.json()["type"] == kind
+    assert response.json()["error"]
+    flags = (await client.get("/_strangler/flags", headers=ADMIN)).json()
+    assert flags == {"version": 0, "flags": {}}
+
+
+@pytest.mark.parametrize("path", ["/endpoints", "/flags", "/history"])
+async def test_admin_api_refuses_calls_without_the_credential(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    """Without the admin token, or with a wrong one, every admin call answers 401."""
+    assert (await client.get("/_strangler" + path)).status_code == 401
+    wrong = {"Authorization": "Bearer nope"}
+    assert (await client.get("/_strangler" + path, headers=wrong)).status_code == 401
+    both = {"X-Strangler-Admin-Token": ADMIN_TOKEN}
+    assert (await client.get("/_strangler" + path, headers=both)).status_code == 200
+
+
+async def test_admin_api_is_closed_when_no_credential_is_configured() -> None:
+    """With no token configured the API refuses everything and says how to open it."""
+    gateway = create_gateway(pair.legacy, pair.migrated)
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as c:
+        response = await c.get("/_strangler/endpoints", headers={"Authorization": "Bearer x"})
+    assert response.status_code == 401
+    assert "STRANGLER_ADMIN_TOKEN" in response.json()["error"]
+
+
+async def test_development_mode_opens_the_admin_api() -> None:
+    """In explicit development mode the API answers without a token."""
+    gateway = create_gateway(pair.legacy, pair.migrated, dev_mode=True)
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as c:
+        assert (await c.get("/_strangler/endpoints")).status_code == 200
+
+
+async def test_health_is_open_and_reports_the_flag_store(client: httpx.AsyncClient) -> None:
+    """GET /health needs no token and reports the store state and table version."""
+    body = (await client.get("/_strangler/health")).json()
+    assert body["status"] == "ok"
+    assert body["flags"]["version"] == 0
+
+
+async def test_health_reports_degraded_when_the_store_is_unreadable(tmp_path: Path) -> None:
+    """A gateway on an unreadable store serves legacy and its health says degraded."""
+    bad = tmp_path / "flags.db"
+    bad.write_bytes(b"garbage" * 1000)
+    gateway = create_gateway(pair.legacy, pair.migrated, bad, admin_token=ADMIN_TOKEN)
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as c:
+        health = (await c.get("/_strangler/health")).json()
+        served = await c.get("/hello")
+    assert health["status"] == "degraded"
+    assert "flags.db" in health["flags"]["error"]
+    assert served.json()["app"] == "legacy"

@@ -1,0 +1,125 @@
+"""The `strangler` command against a local SQLite store, configured by a strangler.toml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from app.cli import main
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "strangler.toml"
+    path.write_text(
+        'legacy = "tests.test_apps.pair:legacy"\n'
+        'migrated = "tests.test_apps.pair:migrated"\n'
+        'flags = "var/flags.db"\n'
+    )
+    return path
+
+
+def strangler(config: Path, *args: str) -> Result:
+    """Runs `strangler ARGS --config CONFIG` in process."""
+    return CliRunner().invoke(main, [*args, "--config", str(config)], catch_exceptions=False)
+
+
+def test_endpoints_lists_both_apps(config: Path) -> None:
+    """`strangler endpoints` shows every endpoint, who serves it and where it routes."""
+    result = strangler(config, "endpoints")
+    assert result.exit_code == 0
+    assert "GET /hello" in result.output
+    assert "both" in result.output
+    assert "GET /migrated-only" in result.output
+
+
+def test_set_canary_and_history(config: Path) -> None:
+    """set, canary and history work on the store file named in the config, and are audited."""
+    assert (
+        strangler(config, "flags", "set", "GET /hello", "migrated", "-m", "ported").exit_code == 0
+    )
+    result = strangler(
+        config, "flags", "canary", "GET /hello", "25", "-m", "careful", "--actor", "ann"
+    )
+    assert result.exit_code == 0
+    assert "GET /hello: migrated -> canary 25%" in result.output
+    listed = strangler(config, "flags", "list")
+    assert "canary 25%" in listed.output
+    history = strangler(config, "flags", "history", "GET /hello")
+    lines = history.output.strip().splitlines()
+    assert len(lines) == 2
+    assert "by ann: careful" in lines[0]
+    assert (config.parent / "var" / "flags.db").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("flags", "set", "GET /nope", "migrated", "-m", "x"), "no endpoint 'GET /nope'"),
+        (("flags", "set", "POST /hello", "migrated", "-m", "x"), "no migrated handler"),
+        (("flags", "canary", "GET /hello", "150", "-m", "x"), "out of range"),
+        (("flags", "set", "GET /hello", "canary", "-m", "x"), "needs a percentage"),
+    ],
+)
+def test_invalid_changes_fail_with_a_clear_error(
+    config: Path, args: tuple[str, ...], message: str
+) -> None:
+    """A refused change exits 2 with the reason, and the history stays empty."""
+    result = strangler(config, *args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert strangler(config, "flags", "history").output.strip() == ""
+
+
+def test_set_requires_a_reason(config: Path) -> None:
+    """Without --reason the change is refused by the command line itself."""
+    result = strangler(config, "flags", "set", "GET /hello", "migrated")
+    assert result.exit_code == 2
+    assert "--reason" in result.output
+
+
+def test_import_and_export_round_trip(config: Path, tmp_path: Path) -> None:
+    """A flags file loads into the store, and exporting writes the same flags back."""
+    flag_file = tmp_path / "flags.yaml"
+    flag_file.write_text("GET /hello: canary 12.5\nGET /items/<id>: migrated\n")
+    imported = strangler(config, "flags", "import", str(flag_file))
+    assert "2 flag(s) changed" in imported.output
+    again = strangler(config, "flags", "import", str(flag_file))
+    assert "0 flag(s) changed" in again.output
+    exported = tmp_path / "out.yaml"
+    strangler(config, "flags", "export", str(exported))
+    text = exported.read_text()
+    assert "GET /hello: canary 12.5\n" in text
+    assert "GET /items/{item_id}: migrated\n" in text
+
+
+def test_import_checks_every_entry_before_writing_any(config: Path, tmp_path: Path) -> None:
+    """A flags file with one bad entry changes nothing and names the file and the entry."""
+    flag_file = tmp_path / "flags.yaml"
+    flag_file.write_text("GET /hello: migrated\nPOST /hello: migrated\n")
+    result = strangler(config, "flags", "import", str(flag_file))
+    assert result.exit_code == 2
+    assert "flags.yaml" in result.output
+    assert "POST /hello" in result.output
+    assert strangler(config, "flags", "history").output.strip() == ""
+
+
+def test_missing_settings_say_what_to_set(tmp_path: Path) -> None:
+    """A config without the apps tells the user which settings to add."""
+    empty = tmp_path / "strangler.toml"
+    empty.write_text('flags = "memory:"\n')
+    result = strangler(empty, "endpoints")
+    assert result.exit_code == 2
+    assert "legacy and migrated" in result.output
+    assert "MODULE:ATTR" in result.output
+
+
+def test_unimportable_app_is_named(tmp_path: Path) -> None:
+    """A MODULE:ATTR that does not import says which one and why."""
+    config = tmp_path / "strangler.toml"
+    config.write_text('legacy = "no_such_module:app"\nmigrated = "tests.test_apps.pair:migrated"\n')
+    result = strangler(config, "endpoints")
+    assert result.exit_code == 2
+    assert "cannot import 'no_such_module'" in result.output

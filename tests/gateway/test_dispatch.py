@@ -1,0 +1,166 @@
+"""The gateway in process: per-endpoint routing, the backend header, forcing, fallthrough."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from app.gateway import Gateway, create_gateway
+from app.testing import override_flags
+from tests.gateway.conftest import ADMIN, ADMIN_TOKEN
+from tests.test_apps import pair
+
+
+async def test_unflagged_endpoints_are_served_by_legacy(client: httpx.AsyncClient) -> None:
+    """With no flags, an endpoint both apps serve goes to legacy, and the header says so."""
+    response = await client.get("/hello")
+    assert response.json()["app"] == "legacy"
+    assert response.headers["x-strangler-backend"] == "legacy"
+
+
+async def test_flipping_one_endpoint_moves_only_that_endpoint(
+    gateway: Gateway, client: httpx.AsyncClient
+) -> None:
+    """`GET /hello` on migrated leaves `POST /hello` and `GET /items/{id}` on legacy."""
+    with override_flags(gateway, {"GET /hello": "migrated"}):
+        assert (await client.get("/hello")).json()["app"] == "migrated"
+        assert (await client.post("/hello")).json()["app"] == "legacy"
+        assert (await client.get("/items/3")).json() == {"app": "legacy", "item": 3}
+    assert (await client.get("/hello")).json()["app"] == "legacy"
+
+
+async def test_path_parameters_route_by_template(
+    gateway: Gateway, client: httpx.AsyncClient
+) -> None:
+    """A flag on `GET /items/<id>` routes every `/items/N` to migrated."""
+    with override_flags(gateway, {"GET /items/<id>": "migrated"}):
+        response = await client.get("/items/7")
+    assert response.json() == {"app": "migrated", "item": 7}
+    assert response.headers["x-strangler-backend"] == "migrated"
+
+
+async def test_unknown_paths_keep_legacys_own_404_and_405(client: httpx.AsyncClient) -> None:
+    """Paths and methods no app declares reach legacy, whose 404/405 pages come back unchanged."""
+    missing = await client.get("/no/such/thing")
+    assert missing.status_code == 404
+    assert "<title>404 Not Found</title>" in missing.text
+    assert missing.headers["x-strangler-backend"] == "legacy"
+    wrong_method = await client.delete("/hello")
+    assert wrong_method.status_code == 405
+    assert "GET" in wrong_method.headers["allow"]
+
+
+async def test_head_and_options_are_answered_by_legacy(
+    gateway: Gateway, client: httpx.AsyncClient
+) -> None:
+    """HEAD/OPTIONS, which Flask answers for every route, stay with legacy even when GET moved."""
+    with override_flags(gateway, {"GET /hello": "migrated"}):
+        head = await client.head("/hello")
+        options = await client.options("/hello")
+    assert (head.status_code, head.headers["x-strangler-backend"]) == (200, "legacy")
+    assert (options.status_code, options.headers["x-strangler-backend"]) == (200, "legacy")
+
+
+async def test_migrated_only_endpoints_are_served_by_migrated(client: httpx.AsyncClient) -> None:
+    """An endpoint only migrated declares, like its OpenAPI document, is served by migrated."""
+    assert (await client.get("/migrated-only")).json() == {"app": "migrated"}
+    openapi = await client.get("/openapi.json")
+    assert openapi.headers["x-strangler-backend"] == "migrated"
+
+
+async def test_canary_is_sticky_per_caller(gateway: Gateway, client: httpx.AsyncClient) -> None:
+    """At 50 %, each caller (here by client address) keeps one backend over 20 requests."""
+    sticky = create_gateway(pair.legacy, pair.migrated, sticky="header:X-Client-Id")
+    transport = httpx.ASGITransport(app=sticky)
+    seen: dict[str, set[str]] = {}
+    with override_flags(sticky, {"GET /hello": ("canary", 50)}):
+        async with httpx.AsyncClient(transport=transport, base_url="http://g") as c:
+            for caller in range(40):
+                for _ in range(20):
+                    r = await c.get("/hello", headers={"X-Client-Id": f"caller-{caller}"})
+                    seen.setdefault(f"caller-{caller}", set()).add(r.json()["app"])
+    assert all(len(backends) == 1 for backends in seen.values())
+    assert {"legacy", "migrated"} == set().union(*seen.values())
+
+
+async def test_backend_header_can_be_renamed_or_left_out() -> None:
+    """backend_header picks the header's name; None leaves it out."""
+    for header, expected in (("X-Served-By", "x-served-by"), (None, None)):
+        gateway = create_gateway(pair.legacy, pair.migrated, backend_header=header)
+        transport = httpx.ASGITransport(app=gateway)
+        async with httpx.AsyncClient(transport=transport, base_url="http://g") as c:
+            response = await c.get("/hello")
+        names = {name for name in response.headers if name.startswith("x-")}
+        assert names == ({expected} if expected else set())
+
+
+async def test_force_header_with_admin_token_overrides_the_flag(client: httpx.AsyncClient) -> None:
+    """X-Strangler-Force-Backend with the admin token picks the backend, and is not passed on."""
+    headers = {"X-Strangler-Force-Backend": "migrated", "X-Strangler-Admin-Token": ADMIN_TOKEN}
+    response = await client.get("/hello", headers=headers)
+    assert response.json()["app"] == "migrated"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Strangler-Force-Backend": "migrated"},
+        {"X-Strangler-Force-Backend": "migrated", "X-Strangler-Admin-Token": "wrong"},
+        {"X-Strangler-Force-Backend": "elsewhere", "X-Strangler-Admin-Token": ADMIN_TOKEN},
+    ],
+)
+async def test_force_header_without_credential_is_refused(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    """Forcing without the admin token, or to no known backend, answers 401 and routes nothing."""
+    response = await client.get("/hello", headers=headers)
+    assert response.status_code == 401
+    assert "X-Strangler-Admin-Token" in response.json()["error"]
+
+
+async def test_admin_token_never_reaches_the_apps() -> None:
+    """The gateway strips its own headers before the request reaches an app."""
+    seen: list[list[tuple[bytes, bytes]]] = []
+
+    async def recording_app(scope, receive, send):  # type: ignore[no-untyped-def]
+        seen.append(list(scope["headers"]))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    gateway = create_gateway(pair.legacy, recording_app, admin_token=ADMIN_TOKEN)
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as c:
+        headers = {"X-Strangler-Force-Backend": "migrated", "X-Strangler-Admin-Token": ADMIN_TOKEN}
+        await c.get("/hello", headers=headers)
+    names = {name for name, _ in seen[0]}
+    assert b"x-strangler-admin-token" not in names
+    assert b"x-strangler-force-backend" not in names
+
+
+async def test_gateway_runs_the_migrated_apps_lifespan() -> None:
+    """Startup and shutdown of the gateway start and stop the migrated app too."""
+    from app.lifespan import Lifespan
+
+    gateway = create_gateway(pair.legacy, pair.migrated)
+    pair.lifespan_events.clear()
+    state: dict[str, object] = {}
+    lifespan = Lifespan(gateway, state)
+    await lifespan.startup()
+    assert pair.lifespan_events == ["startup"]
+    await lifespan.shutdown()
+    assert pair.lifespan_events == ["startup", "shutdown"]
+
+
+async def test_gateway_mounted_under_a_prefix_routes_relative_paths() -> None:
+    """Under root_path /api, `/api/hello` is `GET /hello` for routing and the admin API."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    gateway = create_gateway(pair.legacy, pair.migrated, admin_token=ADMIN_TOKEN)
+    outer = Starlette(routes=[Mount("/api", app=gateway)])
+    transport = httpx.ASGITransport(app=outer)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as c:
+        with override_flags(gateway, {"GET /hello": "migrated"}):
+            assert (await c.get("/api/hello")).json()["app"] == "migrated"
+        assert (await c.get("/api/hello")).json()["app"] == "legacy"
+        assert (await c.get("/api/_strangler/endpoints", headers=ADMIN)).status_code == 200

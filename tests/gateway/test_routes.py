@@ -1,0 +1,102 @@
+"""The endpoint inventory: one template syntax, discovery from both apps, request matching."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import APIRouter, FastAPI
+from flask import Flask
+
+from app.routes import Inventory, discover, normalise_template, parse_route_key
+from app.types import Backend
+from tests.test_apps import pair
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("/predict/<label>", "/predict/{label}"),
+        ("/predict/{label}", "/predict/{label}"),
+        ("/items/<int:item_id>", "/items/{item_id}"),
+        ("/files/<path:name>", "/files/{name:path}"),
+        ("/files/{name:path}", "/files/{name:path}"),
+        ("/a/<string(length=2):x>/b", "/a/{x}/b"),
+        ("/plain", "/plain"),
+    ],
+)
+def test_flask_and_fastapi_templates_share_one_syntax(template: str, expected: str) -> None:
+    """Flask's <conv:name> and FastAPI's {name} both normalise to {name} ({name:path} for paths)."""
+    assert normalise_template(template) == expected
+
+
+def test_route_keys_in_either_syntax_name_the_same_endpoint() -> None:
+    """`GET /items/<id>` and `GET /items/{item}` find the endpoint both apps declare."""
+    inventory = discover(pair.legacy, pair.migrated)
+    endpoint = inventory.get("GET /items/<id>")
+    assert endpoint is not None
+    assert endpoint is inventory.get("get /items/{item}")
+    assert endpoint.backends == {Backend.LEGACY, Backend.MIGRATED}
+
+
+def test_inventory_says_which_app_serves_each_endpoint() -> None:
+    """Each endpoint is served by legacy, migrated or both."""
+    served = {e.key: e.served_by for e in discover(pair.legacy, pair.migrated)}
+    assert served["GET /hello"] == "both"
+    assert served["POST /hello"] == "legacy"
+    assert served["GET /legacy-only"] == "legacy"
+    assert served["GET /migrated-only"] == "migrated"
+    assert served["GET /openapi.json"] == "migrated"
+    assert not any(key.startswith(("HEAD ", "OPTIONS ")) for key in served)
+
+
+def test_discovery_follows_fastapi_routers_and_mounts() -> None:
+    """Routes under an included router's prefix and under a mounted sub-app are listed."""
+    sub = FastAPI()
+    sub.get("/deep")(lambda: {})
+    router = APIRouter(prefix="/v2")
+    router.post("/things/{thing_id}")(lambda thing_id: {})
+    app = FastAPI()
+    app.include_router(router)
+    app.mount("/sub", sub)
+    keys = {e.key for e in discover(Flask(__name__), app)}
+    assert "POST /v2/things/{thing_id}" in keys
+    assert "GET /sub/deep" in keys
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "key"),
+    [
+        ("GET", "/hello", "GET /hello"),
+        ("POST", "/hello", "POST /hello"),
+        ("GET", "/items/42", "GET /items/{item_id}"),
+        ("GET", "/items/", None),
+        ("GET", "/items/1/2", None),
+        ("DELETE", "/hello", None),
+        ("HEAD", "/hello", None),
+        ("GET", "/nowhere", None),
+    ],
+)
+def test_requests_match_their_endpoint(method: str, path: str, key: str | None) -> None:
+    """A request matches the endpoint of its method and path, or none (then legacy answers)."""
+    endpoint = discover(pair.legacy, pair.migrated).match(method, path)
+    assert (endpoint.key if endpoint else None) == key
+
+
+def test_path_parameters_match_several_segments() -> None:
+    """A {name:path} parameter spans slashes; a plain one does not."""
+    flask_app = Flask(__name__)
+    flask_app.get("/files/<path:name>")(lambda name: name)
+    inventory = discover(flask_app, FastAPI())
+    endpoint = inventory.match("GET", "/files/a/b/c.txt")
+    assert endpoint is not None
+    assert endpoint.key == "GET /files/{name:path}"
+
+
+def test_malformed_route_key_says_how_to_write_one() -> None:
+    """A key without a method or a leading slash is refused with an example."""
+    with pytest.raises(ValueError, match="METHOD /path"):
+        parse_route_key("/health")
+
+
+def test_empty_inventory_matches_nothing() -> None:
+    """With no endpoints every request falls through."""
+    assert Inventory([]).match("GET", "/") is None

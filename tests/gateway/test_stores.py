@@ -1,0 +1,104 @@
+"""Both flag stores behave alike; the SQLite one also across processes and on a broken file."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.errors import FlagStoreError
+from app.flags import Flag
+from app.sqlite_store import SQLiteFlagStore
+from app.store import FlagStore, MemoryFlagStore, open_store
+from app.types import Mode
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FlagStore]:
+    opened = MemoryFlagStore() if request.param == "memory" else open_store(tmp_path / "flags.db")
+    yield opened
+    opened.close()
+
+
+def test_new_store_is_empty_at_version_zero(store: FlagStore) -> None:
+    """A fresh store has no flags and version 0."""
+    assert store.version() == 0
+    assert dict(store.snapshot().flags) == {}
+
+
+def test_every_change_bumps_the_version_and_lands_in_the_snapshot(store: FlagStore) -> None:
+    """Setting flags bumps the version once per change; the snapshot holds the latest flags."""
+    store.set("GET /a", Flag.build("canary", 25), actor="ann", reason="try")
+    store.set("GET /a", Flag.build("migrated"), actor="ann", reason="go")
+    store.set("GET /b", Flag.build("legacy"), actor="bob", reason="hold")
+    snapshot = store.snapshot()
+    assert store.version() == snapshot.version == 3
+    assert snapshot.flags == {"GET /a": Flag(Mode.MIGRATED, 100.0), "GET /b": Flag(Mode.LEGACY)}
+
+
+def test_audit_trail_records_who_when_before_after_and_why(store: FlagStore) -> None:
+    """Each change is recorded with actor, time, old and new flag and reason, newest first."""
+    store.set("GET /a", Flag.build("canary", 25), actor="ann", reason="try")
+    store.set("GET /a", Flag.build("migrated"), actor="bob", reason="looks good")
+    store.set("GET /b", Flag.build("migrated"), actor="bob", reason="other")
+    newest, oldest = store.history("GET /a")
+    assert (newest.actor, newest.reason, newest.version) == ("bob", "looks good", 2)
+    assert newest.before == Flag(Mode.CANARY, 25.0)
+    assert newest.after == Flag(Mode.MIGRATED, 100.0)
+    assert oldest.before is None
+    assert newest.at.endswith("+00:00")
+    assert [e.endpoint for e in store.history()] == ["GET /b", "GET /a", "GET /a"]
+    assert len(store.history(limit=1)) == 1
+
+
+def test_sqlite_store_is_shared_through_its_file(tmp_path: Path) -> None:
+    """A change through one connection is seen by another opened on the same file."""
+    writer, reader = open_store(tmp_path / "f.db"), open_store(tmp_path / "f.db")
+    writer.set("GET /a", Flag.build("migrated"), actor="ann", reason="go")
+    assert reader.version() == 1
+    assert reader.snapshot().flags["GET /a"].mode is Mode.MIGRATED
+
+
+def _write_many(path: str, worker: int, count: int) -> None:
+    store = SQLiteFlagStore(Path(path))
+    for i in range(count):
+        store.set(
+            f"GET /w{worker}", Flag.build("canary", i % 100), actor=f"w{worker}", reason=str(i)
+        )
+    store.close()
+
+
+def test_concurrent_writers_in_several_processes_lose_nothing(tmp_path: Path) -> None:
+    """Four processes writing 50 changes each: 200 audit entries, version 200, no lock errors."""
+    path = str(tmp_path / "flags.db")
+    open_store(path).close()  # create the schema before the race
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_write_many, args=(path, w, 50)) for w in range(4)]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    store = open_store(path)
+    assert store.version() == 200
+    entries = store.history(limit=1000)
+    assert len(entries) == 200
+    assert sorted(e.version for e in entries) == list(range(1, 201))
+    assert len(store.snapshot().flags) == 4
+
+
+def test_unreadable_store_file_raises_a_store_error(tmp_path: Path) -> None:
+    """A file that is not a SQLite database gives FlagStoreError naming the file."""
+    path = tmp_path / "flags.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(FlagStoreError, match=r"flags\.db"):
+        open_store(path).version()
+
+
+def test_store_in_an_unwritable_place_raises_a_store_error(tmp_path: Path) -> None:
+    """A store path under a regular file cannot be opened, and says so."""
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FlagStoreError, match="cannot open"):
+        open_store(tmp_path / "file" / "flags.db").snapshot()

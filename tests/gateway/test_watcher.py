@@ -1,0 +1,74 @@
+"""The per-worker snapshot: fresh within a poll, last good table when the store fails."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import pytest
+
+from app.errors import FlagStoreError
+from app.flags import Flag, FlagSnapshot
+from app.store import MemoryFlagStore, open_store
+from app.types import Mode
+from app.watcher import FlagWatcher
+
+
+class BreakableStore(MemoryFlagStore):
+    """An in-memory store whose reads can be made to fail, as a corrupted file would."""
+
+    broken = False
+
+    def version(self) -> int:
+        if self.broken:
+            raise FlagStoreError("disk on fire")
+        return super().version()
+
+    def snapshot(self) -> FlagSnapshot:
+        if self.broken:
+            raise FlagStoreError("disk on fire")
+        return super().snapshot()
+
+
+def test_watcher_picks_up_a_change_from_another_process_within_a_second(tmp_path: Path) -> None:
+    """A change written through another connection reaches the polling watcher in under 1 s."""
+    watcher = FlagWatcher(open_store(tmp_path / "f.db"), interval=0.05)
+    watcher.start()
+    try:
+        open_store(tmp_path / "f.db").set("GET /a", Flag.build("migrated"), actor="a", reason="r")
+        deadline = time.monotonic() + 1.0
+        while "GET /a" not in watcher.snapshot.flags and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert watcher.snapshot.flags["GET /a"].mode is Mode.MIGRATED
+    finally:
+        watcher.close()
+
+
+def test_store_failure_keeps_the_last_good_table_and_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """When reads fail, the watcher keeps routing by the last good snapshot and reports degraded."""
+    store = BreakableStore()
+    store.set("GET /a", Flag.build("migrated"), actor="a", reason="r")
+    watcher = FlagWatcher(store)
+    store.broken = True
+    with caplog.at_level(logging.ERROR, logger="strangler.flags"):
+        watcher.refresh()
+    assert watcher.snapshot.flags["GET /a"].mode is Mode.MIGRATED
+    assert watcher.health()["status"] == "degraded"
+    assert "disk on fire" in watcher.health()["error"]
+    assert "last good table, version 1" in caplog.text
+    store.broken = False
+    watcher.refresh()
+    assert watcher.health()["status"] == "ok"
+
+
+def test_cold_start_without_a_readable_store_routes_by_defaults(tmp_path: Path) -> None:
+    """With no readable store at start, the snapshot is empty (everything legacy) and degraded."""
+    bad = tmp_path / "flags.db"
+    bad.write_bytes(b"garbage" * 1000)
+    watcher = FlagWatcher(open_store(bad))
+    assert dict(watcher.snapshot.flags) == {}
+    assert watcher.health()["loaded"] is False
+    assert watcher.health()["status"] == "degraded"
