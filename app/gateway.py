@@ -69,6 +69,7 @@ class Gateway:
             name = backend_header.lower().encode("latin-1")
             self._marks = {backend: (name, backend.value.encode()) for backend in Backend}
         self._lifespan: Lifespan | None = None
+        self._watching = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -78,7 +79,15 @@ class Gateway:
         elif scope["type"] == "lifespan":
             await self._serve_lifespan(scope, receive, send)
 
+    def _watch(self) -> None:
+        """Starts polling the flag store: at lifespan startup, or at the first request for
+        servers that send no lifespan."""
+        self._watching = True
+        self.watcher.start()
+
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._watching:
+            self._watch()
         path: str = scope["path"]
         root_path: str = scope.get("root_path", "")
         if root_path and path.startswith(root_path):
@@ -144,7 +153,7 @@ class Gateway:
             log.exception("the migrated app failed to start")
             await send({"type": "lifespan.startup.failed", "message": str(exc)})
             return
-        self.watcher.start()
+        self._watch()
         await send({"type": "lifespan.startup.complete"})
         await receive()  # lifespan.shutdown
         self.watcher.close()

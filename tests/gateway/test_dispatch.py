@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import httpx
 import pytest
 
+from app.flags import Flag
 from app.gateway import Gateway, create_gateway
+from app.store import open_store
 from app.testing import override_flags
 from tests.gateway.conftest import ADMIN, ADMIN_TOKEN
 from tests.test_apps import pair
@@ -164,3 +169,19 @@ async def test_gateway_mounted_under_a_prefix_routes_relative_paths() -> None:
             assert (await c.get("/api/hello")).json()["app"] == "migrated"
         assert (await c.get("/api/hello")).json()["app"] == "legacy"
         assert (await c.get("/api/_strangler/endpoints", headers=ADMIN)).status_code == 200
+
+
+async def test_flags_refresh_without_a_lifespan(tmp_path: Path) -> None:
+    """Under a server that sends no lifespan, a change from another process still arrives."""
+    gateway = create_gateway(pair.legacy, pair.migrated, tmp_path / "f.db", poll_interval=0.05)
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as c:
+        assert (await c.get("/hello")).json()["app"] == "legacy"
+        other = open_store(tmp_path / "f.db")
+        other.set("GET /hello", Flag.build("migrated"), actor="ops", reason="elsewhere")
+        for _ in range(100):
+            if (await c.get("/hello")).json()["app"] == "migrated":
+                break
+            await asyncio.sleep(0.02)
+        assert (await c.get("/hello")).json()["app"] == "migrated"
+    gateway.watcher.close()
