@@ -87,6 +87,7 @@ def main() -> None:
 @click.option(
     "--dev", is_flag=True, help="Open the admin API without a token (never in production)."
 )
+@click.option("--access-log/--no-access-log", default=True, show_default=True)
 @config_option
 def serve(
     legacy: str | None,
@@ -96,6 +97,7 @@ def serve(
     port: int,
     workers: int,
     dev: bool,
+    access_log: bool,
     config: Path | None,
 ) -> None:
     """Serve the gateway in front of both apps."""
@@ -126,6 +128,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        access_log=access_log,
         log_config=_log_config(),
     )
 

@@ -1,0 +1,390 @@
+"""The side-by-side benchmark behind `scripts/bench` (see docs/performance.md for figures).
+
+Four servers of the worked example, each pinned to CPU 0 with taskset, driven in turn by wrk
+pinned to CPU 1, on loopback:
+
+    gunicorn          legacy Flask app alone on gunicorn, one sync worker (production today)
+    gateway-legacy    the gateway, every endpoint on legacy
+    gateway-migrated  the gateway, every endpoint on migrated
+    uvicorn-migrated  the FastAPI port alone on uvicorn
+
+Rounds alternate the servers for each (endpoint, concurrency), so a noisy neighbour hurts all
+alike; the medians of the rounds are reported, with the ratios the performance issue sets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.support.servers import free_port, running  # noqa: E402
+
+SERVER_CPU, LOAD_CPU = "0", "1"
+FEATURES = [0.5, -1.2, 3.3, 0.0, 2.2, -0.7, 1.1, 4.4, -2.5, 0.9]
+ENDPOINTS = ["health", "model-info", "predict-hit", "predict-miss", "batch-100"]
+
+# wrk scripts: each request, and a done() that prints one JSON line wrk's own output lacks.
+LUA_DONE = """
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+                 + summary.errors.status + summary.errors.timeout
+  io.write(string.format('JSON {"requests": %d, "seconds": %f, "p50_ms": %f, "p99_ms": %f, '
+    .. '"errors": %d}\\n', summary.requests, summary.duration / 1e6,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, errors))
+end
+"""
+
+
+def lua_for(endpoint: str, token: str) -> str:
+    auth = f'wrk.headers["Authorization"] = "Bearer {token}"\n'
+    json_type = 'wrk.headers["Content-Type"] = "application/json"\n'
+    if endpoint == "health":
+        return 'wrk.path = "/health"\n' + LUA_DONE
+    if endpoint == "model-info":
+        return 'wrk.path = "/model-info"\n' + LUA_DONE
+    if endpoint == "predict-hit":
+        body = json.dumps({"features": FEATURES})
+        return (
+            f'wrk.method = "POST"\nwrk.path = "/predict"\nwrk.body = {json.dumps(body)}\n'
+            + auth
+            + json_type
+            + LUA_DONE
+        )
+    if endpoint == "predict-miss":
+        # Distinct features on every request (per-thread seed and counter): always a cache miss.
+        return (
+            auth
+            + json_type
+            + """
+counter = 0
+math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
+request = function()
+  counter = counter + 1
+  local f = {}
+  for i = 1, 9 do f[i] = string.format("%.6f", math.random() * 4 - 2) end
+  f[10] = tostring(counter + math.random())
+  local body = '{"features": [' .. table.concat(f, ", ") .. ']}'
+  return wrk.format("POST", "/predict", nil, body)
+end
+"""
+            + LUA_DONE
+        )
+    if endpoint == "batch-100":
+        body = json.dumps({"samples": [FEATURES] * 100})
+        return (
+            f'wrk.method = "POST"\nwrk.path = "/batch-predict"\nwrk.body = {json.dumps(body)}\n'
+            + auth
+            + json_type
+            + LUA_DONE
+        )
+    raise ValueError(endpoint)
+
+
+def run_wrk(url: str, script: Path, connections: int, seconds: float) -> dict[str, float]:
+    argv = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
+    argv += ["--timeout", "10s", "-s", str(script), url]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    line = next(line for line in out.stdout.splitlines() if line.startswith("JSON "))
+    result: dict[str, float] = json.loads(line[5:])
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
+def run_fallback(
+    url: str, endpoint: str, token: str, connections: int, seconds: float
+) -> dict[str, float]:
+    """A small asyncio load generator for machines without wrk (it saturates sooner)."""
+    import asyncio
+    import random
+
+    async def main() -> dict[str, float]:
+        latencies: list[float] = []
+        errors = 0
+        deadline = time.perf_counter() + seconds
+        headers = {"Authorization": f"Bearer {token}"}
+
+        async def worker(client: httpx.AsyncClient) -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                if endpoint in ("health", "model-info"):
+                    r = await client.get("/" + endpoint)
+                elif endpoint == "batch-100":
+                    r = await client.post(
+                        "/batch-predict", json={"samples": [FEATURES] * 100}, headers=headers
+                    )
+                else:
+                    features = (
+                        FEATURES
+                        if endpoint == "predict-hit"
+                        else [random.random() for _ in range(10)]
+                    )
+                    r = await client.post("/predict", json={"features": features}, headers=headers)
+                latencies.append(time.perf_counter() - start)
+                errors += r.status_code >= 400
+
+        limits = httpx.Limits(max_connections=connections)
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=10) as client:
+            began = time.perf_counter()
+            await asyncio.gather(*(worker(client) for _ in range(connections)))
+            took = time.perf_counter() - began
+        latencies.sort()
+        return {
+            "requests": len(latencies),
+            "seconds": took,
+            "rps": len(latencies) / took,
+            "p50_ms": latencies[len(latencies) // 2] * 1000,
+            "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+            "errors": errors,
+        }
+
+    return asyncio.run(main())
+
+
+@contextmanager
+def servers(workdir: Path, legacy_threads: int | None) -> Iterator[dict[str, str]]:
+    """Starts the four servers on CPU 0 and yields their base URLs."""
+    venv_bin = Path(sys.executable).parent
+    env = {"ML_BATCH_MAX_WAIT_MS": os.environ.get("ML_BATCH_MAX_WAIT_MS", "2")}
+    pin = ["taskset", "-c", SERVER_CPU]
+    ports = {
+        name: free_port()
+        for name in ("gunicorn", "gateway-legacy", "gateway-migrated", "uvicorn-migrated")
+    }
+    all_migrated = workdir / "migrated.yaml"
+    all_migrated.write_text(
+        "".join(
+            f"{m} {p}: migrated\n"
+            for m, p in [
+                ("GET", "/health"),
+                ("GET", "/model-info"),
+                ("POST", "/login"),
+                ("POST", "/predict"),
+                ("POST", "/batch-predict"),
+            ]
+        )
+    )
+    configs = {}
+    for name, seed in (("gateway-legacy", None), ("gateway-migrated", all_migrated)):
+        config = workdir / f"{name}.toml"
+        lines = [
+            'legacy = "legacy.app:app"',
+            'migrated = "migrated.app:app"',
+            f'flags = "{name}.db"',
+        ]
+        if seed:
+            lines.append(f'seed = "{seed}"')
+        if legacy_threads:
+            lines.append(f"legacy_threads = {legacy_threads}")
+        config.write_text("\n".join(lines) + "\n")
+        configs[name] = config
+    argv = {
+        "gunicorn": [
+            str(venv_bin / "gunicorn"),
+            "-k",
+            "sync",
+            "-w",
+            "1",
+            "-b",
+            f"127.0.0.1:{ports['gunicorn']}",
+            "legacy.app:app",
+        ],
+        "uvicorn-migrated": [
+            str(venv_bin / "uvicorn"),
+            "migrated.app:app",
+            "--port",
+            str(ports["uvicorn-migrated"]),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+    }
+    for name, config in configs.items():
+        argv[name] = [
+            str(venv_bin / "strangler"),
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            str(ports[name]),
+            "--no-access-log",
+            "--dev",
+        ]
+    with ExitStack() as stack:
+        urls = {}
+        for name, command in argv.items():
+            urls[name] = stack.enter_context(
+                running(pin + command, port=ports[name], ready_path="/health", env=env, timeout=120)
+            )
+        yield urls
+
+
+def login(url: str) -> str:
+    response = httpx.post(
+        url + "/login", json={"username": "admin", "password": "password"}, timeout=30
+    )
+    response.raise_for_status()
+    token: str = response.json()["token"]
+    return token
+
+
+def routing_figure() -> float:
+    out = subprocess.run(
+        [sys.executable, "-m", "app.bench_routing", "--rounds", "5", "--calls", "20000"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    rows = [line.split() for line in out.stdout.splitlines() if "ok" in line or "OVER" in line]
+    return max(float(row[-3]) for row in rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Side-by-side benchmark of the worked example.")
+    parser.add_argument("--quick", action="store_true", help="one short round (under two minutes)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
+    parser.add_argument("--endpoints", default=",".join(ENDPOINTS))
+    parser.add_argument("--concurrency", default="1,32")
+    parser.add_argument("--legacy-threads", type=int, default=None)
+    parser.add_argument("--json", type=Path, default=None, help="where to write the figures")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.seconds = 1, 1.5
+    endpoints = args.endpoints.split(",")
+    levels = [int(c) for c in args.concurrency.split(",")]
+    use_wrk = shutil.which("wrk") is not None
+
+    samples: dict[tuple[str, str, int], list[dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory() as tmp, servers(Path(tmp), args.legacy_threads) as urls:
+        tokens = {name: login(url) for name, url in urls.items()}
+        scripts = {}
+        for name in urls:
+            for endpoint in endpoints:
+                path = Path(tmp) / f"{name}-{endpoint}.lua"
+                path.write_text(lua_for(endpoint, tokens[name]))
+                scripts[(name, endpoint)] = path
+
+        def measure(name: str, endpoint: str, connections: int, seconds: float) -> dict[str, float]:
+            if use_wrk:
+                return run_wrk(urls[name], scripts[(name, endpoint)], connections, seconds)
+            return run_fallback(urls[name], endpoint, tokens[name], connections, seconds)
+
+        for name in urls:  # warm up: model loaded, caches primed, JIT-free but page-cache warm
+            for endpoint in endpoints:
+                measure(name, endpoint, 8, 0.5)
+        total = args.rounds * len(endpoints) * len(levels) * len(urls)
+        done = 0
+        for _ in range(args.rounds):
+            for endpoint in endpoints:
+                for connections in levels:
+                    for name in urls:
+                        result = measure(name, endpoint, connections, args.seconds)
+                        samples.setdefault((name, endpoint, connections), []).append(result)
+                        done += 1
+                        print(f"\r  measured {done}/{total}", end="", file=sys.stderr, flush=True)
+        print(file=sys.stderr)
+
+    medians = {
+        key: {
+            field: statistics.median(r[field] for r in runs)
+            for field in ("rps", "p50_ms", "p99_ms", "errors")
+        }
+        for key, runs in samples.items()
+    }
+    names = list(dict.fromkeys(name for name, _, _ in medians))
+    generator = "wrk" if use_wrk else "built-in generator"
+    print(f"\nmedians of {args.rounds} round(s) x {args.seconds}s, servers on CPU {SERVER_CPU},")
+    print(f"load from {generator} on CPU {LOAD_CPU}")
+    print(f"{'endpoint':<14}{'c':>4}  " + "".join(f"{n:>28}" for n in names))
+    print(f"{'':<14}{'':>4}  " + "".join(f"{'req/s  p50ms  p99ms err':>28}" for _ in names))
+    for endpoint in endpoints:
+        for connections in levels:
+            cells = []
+            for name in names:
+                m = medians[(name, endpoint, connections)]
+                cells.append(
+                    f"{m['rps']:>9.0f} {m['p50_ms']:>6.2f} {m['p99_ms']:>6.2f} {m['errors']:>3.0f}"
+                )
+            print(f"{endpoint:<14}{connections:>4}  " + "".join(f"{c:>28}" for c in cells))
+
+    def ratio(a: str, b: str, endpoint: str, c: int, field: str) -> float:
+        return medians[(a, endpoint, c)][field] / medians[(b, endpoint, c)][field]
+
+    checks: list[tuple[str, float, str, bool]] = []
+    for endpoint in endpoints:
+        if 1 in levels:
+            r = ratio("gateway-legacy", "gunicorn", endpoint, 1, "rps")
+            checks.append(
+                (f"gateway-legacy / gunicorn  req/s c=1   {endpoint}", r, ">= 1.0", r >= 1.0)
+            )
+        if 32 in levels:
+            r = ratio("gateway-legacy", "gunicorn", endpoint, 32, "rps")
+            checks.append(
+                (f"gateway-legacy / gunicorn  req/s c=32  {endpoint}", r, ">= 1.5", r >= 1.5)
+            )
+            r = ratio("gateway-legacy", "gunicorn", endpoint, 32, "p99_ms")
+            checks.append(
+                (f"gateway-legacy / gunicorn  p99 c=32    {endpoint}", r, "<= 1.5", r <= 1.5)
+            )
+        for c in levels:
+            r = ratio("gateway-migrated", "uvicorn-migrated", endpoint, c, "rps")
+            checks.append(
+                (f"gateway-migrated / uvicorn req/s c={c:<3} {endpoint}", r, ">= 0.95", r >= 0.95)
+            )
+            r = ratio("gateway-migrated", "uvicorn-migrated", endpoint, c, "p99_ms")
+            checks.append(
+                (f"gateway-migrated / uvicorn p99 c={c:<4} {endpoint}", r, "<= 1.10", r <= 1.10)
+            )
+    if "predict-miss" in endpoints and 32 in levels:
+        r = ratio("gateway-migrated", "gunicorn", "predict-miss", 32, "rps")
+        checks.append(("migrated / legacy predict-miss req/s c=32", r, ">= 10", r >= 10))
+        r = ratio("gateway-migrated", "gunicorn", "predict-miss", 32, "p99_ms")
+        checks.append(("migrated / legacy predict-miss p99 c=32", r, "< 1.0", r < 1.0))
+    routing_us = routing_figure()
+    checks.append(("routing decision, worst case (us)", routing_us, "< 20", routing_us < 20))
+
+    print("\nratios")
+    for label, value, target, ok in checks:
+        print(f"  {label:<52}{value:>8.2f}  {target:<8}{'ok' if ok else 'MISSED'}")
+    out = args.json or REPO / "var" / "bench" / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {
+                "rounds": args.rounds,
+                "seconds": args.seconds,
+                "generator": "wrk" if use_wrk else "built-in",
+                "medians": [
+                    {"server": s, "endpoint": e, "connections": c, **m}
+                    for (s, e, c), m in medians.items()
+                ],
+                "checks": [
+                    {"check": label, "value": v, "target": t, "ok": ok}
+                    for label, v, t, ok in checks
+                ],
+            },
+            indent=2,
+        )
+    )
+    print(f"\nfigures written to {out}")
+
+
+if __name__ == "__main__":
+    main()
