@@ -69,7 +69,11 @@ def main() -> None:
     args = parser.parse_args()
     gateway, paths = build(args.endpoints)
     last_param = next(p for p in reversed(paths) if p.endswith("/42"))
-    cases = [("static path", paths[1]), ("parameterised, late", last_param), ("unknown path", "/nope")]
+    cases = [
+        ("static path", paths[1]),
+        ("parameterised, late", last_param),
+        ("unknown path", "/nope"),
+    ]
     print(f"routing decision, {len(gateway.inventory)} endpoints, 25% canary on jwt:user")
     print(f"{'case':<22}{'us/decision':>12}{'target':>10}")
     for name, path in cases:
