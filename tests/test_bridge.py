@@ -1,0 +1,542 @@
+"""Unit tests of the WSGI bridge: the environ it builds, its request body, its two paths."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import pytest
+
+from app.bridge import make_bridge
+from app.types import ASGIApp, Environ, Message, Scope
+from app.wsgi_environ import build_environ
+from app.wsgi_streams import ClientDisconnected, RequestBody
+
+TEXT = [("Content-Type", "text/plain")]
+
+
+def http_scope(
+    path: str = "/",
+    *,
+    method: str = "GET",
+    headers: Iterable[tuple[bytes, bytes]] = (),
+    query: bytes = b"",
+    root_path: str = "",
+) -> Scope:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode("utf-8"),
+        "query_string": query,
+        "root_path": root_path,
+        "headers": list(headers),
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+class FakeClient:
+    """The server side of one request: scripted `receive` messages, recorded `send` messages."""
+
+    def __init__(self, *body: bytes) -> None:
+        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
+        for i, chunk in enumerate(body or (b"",)):
+            more = i < len(body) - 1
+            self.inbox.put_nowait({"type": "http.request", "body": chunk, "more_body": more})
+        self.sent: list[Message] = []
+        self.first_chunk = asyncio.Event()
+
+    async def receive(self) -> Message:
+        return await self.inbox.get()
+
+    async def send(self, message: Message) -> None:
+        self.sent.append(message)
+        if message["type"] == "http.response.body" and message.get("body"):
+            self.first_chunk.set()
+
+    def disconnect(self) -> None:
+        self.inbox.put_nowait({"type": "http.disconnect"})
+
+    @property
+    def status(self) -> int:
+        return int(self.sent[0]["status"])
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return list(self.sent[0]["headers"])
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(m.get("body", b"") for m in self.sent[1:])
+
+    @property
+    def body_messages(self) -> list[Message]:
+        return self.sent[1:]
+
+
+async def call(app: ASGIApp, scope: Scope | None = None, client: FakeClient | None = None) -> Any:
+    client = client or FakeClient()
+    await asyncio.wait_for(app(scope or http_scope(), client.receive, client.send), timeout=10)
+    return client
+
+
+def wsgi(body: Iterable[bytes], status: str = "200 OK", headers: Any = None) -> Any:
+    """A raw WSGI app answering `body` (called anew per request if it is a callable)."""
+
+    def app(environ: Environ, start_response: Any) -> Iterable[bytes]:
+        start_response(status, headers if headers is not None else TEXT)
+        return body
+
+    return app
+
+
+# --- the environ ----------------------------------------------------------------------------
+
+
+def test_several_cookie_fields_join_with_a_semicolon() -> None:
+    """Several Cookie fields join with "; " so a cookie parser sees every cookie."""
+    scope = http_scope(headers=[(b"cookie", b"a=1"), (b"cookie", b"b=2")])
+    assert build_environ(scope, None)["HTTP_COOKIE"] == "a=1; b=2"
+
+
+def test_other_repeated_headers_join_with_a_comma() -> None:
+    """Other repeated header fields join with "," as RFC 9110 lists do."""
+    scope = http_scope(headers=[(b"accept", b"text/html"), (b"accept", b"*/*")])
+    assert build_environ(scope, None)["HTTP_ACCEPT"] == "text/html,*/*"
+
+
+def test_header_names_with_underscores_are_dropped() -> None:
+    """`X_User` cannot pose as `X-User`: headers with "_" are dropped, as gunicorn does."""
+    scope = http_scope(headers=[(b"x-user", b"real"), (b"x_user", b"spoof")])
+    assert build_environ(scope, None)["HTTP_X_USER"] == "real"
+
+
+def test_content_type_and_length_have_no_http_prefix() -> None:
+    """Content-Type and Content-Length map to CONTENT_TYPE and CONTENT_LENGTH."""
+    scope = http_scope(headers=[(b"content-type", b"text/plain"), (b"content-length", b"3")])
+    environ = build_environ(scope, None)
+    assert (environ["CONTENT_TYPE"], environ["CONTENT_LENGTH"]) == ("text/plain", "3")
+    assert "HTTP_CONTENT_TYPE" not in environ
+
+
+def test_root_path_becomes_script_name_and_path_info_is_relative() -> None:
+    """The mount prefix is SCRIPT_NAME; PATH_INFO is the rest of the path."""
+    environ = build_environ(http_scope("/legacy/items/1", root_path="/legacy"), None)
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/legacy", "/items/1")
+
+
+def test_root_path_is_stripped_only_at_a_segment_boundary() -> None:
+    """A root_path of /app leaves /apple alone."""
+    environ = build_environ(http_scope("/apple", root_path="/app"), None)
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/app", "/apple")
+
+
+def test_non_ascii_path_is_latin1_of_its_utf8_bytes() -> None:
+    """PATH_INFO holds the path's UTF-8 bytes as latin-1 characters (PEP 3333)."""
+    environ = build_environ(http_scope("/héllo"), None)
+    assert environ["PATH_INFO"].encode("latin-1").decode("utf-8") == "/héllo"
+
+
+def test_raw_utf8_query_string_decodes_as_latin1() -> None:
+    """A query string of raw UTF-8 bytes decodes as latin-1 (a2wsgi's ascii raises)."""
+    environ = build_environ(http_scope(query="q=ça".encode()), None)
+    assert environ["QUERY_STRING"].encode("latin-1") == "q=ça".encode()
+
+
+def test_environ_carries_the_asgi_scope_and_input_terminated() -> None:
+    """The original scope is environ["asgi.scope"]; the input ends where the body does."""
+    scope = http_scope()
+    environ = build_environ(scope, None)
+    assert environ["asgi.scope"] is scope
+    assert environ["wsgi.input_terminated"] is True
+
+
+# --- the request body -----------------------------------------------------------------------
+
+
+async def read_in_thread(client: FakeClient, reader: Any) -> Any:
+    body = RequestBody(asyncio.get_running_loop(), client.receive)
+    return await asyncio.wait_for(asyncio.to_thread(reader, body), timeout=5)
+
+
+async def test_request_body_readline_with_a_limit_reads_the_first_line() -> None:
+    """readline(limit) before any read returns the first line (a2wsgi's returns b"")."""
+    client = FakeClient(b"one\ntw", b"o\nthree")
+    lines = await read_in_thread(client, lambda body: [body.readline(65536) for _ in range(4)])
+    assert lines == [b"one\n", b"two\n", b"three", b""]
+
+
+async def test_request_body_reads_sizes_across_messages() -> None:
+    """read(n) gathers bytes across ASGI messages, then read() returns the rest."""
+    client = FakeClient(b"abc", b"", b"defgh", b"ij")
+    parts = await read_in_thread(client, lambda body: [body.read(4), body.read(4), body.read()])
+    assert parts == [b"abcd", b"efgh", b"ij"]
+
+
+async def test_request_body_raises_when_the_client_disconnects() -> None:
+    """A body cut short by a disconnect raises ClientDisconnected, never a silent short read."""
+    client = FakeClient()
+    client.inbox = asyncio.Queue()
+    client.inbox.put_nowait({"type": "http.request", "body": b"part", "more_body": True})
+    client.disconnect()
+    with pytest.raises(ClientDisconnected):
+        await read_in_thread(client, lambda body: body.read())
+
+
+# --- the lean path --------------------------------------------------------------------------
+
+
+async def test_response_with_content_length_leaves_as_one_body_message() -> None:
+    """A response of declared small length is sent as one start and one body message."""
+
+    def app(environ: Environ, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Length", "11"), *TEXT])  # as Flask does
+        return iter([b"hello ", b"world"])
+
+    client = await call(make_bridge(app))
+    assert [m["type"] for m in client.sent] == ["http.response.start", "http.response.body"]
+    assert client.body == b"hello world"
+    assert client.sent[1].get("more_body", False) is False
+
+
+async def test_list_response_takes_the_lean_path_without_content_length() -> None:
+    """A list body is joined into one message even when no length is declared."""
+    client = await call(make_bridge(wsgi([b"a", b"b", b"c"])))
+    assert len(client.body_messages) == 1
+    assert client.body == b"abc"
+
+
+async def test_iterable_is_closed_on_the_lean_path() -> None:
+    """The app's iterable is closed once its body is joined."""
+    closed = threading.Event()
+
+    class Body(list[bytes]):
+        def close(self) -> None:
+            closed.set()
+
+    await call(make_bridge(wsgi(Body([b"x"]))))
+    assert closed.is_set()
+
+
+async def test_small_request_body_is_read_whole_before_the_app() -> None:
+    """A small body of known length reaches the app as one buffered input."""
+    seen: list[bytes] = []
+
+    def app(environ: Environ, start_response: Any) -> list[bytes]:
+        seen.append(environ["wsgi.input"].read())
+        start_response("204 No Content", [])
+        return []
+
+    scope = http_scope(method="POST", headers=[(b"content-length", b"6")])
+    client = await call(make_bridge(app), scope, FakeClient(b"abc", b"def"))
+    assert seen == [b"abcdef"]
+    assert client.status == 204
+
+
+async def test_client_leaving_before_its_body_gets_no_answer() -> None:
+    """A client gone before its body arrived gets nothing and the app never runs."""
+    client = FakeClient()
+    client.inbox = asyncio.Queue()
+    client.disconnect()
+    scope = http_scope(method="POST", headers=[(b"content-length", b"6")])
+    await call(make_bridge(wsgi([b"never"])), scope, client)
+    assert client.sent == []
+
+
+async def test_contextvars_of_the_caller_reach_the_app() -> None:
+    """A contextvar the gateway set is visible inside the WSGI app's thread."""
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+    seen: list[str] = []
+
+    def app(environ: Environ, start_response: Any) -> list[bytes]:
+        seen.append(var.get())
+        start_response("200 OK", TEXT)
+        return [b""]
+
+    var.set("from the gateway")
+    await call(make_bridge(app))
+    assert seen == ["from the gateway"]
+
+
+async def test_threads_bound_how_many_requests_run_at_once() -> None:
+    """With threads=2, at most two requests are inside the app at any moment."""
+    lock = threading.Lock()
+    running, peak = 0, 0
+
+    def app(environ: Environ, start_response: Any) -> list[bytes]:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        start_response("200 OK", TEXT)
+        return [b"ok"]
+
+    bridge = make_bridge(app, threads=2)
+    await asyncio.gather(*(call(bridge) for _ in range(6)))
+    assert peak == 2
+
+
+# --- the general path -----------------------------------------------------------------------
+
+
+async def test_generator_response_streams_one_message_per_chunk() -> None:
+    """Each chunk of a generator becomes its own body message, in order, then an empty last one."""
+
+    def app(environ: Environ, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", TEXT)
+        yield from (b"one", b"", b"two")
+
+    client = await call(make_bridge(app))
+    bodies = [(m["body"], m.get("more_body", False)) for m in client.body_messages]
+    assert bodies == [(b"one", True), (b"two", True), (b"", False)]
+
+
+async def test_streamed_chunk_reaches_the_client_while_the_generator_waits() -> None:
+    """The first chunk is sent before the generator yields its second (no buffering)."""
+    release = threading.Event()
+
+    def app(environ: Environ, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", TEXT)
+        yield b"first"
+        release.wait(timeout=5)
+        yield b"second" if release.is_set() else b"timed out"
+
+    client = FakeClient()
+    task = asyncio.create_task(call(make_bridge(app), client=client))
+    await asyncio.wait_for(client.first_chunk.wait(), timeout=3)
+    release.set()
+    await task
+    assert client.body == b"firstsecond"
+
+
+async def test_disconnect_mid_stream_closes_the_iterable_within_2s() -> None:
+    """When the client leaves mid-stream, the generator is closed and its thread freed in 2 s."""
+    closed = threading.Event()
+
+    def app(environ: Environ, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", TEXT)
+        try:
+            for i in range(1000):  # at most 10 s if nothing stops it
+                yield b"tick %d\n" % i
+                time.sleep(0.01)
+        finally:
+            closed.set()
+
+    client = FakeClient()
+    task = asyncio.create_task(call(make_bridge(app), client=client))
+    await asyncio.wait_for(client.first_chunk.wait(), timeout=3)
+    client.disconnect()
+    left = time.monotonic()
+    await asyncio.wait_for(asyncio.to_thread(closed.wait, 2), timeout=3)
+    assert closed.is_set()
+    assert time.monotonic() - left < 2
+    await task
+
+
+async def test_slow_client_holds_the_generator_back() -> None:
+    """A client that stops reading stops the generator after send_queue_size chunks in flight."""
+    produced = 0
+
+    def app(environ: Environ, start_response: Any) -> Iterator[bytes]:
+        nonlocal produced
+        start_response("200 OK", TEXT)
+        for _ in range(100):
+            produced += 1
+            yield b"x"
+
+    client = FakeClient()
+    unblock = asyncio.Event()
+    record = client.send
+
+    async def stuck_send(message: Message) -> None:
+        await record(message)
+        if message["type"] == "http.response.body":
+            await unblock.wait()  # the client's socket buffer is full
+
+    client.send = stuck_send  # type: ignore[method-assign]
+    task = asyncio.create_task(call(make_bridge(app, send_queue_size=3), client=client))
+    await asyncio.wait_for(client.first_chunk.wait(), timeout=3)
+    await asyncio.sleep(0.2)
+    # In flight: the start message, the chunk being sent, and up to 3 queued: the rest waits.
+    assert produced <= 5
+    unblock.set()
+    await task
+    assert client.body == b"x" * 100
+
+
+async def test_chunked_request_body_streams_into_the_app() -> None:
+    """A body of unknown length is read by the app before it has all arrived."""
+    started = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def app(environ: Environ, start_response: Any) -> list[bytes]:
+        first = environ["wsgi.input"].read(5)
+        loop.call_soon_threadsafe(started.set)
+        rest = environ["wsgi.input"].read()
+        start_response("200 OK", TEXT)
+        return [first, b"|", rest]
+
+    client = FakeClient()
+    client.inbox = asyncio.Queue()
+    client.inbox.put_nowait({"type": "http.request", "body": b"first", "more_body": True})
+    scope = http_scope(method="POST", headers=[(b"transfer-encoding", b"chunked")])
+    task = asyncio.create_task(call(make_bridge(app), scope, client))
+    await asyncio.wait_for(started.wait(), timeout=3)
+    client.inbox.put_nowait({"type": "http.request", "body": b" and rest", "more_body": False})
+    await task
+    assert client.body == b"first| and rest"
+
+
+async def test_big_request_body_is_not_buffered_on_the_loop() -> None:
+    """A body over max_buffered_body streams in: the app sees it as it arrives."""
+    seen: list[int] = []
+
+    def app(environ: Environ, start_response: Any) -> list[bytes]:
+        seen.extend(len(line) for line in environ["wsgi.input"])
+        start_response("200 OK", TEXT)
+        return [b"%d" % sum(seen)]
+
+    headers = [(b"content-length", b"20")]
+    scope = http_scope(method="POST", headers=headers)
+    client = FakeClient(b"12345\n", b"6789\n", b"abcdefghi")
+    await call(make_bridge(app, max_buffered_body=8), scope, client)
+    assert (seen, client.body) == ([6, 5, 9], b"20")
+
+
+async def test_start_response_inside_the_iterable_is_honoured() -> None:
+    """A generator app that calls start_response on its first step still gets its status."""
+
+    def app(environ: Environ, start_response: Any) -> Iterator[bytes]:
+        start_response("201 Created", TEXT)
+        yield b"made"
+
+    client = await call(make_bridge(app))
+    assert (client.status, client.body) == (201, b"made")
+
+
+async def test_write_callable_output_comes_before_the_iterable() -> None:
+    """Bytes given to the legacy write() callable precede the returned body."""
+
+    def app(environ: Environ, start_response: Any) -> list[bytes]:
+        start_response("200 OK", TEXT)(b"written ")
+        return [b"returned"]
+
+    client = await call(make_bridge(app))
+    assert client.body == b"written returned"
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+async def test_app_error_before_start_answers_500_and_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An app raising before any byte was sent gets a 500, and the error is logged."""
+
+    def app(environ: Environ, start_response: Any) -> list[bytes]:
+        raise RuntimeError("boom")
+
+    with caplog.at_level(logging.ERROR, logger="app.bridge"):
+        client = await call(make_bridge(app), http_scope("/boom"))
+    assert (client.status, client.body) == (500, b"Internal Server Error")
+    assert "GET /boom" in caplog.text
+    assert "RuntimeError: boom" in caplog.text
+
+
+async def test_generator_error_before_its_first_byte_answers_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A generator raising before its first chunk still gets a clean 500."""
+
+    def app(environ: Environ, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", TEXT)
+        raise RuntimeError("boom")
+        yield b"never"
+
+    with caplog.at_level(logging.ERROR, logger="app.bridge"):
+        client = await call(make_bridge(app))
+    assert (client.status, client.body) == (500, b"Internal Server Error")
+
+
+async def test_app_error_after_the_first_byte_raises_so_the_server_aborts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An error mid-stream is logged and raised, so the server breaks the connection."""
+
+    def app(environ: Environ, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", TEXT)
+        yield b"half"
+        raise RuntimeError("boom")
+
+    client = FakeClient()
+    with caplog.at_level(logging.ERROR, logger="app.bridge"), pytest.raises(RuntimeError):
+        await call(make_bridge(app), client=client)
+    assert client.body == b"half"
+    assert all(m.get("more_body", False) for m in client.body_messages)
+    assert "mid-response" in caplog.text
+
+
+async def test_exc_info_before_the_first_byte_replaces_status_and_headers() -> None:
+    """start_response with exc_info before any byte replaces the status and headers."""
+
+    def app(environ: Environ, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [("X-First", "1")])
+        try:
+            raise ValueError("late failure")
+        except ValueError:
+            start_response("503 Service Unavailable", TEXT, sys.exc_info())
+        yield b"error page"
+
+    client = await call(make_bridge(app))
+    assert (client.status, client.headers) == (503, [(b"content-type", b"text/plain")])
+
+
+async def test_start_response_twice_without_exc_info_answers_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A second start_response without exc_info is the app's bug: logged, answered 500."""
+
+    def app(environ: Environ, start_response: Any) -> list[bytes]:
+        start_response("200 OK", TEXT)
+        start_response("404 Not Found", TEXT)
+        return [b""]
+
+    with caplog.at_level(logging.ERROR, logger="app.bridge"):
+        client = await call(make_bridge(app))
+    assert client.status == 500
+    assert "start_response was called twice" in caplog.text
+
+
+# --- other scopes ---------------------------------------------------------------------------
+
+
+async def test_lifespan_startup_and_shutdown_complete() -> None:
+    """The bridge answers lifespan startup and shutdown, having nothing to start."""
+    client = FakeClient()
+    client.inbox = asyncio.Queue()
+    client.inbox.put_nowait({"type": "lifespan.startup"})
+    client.inbox.put_nowait({"type": "lifespan.shutdown"})
+    await call(make_bridge(wsgi([])), {"type": "lifespan"}, client)
+    assert [m["type"] for m in client.sent] == [
+        "lifespan.startup.complete",
+        "lifespan.shutdown.complete",
+    ]
+
+
+async def test_websocket_is_closed() -> None:
+    """A websocket connection is closed: WSGI cannot speak it."""
+    client = await call(make_bridge(wsgi([])), {"type": "websocket", "path": "/"})
+    assert client.sent == [{"type": "websocket.close", "code": 1000}]
