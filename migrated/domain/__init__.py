@@ -9,7 +9,7 @@ from __future__ import annotations
 from .cache import PredictionCache, prediction_cache
 from .info import MAX_BATCH_SAMPLES, MODEL_INFO, MODEL_VERSION, N_FEATURES
 from .model import get_model, is_loaded, model_path, train_and_save
-from .predict import predict_batch, predict_one, predict_rows
+from .predict import predict_batch, predict_one, predict_rows, predict_samples
 from .tokens import TokenError, check_authorization_header, issue_token, secret_key
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "predict_batch",
     "predict_one",
     "predict_rows",
+    "predict_samples",
     "prediction_cache",
     "secret_key",
     "train_and_save",

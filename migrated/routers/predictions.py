@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from migrated.body import BodyError, decode_json
 from migrated.deps import Batcher, Claims
 from migrated.docs import TOKEN_ERRORS, json_error, request_body
-from migrated.domain import MODEL_VERSION, predict_batch, prediction_cache
+from migrated.domain import MODEL_VERSION, predict_samples, prediction_cache
 from migrated.errors import ApiError
 from migrated.responses import FlaskJSONResponse
 from migrated.schemas import (
@@ -98,7 +98,7 @@ async def batch_predict(request: Request, _claims: Claims) -> FlaskJSONResponse:
     """Predicts up to 100 rows in one model call, in a worker thread (never cached)."""
     samples = batch_predict_request(await _json_body(request)).samples
     try:
-        predictions = await asyncio.to_thread(predict_batch, samples)
+        predictions = await asyncio.to_thread(predict_samples, samples)
     except Exception as exc:
         raise ApiError(500, str(exc)) from exc
     return FlaskJSONResponse(

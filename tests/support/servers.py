@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -36,14 +37,16 @@ def running(
     """Runs `argv` (which must listen on `port`) and yields its base URL once it answers.
 
     Any HTTP answer on `ready_path` counts as ready. The process group is stopped with SIGTERM
-    (then SIGKILL) on exit, so multi-worker servers leave no children behind.
+    (then SIGKILL) on exit, so multi-worker servers leave no children behind. The server's output
+    goes to a temporary file, not a pipe: a pipe nobody reads blocks a chatty server for good.
     """
     base_url = f"http://127.0.0.1:{port}"
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
         list(argv),
         cwd=REPO,
         env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
@@ -51,7 +54,8 @@ def running(
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                log.seek(0)
+                output = log.read().decode(errors="replace")
                 raise RuntimeError(f"{argv!r} exited with {proc.returncode}:\n{output}")
             try:
                 httpx.get(base_url + ready_path, timeout=1.0)
@@ -64,6 +68,7 @@ def running(
         yield base_url
     finally:
         _stop(proc)
+        log.close()
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -75,8 +80,6 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=5)
-    if proc.stdout:
-        proc.stdout.close()
 
 
 def uvicorn_argv(app: str, *, port: int, factory: bool = False) -> list[str]:
