@@ -9,6 +9,13 @@
     backend_header = "X-Strangler-Backend"   # "" to leave it out
     admin_prefix = "/_strangler"
     legacy_threads = 16
+    freeze_gc = true                 # gc.freeze() after startup: shorter GC pauses (see gateway.py)
+    contracts = "contract_tests"     # the contract corpus (YAML files of cases)
+    ledger = "contract_tests/ledger.yaml"    # accepted differences (default: in `contracts`)
+    contract_reset = "migrated.domain:prediction_cache.clear"  # fresh state: MODULE:ATTR
+                                     # called before each contract scenario, on each side
+    fuzz_examples = 300              # generated requests per endpoint
+    fuzz_seed = 0                    # the same seed fuzzes the same requests
 
 The admin credential is never read from a file: it comes from STRANGLER_ADMIN_TOKEN.
 """
@@ -42,6 +49,12 @@ class Settings:
     admin_prefix: str = "/_strangler"
     legacy_threads: int = DEFAULT_LEGACY_THREADS
     poll_interval: float = DEFAULT_INTERVAL
+    freeze_gc: bool = True  # see create_gateway(); the server owns its process
+    contracts: str = "contract_tests"
+    ledger: str | None = None  # None: ledger.yaml in the `contracts` folder
+    contract_reset: str | None = None
+    fuzz_examples: int = 300
+    fuzz_seed: int = 0
     root: str = "."  # the folder the settings came from: relative paths and imports start there
 
     def path(self, value: str) -> str:

@@ -25,6 +25,7 @@ def build(settings: Settings) -> Gateway:
         dev_mode=settings.dev_mode,
         legacy_threads=settings.legacy_threads,
         poll_interval=settings.poll_interval,
+        freeze_gc=settings.freeze_gc,
     )
 
 

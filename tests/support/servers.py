@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -41,34 +42,38 @@ def running(
     goes to a temporary file, not a pipe: a pipe nobody reads blocks a chatty server for good.
     """
     base_url = f"http://127.0.0.1:{port}"
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(
-        list(argv),
-        cwd=REPO,
-        env={**os.environ, **(env or {})},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                output = log.read().decode(errors="replace")
-                raise RuntimeError(f"{argv!r} exited with {proc.returncode}:\n{output}")
-            try:
-                httpx.get(base_url + ready_path, timeout=1.0)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    message = f"{argv!r} did not answer on {base_url} in {timeout}s"
-                    raise TimeoutError(message) from None
-                time.sleep(0.05)
-        yield base_url
-    finally:
-        _stop(proc)
-        log.close()
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=REPO,
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            _wait_until_ready(proc, argv, base_url + ready_path, timeout, log)
+            yield base_url
+        finally:
+            _stop(proc)
+
+
+def _wait_until_ready(
+    proc: subprocess.Popen[bytes], argv: Sequence[str], url: str, timeout: float, log: IO[bytes]
+) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            log.seek(0)
+            output = log.read().decode(errors="replace")
+            raise RuntimeError(f"{argv!r} exited with {proc.returncode}:\n{output}")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{argv!r} did not answer on {url} in {timeout}s") from None
+            time.sleep(0.05)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
