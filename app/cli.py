@@ -1,4 +1,5 @@
-"""The `strangler` command: serve the gateway, list endpoints, change and audit flags.
+"""The `strangler` command: serve the gateway, list endpoints, change and audit flags, and run
+the contract tests (`strangler contract run`, in app/contracts/cli.py).
 
 Flag commands act on the local flag store named in the settings, or on a running gateway with
 `--url` (or STRANGLER_URL), authenticated by STRANGLER_ADMIN_TOKEN.
@@ -17,6 +18,7 @@ from typing import Any
 import click
 
 from app.config import TOKEN_ENV, Settings, load_settings
+from app.contracts.cli import contract
 from app.errors import FlagStoreError, StranglerError
 from app.operations import LocalOperations, Operations, RemoteOperations
 
@@ -75,6 +77,9 @@ def _print_change(entry: dict[str, Any]) -> None:
 @click.group()
 def main() -> None:
     """Strangler: move a Flask service to FastAPI one endpoint at a time."""
+
+
+main.add_command(contract)
 
 
 @main.command()

@@ -8,7 +8,10 @@
      │    ├── NoLegacyHandler       `legacy`/`canary` for an endpoint legacy does not serve
      │    └── InvalidFlag           bad mode or percentage out of range
      ├── FlagStoreError         the flag store cannot be read or written (I/O, corruption)
-     └── AdminError             a remote admin call failed (unreachable gateway, 401, bad answer)
+     ├── AdminError             a remote admin call failed (unreachable gateway, 401, bad answer)
+     └── ContractError          the contract runner cannot run (not: a difference was found)
+          ├── CorpusError           a corpus or ledger file is invalid (names the file and case)
+          └── TargetError           a side cannot be reached or answered through the wrong backend
 
 A routing decision never raises: store faults degrade to the last good snapshot (see watcher.py).
 """
@@ -54,3 +57,15 @@ class FlagStoreError(StranglerError):
 
 class AdminError(StranglerError):
     """A call to a running gateway's admin API failed."""
+
+
+class ContractError(StranglerError):
+    """The contract runner cannot do its job; differences between the apps are results, not this."""
+
+
+class CorpusError(ContractError):
+    """A corpus or ledger file is invalid; the message names the file (and case) to fix."""
+
+
+class TargetError(ContractError):
+    """A side of a contract run could not be reached, or the wrong backend answered."""

@@ -1,0 +1,107 @@
+"""The normalisation pipeline, step by step, and the diff."""
+
+from __future__ import annotations
+
+import math
+
+from app.contracts.cases import Rules
+from app.contracts.compare import (
+    ABSENT,
+    Answer,
+    Conforms,
+    check_patterns,
+    check_types,
+    compare,
+    decode_body,
+    diff_json,
+    drop_ignored,
+    keep_headers,
+    same_scalar,
+    unorder_header_lists,
+    view,
+)
+
+
+def answer(body: bytes = b"{}", status: int = 200, **headers: str) -> Answer:
+    return Answer(status, tuple((k.replace("_", "-"), v) for k, v in headers.items()), body)
+
+
+def test_keep_headers_keeps_only_the_compared_ones() -> None:
+    """Headers the rules do not name (Date, Server) are not compared."""
+    current = view(answer(content_type="application/json", date="now"))
+    assert keep_headers(current, Rules()).headers == {"content-type": "application/json"}
+
+
+def test_unorder_header_lists_sorts_allow() -> None:
+    """`Allow: POST, OPTIONS` equals `Allow: OPTIONS, POST`."""
+    current = view(answer(allow="POST, OPTIONS"))
+    assert unorder_header_lists(current, Rules()).headers["allow"] == "OPTIONS, POST"
+
+
+def test_decode_body_accepts_nan_and_leaves_non_json_as_bytes() -> None:
+    """JSON bodies are decoded (NaN included); anything else stays bytes."""
+    decoded = decode_body(view(answer(b'{"a": NaN}')), Rules())
+    assert decoded.is_json
+    assert math.isnan(decoded.json["a"])
+    assert not decode_body(view(answer(b"<html>")), Rules()).is_json
+    assert not decode_body(view(answer(b"{}")), Rules(body="bytes")).is_json
+
+
+def test_drop_ignored_removes_the_named_paths() -> None:
+    """`ignore` paths vanish from the body before the diff."""
+    current = decode_body(view(answer(b'{"a": 1, "b": 2}')), Rules())
+    assert drop_ignored(current, Rules(ignore=("$.a",))).json == {"b": 2}
+
+
+def test_check_types_replaces_values_of_the_declared_type() -> None:
+    """A value of the declared type becomes a marker; another type stays to be reported."""
+    rules = Rules(types={"$.at": "string", "$.n": "number"})
+    good = check_types(decode_body(view(answer(b'{"at": "x", "n": 3}')), Rules()), rules)
+    bad = check_types(decode_body(view(answer(b'{"at": 5}')), Rules()), rules)
+    assert good.json == {"at": Conforms("string"), "n": Conforms("number")}
+    assert bad.json == {"at": 5}
+
+
+def test_check_patterns_marks_matching_strings() -> None:
+    """A string matching the declared pattern becomes a marker naming the pattern."""
+    rules = Rules(patterns={"$.t": r"\d+"})
+    current = check_patterns(decode_body(view(answer(b'{"t": "123"}')), Rules()), rules)
+    assert current.json == {"t": Conforms(r"matches \d+")}
+
+
+def test_compare_reports_status_headers_and_json_paths() -> None:
+    """Each difference names where it is and both values."""
+    legacy = answer(b'{"error": "Missing"}', 400, content_type="application/json")
+    migrated = answer(b'{"detail": []}', 422, content_type="application/json")
+    found = [(d.where, d.legacy, d.migrated) for d in compare(legacy, migrated, Rules())]
+    assert found == [
+        ("status", 400, 422),
+        ("$.error", "Missing", ABSENT),
+        ("$.detail", ABSENT, []),
+    ]
+
+
+def test_compare_falls_back_to_bytes_when_a_side_is_not_json() -> None:
+    """A JSON answer against an HTML page is one `body` difference."""
+    found = compare(answer(b"{}"), answer(b"<html>"), Rules())
+    assert [d.where for d in found] == ["body"]
+
+
+def test_diff_json_names_list_items_and_missing_ones() -> None:
+    """Lists are compared item by item; a missing item is reported as absent."""
+    found = diff_json({"p": [1, 2]}, {"p": [1, 3, 4]})
+    assert [(d.where, d.legacy, d.migrated) for d in found] == [
+        ("$.p[1]", 2, 3),
+        ("$.p[2]", ABSENT, 4),
+    ]
+
+
+def test_same_scalar_is_strict_by_default_and_tolerant_on_request() -> None:
+    """1 is not 1.0 nor true; NaN equals NaN; a tolerance makes close numbers equal."""
+    assert not same_scalar(1, 1.0)
+    assert not same_scalar(1, True)
+    assert same_scalar(math.nan, math.nan)
+    assert not same_scalar(0.1 + 0.2, 0.3)
+    assert same_scalar(0.1 + 0.2, 0.3, tolerance=1e-9)
+    assert same_scalar(1, 1.0, tolerance=1e-9)
+    assert not same_scalar(10**400, 10**400 + 1, tolerance=1e-9)

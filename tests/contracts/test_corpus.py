@@ -1,0 +1,100 @@
+"""Loading the YAML corpus: the format, and errors that name the file and the case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.contracts.cases import MISSING
+from app.contracts.corpus import corpus_files, load_corpus, load_file
+from app.errors import CorpusError
+
+CORPUS = """
+endpoint: post /items
+compare: {ignore: [$.id]}
+before:
+  - {method: POST, path: /login, json: {user: a}, capture: {token: $.token}}
+defaults:
+  method: POST
+  path: /items
+  headers: {X-Token: "${token}", Content-Type: application/json}
+cases:
+  - name: create
+    json: {name: pen}
+  - name: no-token-no-type
+    headers: {X-Token: null, content-type: null}
+    body: "{bad"
+  - name: twice
+    stateful: true
+    compare: {ignore: [$.at], headers: [allow]}
+    steps:
+      - {json: {name: pen}, repeat: 2}
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "items.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_a_file_becomes_cases_with_before_steps_defaults_and_rules(tmp_path: Path) -> None:
+    """Cases start from the defaults, run the `before` steps first, and inherit the rules."""
+    file = load_file(write(tmp_path, CORPUS))
+    create, no_token, twice = file.cases
+    assert file.endpoint == "POST /items"
+    assert [s.request.path for s in create.steps] == ["/login", "/items"]
+    assert create.steps[1].request.json == {"name": "pen"}
+    assert create.steps[1].request.headers == {
+        "X-Token": "${token}",
+        "Content-Type": "application/json",
+    }
+    assert no_token.steps[1].request.headers == {"X-Token": None, "content-type": None}
+    assert no_token.steps[1].request.json is MISSING
+    assert no_token.steps[1].request.body == "{bad"
+    assert twice.stateful
+    assert twice.steps[1].repeat == 2
+    assert twice.rules.ignore == ("$.id", "$.at")  # added to the file's
+    assert twice.rules.headers == ("allow",)  # replaced
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("cases: []", "`cases:` must be a non-empty list"),
+        ("cases: [{path: /x}]", r"case #1 needs a `name:`"),
+        ("cases: [{name: a, path: x}]", r"case 'a': path 'x' must be a string starting with '/'"),
+        ("cases: [{name: a, jsn: {}}]", r"case 'a': unknown key\(s\) \['jsn'\]"),
+        ("cases: [{name: a, json: 1, body: x}]", "case 'a': give one body, not json and body"),
+        ("cases: [{name: a, compare: {ignore: [a]}}]", "must start with '\\$'"),
+        ("cases: [{name: a, compare: {types: {$.a: text}}}]", "'text' is not one of"),
+        ("cases: [{name: a, steps: [{repeat: 0}]}]", "steps\\[0\\]: `repeat:` must be"),
+        ("cases: [{name: a, capture: {t: token}}]", "must start with '\\$'"),
+        ("endpoint: /x\ncases: [{name: a}]", "must be 'METHOD /path'"),
+        ("- just a list", "expected a mapping"),
+        ("cases: [", "cannot read it as YAML"),
+    ],
+)
+def test_mistakes_are_refused_naming_file_and_case(tmp_path: Path, text: str, message: str) -> None:
+    """Each mistake is reported with the file, the case and what to write instead."""
+    path = write(tmp_path, text)
+    with pytest.raises(CorpusError, match=message) as raised:
+        load_file(path)
+    assert str(path) in str(raised.value)
+
+
+def test_case_names_are_unique_across_the_corpus(tmp_path: Path) -> None:
+    """Two files with a case of the same name are refused: names are test ids and ledger keys."""
+    first = write(tmp_path, "cases: [{name: same}]", "a.yaml")
+    second = write(tmp_path, "cases: [{name: same}]", "b.yaml")
+    with pytest.raises(CorpusError, match="'same' is also in"):
+        load_corpus([first, second])
+
+
+def test_corpus_files_skip_the_ledger_and_underscored_files(tmp_path: Path) -> None:
+    """The ledger and `_*.yaml` files are not corpus files."""
+    for name in ("a.yaml", "b.yml", "_draft.yaml", "ledger.yaml"):
+        write(tmp_path, "cases: [{name: x}]", name)
+    found = corpus_files(tmp_path, tmp_path / "ledger.yaml")
+    assert [p.name for p in found] == ["a.yaml", "b.yml"]

@@ -1,0 +1,80 @@
+"""The ledger: declared differences pass, undeclared fail, unused entries are stale."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.contracts.ledger import Entry, Ledger, load_ledger
+from app.errors import CorpusError
+
+
+def test_an_entry_covers_by_case_glob_endpoint_and_where() -> None:
+    """Case globs, endpoints and `where` select differences; only `*` is a wildcard."""
+    entry = Entry(why="w", case="health-*", where="$.items[*].at")
+    assert entry.covers("health-ok", [None], "$.items[*].at")
+    assert not entry.covers("login-ok", [None], "$.items[*].at")
+    assert entry.covers("health-ok", [None], "$.items[0].at")
+    assert not Entry(why="w", case="*", where="$.items[0].at").covers("x", [None], "$.items[1].at")
+    by_endpoint = Entry(why="w", endpoint="GET /health", where="header:*")
+    assert by_endpoint.covers("anything", ["GET /health"], "header:server")
+    assert not by_endpoint.covers("anything", ["GET /other"], "header:server")
+
+
+def test_stale_entries_are_those_whose_cases_ran_without_the_difference() -> None:
+    """An entry is stale only if a case it is about ran and it covered nothing."""
+    used = Entry(why="a", case="one")
+    stale = Entry(why="b", case="two", where="header:server")
+    not_run = Entry(why="c", case="three")
+    ledger = Ledger([used, stale, not_run])
+    for case in ("one", "two"):
+        ledger.ran(case, [None])
+    assert ledger.declare("one", [None], "status") is used
+    assert ledger.declare("two", [None], "status") is None
+    assert ledger.stale() == [stale]
+
+
+def test_load_ledger_reads_entries_with_their_lines(tmp_path: Path) -> None:
+    """Entries keep the line they start on, for reports."""
+    path = tmp_path / "ledger.yaml"
+    path.write_text(
+        "differences:\n  - case: a\n    why: because\n  - endpoint: GET /x\n    where: status\n"
+        "    why: >\n      folded\n      text\n"
+    )
+    ledger = load_ledger(path)
+    assert [(e.case, e.endpoint, e.where, e.why, e.line) for e in ledger.entries] == [
+        ("a", None, "*", "because", 2),
+        (None, "GET /x", "status", "folded text", 4),
+    ]
+
+
+def test_a_missing_ledger_is_empty(tmp_path: Path) -> None:
+    """No ledger file means no declared differences."""
+    assert load_ledger(tmp_path / "nope.yaml").entries == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("differences: [{case: a}]", "needs a `why:`"),
+        ("differences: [{why: w}]", "give `case:`"),
+        ("differences: [{case: a, why: w, reason: r}]", "unknown key"),
+        ("differences: 3", "expected `differences:`"),
+    ],
+)
+def test_bad_entries_are_refused_with_their_line(tmp_path: Path, text: str, message: str) -> None:
+    """A bad entry names the file and line and what is missing."""
+    path = tmp_path / "ledger.yaml"
+    path.write_text(text)
+    with pytest.raises(CorpusError, match=message):
+        load_ledger(path)
+
+
+def test_a_request_entry_covers_only_matching_requests() -> None:
+    """`request:` narrows an entry to requests as sent, e.g. ids with an encoded slash."""
+    entry = Entry(why="w", request="GET /items/*%2F*")
+    assert entry.covers(
+        "fuzz-x", ["GET /items/{id}", "GET /items/%2F0"], "status", "GET /items/%2F0"
+    )
+    assert not entry.covers("fuzz-x", ["GET /items/{id}", "GET /items/1"], "status", "GET /items/1")

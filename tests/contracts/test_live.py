@@ -1,0 +1,50 @@
+"""A live gateway as the target: the force header picks the side; state cannot be reset."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from app.contracts import ContractSession, load_corpus, load_ledger, run_suite
+from app.contracts.corpus import corpus_files
+from app.errors import TargetError
+from app.gateway import Gateway, create_gateway
+from tests.contracts.conftest import PAIR
+from tests.test_apps.contract_pair import shop_legacy, shop_migrated
+
+CORPUS = PAIR / "contracts"
+
+
+@pytest.fixture
+def gateway() -> Iterator[Gateway]:
+    gateway = create_gateway(
+        shop_legacy.app, shop_migrated.app, "memory:", admin_token="admin-token"
+    )
+    yield gateway
+    gateway.watcher.close()
+
+
+def test_a_live_gateway_is_tested_through_its_force_header(gateway: Gateway) -> None:
+    """Each side is reached by the force header; stateful cases are skipped, others compared."""
+    ledger = load_ledger(CORPUS / "ledger.yaml")
+    files = load_corpus(corpus_files(CORPUS, CORPUS / "ledger.yaml"))
+    transport = httpx.ASGITransport(app=gateway)
+    with ContractSession.live("http://gateway", "admin-token", ledger, transport=transport) as s:
+        run = run_suite(s, files, fuzz=False)
+    assert not run.failed
+    skipped = {c.case.name for c in run.cases if c.skipped}
+    assert skipped == {"items-create", "items-create-then-read", "visits-count-from-fresh-state"}
+    assert any(c.declared for c in run.cases)  # X-Api-Version: only migrated sends it
+
+
+def test_a_wrong_admin_token_says_how_to_fix_it(gateway: Gateway) -> None:
+    """A refused force header stops the run with what to set."""
+    files = load_corpus(corpus_files(CORPUS, CORPUS / "ledger.yaml"))
+    transport = httpx.ASGITransport(app=gateway)
+    session = ContractSession.live(
+        "http://gateway", "wrong", load_ledger(None), transport=transport
+    )
+    with session, pytest.raises(TargetError, match="set STRANGLER_ADMIN_TOKEN"):
+        session.run_case(next(c for f in files for c in f.cases if not c.stateful))
