@@ -8,7 +8,7 @@
     sticky = "jwt:user"              # canary identity: jwt:CLAIM, header:NAME, cookie:NAME, client
     backend_header = "X-Strangler-Backend"   # "" to leave it out
     admin_prefix = "/_strangler"
-    legacy_threads = 16
+    legacy_threads = 4
     freeze_gc = true                 # gc.freeze() after startup: shorter GC pauses (see gateway.py)
     contracts = "contract_tests"     # the contract corpus (YAML files of cases)
     ledger = "contract_tests/ledger.yaml"    # accepted differences (default: in `contracts`)
