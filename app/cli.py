@@ -93,6 +93,20 @@ main.add_command(contract)
     "--dev", is_flag=True, help="Open the admin API without a token (never in production)."
 )
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
+@click.option(
+    "--loop",
+    type=click.Choice(["auto", "asyncio", "uvloop"]),
+    default="auto",
+    show_default=True,
+    help="Event loop (auto: uvloop when installed; see docs/performance.md).",
+)
+@click.option(
+    "--http",
+    type=click.Choice(["auto", "h11", "httptools"]),
+    default="auto",
+    show_default=True,
+    help="HTTP parser (auto: httptools when installed).",
+)
 @config_option
 def serve(
     legacy: str | None,
@@ -103,6 +117,8 @@ def serve(
     workers: int,
     dev: bool,
     access_log: bool,
+    loop: str,
+    http: str,
     config: Path | None,
 ) -> None:
     """Serve the gateway in front of both apps."""
@@ -134,6 +150,8 @@ def serve(
         port=port,
         workers=workers,
         access_log=access_log,
+        loop=loop,
+        http=http,
         log_config=_log_config(),
     )
 

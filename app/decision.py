@@ -9,9 +9,9 @@ callers to migrated and never moves one back.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import random
+from typing import NamedTuple
 
 import mmh3
 
@@ -34,8 +34,9 @@ class Reason(enum.StrEnum):
     FORCED = "forced"  # admin-authenticated override header
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
+    """Where a request goes, why, and by which flag-table version (a tuple: made per request)."""
+
     backend: Backend
     reason: Reason
     version: int

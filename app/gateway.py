@@ -67,6 +67,7 @@ class Gateway:
         self.admin = build_admin_app(self.service, watcher, token=admin_token, dev_mode=dev_mode)
         self._sticky = sticky
         self._admin_prefix = admin_prefix.rstrip("/")
+        self._admin_folder = self._admin_prefix + "/"
         self._admin_token = admin_token
         self._dev_mode = dev_mode
         self._marks: dict[Backend, tuple[bytes, bytes]] | None = None
@@ -78,27 +79,21 @@ class Gateway:
         self._freeze_gc = freeze_gc
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            await self._http(scope, receive, send)
-        elif scope["type"] == "websocket":
-            await self.migrated(scope, receive, send)  # WSGI cannot speak websockets
-        elif scope["type"] == "lifespan":
-            await self._serve_lifespan(scope, receive, send)
+        if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                await self.migrated(scope, receive, send)  # WSGI cannot speak websockets
+            elif scope["type"] == "lifespan":
+                await self._serve_lifespan(scope, receive, send)
+            return
 
-    def _watch(self) -> None:
-        """Starts polling the flag store: at lifespan startup, or at the first request for
-        servers that send no lifespan."""
-        self._watching = True
-        self.watcher.start()
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # HTTP, the hot path: written inline, one coroutine frame fewer per request.
         if not self._watching:
             self._watch()
         path: str = scope["path"]
         root_path: str = scope.get("root_path", "")
         if root_path and path.startswith(root_path):
             path = path[len(root_path) :]
-        if path == self._admin_prefix or path.startswith(self._admin_prefix + "/"):
+        if path.startswith(self._admin_folder) or path == self._admin_prefix:
             child = dict(scope, root_path=root_path + self._admin_prefix)
             await self.admin(child, receive, send)
             return
@@ -118,6 +113,12 @@ class Gateway:
             await app(scope, receive, send)
         else:
             await app(scope, receive, _marking(send, self._marks[backend]))
+
+    def _watch(self) -> None:
+        """Starts polling the flag store: at lifespan startup, or at the first request for
+        servers that send no lifespan."""
+        self._watching = True
+        self.watcher.start()
 
     def route(self, scope: Scope, path: str) -> Decision:
         """The routing decision for a request; never raises (a fault means legacy)."""
@@ -183,7 +184,10 @@ class ForceRefused(Exception):
 
 
 def _mentions_our_headers(scope: Scope) -> bool:
-    return any(name in _OUR_HEADERS for name, _ in scope["headers"])
+    for name, _ in scope["headers"]:  # noqa: SIM110 (no generator per request: hot path)
+        if name in _OUR_HEADERS:
+            return True
+    return False
 
 
 async def _refuse_force(send: Send) -> None:

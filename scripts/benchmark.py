@@ -157,7 +157,9 @@ def run_fallback(
 
 
 @contextmanager
-def servers(workdir: Path, legacy_threads: int | None) -> Iterator[dict[str, str]]:
+def servers(
+    workdir: Path, legacy_threads: int | None, serve_args: list[str]
+) -> Iterator[dict[str, str]]:
     """Starts the four servers on CPU 0 and yields their base URLs."""
     venv_bin = Path(sys.executable).parent
     env = {"ML_BATCH_MAX_WAIT_MS": os.environ.get("ML_BATCH_MAX_WAIT_MS", "2")}
@@ -224,6 +226,7 @@ def servers(workdir: Path, legacy_threads: int | None) -> Iterator[dict[str, str
             str(ports[name]),
             "--no-access-log",
             "--dev",
+            *serve_args,
         ]
     with ExitStack() as stack:
         urls = {}
@@ -263,6 +266,9 @@ def main() -> None:
     parser.add_argument("--endpoints", default=",".join(ENDPOINTS))
     parser.add_argument("--concurrency", default="1,32")
     parser.add_argument("--legacy-threads", type=int, default=None)
+    parser.add_argument(
+        "--serve-args", default="", help="extra `strangler serve` options, e.g. '--loop asyncio'"
+    )
     parser.add_argument("--json", type=Path, default=None, help="where to write the figures")
     args = parser.parse_args()
     if args.quick:
@@ -272,7 +278,7 @@ def main() -> None:
     use_wrk = shutil.which("wrk") is not None
 
     samples: dict[tuple[str, str, int], list[dict[str, float]]] = {}
-    with tempfile.TemporaryDirectory() as tmp, servers(Path(tmp), args.legacy_threads) as urls:
+    with tempfile.TemporaryDirectory() as tmp, servers(Path(tmp), args.legacy_threads, args.serve_args.split()) as urls:
         tokens = {name: login(url) for name, url in urls.items()}
         scripts = {}
         for name in urls:
