@@ -1,9 +1,10 @@
 """A dynamic micro-batcher: concurrent single-row predictions share one model call.
 
-Requests `await submit(row)`; one collector task takes the first waiting row, gathers more
-until the batch holds `max_size` rows or `max_wait` has passed since that first row, then runs
-`predict_rows` on the whole batch in a worker thread (never on the event loop). While a batch
-runs, new rows queue up and form the next one, so batches grow with load on their own.
+Requests `await submit(row)`; one collector task takes the first waiting row and every row
+already queued behind it (they arrived while the model was busy: batches grow with load on
+their own), then waits up to `max_wait` for more while the batch holds fewer than `max_size`
+rows, and runs `predict_rows` on the whole batch in a worker thread (never on the event loop).
+With `max_wait` 0 a lone request is predicted at once and only queued rows are coalesced.
 
 `predict_rows` returns one outcome per row (a float, or the exception that row alone raises),
 which is what keeps a bad row from failing its neighbours.
@@ -74,6 +75,8 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         while True:
             batch = [await self._queue.get()]
+            while len(batch) < self._max_size and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
             deadline = loop.time() + self._max_wait_s
             while len(batch) < self._max_size:
                 timeout = deadline - loop.time()

@@ -27,11 +27,15 @@ class BatchSettings:
 
     `max_size` bounds the rows per model call (env `ML_BATCH_MAX_SIZE`, default 32);
     `max_wait_ms` bounds how long the first row of a batch waits for company
-    (env `ML_BATCH_MAX_WAIT_MS`, default 2). A lone request therefore pays at most that wait.
+    (env `ML_BATCH_MAX_WAIT_MS`, default 0). A lone request therefore pays at most that wait.
+    Defaults measured with scripts/bench (docs/performance.md): rows that queue while the model
+    is busy are batched anyway, so waiting only taxes lone requests: at 0 ms, 900 req/s at one
+    connection and 2,300-2,500 at 32; at 2 ms, 300 and 2,450-2,700. Size 8 caps 32 clients at
+    1,840 req/s; 64 gains nothing over 32.
     """
 
     max_size: int = 32
-    max_wait_ms: float = 2.0
+    max_wait_ms: float = 0.0
 
     @classmethod
     def from_env(cls) -> BatchSettings:

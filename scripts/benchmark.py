@@ -162,7 +162,7 @@ def servers(
 ) -> Iterator[dict[str, str]]:
     """Starts the four servers on CPU 0 and yields their base URLs."""
     venv_bin = Path(sys.executable).parent
-    env = {"ML_BATCH_MAX_WAIT_MS": os.environ.get("ML_BATCH_MAX_WAIT_MS", "2")}
+    env = {"ML_BATCH_MAX_WAIT_MS": os.environ.get("ML_BATCH_MAX_WAIT_MS", "0")}
     pin = ["taskset", "-c", SERVER_CPU]
     ports = {
         name: free_port()
@@ -278,7 +278,11 @@ def main() -> None:
     use_wrk = shutil.which("wrk") is not None
 
     samples: dict[tuple[str, str, int], list[dict[str, float]]] = {}
-    with tempfile.TemporaryDirectory() as tmp, servers(Path(tmp), args.legacy_threads, args.serve_args.split()) as urls:
+    serve_args = args.serve_args.split()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        servers(Path(tmp), args.legacy_threads, serve_args) as urls,
+    ):
         tokens = {name: login(url) for name, url in urls.items()}
         scripts = {}
         for name in urls:

@@ -200,6 +200,24 @@ async def test_inference_runs_off_the_event_loop() -> None:
     assert ticks > 3
 
 
+async def test_rows_queued_while_the_model_is_busy_share_the_next_call() -> None:
+    """With no wait, a lone row runs at once, and the rows that queue behind it form one batch."""
+    sizes: list[int] = []
+
+    def slow(rows: Sequence[Any]) -> list[float | Exception]:
+        sizes.append(len(rows))
+        time.sleep(0.05)
+        return [0.0 for _ in rows]
+
+    batcher = MicroBatcher(slow, max_size=32, max_wait_s=0.0)
+    first = asyncio.create_task(batcher.submit([0]))
+    await asyncio.sleep(0.02)  # The first row is now in the model.
+    rest = [asyncio.create_task(batcher.submit([i])) for i in range(10)]
+    await asyncio.gather(first, *rest)
+    await batcher.close()
+    assert sizes == [1, 10]
+
+
 async def test_close_answers_every_queued_row() -> None:
     """Shutting down drains the batcher: every row already submitted still gets its answer."""
 
@@ -216,10 +234,10 @@ async def test_close_answers_every_queued_row() -> None:
 
 
 def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """ML_BATCH_MAX_SIZE and ML_BATCH_MAX_WAIT_MS set the batcher; defaults are 32 and 2 ms."""
+    """ML_BATCH_MAX_SIZE and ML_BATCH_MAX_WAIT_MS set the batcher; defaults are 32 and 0 ms."""
     monkeypatch.delenv("ML_BATCH_MAX_SIZE", raising=False)
     monkeypatch.delenv("ML_BATCH_MAX_WAIT_MS", raising=False)
-    assert BatchSettings.from_env() == BatchSettings(max_size=32, max_wait_ms=2.0)
+    assert BatchSettings.from_env() == BatchSettings(max_size=32, max_wait_ms=0.0)
     monkeypatch.setenv("ML_BATCH_MAX_SIZE", "8")
     monkeypatch.setenv("ML_BATCH_MAX_WAIT_MS", "0.5")
     assert BatchSettings.from_env() == BatchSettings(max_size=8, max_wait_ms=0.5)
