@@ -141,7 +141,9 @@ def test_importing_the_apps_does_not_load_the_model() -> None:
     import sys
 
     code = (
-        "import legacy.app, migrated.app; from migrated.domain import is_loaded; print(is_loaded())"
+        "from app.config import import_string, load_settings; s = load_settings();"
+        " import_string(s.legacy, s.root); import_string(s.migrated, s.root);"
+        " from migrated.domain import is_loaded; print(is_loaded())"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -11,10 +11,9 @@ import pytest
 from app.gateway import Gateway, create_gateway
 from app.lifespan import Lifespan
 from app.testing import override_flags
-from legacy.app import app as legacy_app
-from migrated.app import app as migrated_app
 from migrated.domain import prediction_cache
 from tests.example.cases import CASES, Case
+from tests.example.conftest import legacy_app, migrated_app
 
 ENDPOINTS = [
     "GET /health",
