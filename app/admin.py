@@ -42,9 +42,9 @@ class AdminUnauthorized(Exception):
 
 def token_matches(given: str | None, expected: str | None, *, dev_mode: bool) -> bool:
     """Whether a request carries the admin credential (always, in development mode)."""
-    if expected is None:
+    if not expected:
         return dev_mode
-    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+    return bool(given) and hmac.compare_digest(str(given).encode(), expected.encode())
 
 
 def presented_token(authorization: str | None, admin_header: str | None) -> str | None:

@@ -17,10 +17,12 @@ from typing import Any
 
 import click
 
-from app.config import TOKEN_ENV, Settings, load_settings
+from app.config import TOKEN_ENV, Settings, import_string, load_settings
 from app.contracts.cli import contract
-from app.errors import FlagStoreError, StranglerError
+from app.errors import ConfigError, FlagStoreError, StranglerError
 from app.operations import LocalOperations, Operations, RemoteOperations
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def _default_actor() -> str:
@@ -130,9 +132,23 @@ def serve(
         settings = load_settings(config, legacy=legacy, migrated=migrated, flags=flags)
         if dev:
             os.environ["STRANGLER_DEV"] = "1"
+        if settings.dev_mode and not settings.admin_token and host not in LOOPBACK:
+            raise ConfigError(
+                f"development mode opens the admin API to anyone who can reach {host}; serve it"
+                f" on 127.0.0.1, or set {TOKEN_ENV}"
+            )
         # Import both apps here, so a typo fails now with a clear message instead of in every
         # worker process over and over.
-        _seed(settings, LocalOperations(settings))
+        import_string(settings.legacy, settings.root)
+        import_string(settings.migrated, settings.root)
+        if settings.flags in ("memory:", ":memory:"):
+            if workers > 1:
+                raise ConfigError(
+                    "flags = 'memory:' gives every worker a table of its own; with --workers,"
+                    " use a SQLite file so a change reaches them all"
+                )
+        else:
+            _seed(settings, LocalOperations(settings))
     except StranglerError as exc:
         _fail(exc)
     if settings.dev_mode and not settings.admin_token:
@@ -168,11 +184,11 @@ def _seed(settings: Settings, operations: LocalOperations) -> None:
     try:
         if operations.service.store.version() != 0:
             return
+        changes = import_flags(operations.service, seed, actor="seed")
     except FlagStoreError as exc:
         # Serve anyway: the workers route by defaults (legacy) until the store is readable.
         click.secho(f"WARNING: not seeding from {seed}: {exc}", fg="yellow", err=True)
         return
-    changes = import_flags(operations.service, seed, actor="seed")
     click.echo(f"seeded {len(changes)} flag(s) from {seed}", err=True)
 
 
@@ -308,4 +324,6 @@ def flags_export(path: Path, config: Path | None) -> None:
         write_flag_file(path, store.snapshot())
     except StranglerError as exc:
         _fail(exc)
+    except OSError as exc:
+        _fail(ConfigError(f"cannot write {path}: {exc.strerror}"))
     click.echo(f"wrote {path}")

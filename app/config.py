@@ -136,8 +136,10 @@ def import_string(spec: str, root: str = ".") -> Any:
             sys.path.insert(0, folder)
     try:
         target: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(f"cannot import {module_name!r} for {spec!r}: {exc}") from exc
+    except Exception as exc:  # the user's module may fail in any way while importing
+        raise ConfigError(
+            f"cannot import {module_name!r} for {spec!r}: {type(exc).__name__}: {exc}"
+        ) from exc
     for part in attr.split("."):
         try:
             target = getattr(target, part)

@@ -23,7 +23,7 @@ BUCKETS = 10_000
 
 
 class Reason(enum.StrEnum):
-    """Why a request went where it went (echoed in logs and debugging headers)."""
+    """Why a request went where it went (for tests, debugging and `Gateway.route()` callers)."""
 
     FALLTHROUGH = "fallthrough"  # no endpoint matched: legacy keeps its own 404/405
     ONLY_BACKEND = "only-backend"  # one app serves the endpoint
@@ -31,7 +31,6 @@ class Reason(enum.StrEnum):
     STATIC = "static"  # flag mode legacy or migrated
     SPLIT = "split"  # canary, by the caller's bucket
     RANDOM = "random"  # canary, caller without a sticky identifier
-    FORCED = "forced"  # admin-authenticated override header
 
 
 class Decision(NamedTuple):

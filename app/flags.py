@@ -28,9 +28,10 @@ class Flag:
             allowed = ", ".join(m.value for m in Mode)
             raise InvalidFlag(f"unknown mode {mode!r}; use one of: {allowed}") from None
         if checked is not Mode.CANARY:
-            if percentage not in (None, 0, 100):
+            implied = 100.0 if checked is Mode.MIGRATED else 0.0
+            if percentage is not None and percentage != implied:
                 raise InvalidFlag(f"a percentage goes with mode 'canary', not {checked.value!r}")
-            return cls(checked, 100.0 if checked is Mode.MIGRATED else 0.0)
+            return cls(checked, implied)
         if percentage is None:
             raise InvalidFlag("mode 'canary' needs a percentage from 0 to 100")
         try:

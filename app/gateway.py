@@ -22,6 +22,7 @@ from pathlib import Path
 from app.admin import ADMIN_TOKEN_HEADER, build_admin_app, token_matches
 from app.bridge import make_bridge
 from app.decision import Decision, Reason, bucket, decide
+from app.errors import ConfigError
 from app.lifespan import Lifespan
 from app.routes import Inventory, discover
 from app.service import FlagService
@@ -91,7 +92,7 @@ class Gateway:
             self._watch()
         path: str = scope["path"]
         root_path: str = scope.get("root_path", "")
-        if root_path and path.startswith(root_path):
+        if root_path and (path == root_path or path.startswith(root_path + "/")):
             path = path[len(root_path) :]
         if path.startswith(self._admin_folder) or path == self._admin_prefix:
             child = dict(scope, root_path=root_path + self._admin_prefix)
@@ -248,6 +249,10 @@ def create_gateway(
         Worth it in a process the gateway owns (`strangler serve` turns it on); off by default
         because it changes the host process.
     """
+    if not admin_prefix.startswith("/") or admin_prefix.rstrip("/") == "":
+        raise ConfigError(
+            f"admin_prefix {admin_prefix!r} must be a path below the root, e.g. '/_strangler'"
+        )
     store = open_store(flags) if isinstance(flags, str | Path) else flags
     return Gateway(
         make_bridge(legacy, threads=legacy_threads),
@@ -257,7 +262,7 @@ def create_gateway(
         sticky=parse_sticky(sticky),
         backend_header=backend_header,
         admin_prefix=admin_prefix,
-        admin_token=admin_token,
+        admin_token=admin_token or None,  # an empty token is no token, never a match for ""
         dev_mode=dev_mode,
         freeze_gc=freeze_gc,
     )

@@ -12,7 +12,15 @@ from typing import Any, Protocol
 import httpx
 
 from app.config import Settings, import_string
-from app.errors import AdminError, FlagChangeError, InvalidFlag, NoMigratedHandler, UnknownEndpoint
+from app.errors import (
+    AdminError,
+    ConfigError,
+    FlagChangeError,
+    InvalidFlag,
+    NoLegacyHandler,
+    NoMigratedHandler,
+    UnknownEndpoint,
+)
 from app.routes import discover
 from app.service import FlagService
 from app.store import open_store
@@ -32,6 +40,11 @@ class LocalOperations:
     """Operations on the flag store named in the settings, with the inventory of both apps."""
 
     def __init__(self, settings: Settings) -> None:
+        if settings.flags in ("memory:", ":memory:"):
+            raise ConfigError(
+                "flags = 'memory:' lives inside one gateway process, out of this command's reach;"
+                " act on it through the running gateway with --url, or use a SQLite file"
+            )
         legacy = import_string(settings.legacy, settings.root)
         migrated = import_string(settings.migrated, settings.root)
         self.service = FlagService(
@@ -54,6 +67,7 @@ class LocalOperations:
 _REFUSALS: dict[str, type[FlagChangeError]] = {
     "UnknownEndpoint": UnknownEndpoint,
     "NoMigratedHandler": NoMigratedHandler,
+    "NoLegacyHandler": NoLegacyHandler,
     "InvalidFlag": InvalidFlag,
 }
 
@@ -71,12 +85,15 @@ class RemoteOperations:
             response = self._client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise AdminError(f"cannot reach the gateway at {self._url}: {exc}") from exc
-        if response.is_success:
-            return response.json()
         try:
             body = response.json()
-            message, kind = body.get("error", response.text), body.get("type", "")
         except ValueError:
+            body = None
+        if response.is_success and body is not None:
+            return body
+        if isinstance(body, dict):
+            message, kind = str(body.get("error", response.text)), str(body.get("type", ""))
+        else:
             message, kind = response.text[:200], ""
         if kind in _REFUSALS:
             raise _REFUSALS[kind](message, endpoint=body.get("endpoint"))

@@ -95,6 +95,7 @@ class Inventory:
         self._by_shape: dict[tuple[str, str], Endpoint] = {}
         for endpoint in endpoints:
             self._add(endpoint)
+        self._claim_shadowed_paths()
         self._static: dict[tuple[str, str], Endpoint] = {}
         self._dynamic: dict[str, list[tuple[re.Pattern[str], Endpoint]]] = {}
         for endpoint in self.endpoints.values():
@@ -103,6 +104,23 @@ class Inventory:
                 self._dynamic.setdefault(endpoint.method, []).append((pattern, endpoint))
             else:
                 self._static[(endpoint.method, endpoint.template)] = endpoint
+
+    def _claim_shadowed_paths(self) -> None:
+        """Marks a migrated-only fixed path that a legacy parameterised rule also serves as
+        served by both: legacy's `/users/<id>` answers `/users/me` today, so the port's new
+        `/users/me` must not take that traffic until its flag says so."""
+        legacy_rules = [
+            (e.method, template_regex(e.template))
+            for e in self.endpoints.values()
+            if "{" in e.template and Backend.LEGACY in e.backends
+        ]
+        for key, endpoint in list(self.endpoints.items()):
+            if endpoint.backends != {Backend.MIGRATED} or "{" in endpoint.template:
+                continue
+            if any(m == endpoint.method and r.match(endpoint.template) for m, r in legacy_rules):
+                both = dataclasses.replace(endpoint, backends=frozenset(Backend))
+                self.endpoints[key] = both
+                self._by_shape[(endpoint.method, template_shape(endpoint.template))] = both
 
     def _add(self, endpoint: Endpoint) -> None:
         shape = (endpoint.method, template_shape(endpoint.template))
@@ -126,9 +144,19 @@ class Inventory:
     def match(self, method: str, path: str) -> Endpoint | None:
         """The endpoint a request reaches, or None when no app declares one for it.
 
-        HEAD and OPTIONS match only where an app declares them: Flask answers them by itself for
-        every GET route while FastAPI answers 405, so undeclared ones fall through to legacy.
+        HEAD and OPTIONS match where an app declares them. Otherwise they follow the path's GET
+        endpoint only when legacy does not serve it (migrated answers for its own paths); where
+        legacy serves it they fall through to legacy, which answers them for every route
+        (FastAPI would answer 405).
         """
+        endpoint = self._match(method, path)
+        if endpoint is None and method in IMPLICIT_METHODS:
+            owner = self._match("GET", path)
+            if owner is not None and Backend.LEGACY not in owner.backends:
+                return owner
+        return endpoint
+
+    def _match(self, method: str, path: str) -> Endpoint | None:
         endpoint = self._static.get((method, path))
         if endpoint is not None:
             return endpoint

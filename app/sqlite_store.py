@@ -74,6 +74,7 @@ class SQLiteFlagStore:
         """The connection, opened on first use: a gateway starts even while its store is down,
         routes by its defaults, and retries the open on the next read."""
         if self._conn is None:
+            conn: sqlite3.Connection | None = None
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 # isolation_level=None: we write BEGIN/COMMIT ourselves (see module docstring).
@@ -84,6 +85,8 @@ class SQLiteFlagStore:
                 # Several workers may start at once: the write lock makes the schema atomic.
                 conn.executescript("BEGIN IMMEDIATE;" + SCHEMA + "COMMIT;")
             except (sqlite3.Error, OSError) as exc:
+                if conn is not None:
+                    conn.close()
                 raise FlagStoreError(f"cannot open the flag store {self.path}: {exc}") from exc
             self._conn = conn
         return self._conn
@@ -94,10 +97,12 @@ class SQLiteFlagStore:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # Also after a failed COMMIT: leave no transaction open for the next writer.
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     @contextmanager
     def _errors(self, doing: str) -> Iterator[None]:
@@ -163,7 +168,8 @@ class SQLiteFlagStore:
                 actor=row[2],
                 endpoint=row[3],
                 before=_flag_from_json(row[4]),
-                after=_flag_from_json(row[5]) or Flag(Mode.LEGACY),
+                after=_flag_from_json(row[5])
+                or Flag(Mode.LEGACY),  # NOT NULL: for the type checker
                 reason=row[6],
                 version=row[7],
             )

@@ -39,8 +39,10 @@ def jwt_claim(claim: str) -> StickySource:
         value = _header(scope, b"authorization")
         if not value:
             return None
-        token = value.split()[-1]  # with or without the "Bearer" scheme, as legacy accepts both
-        parts = token.split(b".")
+        words = value.split()
+        if not words:
+            return None
+        parts = words[-1].split(b".")  # with or without "Bearer", as legacy accepts both
         if len(parts) != 3:
             return None
         try:

@@ -35,11 +35,18 @@ class FlagWatcher:
         self.error: str | None = None
         self.checked_at: float | None = None
         self._stop = threading.Event()
+        # The poll thread and the admin API (after a change) both refresh; one at a time, so an
+        # older table read by one can never replace a newer one read by the other.
+        self._refreshing = threading.Lock()
         self._thread: threading.Thread | None = None
         self.refresh()
 
     def refresh(self) -> None:
         """Reloads the snapshot if the store moved on; never raises."""
+        with self._refreshing:
+            self._refresh()
+
+    def _refresh(self) -> None:
         try:
             if not self.loaded or self.store.version() != self.snapshot.version:
                 self.snapshot = self.store.snapshot()

@@ -113,3 +113,12 @@ async def test_health_reports_degraded_when_the_store_is_unreadable(tmp_path: Pa
     assert health["status"] == "degraded"
     assert "flags.db" in health["flags"]["error"]
     assert served.json()["app"] == "legacy"
+
+
+async def test_an_empty_admin_token_opens_nothing() -> None:
+    """A token set to "" counts as no token: the API stays closed, even to an empty bearer."""
+    gateway = create_gateway(pair.legacy, pair.migrated, admin_token="")
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as c:
+        response = await c.get("/_strangler/flags", headers={"X-Strangler-Admin-Token": ""})
+    assert response.status_code == 401

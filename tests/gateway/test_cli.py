@@ -123,3 +123,15 @@ def test_unimportable_app_is_named(tmp_path: Path) -> None:
     result = strangler(config, "endpoints")
     assert result.exit_code == 2
     assert "cannot import 'no_such_module'" in result.output
+
+
+def test_memory_store_is_refused_with_the_way_out(tmp_path: Path) -> None:
+    """The CLI cannot reach a gateway's in-memory table, and says to use --url or SQLite."""
+    config = tmp_path / "strangler.toml"
+    config.write_text(
+        'legacy = "tests.test_apps.pair:legacy"\nmigrated = "tests.test_apps.pair:migrated"\n'
+        'flags = "memory:"\n'
+    )
+    result = strangler(config, "flags", "set", "GET /hello", "migrated", "-m", "x")
+    assert result.exit_code == 2
+    assert "--url" in result.output

@@ -97,6 +97,8 @@ def test_canary_without_identifier_uses_a_random_bucket() -> None:
         ("canary", -1, "out of range"),
         ("canary", float("nan"), "out of range"),
         ("migrated", 30, "goes with mode 'canary'"),
+        ("legacy", 100, "goes with mode 'canary'"),
+        ("migrated", 0, "goes with mode 'canary'"),
     ],
 )
 def test_invalid_flags_are_refused_with_a_reason(

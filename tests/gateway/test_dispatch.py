@@ -75,7 +75,7 @@ async def test_migrated_only_endpoints_are_served_by_migrated(client: httpx.Asyn
 
 
 async def test_canary_is_sticky_per_caller(gateway: Gateway, client: httpx.AsyncClient) -> None:
-    """At 50 %, each caller (here by client address) keeps one backend over 20 requests."""
+    """At 50 %, each caller (by its X-Client-Id header) keeps one backend over 20 requests."""
     sticky = create_gateway(pair.legacy, pair.migrated, sticky="header:X-Client-Id")
     transport = httpx.ASGITransport(app=sticky)
     seen: dict[str, set[str]] = {}
@@ -101,7 +101,7 @@ async def test_backend_header_can_be_renamed_or_left_out() -> None:
 
 
 async def test_force_header_with_admin_token_overrides_the_flag(client: httpx.AsyncClient) -> None:
-    """X-Strangler-Force-Backend with the admin token picks the backend, and is not passed on."""
+    """X-Strangler-Force-Backend with the admin token picks the backend."""
     headers = {"X-Strangler-Force-Backend": "migrated", "X-Strangler-Admin-Token": ADMIN_TOKEN}
     response = await client.get("/hello", headers=headers)
     assert response.json()["app"] == "migrated"
@@ -188,3 +188,37 @@ async def test_flags_refresh_without_a_lifespan(tmp_path: Path) -> None:
             await asyncio.sleep(0.02)
         assert (await c.get("/hello")).json()["app"] == "migrated"
     gateway.watcher.close()
+
+
+async def test_head_and_options_on_migrated_only_paths_reach_migrated(
+    client: httpx.AsyncClient,
+) -> None:
+    """HEAD/OPTIONS on a path only migrated serves get migrated's answer, not legacy's 404."""
+    head = await client.head("/migrated-only")
+    options = await client.options("/migrated-only")
+    assert head.headers["x-strangler-backend"] == "migrated"
+    assert options.headers["x-strangler-backend"] == "migrated"
+    assert head.status_code != 404
+    assert options.status_code != 404
+
+
+async def test_whitespace_authorization_does_not_break_jwt_stickiness(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A blank Authorization header on a JWT-keyed canary gets a random bucket, no error."""
+    gateway = create_gateway(pair.legacy, pair.migrated, sticky="jwt:user")
+    transport = httpx.ASGITransport(app=gateway)
+    with override_flags(gateway, {"GET /hello": ("canary", 50)}):
+        async with httpx.AsyncClient(transport=transport, base_url="http://g") as c:
+            response = await c.get("/hello", headers={"Authorization": " \t "})
+    assert response.status_code == 200
+    assert "routing failed" not in caplog.text
+
+
+@pytest.mark.parametrize("prefix", ["/", "", "_strangler"])
+def test_admin_prefix_must_be_a_path_below_the_root(prefix: str) -> None:
+    """A root or relative admin prefix is refused at construction, naming the setting."""
+    from app.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="admin_prefix"):
+        create_gateway(pair.legacy, pair.migrated, admin_prefix=prefix)

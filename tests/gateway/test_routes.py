@@ -100,3 +100,15 @@ def test_malformed_route_key_says_how_to_write_one() -> None:
 def test_empty_inventory_matches_nothing() -> None:
     """With no endpoints every request falls through."""
     assert Inventory([]).match("GET", "/") is None
+
+
+def test_new_fixed_path_under_a_legacy_parameter_stays_on_legacy() -> None:
+    """Legacy's `/users/<id>` serves `/users/me` today: the port's new `/users/me` is 'both'."""
+    flask_app = Flask(__name__)
+    flask_app.get("/users/<user_id>")(lambda user_id: user_id)
+    app = FastAPI()
+    app.get("/users/me")(lambda: {})
+    inventory = discover(flask_app, app)
+    endpoint = inventory.match("GET", "/users/me")
+    assert endpoint is not None
+    assert endpoint.served_by == "both"

@@ -61,12 +61,10 @@ def test_cli_change_reaches_both_workers_within_a_second(config: Path) -> None:
         assert len(before) == 2, "expected requests to reach both workers"
         result = cli(config, "flags", "set", "GET /hello", "migrated", "-m", "ship it")
         assert result.returncode == 0, result.stderr
-        changed_at = time.monotonic()
-        time.sleep(1.0)
+        time.sleep(1.0)  # the promise: every worker routes by the change within one second
         after = [fresh_get(url, "/hello").json() for _ in range(40)]
         assert {answer["app"] for answer in after} == {"migrated"}
         assert {answer["pid"] for answer in after} == before
-        assert time.monotonic() - changed_at < 10
 
 
 def test_remote_cli_changes_a_running_gateway(config: Path) -> None:
@@ -98,6 +96,14 @@ def test_canary_caller_sees_one_backend_across_two_servers(config: Path) -> None
     assert all(len(apps) == 1 for apps in seen.values())
     on_migrated = sum(apps == {"migrated"} for apps in seen.values())
     assert 10 <= on_migrated <= 40
+
+
+def test_serve_refuses_development_mode_off_loopback(config: Path) -> None:
+    """`--dev` without a token on a non-loopback address exits before serving anything."""
+    argv = [STRANGLER, "serve", "--config", str(config), "--dev", "--host", "0.0.0.0"]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert "127.0.0.1" in result.stderr
 
 
 def test_serve_refuses_a_config_without_apps(tmp_path: Path) -> None:
