@@ -245,12 +245,20 @@ async def test_small_request_body_is_read_whole_before_the_app() -> None:
 
 async def test_client_leaving_before_its_body_gets_no_answer() -> None:
     """A client gone before its body arrived gets nothing and the app never runs."""
+    calls: list[str] = []
+
+    def app(environ: Environ, start_response: Any) -> list[bytes]:
+        calls.append(environ["PATH_INFO"])
+        start_response("200 OK", TEXT)
+        return [b"never"]
+
     client = FakeClient()
     client.inbox = asyncio.Queue()
     client.disconnect()
     scope = http_scope(method="POST", headers=[(b"content-length", b"6")])
-    await call(make_bridge(wsgi([b"never"])), scope, client)
+    await call(make_bridge(app), scope, client)
     assert client.sent == []
+    assert calls == []
 
 
 async def test_contextvars_of_the_caller_reach_the_app() -> None:
@@ -401,19 +409,27 @@ async def test_chunked_request_body_streams_into_the_app() -> None:
 
 
 async def test_big_request_body_is_not_buffered_on_the_loop() -> None:
-    """A body over max_buffered_body streams in: the app sees it as it arrives."""
-    seen: list[int] = []
+    """A body over max_buffered_body streams in: the app reads its start before the rest arrives."""
+    started = asyncio.Event()
+    loop = asyncio.get_running_loop()
 
     def app(environ: Environ, start_response: Any) -> list[bytes]:
-        seen.extend(len(line) for line in environ["wsgi.input"])
+        first = environ["wsgi.input"].readline()
+        loop.call_soon_threadsafe(started.set)
+        rest = environ["wsgi.input"].read()
         start_response("200 OK", TEXT)
-        return [b"%d" % sum(seen)]
+        return [first, b"|", rest]
 
-    headers = [(b"content-length", b"20")]
-    scope = http_scope(method="POST", headers=headers)
-    client = FakeClient(b"12345\n", b"6789\n", b"abcdefghi")
-    await call(make_bridge(app, max_buffered_body=8), scope, client)
-    assert (seen, client.body) == ([6, 5, 9], b"20")
+    client = FakeClient()
+    client.inbox = asyncio.Queue()
+    client.inbox.put_nowait({"type": "http.request", "body": b"12345\n", "more_body": True})
+    scope = http_scope(method="POST", headers=[(b"content-length", b"20")])
+    task = asyncio.create_task(call(make_bridge(app, max_buffered_body=8), scope, client))
+    await asyncio.wait_for(started.wait(), timeout=3)  # a buffering bridge never gets here
+    rest = {"type": "http.request", "body": b"6789\nabcdefghi", "more_body": False}
+    client.inbox.put_nowait(rest)
+    await task
+    assert client.body == b"12345\n|6789\nabcdefghi"
 
 
 async def test_start_response_inside_the_iterable_is_honoured() -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -13,8 +13,10 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture
-def gateway() -> Gateway:
-    return create_gateway(pair.legacy, pair.migrated, "memory:", admin_token=ADMIN_TOKEN)
+def gateway() -> Iterator[Gateway]:
+    gateway = create_gateway(pair.legacy, pair.migrated, "memory:", admin_token=ADMIN_TOKEN)
+    yield gateway
+    gateway.watcher.close()  # its poll thread starts at the first request
 
 
 @pytest.fixture
