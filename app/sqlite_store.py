@@ -9,6 +9,7 @@ old value (for the audit trail) and the write happen in one transaction: no lost
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -68,6 +69,7 @@ class SQLiteFlagStore:
         self.path = path
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._inode: int | None = None  # of the file the connection has open
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -89,6 +91,7 @@ class SQLiteFlagStore:
                     conn.close()
                 raise FlagStoreError(f"cannot open the flag store {self.path}: {exc}") from exc
             self._conn = conn
+            self._inode = os.stat(self.path).st_ino
         return self._conn
 
     @contextmanager
@@ -112,9 +115,26 @@ class SQLiteFlagStore:
             raise FlagStoreError(f"cannot {doing} the flag store {self.path}: {exc}") from exc
 
     def version(self) -> int:
+        self._follow_the_file()
         with self._errors("read"), self._lock:
             row = self._db.execute("SELECT version FROM meta").fetchone()
         return int(row[0])
+
+    def _follow_the_file(self) -> None:
+        """Reopens the store if its file was replaced; refuses to go on if it was deleted.
+
+        An open connection keeps reading a deleted or replaced file forever. A replaced file
+        (restored from a backup, say) is the store now; a missing one is a fault, not an empty
+        table, so workers keep their last good flags rather than fall back to legacy.
+        """
+        if self._conn is None:
+            return
+        try:
+            inode = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            raise FlagStoreError(f"the flag store {self.path} was deleted") from None
+        if inode != self._inode:
+            self.close()
 
     def snapshot(self) -> FlagSnapshot:
         with self._errors("read"), self._lock:
@@ -181,3 +201,4 @@ class SQLiteFlagStore:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+                self._inode = None

@@ -102,3 +102,28 @@ def test_store_in_an_unwritable_place_raises_a_store_error(tmp_path: Path) -> No
     (tmp_path / "file").write_text("x")
     with pytest.raises(FlagStoreError, match="cannot open"):
         open_store(tmp_path / "file" / "flags.db").snapshot()
+
+
+def test_replaced_store_file_is_followed(tmp_path: Path) -> None:
+    """A store file replaced on disk (e.g. restored from a backup) is what readers see next."""
+    reader = open_store(tmp_path / "flags.db")
+    assert reader.version() == 0
+    other = open_store(tmp_path / "other.db")
+    other.set("GET /a", Flag.build("migrated"), actor="ops", reason="restored")
+    other.close()
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"flags.db{suffix}").unlink(missing_ok=True)
+    (tmp_path / "other.db").rename(tmp_path / "flags.db")
+    assert reader.version() == 1
+    assert reader.snapshot().flags["GET /a"].mode is Mode.MIGRATED
+
+
+def test_deleted_store_file_is_a_fault_not_an_empty_table(tmp_path: Path) -> None:
+    """Deleting the file makes reads fail (workers keep their last good table), not reset it."""
+    reader = open_store(tmp_path / "flags.db")
+    reader.set("GET /a", Flag.build("migrated"), actor="ops", reason="r")
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"flags.db{suffix}").unlink(missing_ok=True)
+    with pytest.raises(FlagStoreError, match="deleted"):
+        reader.version()
+    assert not (tmp_path / "flags.db").exists()
