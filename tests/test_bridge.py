@@ -385,31 +385,15 @@ async def test_slow_client_holds_the_generator_back() -> None:
     assert client.body == b"x" * 100
 
 
-async def test_chunked_request_body_streams_into_the_app() -> None:
-    """A body of unknown length is read by the app before it has all arrived."""
-    started = asyncio.Event()
-    loop = asyncio.get_running_loop()
-
-    def app(environ: Environ, start_response: Any) -> list[bytes]:
-        first = environ["wsgi.input"].read(5)
-        loop.call_soon_threadsafe(started.set)
-        rest = environ["wsgi.input"].read()
-        start_response("200 OK", TEXT)
-        return [first, b"|", rest]
-
-    client = FakeClient()
-    client.inbox = asyncio.Queue()
-    client.inbox.put_nowait({"type": "http.request", "body": b"first", "more_body": True})
-    scope = http_scope(method="POST", headers=[(b"transfer-encoding", b"chunked")])
-    task = asyncio.create_task(call(make_bridge(app), scope, client))
-    await asyncio.wait_for(started.wait(), timeout=3)
-    client.inbox.put_nowait({"type": "http.request", "body": b" and rest", "more_body": False})
-    await task
-    assert client.body == b"first| and rest"
-
-
-async def test_big_request_body_is_not_buffered_on_the_loop() -> None:
-    """A body over max_buffered_body streams in: the app reads its start before the rest arrives."""
+@pytest.mark.parametrize(
+    "framing",
+    [
+        pytest.param((b"transfer-encoding", b"chunked"), id="chunked"),
+        pytest.param((b"content-length", b"20"), id="over-max-buffered-body"),
+    ],
+)
+async def test_unbuffered_request_body_streams_into_the_app(framing: tuple[bytes, bytes]) -> None:
+    """A chunked or big body reaches the app as it arrives: its start before the rest exists."""
     started = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -423,7 +407,7 @@ async def test_big_request_body_is_not_buffered_on_the_loop() -> None:
     client = FakeClient()
     client.inbox = asyncio.Queue()
     client.inbox.put_nowait({"type": "http.request", "body": b"12345\n", "more_body": True})
-    scope = http_scope(method="POST", headers=[(b"content-length", b"20")])
+    scope = http_scope(method="POST", headers=[framing])
     task = asyncio.create_task(call(make_bridge(app, max_buffered_body=8), scope, client))
     await asyncio.wait_for(started.wait(), timeout=3)  # a buffering bridge never gets here
     rest = {"type": "http.request", "body": b"6789\nabcdefghi", "more_body": False}
