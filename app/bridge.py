@@ -47,7 +47,7 @@ _ERROR_BODY = b"Internal Server Error"
 def make_bridge(
     wsgi_app: WSGIApp,
     *,
-    threads: int = 10,
+    threads: int = 4,
     send_queue_size: int = 8,
     max_buffered_body: int = 64 * 1024,
 ) -> ASGIApp:
@@ -55,7 +55,8 @@ def make_bridge(
 
     `threads`: one in-flight legacy request (or open stream) per thread. The GIL lets only one run
     Python at a time, so past a few per core more threads only add contention and tail latency;
-    they pay off while requests wait on I/O (a database). 10 suits 2 cores and a chatty app.
+    they pay off while requests wait on I/O (a database). 4 measured best here: the same
+    throughput as 16 and half its p99 on CPU-bound endpoints (docs/performance.md).
     `send_queue_size`: response chunks a streaming app may produce ahead of a slow client.
     `max_buffered_body`: request and response bodies up to this size are held whole in memory
     (the lean path); bigger or unknown-length ones stream.

@@ -126,9 +126,11 @@ class Gateway:
         snapshot = self.watcher.snapshot
         try:
             endpoint = self.inventory.match(scope["method"], path)
-            flag = snapshot.flags.get(endpoint.key) if endpoint is not None else None
+            if endpoint is None:
+                return decide(None, None, None, snapshot.version)
+            flag = snapshot.flags.get(endpoint.key)
             caller_bucket = None
-            if flag is not None and flag.percentage not in (0.0, 100.0) and endpoint is not None:
+            if flag is not None and flag.percentage not in (0.0, 100.0):  # only a split needs it
                 identifier = self._sticky(scope)
                 if identifier is not None:
                     caller_bucket = bucket(endpoint.key, identifier)
