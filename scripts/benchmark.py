@@ -248,7 +248,14 @@ def login(url: str) -> str:
 
 def routing_figure() -> float:
     out = subprocess.run(
-        [sys.executable, "-m", "app.bench_routing", "--rounds", "5", "--calls", "20000"],
+        [
+            sys.executable,
+            str(REPO / "scripts" / "bench_routing.py"),
+            "--rounds",
+            "5",
+            "--calls",
+            "20000",
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from app.bridge import make_bridge
-from app.types import ASGIApp, Environ, Message, Scope
-from app.wsgi_environ import build_environ
-from app.wsgi_streams import ClientDisconnected, RequestBody
+from strangler.bridge.bridge import make_bridge
+from strangler.bridge.environ import build_environ
+from strangler.bridge.errors import ClientDisconnected
+from strangler.bridge.streams import RequestBody
+from strangler.types import ASGIApp, Environ, Message, Scope
 
 TEXT = [("Content-Type", "text/plain")]
 
@@ -449,7 +450,7 @@ async def test_app_error_before_start_answers_500_and_is_logged(
     def app(environ: Environ, start_response: Any) -> list[bytes]:
         raise RuntimeError("boom")
 
-    with caplog.at_level(logging.ERROR, logger="app.bridge"):
+    with caplog.at_level(logging.ERROR, logger="strangler.bridge.bridge"):
         client = await call(make_bridge(app), http_scope("/boom"))
     assert (client.status, client.body) == (500, b"Internal Server Error")
     assert "GET /boom" in caplog.text
@@ -466,7 +467,7 @@ async def test_generator_error_before_its_first_byte_answers_500(
         raise RuntimeError("boom")
         yield b"never"
 
-    with caplog.at_level(logging.ERROR, logger="app.bridge"):
+    with caplog.at_level(logging.ERROR, logger="strangler.bridge.bridge"):
         client = await call(make_bridge(app))
     assert (client.status, client.body) == (500, b"Internal Server Error")
 
@@ -482,7 +483,10 @@ async def test_app_error_after_the_first_byte_raises_so_the_server_aborts(
         raise RuntimeError("boom")
 
     client = FakeClient()
-    with caplog.at_level(logging.ERROR, logger="app.bridge"), pytest.raises(RuntimeError):
+    with (
+        caplog.at_level(logging.ERROR, logger="strangler.bridge.bridge"),
+        pytest.raises(RuntimeError),
+    ):
         await call(make_bridge(app), client=client)
     assert client.body == b"half"
     assert all(m.get("more_body", False) for m in client.body_messages)
@@ -514,7 +518,7 @@ async def test_start_response_twice_without_exc_info_answers_500(
         start_response("404 Not Found", TEXT)
         return [b""]
 
-    with caplog.at_level(logging.ERROR, logger="app.bridge"):
+    with caplog.at_level(logging.ERROR, logger="strangler.bridge.bridge"):
         client = await call(make_bridge(app))
     assert client.status == 500
     assert "start_response was called twice" in caplog.text

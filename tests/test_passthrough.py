@@ -23,13 +23,13 @@ from typing import Any
 import httpx
 import pytest
 
-from app.types import ASGIApp
+from strangler.types import ASGIApp
 from tests.support.servers import free_port, running, uvicorn_argv
 from tests.test_apps import passthrough
 
 HOST = "passthrough.test"
 PREFIX = "/legacy"
-GATEWAY_EXISTS = importlib.util.find_spec("app.gateway") is not None
+GATEWAY_EXISTS = importlib.util.find_spec("strangler.gateway.dispatch") is not None
 SERVED_THROUGH = [
     "bridge",
     pytest.param(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from app.cli import main
+from strangler.cli.main import main
 from tests.contracts.conftest import PAIR
 
 CONFIG = str(PAIR / "strangler.toml")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from app.contracts.cases import Rules
-from app.contracts.compare import (
+from strangler.contracts.cases import Rules
+from strangler.contracts.compare import (
     ABSENT,
     Answer,
     Conforms,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from app.contracts.cases import MISSING
-from app.contracts.corpus import corpus_files, load_corpus, load_file
-from app.errors import CorpusError
+from strangler.contracts.cases import MISSING
+from strangler.contracts.corpus import corpus_files, load_corpus, load_file
+from strangler.contracts.errors import CorpusError
 
 CORPUS = """
 endpoint: post /items

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.contracts import jsonpath
+from strangler.contracts import jsonpath
 
 
 def test_parse_reads_keys_indexes_wildcards_and_quoted_keys() -> None:

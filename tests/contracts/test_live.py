@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from app.contracts import ContractSession, load_corpus, load_ledger, run_suite
-from app.contracts.corpus import corpus_files
-from app.errors import TargetError
-from app.gateway import Gateway, create_gateway
+from strangler.contracts import ContractSession, load_corpus, load_ledger, run_suite
+from strangler.contracts.corpus import corpus_files
+from strangler.contracts.errors import TargetError
+from strangler.gateway.dispatch import Gateway, create_gateway
 from tests.contracts.conftest import PAIR
 from tests.test_apps.contract_pair import shop_legacy, shop_migrated
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from app.contracts.cases import Case, Request, Step
-from app.contracts.compare import Answer
-from app.contracts.ledger import Entry, Ledger
-from app.contracts.runner import run_case
-from app.types import Backend
+from strangler.contracts.cases import Case, Request, Step
+from strangler.contracts.compare import Answer
+from strangler.contracts.ledger import Entry, Ledger
+from strangler.contracts.runner import run_case
+from strangler.types import Backend
 
 
 class FakeSide:

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.config import import_string, load_settings
 from migrated.domain import issue_token, prediction_cache
 from migrated.domain.model import train_and_save
+from strangler.settings import import_string, load_settings
 
 # Both apps are reached as the gateway reaches them: by the MODULE:ATTR of [tool.strangler], never
 # by importing legacy/ (the migration ends by deleting it; nothing outside it imports it).

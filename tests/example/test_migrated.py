@@ -141,7 +141,7 @@ def test_importing_the_apps_does_not_load_the_model() -> None:
     import sys
 
     code = (
-        "from app.config import import_string, load_settings; s = load_settings();"
+        "from strangler.settings import import_string, load_settings; s = load_settings();"
         " import_string(s.legacy, s.root); import_string(s.migrated, s.root);"
         " from migrated.domain import is_loaded; print(is_loaded())"
     )

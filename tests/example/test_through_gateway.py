@@ -8,10 +8,10 @@ import flask.testing
 import httpx
 import pytest
 
-from app.gateway import Gateway, create_gateway
-from app.lifespan import Lifespan
-from app.testing import override_flags
 from migrated.domain import prediction_cache
+from strangler.gateway.dispatch import Gateway, create_gateway
+from strangler.gateway.lifespan import Lifespan
+from strangler.testing import override_flags
 from tests.example.cases import CASES, Case
 from tests.example.conftest import legacy_app, migrated_app
 

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from app.gateway import Gateway, create_gateway
+from strangler.gateway.dispatch import Gateway, create_gateway
 from tests.test_apps import pair
 
 ADMIN_TOKEN = "test-admin-token"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.decision import BUCKETS, Reason, bucket, decide
-from app.flags import Flag
-from app.routes import Endpoint
-from app.types import Backend, Mode
+from strangler.flags.model import Flag
+from strangler.routing.decision import BUCKETS, Reason, bucket, decide, side, threshold_of
+from strangler.routing.inventory import Endpoint
+from strangler.types import Backend, Mode
 
 BOTH = Endpoint("GET", "/x", frozenset(Backend))
 LEGACY_ONLY = Endpoint("GET", "/x", frozenset({Backend.LEGACY}))
@@ -33,7 +33,7 @@ def test_decision_follows_endpoint_and_flag(
     endpoint: Endpoint | None, flag: Flag | None, backend: Backend, reason: Reason
 ) -> None:
     """The backend and the reason follow from the endpoint's apps and its flag."""
-    decision = decide(endpoint, flag, None, version=7)
+    decision = decide(endpoint, flag, 7)
     assert (decision.backend, decision.reason, decision.version) == (backend, reason, 7)
 
 
@@ -49,7 +49,7 @@ def test_canary_sends_its_share_of_ten_thousand_callers_to_migrated() -> None:
     """At 25 %, between 24 % and 26 % of 10,000 distinct callers reach migrated."""
     flag = canary(25)
     migrated = sum(
-        decide(BOTH, flag, bucket(BOTH.key, f"caller-{i}"), 1).backend is Backend.MIGRATED
+        decide(BOTH, flag, 1, lambda i=i: f"caller-{i}").backend is Backend.MIGRATED
         for i in range(10_000)
     )
     assert 2_400 <= migrated <= 2_600
@@ -62,9 +62,7 @@ def test_canary_raising_percentage_keeps_existing_callers() -> None:
     def on_migrated(percentage: float) -> set[str]:
         flag = canary(percentage)
         return {
-            c
-            for c in callers
-            if decide(BOTH, flag, bucket(BOTH.key, c), 1).backend is Backend.MIGRATED
+            c for c in callers if decide(BOTH, flag, 1, lambda c=c: c).backend is Backend.MIGRATED
         }
 
     at_25, at_50 = on_migrated(25), on_migrated(50)
@@ -74,18 +72,42 @@ def test_canary_raising_percentage_keeps_existing_callers() -> None:
 
 def test_canary_resolution_is_a_hundredth_of_a_percent() -> None:
     """0.01 % sends exactly one bucket in 10,000 to migrated."""
-    flag = canary(0.01)
-    hits = [b for b in range(BUCKETS) if decide(BOTH, flag, b, 1).backend is Backend.MIGRATED]
+    threshold = threshold_of(canary(0.01))
+    hits = [b for b in range(BUCKETS) if side(threshold, b) is Backend.MIGRATED]
     assert hits == [0]
 
 
 def test_canary_without_identifier_uses_a_random_bucket() -> None:
     """A caller with no sticky identifier is split at random, and the reason says so."""
     flag = canary(50)
-    decisions = [decide(BOTH, flag, None, 1) for _ in range(2_000)]
+    decisions = [decide(BOTH, flag, 1) for _ in range(2_000)]
     assert {d.reason for d in decisions} == {Reason.RANDOM}
     share = sum(d.backend is Backend.MIGRATED for d in decisions) / len(decisions)
     assert 0.4 < share < 0.6
+
+
+@pytest.mark.parametrize(("percentage", "backend"), [(0, Backend.LEGACY), (100, Backend.MIGRATED)])
+def test_canary_at_an_end_reads_no_caller(percentage: float, backend: Backend) -> None:
+    """Only a split needs the caller: at 0 % and 100 % the identity is never read."""
+
+    def identify() -> str:
+        raise AssertionError("the caller's identity was read")
+
+    decision = decide(BOTH, canary(percentage), 3, identify)
+    assert (decision.backend, decision.reason) == (backend, Reason.SPLIT)
+
+
+def test_canary_reads_the_caller_once_for_a_split() -> None:
+    """A split reads the caller's identity once, and the same caller lands on the same side."""
+    calls: list[str] = []
+
+    def identify() -> str:
+        calls.append("alice")
+        return "alice"
+
+    first = decide(BOTH, canary(50), 1, identify)
+    assert calls == ["alice"]
+    assert {decide(BOTH, canary(50), 1, identify).backend for _ in range(20)} == {first.backend}
 
 
 @pytest.mark.parametrize(
@@ -105,7 +127,7 @@ def test_invalid_flags_are_refused_with_a_reason(
     mode: str, percentage: float | None, message: str
 ) -> None:
     """Bad modes and percentages raise InvalidFlag saying what is allowed."""
-    from app.errors import InvalidFlag
+    from strangler.flags.errors import InvalidFlag
 
     with pytest.raises(InvalidFlag, match=message):
         Flag.build(mode, percentage)

@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.flags import Flag
-from app.gateway import Gateway, create_gateway
-from app.store import open_store
-from app.testing import override_flags
+from strangler.flags.model import Flag
+from strangler.flags.store import open_store
+from strangler.gateway.dispatch import Gateway, create_gateway
+from strangler.testing import override_flags
 from tests.gateway.conftest import ADMIN, ADMIN_TOKEN
 from tests.test_apps import pair
 
@@ -145,7 +145,7 @@ async def test_admin_token_never_reaches_the_apps() -> None:
 
 async def test_gateway_runs_the_migrated_apps_lifespan() -> None:
     """Startup and shutdown of the gateway start and stop the migrated app too."""
-    from app.lifespan import Lifespan
+    from strangler.gateway.lifespan import Lifespan
 
     gateway = create_gateway(pair.legacy, pair.migrated)
     pair.lifespan_events.clear()
@@ -218,7 +218,7 @@ async def test_whitespace_authorization_does_not_break_jwt_stickiness(
 @pytest.mark.parametrize("prefix", ["/", "", "_strangler"])
 def test_admin_prefix_must_be_a_path_below_the_root(prefix: str) -> None:
     """A root or relative admin prefix is refused at construction, naming the setting."""
-    from app.errors import ConfigError
+    from strangler.errors import ConfigError
 
     with pytest.raises(ConfigError, match="admin_prefix"):
         create_gateway(pair.legacy, pair.migrated, admin_prefix=prefix)

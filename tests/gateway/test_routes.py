@@ -6,8 +6,8 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from flask import Flask
 
-from app.routes import Inventory, discover, normalise_template, parse_route_key
-from app.types import Backend
+from strangler.routing.inventory import Inventory, discover, normalise_template, parse_route_key
+from strangler.types import Backend
 from tests.test_apps import pair
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import FlagStoreError
-from app.flags import Flag
-from app.sqlite_store import SQLiteFlagStore
-from app.store import FlagStore, MemoryFlagStore, open_store
-from app.types import Mode
+from strangler.flags.errors import FlagStoreError
+from strangler.flags.model import Flag
+from strangler.flags.sqlite import SQLiteFlagStore
+from strangler.flags.store import FlagStore, MemoryFlagStore, open_store
+from strangler.types import Mode
 
 
 @pytest.fixture(params=["memory", "sqlite"])

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import FlagStoreError
-from app.flags import Flag, FlagSnapshot
-from app.store import MemoryFlagStore, open_store
-from app.types import Mode
-from app.watcher import FlagWatcher
+from strangler.flags.errors import FlagStoreError
+from strangler.flags.model import Flag, FlagSnapshot
+from strangler.flags.store import MemoryFlagStore, open_store
+from strangler.flags.watcher import FlagWatcher
+from strangler.types import Mode
 
 
 class BreakableStore(MemoryFlagStore):

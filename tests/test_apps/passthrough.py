@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, redirect, request, session, url_for
 
-from app.bridge import make_bridge
+from strangler.bridge.bridge import make_bridge
 
 STATE_DIR = Path(os.environ.get("PASSTHROUGH_STATE_DIR") or tempfile.gettempdir())
 

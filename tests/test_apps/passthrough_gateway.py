@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from app.gateway import create_gateway
-from app.types import ASGIApp
+from strangler.gateway.dispatch import create_gateway
+from strangler.types import ASGIApp
 from tests.test_apps.passthrough import app
 
 

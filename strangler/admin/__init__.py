@@ -1,0 +1,10 @@
+"""The admin HTTP API under the gateway's reserved prefix, and its credential.
+
+api        the FastAPI app: health, endpoints, flags, history
+auth       how a request presents the admin token, and how it is checked
+"""
+
+from strangler.admin.api import build_admin_app
+from strangler.admin.auth import ADMIN_TOKEN_HEADER, token_matches
+
+__all__ = ["ADMIN_TOKEN_HEADER", "build_admin_app", "token_matches"]

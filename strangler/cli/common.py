@@ -1,0 +1,73 @@
+"""What the `strangler` commands share: options, the operations they act through, and output."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from strangler.cli.operations import LocalOperations, Operations, RemoteOperations
+from strangler.errors import StranglerError
+from strangler.settings import TOKEN_ENV, Settings, load_settings
+
+
+def default_actor() -> str:
+    try:
+        return f"{getpass.getuser()}@{socket.gethostname()}"
+    except Exception:  # no user name in some containers
+        return f"uid{os.getuid()}@{socket.gethostname()}"
+
+
+config_option = click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="strangler.toml or pyproject.toml to read (default: found upwards from here).",
+)
+url_option = click.option(
+    "--url", envvar="STRANGLER_URL", help="A running gateway to act on, e.g. http://127.0.0.1:8000"
+)
+reason_option = click.option("--reason", "-m", required=True, help="Why (kept in the audit trail).")
+actor_option = click.option("--actor", default=default_actor, help="Who (default: user@host).")
+
+
+def operations(config: Path | None, url: str | None) -> Operations:
+    """The local flag store named in the settings, or the running gateway at `url`."""
+    if url:
+        try:  # the gateway's prefix, if this folder configures it
+            prefix = load_settings(config).admin_prefix
+        except StranglerError:
+            prefix = Settings.admin_prefix
+        return RemoteOperations(url, os.environ.get(TOKEN_ENV), prefix)
+    return LocalOperations(load_settings(config))
+
+
+def fail(exc: StranglerError) -> NoReturn:
+    """Prints the error on one line and exits 2."""
+    click.secho(f"error: {exc}", fg="red", err=True)
+    sys.exit(2)
+
+
+def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    widths = {c: max([len(c), *(len(str(r.get(c, ""))) for r in rows)]) for c in columns}
+    click.secho("  ".join(c.upper().ljust(widths[c]) for c in columns), bold=True)
+    for row in rows:
+        click.echo("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
+
+
+def describe(flag: dict[str, Any] | None) -> str:
+    """A flag as operators read it: `legacy`, `migrated`, `canary 25%` or `(unset)`."""
+    if flag is None:
+        return "(unset)"
+    return f"canary {flag['percentage']:g}%" if flag["mode"] == "canary" else str(flag["mode"])
+
+
+def print_change(entry: dict[str, Any]) -> None:
+    click.echo(
+        f"{entry['endpoint']}: {describe(entry['before'])} -> {describe(entry['after'])}"
+        f"  (version {entry['version']}, by {entry['actor']}: {entry['reason']})"
+    )

@@ -1,0 +1,49 @@
+"""The `strangler` command: serve the gateway, list endpoints, change and audit flags, and run
+the contract tests.
+
+    strangler serve                 cli/serve.py
+    strangler endpoints | flags …   cli/flags.py
+    strangler contract run          strangler/contracts/cli.py (needs `strangler[contracts]`)
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from strangler.cli.flags import endpoints, flags
+from strangler.cli.serve import serve
+
+# Commands whose modules are imported only when they run: the contract runner needs the
+# `contracts` extra (Hypothesis), which the gateway alone does not.
+_LAZY = {"contract": ("strangler.contracts.cli", "contract", "contracts")}
+
+
+class _Commands(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *_LAZY])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in _LAZY:
+            return super().get_command(ctx, name)
+        module, attr, extra = _LAZY[name]
+        try:
+            command: click.Command = getattr(importlib.import_module(module), attr)
+        except ImportError as exc:
+            raise click.ClickException(
+                f"`strangler {name}` needs the {extra} extra ({exc.name} is not installed):"
+                f" pip install 'strangler[{extra}]'"
+            ) from None
+        return command
+
+
+@click.group(cls=_Commands)
+@click.version_option(package_name="strangler")
+def main() -> None:
+    """Strangler: move a Flask service to FastAPI one endpoint at a time."""
+
+
+main.add_command(serve)
+main.add_command(endpoints)
+main.add_command(flags)

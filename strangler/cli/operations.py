@@ -1,0 +1,135 @@
+"""What an operator can do, against the local flag store or a running gateway's admin API.
+
+The CLI talks to `Operations`; `LocalOperations` writes the SQLite file directly (every worker
+picks the change up within a poll), `RemoteOperations` calls the admin API over HTTP. Both return
+the same plain data, so the CLI prints either the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import httpx
+
+from strangler.admin.errors import AdminError
+from strangler.errors import ConfigError
+from strangler.flags.errors import (
+    FlagChangeError,
+    InvalidFlag,
+    NoLegacyHandler,
+    NoMigratedHandler,
+    UnknownEndpoint,
+)
+from strangler.flags.service import FlagService
+from strangler.flags.store import open_store
+from strangler.routing.inventory import discover
+from strangler.settings import Settings, import_string
+
+
+class Operations(Protocol):
+    def endpoints(self) -> list[dict[str, Any]]: ...
+
+    def flags(self) -> dict[str, Any]: ...
+
+    def set(
+        self, endpoint: str, mode: str, percentage: float | None, *, actor: str, reason: str
+    ) -> dict[str, Any]: ...
+
+    def history(self, endpoint: str | None, limit: int) -> list[dict[str, Any]]: ...
+
+
+class LocalOperations:
+    """Operations on the flag store named in the settings, with the inventory of both apps."""
+
+    def __init__(self, settings: Settings) -> None:
+        if settings.flags in ("memory:", ":memory:"):
+            raise ConfigError(
+                "flags = 'memory:' lives inside one gateway process, out of this command's reach;"
+                " act on it through the running gateway with --url, or use a SQLite file"
+            )
+        legacy = import_string(settings.legacy, settings.root)
+        migrated = import_string(settings.migrated, settings.root)
+        self.service = FlagService(
+            open_store(settings.path(settings.flags)), discover(legacy, migrated)
+        )
+
+    def endpoints(self) -> list[dict[str, Any]]:
+        return self.service.table(self.service.store.snapshot())
+
+    def flags(self) -> dict[str, Any]:
+        return self.service.store.snapshot().to_dict()
+
+    def set(
+        self, endpoint: str, mode: str, percentage: float | None, *, actor: str, reason: str
+    ) -> dict[str, Any]:
+        return self.service.set(endpoint, mode, percentage, actor=actor, reason=reason).to_dict()
+
+    def history(self, endpoint: str | None, limit: int) -> list[dict[str, Any]]:
+        return [entry.to_dict() for entry in self.service.history(endpoint, limit)]
+
+
+# The admin API's error types, turned back into the same exceptions the local path raises.
+_REFUSALS: dict[str, type[FlagChangeError]] = {
+    "UnknownEndpoint": UnknownEndpoint,
+    "NoMigratedHandler": NoMigratedHandler,
+    "NoLegacyHandler": NoLegacyHandler,
+    "InvalidFlag": InvalidFlag,
+}
+
+
+class RemoteOperations:
+    """Operations through a running gateway's admin API."""
+
+    def __init__(self, url: str, token: str | None, prefix: str = "/_strangler") -> None:
+        headers = {"X-Strangler-Admin-Token": token} if token else {}
+        self._client = httpx.Client(base_url=url.rstrip("/") + prefix, headers=headers, timeout=10)
+        self._url = url
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise AdminError(f"cannot reach the gateway at {self._url}: {exc}") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.is_success and body is not None:
+            return body
+        if isinstance(body, dict):
+            message, kind = str(body.get("error", response.text)), str(body.get("type", ""))
+        else:
+            message, kind = response.text[:200], ""
+        if kind in _REFUSALS:
+            raise _REFUSALS[kind](message, endpoint=body.get("endpoint"))
+        if response.status_code == 401:
+            message += " (set STRANGLER_ADMIN_TOKEN to the gateway's admin token)"
+        raise AdminError(f"the gateway answered {response.status_code}: {message}")
+
+    def endpoints(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("GET", "/endpoints")
+        return result
+
+    def flags(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/flags")
+        return result
+
+    def set(
+        self, endpoint: str, mode: str, percentage: float | None, *, actor: str, reason: str
+    ) -> dict[str, Any]:
+        body = {
+            "endpoint": endpoint,
+            "mode": mode,
+            "percentage": percentage,
+            "reason": reason,
+            "actor": actor,
+        }
+        result: dict[str, Any] = self._call("POST", "/flags", json=body)
+        return result
+
+    def history(self, endpoint: str | None, limit: int) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": limit}
+        if endpoint:
+            params["endpoint"] = endpoint
+        result: list[dict[str, Any]] = self._call("GET", "/history", params=params)
+        return result

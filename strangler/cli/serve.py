@@ -1,0 +1,115 @@
+"""`strangler serve`: the gateway in front of both apps, on uvicorn."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from strangler.cli.common import config_option, fail
+from strangler.cli.operations import LocalOperations
+from strangler.errors import ConfigError, StranglerError
+from strangler.server import seed_store, settings_to_env
+from strangler.settings import TOKEN_ENV, import_string, load_settings
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@click.command()
+@click.option("--legacy", help="The Flask (WSGI) app as MODULE:ATTR.")
+@click.option("--migrated", help="The FastAPI (ASGI) app as MODULE:ATTR.")
+@click.option("--flags", help="The SQLite flag store (or memory:).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+@click.option(
+    "--dev", is_flag=True, help="Open the admin API without a token (never in production)."
+)
+@click.option("--access-log/--no-access-log", default=True, show_default=True)
+@click.option(
+    "--loop",
+    type=click.Choice(["auto", "asyncio", "uvloop"]),
+    default="auto",
+    show_default=True,
+    help="Event loop (auto: uvloop when installed; see docs/performance.md).",
+)
+@click.option(
+    "--http",
+    type=click.Choice(["auto", "h11", "httptools"]),
+    default="auto",
+    show_default=True,
+    help="HTTP parser (auto: httptools when installed).",
+)
+@config_option
+def serve(
+    legacy: str | None,
+    migrated: str | None,
+    flags: str | None,
+    host: str,
+    port: int,
+    workers: int,
+    dev: bool,
+    access_log: bool,
+    loop: str,
+    http: str,
+    config: Path | None,
+) -> None:
+    """Serve the gateway in front of both apps."""
+    import uvicorn
+
+    try:
+        settings = load_settings(config, legacy=legacy, migrated=migrated, flags=flags)
+        if dev:
+            os.environ["STRANGLER_DEV"] = "1"
+        if settings.dev_mode and not settings.admin_token and host not in LOOPBACK:
+            raise ConfigError(
+                f"development mode opens the admin API to anyone who can reach {host}; serve it"
+                f" on 127.0.0.1, or set {TOKEN_ENV}"
+            )
+        # Import both apps here, so a typo fails now with a clear message instead of in every
+        # worker process over and over.
+        import_string(settings.legacy, settings.root)
+        import_string(settings.migrated, settings.root)
+        if settings.flags in ("memory:", ":memory:"):
+            if workers > 1:
+                raise ConfigError(
+                    "flags = 'memory:' gives every worker a table of its own; with --workers,"
+                    " use a SQLite file so a change reaches them all"
+                )
+        else:
+            changes = seed_store(settings, LocalOperations(settings).service)
+            if changes:
+                click.echo(f"seeded {len(changes)} flag(s) from {settings.seed}", err=True)
+    except StranglerError as exc:
+        fail(exc)
+    if settings.dev_mode and not settings.admin_token:
+        click.secho(
+            "WARNING: development mode: the admin API and the force header are open to anyone"
+            f" who can reach {host}:{port}. Set {TOKEN_ENV} for anything else.",
+            fg="yellow",
+            err=True,
+        )
+    os.environ.update(settings_to_env(settings))
+    uvicorn.run(
+        "strangler.server:from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        loop=loop,
+        http=http,
+        log_config=log_config(),
+    )
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus the gateway's own `strangler.*` loggers in every worker."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["strangler"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config

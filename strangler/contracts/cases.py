@@ -1,0 +1,152 @@
+"""What a contract corpus holds, once loaded: cases of steps of requests, and comparison rules.
+
+A case is a scenario: its steps run in order on one side (legacy or migrated) from fresh state,
+then again on the other side, and each step's answers are compared. A step may capture values
+from its answer (`${token}` in later steps) and may be sent `repeat` times (cache hits).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from strangler.contracts import jsonpath
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Final = _Missing()  # a request without a JSON body (a JSON `null` body is None)
+
+BodyMode = Literal["auto", "json", "bytes"]
+JSON_TYPES: Final = ("string", "number", "integer", "boolean", "null", "object", "array")
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """One HTTP request as the corpus describes it; strings may hold `${name}` captures.
+
+    At most one of `json` (any JSON value, NaN and infinities included), `form` and `body` (raw
+    text or bytes) is given. A header whose value is None is not sent, not even the
+    Content-Type that a `json` or `form` body would add.
+    """
+
+    method: str = "GET"
+    path: str = "/"
+    headers: Mapping[str, str | None] = dataclasses.field(default_factory=dict)
+    query: Mapping[str, str | list[str]] = dataclasses.field(default_factory=dict)
+    json: Any = MISSING
+    form: Mapping[str, str] | None = None
+    body: str | bytes | None = None
+
+    @property
+    def target(self) -> str:
+        """`METHOD /path` with the path as sent (not a template)."""
+        return f"{self.method} {self.path}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """A request, what to keep from its answer, and how many times to send it."""
+
+    request: Request
+    name: str = ""
+    capture: Mapping[str, str] = dataclasses.field(
+        default_factory=dict
+    )  # name -> $.path | header:X
+    repeat: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Rules:
+    """How two answers are compared (see compare.py for the pipeline that applies them).
+
+    headers: the response headers compared (names, any case); `header_lists` among them are
+        compared as sets of comma-separated items (`Allow: GET, HEAD` equals `Allow: HEAD, GET`).
+    ignore: JSON paths removed from both bodies before comparing.
+    types: JSON path -> JSON type: the value only has to be of that type on both sides.
+    patterns: JSON path -> regular expression the (string) value must match on both sides.
+    tolerance: numbers within this absolute or relative distance are equal; with 0, numbers must
+        also agree on int versus float.
+    body: "json" compares decoded JSON, "bytes" the raw bytes, "auto" JSON when both sides parse.
+    """
+
+    headers: tuple[str, ...] = ("content-type",)
+    header_lists: tuple[str, ...] = ("allow", "vary")
+    ignore: tuple[str, ...] = ()
+    types: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    patterns: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    tolerance: float = 0.0
+    body: BodyMode = "auto"
+
+    def merged(self, override: Mapping[str, Any]) -> Rules:
+        """These rules with a case's or file's `compare:` block applied.
+
+        `headers`, `header_lists`, `tolerance` and `body` replace; `ignore`, `types` and `patterns`
+        add to what is already there.
+        """
+        return Rules(
+            headers=tuple(h.lower() for h in override.get("headers", self.headers)),
+            header_lists=tuple(h.lower() for h in override.get("header_lists", self.header_lists)),
+            ignore=(*self.ignore, *override.get("ignore", ())),
+            types={**self.types, **override.get("types", {})},
+            patterns={**self.patterns, **override.get("patterns", {})},
+            tolerance=float(override.get("tolerance", self.tolerance)),
+            body=override.get("body", self.body),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """A named scenario: steps replayed on each side from fresh state, compared step by step."""
+
+    name: str
+    steps: tuple[Step, ...]
+    rules: Rules = dataclasses.field(default_factory=Rules)
+    file: Path | None = None
+    endpoint: str | None = None  # the file's `endpoint:`, for the ledger and fuzzing
+    stateful: bool = False  # needs the reset hook (skipped where there is none: a live gateway)
+    description: str = ""
+
+    @property
+    def where(self) -> str:
+        """`file::name`, as errors and reports name the case."""
+        return f"{self.file.name}::{self.name}" if self.file else self.name
+
+
+def check_rules(block: Mapping[str, Any]) -> None:
+    """Raises ValueError naming the first thing wrong with a `compare:` block."""
+    known = {f.name for f in dataclasses.fields(Rules)}
+    unknown = sorted(set(block) - known)
+    if unknown:
+        raise ValueError(f"unknown compare rule(s) {unknown}; known: {sorted(known)}")
+    for name in ("headers", "header_lists", "ignore"):
+        value = block.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"compare.{name} must be a list of strings")
+    for path in block.get("ignore", []):
+        jsonpath.parse(path)
+    for name in ("types", "patterns"):
+        value = block.get(name, {})
+        if not isinstance(value, dict):
+            raise ValueError(f"compare.{name} must map JSON paths to values, e.g. $.token: ...")
+        for path in value:
+            jsonpath.parse(path)
+    for path, kind in block.get("types", {}).items():
+        if kind not in JSON_TYPES:
+            raise ValueError(f"compare.types[{path!r}]: {kind!r} is not one of {list(JSON_TYPES)}")
+    for path, pattern in block.get("patterns", {}).items():
+        try:
+            re.compile(str(pattern))
+        except re.error as exc:
+            raise ValueError(f"compare.patterns[{path!r}]: bad regular expression: {exc}") from None
+    tolerance = block.get("tolerance", 0)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
+        raise ValueError("compare.tolerance must be a number of at least 0, e.g. 1e-9")
+    if block.get("body", "auto") not in ("auto", "json", "bytes"):
+        raise ValueError("compare.body must be auto, json or bytes")

@@ -1,0 +1,157 @@
+"""`strangler contract run`: replays the corpus on both sides, fuzzes, reports, exits non-zero.
+
+Exit status: 0 when no undeclared difference was found, 1 when one was (or a stale ledger entry
+with --strict-ledger), 2 when the run could not start (settings, corpus, ledger, a side).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from strangler.contracts import report
+from strangler.contracts.corpus import CorpusFile, corpus_files, load_corpus
+from strangler.contracts.ledger import load_ledger
+from strangler.contracts.results import RunResult
+from strangler.contracts.session import ContractSession
+from strangler.contracts.suite import Progress, run_suite
+from strangler.errors import ConfigError, StranglerError
+from strangler.settings import TOKEN_ENV, Settings, load_settings
+
+
+@click.group()
+def contract() -> None:
+    """Contract tests: prove the migrated app answers as the legacy one does."""
+
+
+@contract.command("run")
+@click.option("--legacy", help="The Flask (WSGI) app as MODULE:ATTR (overrides the settings).")
+@click.option("--migrated", help="The FastAPI (ASGI) app as MODULE:ATTR (overrides the settings).")
+@click.option(
+    "--url",
+    help="A running gateway to test through its force header (token: $STRANGLER_ADMIN_TOKEN)."
+    " Stateful cases are skipped there: its state cannot be reset from here.",
+)
+@click.option(
+    "--corpus", type=click.Path(path_type=Path), help="Corpus folder (default: contracts)."
+)
+@click.option("--ledger", type=click.Path(path_type=Path), help="Ledger file (default: ledger).")
+@click.option("--reset", help="MODULE:ATTR called before each scenario on each side.")
+@click.option(
+    "-k", "--select", help="Run only cases whose name matches (`*` wildcard); no fuzzing."
+)
+@click.option("--fuzz/--no-fuzz", default=True, show_default=True, help="Fuzz each endpoint.")
+@click.option("--examples", type=click.IntRange(min=1), help="Requests per fuzzed endpoint.")
+@click.option("--seed", type=int, help="Fuzzing seed (default: fuzz_seed, 0).")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML.")
+@click.option(
+    "--markdown", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown summary."
+)
+@click.option("--strict-ledger", is_flag=True, help="Fail on stale ledger entries too.")
+@click.option(
+    "--app-logs",
+    is_flag=True,
+    help="Show the apps' own logs and RuntimeWarnings (e.g. tracebacks of expected 500s).",
+)
+@click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="strangler.toml or pyproject.toml to read (default: found upwards from here).",
+)
+def run(
+    legacy: str | None,
+    migrated: str | None,
+    url: str | None,
+    corpus: Path | None,
+    ledger: Path | None,
+    reset: str | None,
+    select: str | None,
+    fuzz: bool,
+    examples: int | None,
+    seed: int | None,
+    junit: Path | None,
+    markdown: Path | None,
+    strict_ledger: bool,
+    app_logs: bool,
+    config: Path | None,
+) -> None:
+    """Replay the corpus on legacy and migrated, fuzz each endpoint, and report differences."""
+    try:
+        settings = _settings(config, legacy, migrated, live=bool(url))
+        folder = corpus or Path(settings.path(settings.contracts))
+        ledger_path = ledger or Path(
+            settings.path(settings.ledger) if settings.ledger else folder / "ledger.yaml"
+        )
+        the_ledger = load_ledger(ledger_path)
+        files = load_corpus(corpus_files(folder, ledger_path))
+        if url:
+            session = ContractSession.live(
+                url, os.environ.get(TOKEN_ENV), the_ledger, mark=settings.backend_header
+            )
+        else:
+            session = ContractSession.in_process(settings, the_ledger, reset=reset)
+        with warnings.catch_warnings():
+            if not app_logs:  # the apps' logs and warnings (tracebacks of error cases, numpy's
+                # NaN warnings, a dev secret's warning on every token) would bury the report
+                logging.disable(logging.CRITICAL)
+                warnings.simplefilter("ignore")
+            try:
+                with session:
+                    result = _run(session, files, settings, fuzz, examples, seed, select)
+            finally:
+                logging.disable(logging.NOTSET)
+    except StranglerError as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+    report.terminal(result, defaults={f.endpoint: f.defaults for f in files if f.endpoint})
+    if junit:
+        junit.write_text(report.junit(result), encoding="utf-8")
+    if markdown:
+        markdown.write_text(report.markdown(result), encoding="utf-8")
+    sys.exit(1 if result.failed or (strict_ledger and result.stale) else 0)
+
+
+def _settings(
+    config: Path | None, legacy: str | None, migrated: str | None, *, live: bool
+) -> Settings:
+    try:
+        return load_settings(config, legacy=legacy, migrated=migrated)
+    except ConfigError:
+        if not live:
+            raise
+        # A live gateway imports its own apps: the names are not needed here.
+        return load_settings(config, legacy=legacy or "-", migrated=migrated or "-")
+
+
+def _run(
+    session: ContractSession,
+    files: list[CorpusFile],
+    settings: Settings,
+    fuzz: bool,
+    examples: int | None,
+    seed: int | None,
+    select: str | None,
+) -> RunResult:
+    steps = sum(len(f.cases) for f in files) + sum(bool(f.endpoint) for f in files) * fuzz
+
+    def go(progress: Progress = lambda _: None) -> RunResult:
+        return run_suite(
+            session,
+            files,
+            fuzz=fuzz,
+            examples=examples or settings.fuzz_examples,
+            examples_override=examples is not None,
+            seed=settings.fuzz_seed if seed is None else seed,
+            select=select,
+            progress=progress,
+        )
+
+    if not sys.stdout.isatty():  # a log: no bar
+        return go()
+    with click.progressbar(length=steps, label="contracts", show_pos=True) as bar:
+        return go(lambda _: bar.update(1))

@@ -1,0 +1,261 @@
+"""Comparing two answers: a pipeline of small normalisation steps, then a structural diff.
+
+    Answer ─► keep_headers ─► unorder_header_lists ─► decode_body ─► drop_ignored
+           ─► check_types ─► check_patterns ─► View   (for each side)
+    diff(legacy View, migrated View) ─► [Difference(where, legacy, migrated), ...]
+
+Each step takes a View and the Rules and returns a new View, so every difference can be traced
+to the rule that did (or did not) remove it. `where` is `status`, `header:NAME`, `body` (raw
+bytes) or a JSON path such as `$.predictions[3]`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from collections.abc import Callable
+from typing import Any, Final
+
+from strangler.contracts import jsonpath
+from strangler.contracts.cases import Rules
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    """What one side answered to one request, as received."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        """The first value of header `name` (any case), or None."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers if k.lower() == wanted), None)
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "(absent)"
+
+
+ABSENT: Final = _Absent()  # a header, key or list item that one side does not have
+
+
+@dataclasses.dataclass(frozen=True)
+class Conforms:
+    """Stands for a value that satisfied a `types:` or `patterns:` rule (so only that counts)."""
+
+    rule: str
+
+    def __repr__(self) -> str:
+        return f"<{self.rule}>"
+
+
+@dataclasses.dataclass(frozen=True)
+class View:
+    """An answer on its way through the pipeline: what is left to compare."""
+
+    status: int
+    headers: dict[str, str]
+    raw: bytes
+    json: Any = None
+    is_json: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Difference:
+    """One place where the two sides' answers differ after normalisation."""
+
+    where: str
+    legacy: Any
+    migrated: Any
+
+
+Step = Callable[[View, Rules], View]
+
+
+def view(answer: Answer) -> View:
+    """The raw view of an answer: every header (lower-case names), the body as bytes."""
+    headers: dict[str, str] = {}
+    for name, value in answer.headers:
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return View(answer.status, headers, answer.body)
+
+
+def keep_headers(current: View, rules: Rules) -> View:
+    """Keeps only the headers the rules compare."""
+    wanted = {name.lower() for name in rules.headers}
+    return dataclasses.replace(
+        current, headers={k: v for k, v in current.headers.items() if k in wanted}
+    )
+
+
+def unorder_header_lists(current: View, rules: Rules) -> View:
+    """Sorts the items of list headers (`Allow`), whose order carries no meaning."""
+    lists = {name.lower() for name in rules.header_lists}
+    headers = {
+        k: ", ".join(sorted(item.strip() for item in v.split(","))) if k in lists else v
+        for k, v in current.headers.items()
+    }
+    return dataclasses.replace(current, headers=headers)
+
+
+def decode_body(current: View, rules: Rules) -> View:
+    """Decodes the body as JSON (NaN and infinities allowed), unless the rules compare bytes."""
+    if rules.body == "bytes" or not current.raw:
+        return current
+    try:
+        decoded = json.loads(current.raw)
+    except ValueError:  # includes UnicodeDecodeError
+        return current
+    return dataclasses.replace(current, json=decoded, is_json=True)
+
+
+def drop_ignored(current: View, rules: Rules) -> View:
+    """Removes the locations the `ignore` paths name."""
+    if not current.is_json:
+        return current
+    value = current.json
+    for path in rules.ignore:
+        value = jsonpath.transform(value, jsonpath.parse(path), lambda _: jsonpath.DROP)
+    return dataclasses.replace(current, json=value)
+
+
+def check_types(current: View, rules: Rules) -> View:
+    """Replaces values of the declared type with a marker, so only their type is compared."""
+    if not current.is_json:
+        return current
+    value = current.json
+    for path, kind in rules.types.items():
+
+        def conform(v: Any, kind: str = kind) -> Any:
+            return Conforms(kind) if is_of_type(v, kind) else v
+
+        value = jsonpath.transform(value, jsonpath.parse(path), conform)
+    return dataclasses.replace(current, json=value)
+
+
+def check_patterns(current: View, rules: Rules) -> View:
+    """Replaces strings matching the declared pattern with a marker naming the pattern."""
+    if not current.is_json:
+        return current
+    value = current.json
+    for path, pattern in rules.patterns.items():
+        compiled = re.compile(pattern)
+
+        def conform(v: Any, compiled: re.Pattern[str] = compiled) -> Any:
+            matched = isinstance(v, str) and compiled.fullmatch(v)
+            return Conforms(f"matches {compiled.pattern}") if matched else v
+
+        value = jsonpath.transform(value, jsonpath.parse(path), conform)
+    return dataclasses.replace(current, json=value)
+
+
+PIPELINE: Final[tuple[Step, ...]] = (
+    keep_headers,
+    unorder_header_lists,
+    decode_body,
+    drop_ignored,
+    check_types,
+    check_patterns,
+)
+
+
+def normalise(answer: Answer, rules: Rules, pipeline: tuple[Step, ...] = PIPELINE) -> View:
+    """Runs an answer through every step of the pipeline."""
+    current = view(answer)
+    for step in pipeline:
+        current = step(current, rules)
+    return current
+
+
+def compare(legacy: Answer, migrated: Answer, rules: Rules) -> list[Difference]:
+    """The differences between two answers under `rules`; empty when clients could not tell."""
+    return diff(normalise(legacy, rules), normalise(migrated, rules), rules.tolerance)
+
+
+def diff(legacy: View, migrated: View, tolerance: float = 0.0) -> list[Difference]:
+    """Status, then headers, then the body: JSON structurally, anything else as bytes."""
+    found: list[Difference] = []
+    if legacy.status != migrated.status:
+        found.append(Difference("status", legacy.status, migrated.status))
+    for name in sorted(legacy.headers.keys() | migrated.headers.keys()):
+        ours, theirs = legacy.headers.get(name, ABSENT), migrated.headers.get(name, ABSENT)
+        if ours != theirs:
+            found.append(Difference(f"header:{name}", ours, theirs))
+    if legacy.is_json and migrated.is_json:
+        found.extend(diff_json(legacy.json, migrated.json, (), tolerance))
+    elif legacy.raw != migrated.raw:
+        found.append(Difference("body", legacy.raw, migrated.raw))
+    return found
+
+
+def diff_json(
+    legacy: Any, migrated: Any, location: jsonpath.Location = (), tolerance: float = 0.0
+) -> list[Difference]:
+    """The differences between two decoded JSON values, each named by its JSON path."""
+    if isinstance(legacy, dict) and isinstance(migrated, dict):
+        found: list[Difference] = []
+        for key in [*legacy, *(k for k in migrated if k not in legacy)]:
+            found.extend(
+                diff_json(
+                    legacy.get(key, ABSENT), migrated.get(key, ABSENT), (*location, key), tolerance
+                )
+            )
+        return found
+    if isinstance(legacy, list) and isinstance(migrated, list):
+        found = []
+        for index in range(max(len(legacy), len(migrated))):
+            ours = legacy[index] if index < len(legacy) else ABSENT
+            theirs = migrated[index] if index < len(migrated) else ABSENT
+            found.extend(diff_json(ours, theirs, (*location, index), tolerance))
+        return found
+    if same_scalar(legacy, migrated, tolerance):
+        return []
+    return [Difference(jsonpath.format_location(location), legacy, migrated)]
+
+
+def same_scalar(legacy: Any, migrated: Any, tolerance: float = 0.0) -> bool:
+    """JSON equality of two leaves: NaN equals NaN; true is not 1; 1 is not 1.0 unless tolerant."""
+    if json_type(legacy) in ("number", "integer") and json_type(migrated) in ("number", "integer"):
+        both_floats = isinstance(legacy, float) and isinstance(migrated, float)
+        if both_floats and math.isnan(legacy) and math.isnan(migrated):
+            return True
+        if tolerance == 0:
+            return type(legacy) is type(migrated) and legacy == migrated
+        if legacy == migrated:
+            return True
+        try:
+            return math.isclose(legacy, migrated, rel_tol=tolerance, abs_tol=tolerance)
+        except OverflowError:  # an int too big for a float: only equal ints are close
+            return False
+    return type(legacy) is type(migrated) and bool(legacy == migrated)
+
+
+def is_of_type(value: Any, kind: str) -> bool:
+    """Whether a decoded value has JSON type `kind` (an integer is a number too)."""
+    actual = json_type(value)
+    return actual == kind or (kind == "number" and actual == "integer")
+
+
+def json_type(value: Any) -> str:
+    """The JSON type name of a decoded value (`integer` for ints, `number` for floats)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__

@@ -1,0 +1,205 @@
+"""Where a contract run sends its requests: the legacy side and the migrated side of a gateway.
+
+Both kinds of target are a gateway asked for one backend by the force header, so the requests
+take exactly the path production requests take (the WSGI bridge, the migrated app's lifespan):
+
+- `in_process(settings)`: a gateway built here around the configured apps, driven through
+  httpx's ASGITransport; its migrated lifespan runs, and the reset hook can give each side
+  fresh state.
+- `live(url, token)`: a running gateway over HTTP (`X-Strangler-Force-Backend` plus
+  `X-Strangler-Admin-Token`); its state cannot be reset from here.
+
+Both return two `Target`s; anything with the same two methods (a fake in a test) will do.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import secrets
+import urllib.parse
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+import httpx
+
+from strangler.admin.auth import ADMIN_TOKEN_HEADER
+from strangler.contracts.cases import MISSING, Request
+from strangler.contracts.compare import Answer
+from strangler.contracts.errors import TargetError
+from strangler.gateway.dispatch import FORCE_HEADER, create_gateway
+from strangler.gateway.errors import LifespanError
+from strangler.gateway.lifespan import Lifespan
+from strangler.settings import Settings, import_string
+from strangler.types import ASGIApp, Backend, Receive, Scope, Send
+
+ResetHook = Callable[[], Any]
+# Long enough for a model to train on first use; a request that takes longer is a finding.
+REQUEST_TIMEOUT = 60.0
+_MARK = "X-Strangler-Backend"
+_FORCE = FORCE_HEADER.decode()
+
+
+class Target(Protocol):
+    """One side of a contract run."""
+
+    backend: Backend
+
+    @property
+    def can_reset(self) -> bool:
+        """Whether `reset` gives fresh state (stateful cases are skipped where it cannot)."""
+
+    async def reset(self) -> None:
+        """Returns the side to fresh state, as far as the reset hook can."""
+
+    async def send(self, request: Request) -> Answer:
+        """Sends a request (captures already substituted) and returns what came back."""
+
+
+class GatewaySide:
+    """A Target: one backend of a gateway, chosen per request by the force header."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        backend: Backend,
+        *,
+        token: str | None,
+        reset_hook: ResetHook | None = None,
+        mark: str | None = _MARK,
+    ) -> None:
+        self.backend = backend
+        self._client = client
+        self._token = token
+        self._reset_hook = reset_hook
+        self._mark = mark.lower() if mark else None
+
+    @property
+    def can_reset(self) -> bool:
+        return self._reset_hook is not None
+
+    async def reset(self) -> None:
+        if self._reset_hook is not None:
+            result = self._reset_hook()
+            if inspect.isawaitable(result):
+                await result
+
+    async def send(self, request: Request) -> Answer:
+        headers = [(k, v) for k, v in request.headers.items() if v is not None]
+        headers.append((_FORCE, self.backend.value))
+        if self._token:
+            headers.append((ADMIN_TOKEN_HEADER, self._token))
+        content, content_type = encode_body(request)
+        if content_type and not any(k.lower() == "content-type" for k in request.headers):
+            headers.append(("Content-Type", content_type))
+        try:
+            response = await self._client.request(
+                request.method,
+                request.path,
+                params=list(_query_items(request)),
+                headers=headers,
+                content=content,
+                timeout=REQUEST_TIMEOUT,
+            )
+        except httpx.HTTPError as exc:
+            raise TargetError(f"{request.target} to {self.backend}: {exc!r}") from exc
+        body = response.content
+        self._check_backend(request, response, body)
+        kept = tuple((k, v) for k, v in response.headers.multi_items() if k.lower() != self._mark)
+        return Answer(response.status_code, kept, body)
+
+    def _check_backend(self, request: Request, response: httpx.Response, body: bytes) -> None:
+        if response.status_code == 401 and body.startswith(b'{"error":"X-Strangler-Force-Backend'):
+            raise TargetError(
+                "the gateway refused the force header: set STRANGLER_ADMIN_TOKEN to its admin"
+                " token (or run it with --dev)"
+            )
+        served = response.headers.get(self._mark) if self._mark else None
+        if served is not None and served != self.backend.value:
+            raise TargetError(
+                f"{request.target}: asked for {self.backend}, but {served} answered; is this"
+                " gateway older than the force header?"
+            )
+
+
+def encode_body(request: Request) -> tuple[bytes | None, str | None]:
+    """The bytes a request sends, and the Content-Type its kind of body implies."""
+    if request.json is not MISSING:
+        return json.dumps(request.json, allow_nan=True).encode(), "application/json"
+    if request.form is not None:
+        return urllib.parse.urlencode(request.form).encode(), "application/x-www-form-urlencoded"
+    if isinstance(request.body, str):
+        return request.body.encode(), None
+    return request.body, None
+
+
+def _query_items(request: Request) -> list[tuple[str, str]]:
+    items: list[tuple[str, str]] = []
+    for key, value in request.query.items():
+        for item in value if isinstance(value, list) else [value]:
+            items.append((key, item))
+    return items
+
+
+def _with_state(app: ASGIApp, state: dict[str, Any]) -> ASGIApp:
+    """Gives each request a copy of the lifespan state, as uvicorn does."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope = dict(scope, state=dict(state))
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+@asynccontextmanager
+async def in_process(
+    settings: Settings, reset_hook: ResetHook | None = None
+) -> AsyncIterator[tuple[Target, Target]]:
+    """Both sides of a gateway built here around the configured apps, lifespan running."""
+    legacy_app = import_string(settings.legacy, settings.root)
+    migrated_app = import_string(settings.migrated, settings.root)
+    token = secrets.token_urlsafe(16)
+    gateway = create_gateway(
+        legacy_app,
+        migrated_app,
+        "memory:",
+        admin_token=token,
+        backend_header=_MARK,
+        legacy_threads=settings.legacy_threads,
+    )
+    state: dict[str, Any] = {}
+    lifespan = Lifespan(gateway, state)
+    try:
+        await lifespan.startup()
+    except LifespanError as exc:
+        raise TargetError(f"the migrated app ({settings.migrated}) failed to start: {exc}") from exc
+    try:
+        transport = httpx.ASGITransport(app=_with_state(gateway, state))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield (
+                GatewaySide(client, Backend.LEGACY, token=token, reset_hook=reset_hook),
+                GatewaySide(client, Backend.MIGRATED, token=token, reset_hook=reset_hook),
+            )
+    finally:
+        await lifespan.shutdown()
+        executor = getattr(gateway.legacy, "executor", None)
+        if executor is not None:  # the bridge's pool: its threads would outlive the run
+            executor.shutdown(wait=True)
+
+
+@asynccontextmanager
+async def live(
+    url: str,
+    token: str | None,
+    *,
+    mark: str | None = _MARK,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[tuple[Target, Target]]:
+    """Both sides of a running gateway at `url`; `token` is its admin token."""
+    async with httpx.AsyncClient(base_url=url, transport=transport) as client:
+        yield (
+            GatewaySide(client, Backend.LEGACY, token=token, mark=mark),
+            GatewaySide(client, Backend.MIGRATED, token=token, mark=mark),
+        )

@@ -1,0 +1,49 @@
+"""The in-memory flag store: first-class code, for tests and for one-process deployments."""
+
+from __future__ import annotations
+
+import threading
+
+from strangler.flags.model import AuditEntry, Flag, FlagSnapshot, utc_now
+
+
+class MemoryFlagStore:
+    """A flag store in this process's memory: for tests, and for one-process deployments."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flags: dict[str, Flag] = {}
+        self._audit: list[AuditEntry] = []
+        self._version = 0
+
+    def version(self) -> int:
+        return self._version
+
+    def snapshot(self) -> FlagSnapshot:
+        with self._lock:
+            return FlagSnapshot.of(self._version, self._flags)
+
+    def set(self, endpoint: str, flag: Flag, *, actor: str, reason: str) -> AuditEntry:
+        with self._lock:
+            self._version += 1
+            entry = AuditEntry(
+                id=len(self._audit) + 1,
+                at=utc_now(),
+                actor=actor,
+                endpoint=endpoint,
+                before=self._flags.get(endpoint),
+                after=flag,
+                reason=reason,
+                version=self._version,
+            )
+            self._flags[endpoint] = flag
+            self._audit.append(entry)
+            return entry
+
+    def history(self, endpoint: str | None = None, limit: int = 50) -> list[AuditEntry]:
+        with self._lock:
+            entries = [e for e in self._audit if endpoint is None or e.endpoint == endpoint]
+        return entries[::-1][:limit]
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,91 @@
+"""Flag changes checked against the inventory: what the admin API and the CLI call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strangler.flags.errors import InvalidFlag, NoLegacyHandler, NoMigratedHandler, UnknownEndpoint
+from strangler.flags.model import AuditEntry, Flag, FlagSnapshot
+from strangler.flags.store import FlagStore
+from strangler.routing.inventory import Endpoint, Inventory
+from strangler.types import Backend, Mode
+
+
+class FlagService:
+    """Validates an operator's change, then writes it; a refused change writes nothing."""
+
+    def __init__(self, store: FlagStore, inventory: Inventory) -> None:
+        self.store = store
+        self.inventory = inventory
+
+    def endpoint(self, key: str) -> Endpoint:
+        try:
+            endpoint = self.inventory.get(key)
+        except ValueError as exc:
+            raise UnknownEndpoint(str(exc), endpoint=key) from None
+        if endpoint is None:
+            raise UnknownEndpoint(
+                f"no endpoint {key!r} in either app; `strangler endpoints` lists them",
+                endpoint=key,
+            )
+        return endpoint
+
+    def check(self, key: str, mode: str, percentage: float | None = None) -> tuple[Endpoint, Flag]:
+        """Validates a change without writing it; raises FlagChangeError saying what is wrong."""
+        endpoint = self.endpoint(key)
+        try:
+            flag = Flag.build(mode, percentage)
+        except InvalidFlag as exc:
+            exc.endpoint = endpoint.key
+            raise
+        wants_migrated = flag.mode in (Mode.MIGRATED, Mode.CANARY)
+        if wants_migrated and Backend.MIGRATED not in endpoint.backends:
+            raise NoMigratedHandler(
+                f"{endpoint.key} has no migrated handler yet; port it before routing to it",
+                endpoint=endpoint.key,
+            )
+        if flag.mode in (Mode.LEGACY, Mode.CANARY) and Backend.LEGACY not in endpoint.backends:
+            raise NoLegacyHandler(
+                f"{endpoint.key} exists only in migrated; it cannot be routed to legacy",
+                endpoint=endpoint.key,
+            )
+        return endpoint, flag
+
+    def set(
+        self,
+        key: str,
+        mode: str,
+        percentage: float | None = None,
+        *,
+        actor: str,
+        reason: str,
+    ) -> AuditEntry:
+        endpoint, flag = self.check(key, mode, percentage)
+        if not reason.strip():
+            raise InvalidFlag(
+                "say why: a change needs a reason (it goes in the audit trail)",
+                endpoint=endpoint.key,
+            )
+        return self.store.set(endpoint.key, flag, actor=actor, reason=reason.strip())
+
+    def history(self, key: str | None = None, limit: int = 50) -> list[AuditEntry]:
+        return self.store.history(self.endpoint(key).key if key else None, limit)
+
+    def table(self, snapshot: FlagSnapshot) -> list[dict[str, Any]]:
+        """Every endpoint with its flag and where its requests go, as operators see them."""
+        rows = []
+        for endpoint in self.inventory:
+            flag = snapshot.flags.get(endpoint.key)
+            if len(endpoint.backends) == 1:
+                routing = next(iter(endpoint.backends)).value
+            else:
+                routing = flag.describe() if flag else "legacy"
+            rows.append(
+                {
+                    "endpoint": endpoint.key,
+                    "served_by": endpoint.served_by,
+                    "flag": flag.to_dict() if flag else None,
+                    "routing": routing,
+                }
+            )
+        return rows

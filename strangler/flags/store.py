@@ -1,0 +1,44 @@
+"""The flag-store protocol, and opening a store by its location.
+
+A store keeps the flag table and its audit trail. Every change bumps one version number, so a
+worker learns whether anything changed with one cheap read (`version()`), and reloads the whole
+table (`snapshot()`) only then.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from strangler.flags.memory import MemoryFlagStore
+from strangler.flags.model import AuditEntry, Flag, FlagSnapshot
+from strangler.flags.sqlite import SQLiteFlagStore
+
+
+class FlagStore(Protocol):
+    """What the gateway, the admin API and the CLI need of a flag store."""
+
+    def version(self) -> int:
+        """The version of the table; it grows with every change."""
+        ...
+
+    def snapshot(self) -> FlagSnapshot:
+        """The whole table at one version."""
+        ...
+
+    def set(self, endpoint: str, flag: Flag, *, actor: str, reason: str) -> AuditEntry:
+        """Sets one flag atomically and records the change; returns the audit entry."""
+        ...
+
+    def history(self, endpoint: str | None = None, limit: int = 50) -> list[AuditEntry]:
+        """The newest changes first, of one endpoint or of all."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_store(location: str | Path) -> FlagStore:
+    """Opens a store by location: `memory:` (or `:memory:`), else the path of a SQLite file."""
+    if str(location) in ("memory:", ":memory:"):
+        return MemoryFlagStore()
+    return SQLiteFlagStore(Path(location))

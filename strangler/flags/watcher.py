@@ -1,0 +1,99 @@
+"""Keeps this worker's flag snapshot fresh, and keeps routing when the store fails.
+
+A daemon thread asks the store for its version every `interval` seconds (one tiny read) and
+reloads the table only when the version moved, so a change made by any process reaches every
+worker within `interval` plus one read. If the store cannot be opened or read, the worker keeps
+the last good snapshot (at a cold start: the empty one, which routes everything to legacy) and
+says so in the log and in `health()`, and it keeps retrying.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from strangler.flags.errors import FlagStoreError
+from strangler.flags.model import EMPTY_SNAPSHOT, FlagSnapshot
+from strangler.flags.store import FlagStore
+
+log = logging.getLogger("strangler.flags")
+
+# Five reads a second per worker is nothing for SQLite and well inside the 1 s propagation promise.
+DEFAULT_INTERVAL = 0.2
+
+
+class FlagWatcher:
+    """Holds the current snapshot; `snapshot` is read on every request, without a lock."""
+
+    def __init__(self, store: FlagStore, interval: float = DEFAULT_INTERVAL) -> None:
+        self.store = store
+        self.interval = interval
+        self.snapshot: FlagSnapshot = EMPTY_SNAPSHOT
+        self.loaded = False  # whether `snapshot` ever came from the store
+        self.error: str | None = None
+        self.checked_at: float | None = None
+        self._stop = threading.Event()
+        # The poll thread and the admin API (after a change) both refresh; one at a time, so an
+        # older table read by one can never replace a newer one read by the other.
+        self._refreshing = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reloads the snapshot if the store moved on; never raises."""
+        with self._refreshing:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        try:
+            if not self.loaded or self.store.version() != self.snapshot.version:
+                self.snapshot = self.store.snapshot()
+                self.loaded = True
+        except Exception as exc:  # any fault: keep routing on what we have
+            if self.error is None:
+                log.error(
+                    "flag store unreadable (%s); routing by the last good table, version %d%s",
+                    exc,
+                    self.snapshot.version,
+                    "" if self.loaded else " (none yet: everything goes to legacy)",
+                )
+            self.error = str(exc)
+            if not isinstance(exc, FlagStoreError):
+                log.exception("unexpected error while reading the flag store")
+            return
+        if self.error is not None:
+            log.warning("flag store readable again at version %d", self.snapshot.version)
+            self.error = None
+        self.checked_at = time.time()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="strangler-flags", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.refresh()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def close(self) -> None:
+        self.stop()
+        self.store.close()
+
+    def health(self) -> dict[str, Any]:
+        """What the gateway's health answer says about flags."""
+        return {
+            "status": "degraded" if self.error else "ok",
+            "version": self.snapshot.version,
+            "loaded": self.loaded,
+            "error": self.error,
+            "checked_at": self.checked_at,
+        }

@@ -1,0 +1,75 @@
+"""The `strangler` pytest plugin: a project's contract corpus, collected as tests.
+
+Registered through the `pytest11` entry point, so installing strangler is enough: pytest collects
+the YAML files of the corpus folder (`contracts` in the project's strangler.toml or
+[tool.strangler]) as one test per case and one per fuzzed endpoint. Any other YAML file is left
+alone, and this module imports nothing heavy until it finds a corpus file, so the plugin costs
+nothing in projects without one. Turn it off with `-p no:strangler`.
+
+The items themselves live in strangler/contracts/pytest_items.py (they need the `contracts`
+extra).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import pytest
+
+from strangler.settings import Settings, find_config, load_settings, settings_table
+
+_ITEMS = "strangler.contracts.pytest_items"
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Collects a corpus file: a YAML file in the configured `contracts` folder (not the ledger,
+    nor a file whose name starts with `_`)."""
+    if file_path.suffix not in (".yaml", ".yml") or file_path.name.startswith("_"):
+        return None
+    settings = corpus_settings(file_path)
+    if settings is None or file_path.resolve() == settings.ledger_path.resolve():
+        return None
+    try:
+        from strangler.contracts.pytest_items import ContractFile
+    except ImportError as exc:
+        raise ImportError(
+            f"{file_path} is a strangler contract corpus file, and running it needs the"
+            f" contracts extra ({exc.name} is not installed): pip install 'strangler[contracts]'"
+            " (or turn the plugin off with -p no:strangler)"
+        ) from exc
+    collector: pytest.Collector = ContractFile.from_parent(parent, path=file_path)
+    return collector
+
+
+def corpus_settings(path: Path) -> Settings | None:
+    """The settings whose corpus folder holds `path`, or None when it is in no corpus."""
+    config = _config_for(path.parent.resolve())
+    if config is None:
+        return None
+    folder = config.parent.resolve() / str(
+        settings_table(config).get("contracts", Settings.contracts)
+    )
+    if not path.resolve().is_relative_to(folder.resolve()):
+        return None
+    return load_settings(config)  # a broken config is a collection error naming the fix
+
+
+@functools.lru_cache(maxsize=256)
+def _config_for(folder: Path) -> Path | None:
+    return find_config(folder)
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Closes the contract sessions after the last contract item in a row (see pytest_items)."""
+    items = sys.modules.get(_ITEMS)
+    if items is not None:
+        items.after_item(item, nextitem)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Closes the contract sessions (apps' lifespans, the loop thread) if a run stopped early."""
+    items = sys.modules.get(_ITEMS)
+    if items is not None:
+        items.close_sessions(config)

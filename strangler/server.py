@@ -1,0 +1,79 @@
+"""Building the gateway from settings: what `strangler serve` hands each uvicorn worker, and what
+a service's own root module calls (`app = build_gateway(load_settings())`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from strangler.flags.errors import FlagStoreError
+from strangler.flags.flagfile import import_flags
+from strangler.flags.model import AuditEntry
+from strangler.flags.service import FlagService
+from strangler.gateway.dispatch import Gateway, create_gateway
+from strangler.settings import Settings, import_string
+
+log = logging.getLogger("strangler.server")
+
+SETTINGS_ENV = "STRANGLER_SETTINGS_JSON"
+
+
+def build_gateway(settings: Settings) -> Gateway:
+    """Imports both apps by their MODULE:ATTR and builds the gateway in front of them.
+
+    A store that was never written is seeded from the `seed` file first (`strangler serve` has
+    done so before its workers start; under a plain `uvicorn module:app` this is the first start).
+    """
+    gateway = create_gateway(
+        import_string(settings.legacy, settings.root),
+        import_string(settings.migrated, settings.root),
+        settings.path(settings.flags),
+        sticky=settings.sticky,
+        backend_header=settings.backend_header,
+        admin_prefix=settings.admin_prefix,
+        admin_token=settings.admin_token,
+        dev_mode=settings.dev_mode,
+        legacy_threads=settings.legacy_threads,
+        poll_interval=settings.poll_interval,
+        freeze_gc=settings.freeze_gc,
+    )
+    if seed_store(settings, gateway.service):
+        gateway.watcher.refresh()
+    return gateway
+
+
+def seed_store(settings: Settings, service: FlagService) -> list[AuditEntry]:
+    """Loads the seed file into a store that has never been written (version 0).
+
+    A store that cannot be read is not seeded: the gateway serves anyway and routes by its
+    defaults (legacy) until the store is readable; the fault is logged.
+    """
+    if not settings.seed:
+        return []
+    seed = Path(settings.path(settings.seed))
+    if not seed.is_file():
+        return []
+    try:
+        if service.store.version() != 0:
+            return []
+        changes = import_flags(service, seed, actor="seed")
+    except FlagStoreError as exc:
+        log.warning("not seeding the flag store from %s: %s", seed, exc)
+        return []
+    if changes:
+        log.info("seeded %d flag(s) from %s", len(changes), seed)
+    return changes
+
+
+def settings_to_env(settings: Settings) -> dict[str, str]:
+    return {SETTINGS_ENV: json.dumps(vars(settings))}
+
+
+def from_environment() -> Gateway:
+    """The uvicorn factory each worker process calls (`strangler serve` set the environment)."""
+    values: dict[str, Any] = json.loads(os.environ[SETTINGS_ENV])
+    return build_gateway(Settings(**values))

@@ -1,0 +1,172 @@
+"""Settings: the `[tool.strangler]` table of pyproject.toml (or a strangler.toml), then flags.
+
+    [tool.strangler]
+    legacy = "legacy.app:app"        # the Flask (WSGI) app, as MODULE:ATTR
+    migrated = "migrated.app:app"    # the FastAPI (ASGI) app, as MODULE:ATTR
+    flags = "var/strangler.db"       # SQLite file (relative to this file), or "memory:"
+    seed = "flags.yaml"              # flags loaded into an empty store at `strangler serve`
+    sticky = "jwt:user"              # canary identity: jwt:CLAIM, header:NAME, cookie:NAME, client
+    backend_header = "X-Strangler-Backend"   # "" to leave it out
+    admin_prefix = "/_strangler"
+    legacy_threads = 4
+    freeze_gc = true                 # gc.freeze() after startup: shorter GC pauses (see gateway.py)
+    contracts = "contract_tests"     # the contract corpus (YAML files of cases)
+    ledger = "contract_tests/ledger.yaml"    # accepted differences (default: in `contracts`)
+    contract_reset = "migrated.domain:prediction_cache.clear"  # fresh state: MODULE:ATTR
+                                     # called before each contract scenario, on each side
+    fuzz_examples = 300              # generated requests per endpoint
+    fuzz_seed = 0                    # the same seed fuzzes the same requests
+
+The admin credential is never read from a file: it comes from STRANGLER_ADMIN_TOKEN.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from strangler.errors import ConfigError
+from strangler.flags.watcher import DEFAULT_INTERVAL
+from strangler.gateway.dispatch import DEFAULT_LEGACY_THREADS
+
+TOKEN_ENV = "STRANGLER_ADMIN_TOKEN"
+DEV_ENV = "STRANGLER_DEV"
+
+
+@dataclasses.dataclass
+class Settings:
+    legacy: str
+    migrated: str
+    flags: str = "var/strangler.db"
+    seed: str | None = None
+    sticky: str = "client"
+    backend_header: str | None = "X-Strangler-Backend"
+    admin_prefix: str = "/_strangler"
+    legacy_threads: int = DEFAULT_LEGACY_THREADS
+    poll_interval: float = DEFAULT_INTERVAL
+    freeze_gc: bool = True  # see create_gateway(); the server owns its process
+    contracts: str = "contract_tests"
+    ledger: str | None = None  # None: ledger.yaml in the `contracts` folder
+    contract_reset: str | None = None
+    fuzz_examples: int = 300
+    fuzz_seed: int = 0
+    root: str = "."  # the folder the settings came from: relative paths and imports start there
+
+    def path(self, value: str) -> str:
+        """A path setting, resolved against the settings' folder (`memory:` stays as it is)."""
+        if value in ("memory:", ":memory:"):
+            return value
+        return str(Path(self.root, value))
+
+    @property
+    def contracts_path(self) -> Path:
+        """The contract corpus folder."""
+        return Path(self.path(self.contracts))
+
+    @property
+    def ledger_path(self) -> Path:
+        """The ledger of accepted differences (default: ledger.yaml in the corpus folder)."""
+        if self.ledger:
+            return Path(self.path(self.ledger))
+        return self.contracts_path / "ledger.yaml"
+
+    @property
+    def admin_token(self) -> str | None:
+        return os.environ.get(TOKEN_ENV) or None
+
+    @property
+    def dev_mode(self) -> bool:
+        return os.environ.get(DEV_ENV, "").lower() in ("1", "true", "yes")
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest strangler.toml, or pyproject.toml with a [tool.strangler] table, upwards."""
+    for folder in (start, *start.parents):
+        if (folder / "strangler.toml").is_file():
+            return folder / "strangler.toml"
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "strangler" in _read_toml(pyproject).get("tool", {}):
+            return pyproject
+    return None
+
+
+def settings_table(path: Path) -> dict[str, Any]:
+    """The raw settings in a config file, not yet checked: a strangler.toml's top-level keys
+    (or its [tool.strangler] table), or a pyproject.toml's [tool.strangler] table."""
+    table = _read_toml(path)
+    if path.name == "pyproject.toml" or "tool" in table:
+        strangler = table.get("tool", {}).get("strangler")
+        if isinstance(strangler, dict):
+            return strangler
+        if path.name == "pyproject.toml":
+            return {}
+    return table
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from a config file (found upwards from the cwd if not given), then `overrides`.
+
+    Overrides that are None are ignored, so CLI options left out keep the file's values.
+    """
+    values: dict[str, Any] = {}
+    path = config or find_config(Path.cwd())
+    if path is not None:
+        values.update(settings_table(path))
+        values["root"] = str(path.parent.resolve())
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise ConfigError(
+            f"unknown setting(s) {', '.join(unknown)} in {path}; known: {sorted(fields)}"
+        )
+    missing = [name for name in ("legacy", "migrated") if not values.get(name)]
+    if missing:
+        where = f"in {path}" if path else "(no strangler.toml or [tool.strangler] found)"
+        raise ConfigError(
+            f"say which apps to serve {where}: set {' and '.join(missing)} to MODULE:ATTR,"
+            " e.g. --legacy myservice.app:app --migrated myservice_v2.main:app"
+        )
+    if values.get("backend_header") == "":
+        values["backend_header"] = None
+    return Settings(**values)
+
+
+def import_string(spec: str, root: str = ".") -> Any:
+    """Imports `MODULE:ATTR` (ATTR may be dotted), looking in `root`, then the working directory.
+
+    The working directory counts as it does for `uvicorn module:app`: worker processes started by
+    `uvicorn.run` do not get it on sys.path by themselves.
+    """
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ConfigError(f"{spec!r} is not MODULE:ATTR, e.g. 'legacy.app:app'")
+    for folder in (str(Path.cwd()), str(Path(root).resolve())):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    try:
+        target: Any = importlib.import_module(module_name)
+    except Exception as exc:  # the user's module may fail in any way while importing
+        raise ConfigError(
+            f"cannot import {module_name!r} for {spec!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+    for part in attr.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise ConfigError(
+                f"module {module_name!r} has no attribute {attr!r} ({spec!r})"
+            ) from None
+    return target
