@@ -20,6 +20,7 @@ from strangler.contracts.ledger import load_ledger
 from strangler.contracts.results import RunResult
 from strangler.contracts.session import ContractSession
 from strangler.contracts.suite import Progress, run_suite
+from strangler.contracts.targets import Via
 from strangler.errors import ConfigError, StranglerError
 from strangler.settings import TOKEN_ENV, Settings, load_settings
 
@@ -36,6 +37,15 @@ def contract() -> None:
     "--url",
     help="A running gateway to test through its force header (token: $STRANGLER_ADMIN_TOKEN)."
     " Stateful cases are skipped there: its state cannot be reset from here.",
+)
+@click.option(
+    "--via",
+    type=click.Choice(["force", "flags"]),
+    default="force",
+    show_default=True,
+    help="How each side gets its backend: the force header, or the flag table (the legacy side"
+    " with every endpoint on legacy, the migrated side with every endpoint flipped), as"
+    " production routes. In process only.",
 )
 @click.option(
     "--corpus", type=click.Path(path_type=Path), help="Corpus folder (default: contracts)."
@@ -67,6 +77,7 @@ def run(
     legacy: str | None,
     migrated: str | None,
     url: str | None,
+    via: Via,
     corpus: Path | None,
     ledger: Path | None,
     reset: str | None,
@@ -89,12 +100,17 @@ def run(
         )
         the_ledger = load_ledger(ledger_path)
         files = load_corpus(corpus_files(folder, ledger_path))
+        if url and via == "flags":
+            raise ConfigError(
+                "--via flags rewrites the flag table, which a live gateway's operators own;"
+                " use it in process (without --url)"
+            )
         if url:
             session = ContractSession.live(
                 url, os.environ.get(TOKEN_ENV), the_ledger, mark=settings.backend_header
             )
         else:
-            session = ContractSession.in_process(settings, the_ledger, reset=reset)
+            session = ContractSession.in_process(settings, the_ledger, reset=reset, via=via)
         with warnings.catch_warnings():
             if not app_logs:  # the apps' logs and warnings (tracebacks of error cases, numpy's
                 # NaN warnings, a dev secret's warning on every token) would bury the report

@@ -25,7 +25,7 @@ from strangler.contracts.errors import TargetError
 from strangler.contracts.ledger import Ledger
 from strangler.contracts.results import CaseResult
 from strangler.contracts.runner import run_case
-from strangler.contracts.targets import ResetHook, Target, in_process, live
+from strangler.contracts.targets import ResetHook, Target, Via, in_process, live
 from strangler.settings import Settings, import_string
 
 T = TypeVar("T")
@@ -83,9 +83,9 @@ class ContractSession:
 
     @classmethod
     def in_process(
-        cls, settings: Settings, ledger: Ledger, *, reset: str | None = None
+        cls, settings: Settings, ledger: Ledger, *, reset: str | None = None, via: Via = "force"
     ) -> ContractSession:
-        """A session on a gateway built here around the configured apps."""
+        """A session on a gateway built here around the configured apps (`via`: see targets)."""
         spec = reset if reset is not None else settings.contract_reset
         hook: ResetHook | None = import_string(spec, settings.root) if spec else None
         if hook is not None and not callable(hook):
@@ -96,7 +96,7 @@ class ContractSession:
             schema = getattr(app, "openapi", None)
             return schema() if callable(schema) else None
 
-        return cls(in_process(settings, hook), ledger, openapi=openapi)
+        return cls(in_process(settings, hook, via=via), ledger, openapi=openapi)
 
     @classmethod
     def live(

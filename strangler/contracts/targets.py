@@ -1,11 +1,14 @@
 """Where a contract run sends its requests: the legacy side and the migrated side of a gateway.
 
-Both kinds of target are a gateway asked for one backend by the force header, so the requests
-take exactly the path production requests take (the WSGI bridge, the migrated app's lifespan):
+Every kind of target is a gateway, so the requests take exactly the path production requests take
+(the WSGI bridge, the migrated app's lifespan). The gateway is asked for one backend per side:
 
 - `in_process(settings)`: a gateway built here around the configured apps, driven through
   httpx's ASGITransport; its migrated lifespan runs, and the reset hook can give each side
-  fresh state.
+  fresh state. `via="force"` (the default) names the backend with the force header on every
+  request; `via="flags"` routes by the flag table, as production does: on reset, each side sets
+  every endpoint both apps serve to its backend (the legacy side: everything left on legacy; the
+  migrated side: everything flipped), and each answer must carry that backend's mark.
 - `live(url, token)`: a running gateway over HTTP (`X-Strangler-Force-Backend` plus
   `X-Strangler-Admin-Token`); its state cannot be reset from here.
 
@@ -20,7 +23,7 @@ import secrets
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import httpx
 
@@ -28,13 +31,15 @@ from strangler.admin.auth import ADMIN_TOKEN_HEADER
 from strangler.contracts.cases import MISSING, Request
 from strangler.contracts.compare import Answer
 from strangler.contracts.errors import TargetError
-from strangler.gateway.dispatch import FORCE_HEADER, create_gateway
+from strangler.flags.model import Flag
+from strangler.gateway.dispatch import FORCE_HEADER, Gateway, create_gateway
 from strangler.gateway.errors import LifespanError
 from strangler.gateway.lifespan import Lifespan
 from strangler.settings import Settings, import_string
 from strangler.types import ASGIApp, Backend, Receive, Scope, Send
 
 ResetHook = Callable[[], Any]
+Via = Literal["force", "flags"]
 # Long enough for a model to train on first use; a request that takes longer is a finding.
 REQUEST_TIMEOUT = 60.0
 _MARK = "X-Strangler-Backend"
@@ -85,11 +90,20 @@ class GatewaySide:
             if inspect.isawaitable(result):
                 await result
 
+    def _asking(self) -> list[tuple[str, str]]:
+        """The headers that ask the gateway for this side's backend."""
+        asking = [(_FORCE, self.backend.value)]
+        if self._token:
+            asking.append((ADMIN_TOKEN_HEADER, self._token))
+        return asking
+
+    def _expects(self, request: Request) -> Backend | None:
+        """The backend that must answer `request` (None: any)."""
+        return self.backend
+
     async def send(self, request: Request) -> Answer:
         headers = [(k, v) for k, v in request.headers.items() if v is not None]
-        headers.append((_FORCE, self.backend.value))
-        if self._token:
-            headers.append((ADMIN_TOKEN_HEADER, self._token))
+        headers += self._asking()
         content, content_type = encode_body(request)
         if content_type and not any(k.lower() == "content-type" for k in request.headers):
             headers.append(("Content-Type", content_type))
@@ -116,11 +130,50 @@ class GatewaySide:
                 " token (or run it with --dev)"
             )
         served = response.headers.get(self._mark) if self._mark else None
-        if served is not None and served != self.backend.value:
+        expected = self._expects(request)
+        if served is not None and expected is not None and served != expected.value:
             raise TargetError(
-                f"{request.target}: asked for {self.backend}, but {served} answered; is this"
+                f"{request.target}: asked for {expected}, but {served} answered; is this"
                 " gateway older than the force header?"
             )
+
+
+class FlaggedSide(GatewaySide):
+    """A Target: the gateway with every endpoint both apps serve flagged to one backend.
+
+    No force header: requests are routed by the flag table, as production routes them. Where the
+    inventory knows the request's endpoint, the answer must come from this side's backend;
+    anything else falls through to legacy on both sides, as it does in production.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        backend: Backend,
+        gateway: Gateway,
+        *,
+        reset_hook: ResetHook | None = None,
+    ) -> None:
+        super().__init__(client, backend, token=None, reset_hook=reset_hook)
+        self._gateway = gateway
+
+    async def reset(self) -> None:
+        """Puts the flag table in this side's state, then resets the apps' state."""
+        store, flag = self._gateway.service.store, Flag.build(self.backend.value)
+        reason = f"contract run, {self.backend} side"
+        current = store.snapshot().flags
+        for endpoint in self._gateway.inventory:
+            if endpoint.served_by == "both" and current.get(endpoint.key) != flag:
+                store.set(endpoint.key, flag, actor="contracts", reason=reason)
+        self._gateway.watcher.refresh()
+        await super().reset()
+
+    def _asking(self) -> list[tuple[str, str]]:
+        return []
+
+    def _expects(self, request: Request) -> Backend | None:
+        endpoint = self._gateway.inventory.match(request.method, request.path)
+        return self.backend if endpoint is not None and endpoint.served_by == "both" else None
 
 
 def encode_body(request: Request) -> tuple[bytes | None, str | None]:
@@ -155,9 +208,13 @@ def _with_state(app: ASGIApp, state: dict[str, Any]) -> ASGIApp:
 
 @asynccontextmanager
 async def in_process(
-    settings: Settings, reset_hook: ResetHook | None = None
+    settings: Settings, reset_hook: ResetHook | None = None, *, via: Via = "force"
 ) -> AsyncIterator[tuple[Target, Target]]:
-    """Both sides of a gateway built here around the configured apps, lifespan running."""
+    """Both sides of a gateway built here around the configured apps, lifespan running.
+
+    `via`: how each side asks for its backend, "force" (the force header) or "flags" (the flag
+    table; see FlaggedSide).
+    """
     legacy_app = import_string(settings.legacy, settings.root)
     migrated_app = import_string(settings.migrated, settings.root)
     token = secrets.token_urlsafe(16)
@@ -178,10 +235,16 @@ async def in_process(
     try:
         transport = httpx.ASGITransport(app=_with_state(gateway, state))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield (
-                GatewaySide(client, Backend.LEGACY, token=token, reset_hook=reset_hook),
-                GatewaySide(client, Backend.MIGRATED, token=token, reset_hook=reset_hook),
-            )
+            if via == "flags":
+                yield (
+                    FlaggedSide(client, Backend.LEGACY, gateway, reset_hook=reset_hook),
+                    FlaggedSide(client, Backend.MIGRATED, gateway, reset_hook=reset_hook),
+                )
+            else:
+                yield (
+                    GatewaySide(client, Backend.LEGACY, token=token, reset_hook=reset_hook),
+                    GatewaySide(client, Backend.MIGRATED, token=token, reset_hook=reset_hook),
+                )
     finally:
         await lifespan.shutdown()
         executor = getattr(gateway.legacy, "executor", None)

@@ -102,3 +102,26 @@ def test_the_worked_example_passes_its_own_corpus_quickly() -> None:
     result = contract_run("--no-fuzz")
     assert result.exit_code == 0, result.output
     assert " 0 failed" in result.output
+
+
+@pytest.mark.usefixtures("example_env")
+def test_via_flags_catches_a_naive_port_routed_by_its_flag() -> None:
+    """Routed by the flag table (no force header), the naive port's 422 is still caught."""
+    result = contract_run(
+        "--migrated",
+        "tests.test_apps.ml_naive_port:app",
+        "--via",
+        "flags",
+        "--select",
+        "predict-missing-*",
+    )
+    assert result.exit_code == 1
+    assert "FAIL predict.yaml::predict-missing-features" in result.output
+    assert "422" in result.output
+
+
+def test_via_flags_is_refused_against_a_live_gateway() -> None:
+    """--via flags would rewrite a live gateway's flags: it is refused, and nothing is sent."""
+    result = contract_run("--url", "http://127.0.0.1:9", "--via", "flags", "--no-fuzz")
+    assert result.exit_code == 2
+    assert "--via flags rewrites the flag table" in result.output

@@ -1,4 +1,7 @@
-"""The migrated app answers every request exactly as legacy does: status, bytes, Content-Type."""
+"""The migrated app on its own: the formats and quirks legacy has that the corpus cannot pin.
+
+Request-by-request equality with legacy is the YAML corpus's job (contract_tests/).
+"""
 
 from __future__ import annotations
 
@@ -8,41 +11,13 @@ from datetime import UTC, datetime, timedelta
 import flask.testing
 import httpx
 import jwt
-import pytest
 
 from migrated.app import app
-from migrated.domain import is_loaded, prediction_cache
-from tests.example.cases import CASES, Case
+from migrated.domain import is_loaded
 from tests.example.conftest import TEST_SECRET, running_client
 
 CREDENTIALS = b'{"username":"admin","password":"password"}'
 JSON = {"Content-Type": "application/json"}
-
-
-def _allow(value: str | None) -> set[str]:
-    """Returns an Allow header as a set: Flask's order depends on the hash seed."""
-    return {method.strip() for method in (value or "").split(",") if method.strip()}
-
-
-@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-async def test_migrated_answers_like_legacy(
-    case: Case, legacy: flask.testing.FlaskClient, migrated: httpx.AsyncClient, token: str
-) -> None:
-    """Each request gets the same status, body bytes, Content-Type and Allow from both apps."""
-    headers = {name: value.format(token=token) for name, value in case.headers.items()}
-    expected = []
-    for _ in range(case.times):
-        r = legacy.open(case.path, method=case.method, headers=headers, data=case.body)
-        allow = _allow(r.headers.get("Allow"))
-        expected.append((r.status_code, r.data, r.headers.get("Content-Type"), allow))
-
-    prediction_cache.clear()  # Both apps share the cache: the migrated app starts fresh too.
-    actual = []
-    for _ in range(case.times):
-        m = await migrated.request(case.method, case.path, headers=headers, content=case.body)
-        allow = _allow(m.headers.get("Allow"))
-        actual.append((m.status_code, m.content, m.headers.get("Content-Type"), allow))
-    assert actual == expected
 
 
 async def test_health_matches_legacys_format(
