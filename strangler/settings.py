@@ -17,6 +17,8 @@
     fuzz_examples = 300              # generated requests per endpoint
     fuzz_seed = 0                    # the same seed fuzzes the same requests
 
+Every setting can also come from the environment as STRANGLER_<NAME> (`STRANGLER_FLAGS=/srv/f.db`,
+`STRANGLER_LEGACY_THREADS=8`), which wins over the file; command-line options win over both.
 The admin credential is never read from a file: it comes from STRANGLER_ADMIN_TOKEN.
 """
 
@@ -27,12 +29,13 @@ import importlib
 import os
 import sys
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from strangler.bridge.bridge import DEFAULT_LEGACY_THREADS
 from strangler.errors import ConfigError
 from strangler.flags.watcher import DEFAULT_INTERVAL
-from strangler.gateway.dispatch import DEFAULT_LEGACY_THREADS
 
 TOKEN_ENV = "STRANGLER_ADMIN_TOKEN"
 DEV_ENV = "STRANGLER_DEV"
@@ -116,7 +119,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
-    """Settings from a config file (found upwards from the cwd if not given), then `overrides`.
+    """Settings from a config file (found upwards from the cwd if not given), then from
+    STRANGLER_<NAME> environment variables, then `overrides`.
 
     Overrides that are None are ignored, so CLI options left out keep the file's values.
     """
@@ -125,6 +129,7 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     if path is not None:
         values.update(settings_table(path))
         values["root"] = str(path.parent.resolve())
+    values.update(settings_from_env(os.environ))
     values.update({k: v for k, v in overrides.items() if v is not None})
     fields = {f.name for f in dataclasses.fields(Settings)}
     unknown = sorted(set(values) - fields)
@@ -142,6 +147,31 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     if values.get("backend_header") == "":
         values["backend_header"] = None
     return Settings(**values)
+
+
+def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings given as STRANGLER_<NAME> variables, converted to each setting's type."""
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(Settings):
+        name = "STRANGLER_" + field.name.upper()
+        if name not in environ or field.name == "root":
+            continue
+        text, kind = environ[name], type(field.default)
+        try:
+            if kind is bool:
+                if text.lower() not in _BOOLEANS:
+                    raise ValueError(f"not one of {sorted(_BOOLEANS)}")
+                values[field.name] = _BOOLEANS[text.lower()]
+            elif kind in (int, float):
+                values[field.name] = kind(text)
+            else:
+                values[field.name] = text
+        except ValueError as exc:
+            raise ConfigError(f"{name}={text!r} is not a valid {kind.__name__}: {exc}") from None
+    return values
+
+
+_BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
 def import_string(spec: str, root: str = ".") -> Any:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from strangler.admin.api import build_admin_app
 from strangler.admin.auth import ADMIN_TOKEN_HEADER, token_matches
-from strangler.bridge.bridge import make_bridge
+from strangler.bridge.bridge import DEFAULT_LEGACY_THREADS, make_bridge
 from strangler.errors import ConfigError
 from strangler.flags.service import FlagService
 from strangler.flags.store import FlagStore, open_store
@@ -38,11 +38,6 @@ log = logging.getLogger("strangler.gateway")
 FORCE_HEADER = b"x-strangler-force-backend"
 _ADMIN_HEADER = ADMIN_TOKEN_HEADER.encode()
 _OUR_HEADERS = (FORCE_HEADER, _ADMIN_HEADER)
-# Worker threads for the legacy app: four times the concurrency of a gunicorn sync worker.
-# Measured on one core at 32 connections (scripts/bench): 4 threads serve as many requests as 16,
-# and on CPU-bound endpoints keep p99 within 1.2x gunicorn's, where 16 threads double it (the
-# GIL time-slices them). An I/O-bound legacy app (database calls) may want more: legacy_threads.
-DEFAULT_LEGACY_THREADS = 4
 
 
 class Gateway:

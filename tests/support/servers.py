@@ -34,6 +34,7 @@ def running(
     ready_path: str = "/",
     env: dict[str, str] | None = None,
     timeout: float = 30.0,
+    cwd: Path = REPO,
 ) -> Iterator[str]:
     """Runs `argv` (which must listen on `port`) and yields its base URL once it answers.
 
@@ -45,7 +46,7 @@ def running(
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
             list(argv),
-            cwd=REPO,
+            cwd=cwd,
             env={**os.environ, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,

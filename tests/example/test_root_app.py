@@ -1,0 +1,67 @@
+"""`uvicorn app.main:app`: the example's root app serves it as `strangler serve` does."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.example.conftest import TEST_SECRET
+from tests.support.servers import REPO, free_port, running, uvicorn_argv
+
+pytestmark = pytest.mark.server
+
+STRANGLER = str(Path(sys.executable).parent / "strangler")
+
+
+def test_uvicorn_serves_the_example_and_follows_a_flag_change(
+    tmp_path: Path, model_file: Path
+) -> None:
+    """The root app answers on both backends, routes by the store, and reroutes on a change."""
+    env = {
+        "STRANGLER_FLAGS": str(tmp_path / "flags.db"),  # not the repo's var/strangler.db
+        "STRANGLER_DEV": "1",
+        "ML_MODEL_PATH": str(model_file),
+        "ML_API_SECRET_KEY": TEST_SECRET,
+    }
+    port = free_port()
+    argv = uvicorn_argv("app.main:app", port=port)
+    with running(argv, port=port, ready_path="/_strangler/health", env=env) as url:
+        health = httpx.get(url + "/_strangler/health").json()
+        assert (health["status"], health["endpoints"]) == ("ok", 10)
+        login = httpx.post(url + "/login", json={"username": "admin", "password": "password"})
+        token = login.json()["token"]
+        predict = httpx.post(
+            url + "/predict",
+            json={"features": list(range(1, 11))},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert predict.status_code == 200
+        assert predict.headers["x-strangler-backend"] == "legacy"
+
+        flip = subprocess.run(
+            [STRANGLER, "flags", "set", "POST /predict", "migrated", "-m", "root app test"],
+            cwd=REPO,
+            env={**env, "PATH": str(Path(sys.executable).parent)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert flip.returncode == 0, flip.stderr
+        deadline = time.monotonic() + 2
+        while True:
+            again = httpx.post(
+                url + "/predict",
+                json={"features": list(range(1, 11))},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            if again.headers["x-strangler-backend"] == "migrated":
+                break
+            assert time.monotonic() < deadline, "the change did not reach the root app in 2 s"
+            time.sleep(0.05)
+        assert again.json()["prediction"] == predict.json()["prediction"]

@@ -1,0 +1,213 @@
+"""strangler as a user installs it: a wheel built from this checkout, in a fresh virtualenv, used
+by a project whose own packages are `app`, `legacy` and `migrated` (tests/test_apps/user_project).
+
+The wheel's dependencies come from var/wheelhouse, which scripts/setup fills: no network here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.servers import REPO, free_port, running
+
+pytestmark = pytest.mark.server
+
+WHEELHOUSE = REPO / "var" / "wheelhouse"
+USER_PROJECT = REPO / "tests" / "test_apps" / "user_project"
+# What the gateway itself imports; anything else is an extra's or the example's.
+GATEWAY_DEPENDENCIES = {
+    "click",
+    "fastapi",
+    "flask",
+    "httpx",
+    "mmh3",
+    "pydantic",
+    "pyyaml",
+    "uvicorn",
+}
+
+
+@dataclass(frozen=True)
+class Installed:
+    wheel: Path
+    bin: Path  # the virtualenv's bin folder
+    project: Path  # a copy of the user project
+
+
+def run(argv: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Runs a command with no trace of this repository on its paths."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "STRANGLER_"))}
+    return subprocess.run(
+        argv, cwd=cwd, env={**clean, **env}, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """Builds the wheel from a copy of the checkout and installs it, with its contracts extra
+    and pytest, into a new virtualenv."""
+    if not WHEELHOUSE.is_dir():
+        pytest.fail(f"{WHEELHOUSE} is missing: run scripts/setup, which downloads it")
+    root = tmp_path_factory.mktemp("packaging")
+    source = root / "source"
+    shutil.copytree(
+        REPO / "strangler", source / "strangler", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    built = run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--wheel-dir",
+            str(root / "dist"),
+            str(source),
+        ],
+        cwd=root,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (root / "dist").glob("strangler-*.whl")
+
+    venv = root / "venv"
+    assert run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=root).returncode == 0
+    install = run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "--quiet",
+            "--no-index",
+            "--find-links",
+            str(WHEELHOUSE),
+            "--find-links",
+            str(root / "dist"),
+            "strangler[contracts]",
+            "pytest",
+        ],
+        cwd=root,
+    )
+    assert install.returncode == 0, install.stderr
+    project = root / "project"
+    shutil.copytree(USER_PROJECT, project, ignore=shutil.ignore_patterns("__pycache__", "var"))
+    return Installed(wheel, venv / "bin", project)
+
+
+def test_the_wheel_holds_strangler_alone_with_the_gateways_dependencies(
+    installed: Installed,
+) -> None:
+    """The wheel's only top-level package is `strangler`; its requirements are the gateway's."""
+    with zipfile.ZipFile(installed.wheel) as wheel:
+        names = wheel.namelist()
+        metadata = wheel.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+        entry_points = wheel.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert {name.split("/")[0] for name in names} == {"strangler", wheel_dist_info(names)}
+    assert "strangler/py.typed" in names
+    requires = [
+        line.split(":", 1)[1].strip()
+        for line in metadata.splitlines()
+        if line.startswith("Requires-Dist:")
+    ]
+    required = {_name(r) for r in requires if "extra ==" not in r}
+    assert required == GATEWAY_DEPENDENCIES
+    assert {_name(r) for r in requires if 'extra == "contracts"' in r} == {"hypothesis"}
+    assert "[pytest11]\nstrangler = strangler.pytest_plugin" in entry_points
+
+
+def wheel_dist_info(names: list[str]) -> str:
+    return next(n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info"))
+
+
+def _name(requirement: str) -> str:
+    for stop in "<>=!~[ ;":
+        requirement = requirement.split(stop)[0]
+    return requirement.lower()
+
+
+def test_the_users_own_app_legacy_and_migrated_packages_are_theirs(installed: Installed) -> None:
+    """In the user's project, `strangler` is the installed one and `app` is the user's."""
+    probe = (
+        "import app.main, legacy.wsgi, migrated.notes, strangler;"
+        " print(strangler.__file__); print(app.main.__file__)"
+    )
+    done = run([str(installed.bin / "python"), "-c", probe], cwd=installed.project)
+    assert done.returncode == 0, done.stderr
+    strangler_file, app_file = done.stdout.split()
+    assert strangler_file.startswith(str(installed.bin.parent))
+    assert app_file.startswith(str(installed.project))
+
+
+def test_strangler_endpoints_lists_the_users_endpoints(installed: Installed) -> None:
+    """`strangler endpoints` reads the user's strangler.toml and imports `app.main:app`."""
+    done = run([str(installed.bin / "strangler"), "endpoints"], cwd=installed.project)
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[1]: line.split()[2] for line in done.stdout.splitlines()[1:]}
+    assert rows["/notes/{note_id}"] == "both"
+    assert rows["/notes"] == "both"
+
+
+def test_strangler_contract_run_runs_the_users_corpus(installed: Installed) -> None:
+    """`strangler contract run` plays the user's cases on both apps and finds them alike."""
+    done = run([str(installed.bin / "strangler"), "contract", "run"], cwd=installed.project)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 passed, 0 failed" in done.stdout
+
+
+def test_pytest_collects_the_users_corpus_through_the_entry_point(installed: Installed) -> None:
+    """Installed strangler registers its pytest plugin: the corpus runs with no conftest."""
+    done = run(
+        [str(installed.bin / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=installed.project,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 passed" in done.stdout
+
+
+def test_strangler_serve_routes_the_users_apps_by_flag(installed: Installed) -> None:
+    """The installed gateway serves the user's apps; a CLI flag change reroutes within a second."""
+    port = free_port()
+    argv = [str(installed.bin / "strangler"), "serve", "--port", str(port)]
+    with running(
+        argv,
+        port=port,
+        ready_path="/_strangler/health",
+        env={"STRANGLER_DEV": "1"},
+        cwd=installed.project,
+    ) as url:
+        first = httpx.get(url + "/notes/1")
+        assert (first.status_code, first.json()) == (200, {"id": 1, "text": "buy milk"})
+        assert first.headers["x-strangler-backend"] == "legacy"
+        flip = run(
+            [
+                str(installed.bin / "strangler"),
+                "flags",
+                "set",
+                "GET /notes/<int:note_id>",
+                "migrated",
+                "-m",
+                "ported",
+            ],
+            cwd=installed.project,
+        )
+        assert flip.returncode == 0, flip.stderr
+        deadline = time.monotonic() + 2
+        while httpx.get(url + "/notes/1").headers["x-strangler-backend"] != "migrated":
+            assert time.monotonic() < deadline, "the change did not reach the server in 2 s"
+            time.sleep(0.05)
