@@ -9,7 +9,7 @@
     backend_header = "X-Strangler-Backend"   # "" to leave it out
     admin_prefix = "/_strangler"
     legacy_threads = 4
-    freeze_gc = true                 # gc.freeze() after startup: shorter GC pauses (see gateway.py)
+    freeze_gc = true                 # gc.freeze() after startup: shorter GC pauses (create_gateway)
     contracts = "contract_tests"     # the contract corpus (YAML files of cases)
     ledger = "contract_tests/ledger.yaml"    # accepted differences (default: in `contracts`)
     contract_reset = "migrated.domain:prediction_cache.clear"  # fresh state: MODULE:ATTR
@@ -156,7 +156,7 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         name = "STRANGLER_" + field.name.upper()
         if name not in environ or field.name == "root":
             continue
-        text, kind = environ[name], type(field.default)
+        text, kind = environ[name], _kind(field.default)
         try:
             if kind is bool:
                 if text.lower() not in _BOOLEANS:
@@ -169,6 +169,11 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         except ValueError as exc:
             raise ConfigError(f"{name}={text!r} is not a valid {kind.__name__}: {exc}") from None
     return values
+
+
+def _kind(default: object) -> type:
+    """The type a setting's value takes: its default's (str where it has none)."""
+    return str if default is None or default is dataclasses.MISSING else type(default)
 
 
 _BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import http.client
-import importlib.util
 import socket
 import sys
 import time
@@ -29,14 +28,7 @@ from tests.test_apps import passthrough
 
 HOST = "passthrough.test"
 PREFIX = "/legacy"
-GATEWAY_EXISTS = importlib.util.find_spec("strangler.gateway.dispatch") is not None
-SERVED_THROUGH = [
-    "bridge",
-    pytest.param(
-        "gateway",
-        marks=pytest.mark.skipif(not GATEWAY_EXISTS, reason="app/gateway.py is not written yet"),
-    ),
-]
+SERVED_THROUGH = ["bridge", "gateway"]
 # Headers two correct servers legitimately differ on, so they are not compared:
 # - date, server: each server stamps its own.
 # - connection, keep-alive, transfer-encoding: hop-by-hop framing and keep-alive policy, which

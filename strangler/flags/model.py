@@ -41,7 +41,7 @@ class Flag:
             raise InvalidFlag(f"percentage {percentage!r} is not a number") from None
         if not (math.isfinite(value) and 0.0 <= value <= 100.0):
             raise InvalidFlag(f"percentage {percentage!r} is out of range; use 0 to 100")
-        # 0.01 % resolution: the bucket space is 10,000 wide (see decision.py).
+        # 0.01 % resolution: the bucket space is 10,000 wide (see strangler.routing.decision).
         return cls(checked, round(value, 2))
 
     def describe(self) -> str:

@@ -229,7 +229,7 @@ def create_gateway(
     flags: where the flag table lives: a SQLite file path, `memory:`, or a FlagStore. Every
         worker pointed at the same file sees every change within `poll_interval` seconds.
     sticky: where a canary caller's identity comes from: `jwt:CLAIM`, `header:NAME`,
-        `cookie:NAME` or `client` (see sticky.py).
+        `cookie:NAME` or `client` (see strangler.routing.sticky).
     backend_header: response header naming the backend that served; None to leave it out.
     admin_prefix: the reserved path of the admin API. `admin_token` guards it (and the
         X-Strangler-Force-Backend request header); with no token it is closed unless `dev_mode`.
