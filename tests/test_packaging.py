@@ -211,3 +211,49 @@ def test_strangler_serve_routes_the_users_apps_by_flag(installed: Installed) -> 
         while httpx.get(url + "/notes/1").headers["x-strangler-backend"] != "migrated":
             assert time.monotonic() < deadline, "the change did not reach the server in 2 s"
             time.sleep(0.05)
+
+
+def test_without_the_contracts_extra_the_gateway_works_and_contracts_say_what_to_install(
+    installed: Installed, tmp_path: Path
+) -> None:
+    """`pip install strangler` alone: no Hypothesis; `strangler contract run` names the extra,
+    and the pytest plugin leaves a project without a corpus alone."""
+    venv = tmp_path / "venv"
+    assert (
+        run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=tmp_path).returncode
+        == 0
+    )
+    install = run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "--quiet",
+            "--no-index",
+            "--find-links",
+            str(WHEELHOUSE),
+            str(installed.wheel),
+            "pytest",
+        ],
+        cwd=tmp_path,
+    )
+    assert install.returncode == 0, install.stderr
+    python = str(venv / "bin" / "python")
+    probe = run(
+        [python, "-c", "import strangler, importlib.util as u; print(u.find_spec('hypothesis'))"],
+        cwd=tmp_path,
+    )
+    assert probe.stdout.strip() == "None", probe.stderr
+    contract = run([str(venv / "bin" / "strangler"), "contract", "run"], cwd=installed.project)
+    assert contract.returncode == 1
+    assert "pip install 'strangler[contracts]'" in contract.stderr
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "settings.yaml").write_text("a: 1\n")
+    (other / "test_it.py").write_text("def test_it():\n    assert True\n")
+    done = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=other)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout

@@ -54,7 +54,7 @@ def fail(exc: StranglerError) -> NoReturn:
 
 def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
     widths = {c: max([len(c), *(len(str(r.get(c, ""))) for r in rows)]) for c in columns}
-    click.secho("  ".join(c.upper().ljust(widths[c]) for c in columns), bold=True)
+    click.secho("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip(), bold=True)
     for row in rows:
         click.echo("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
 

@@ -46,7 +46,9 @@ def test_set_canary_and_history(config: Path) -> None:
     assert result.exit_code == 0
     assert "GET /hello: migrated -> canary 25%" in result.output
     listed = strangler(config, "flags", "list")
-    assert "canary 25%" in listed.output
+    assert listed.output.splitlines()[0] == "flag table version 2"
+    assert "GET /hello  canary 25%" in listed.output
+    assert "GET /migrated-only" not in listed.output  # unflagged: `strangler endpoints` shows it
     history = strangler(config, "flags", "history", "GET /hello")
     lines = history.output.strip().splitlines()
     assert len(lines) == 2
