@@ -52,6 +52,17 @@ def run(argv: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[s
     )
 
 
+def virtualenv(folder: Path, *requirements: str) -> Path:
+    """A new virtualenv holding `requirements`, installed from the wheelhouse; its bin folder."""
+    made = run([sys.executable, "-m", "venv", "--without-pip", str(folder)], cwd=folder.parent)
+    assert made.returncode == 0, made.stderr
+    pip = [sys.executable, "-m", "pip", "--python", str(folder / "bin" / "python"), "install"]
+    options = ["--quiet", "--no-index", "--find-links", str(WHEELHOUSE)]
+    install = run([*pip, *options, *requirements], cwd=folder.parent)
+    assert install.returncode == 0, install.stderr
+    return folder / "bin"
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     """Builds the wheel from a copy of the checkout and installs it, with its contracts extra
@@ -83,31 +94,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     assert built.returncode == 0, built.stderr
     (wheel,) = (root / "dist").glob("strangler-*.whl")
 
-    venv = root / "venv"
-    assert run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=root).returncode == 0
-    install = run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(venv / "bin" / "python"),
-            "install",
-            "--quiet",
-            "--no-index",
-            "--find-links",
-            str(WHEELHOUSE),
-            "--find-links",
-            str(root / "dist"),
-            "strangler[contracts]",
-            "pytest",
-        ],
-        cwd=root,
-    )
-    assert install.returncode == 0, install.stderr
+    venv = virtualenv(root / "venv", f"strangler[contracts] @ {wheel.as_uri()}", "pytest")
     project = root / "project"
     shutil.copytree(USER_PROJECT, project, ignore=shutil.ignore_patterns("__pycache__", "var"))
-    return Installed(wheel, venv / "bin", project)
+    return Installed(wheel, venv, project)
 
 
 def test_the_wheel_holds_strangler_alone_with_the_gateways_dependencies(
@@ -218,36 +208,14 @@ def test_without_the_contracts_extra_the_gateway_works_and_contracts_say_what_to
 ) -> None:
     """`pip install strangler` alone: no Hypothesis; `strangler contract run` names the extra,
     and the pytest plugin leaves a project without a corpus alone."""
-    venv = tmp_path / "venv"
-    assert (
-        run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=tmp_path).returncode
-        == 0
-    )
-    install = run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(venv / "bin" / "python"),
-            "install",
-            "--quiet",
-            "--no-index",
-            "--find-links",
-            str(WHEELHOUSE),
-            str(installed.wheel),
-            "pytest",
-        ],
-        cwd=tmp_path,
-    )
-    assert install.returncode == 0, install.stderr
-    python = str(venv / "bin" / "python")
+    venv = virtualenv(tmp_path / "venv", str(installed.wheel), "pytest")
+    python = str(venv / "python")
     probe = run(
         [python, "-c", "import strangler, importlib.util as u; print(u.find_spec('hypothesis'))"],
         cwd=tmp_path,
     )
     assert probe.stdout.strip() == "None", probe.stderr
-    contract = run([str(venv / "bin" / "strangler"), "contract", "run"], cwd=installed.project)
+    contract = run([str(venv / "strangler"), "contract", "run"], cwd=installed.project)
     assert contract.returncode == 1
     assert "pip install 'strangler[contracts]'" in contract.stderr
     other = tmp_path / "other"
