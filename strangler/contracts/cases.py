@@ -2,7 +2,9 @@
 
 A case is a scenario: its steps run in order on one side (legacy or migrated) from fresh state,
 then again on the other side, and each step's answers are compared. A step may capture values
-from its answer (`${token}` in later steps) and may be sent `repeat` times (cache hits).
+from its answer (`${token}` in later steps) and may be sent `repeat` times (cache hits). A step
+may name the backend it always goes to (`backend:`); a `mixed` case is also played in the orders
+a canary produces, some steps on each backend, with cookies and captures carried across.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from strangler.contracts import jsonpath
+from strangler.types import Backend
 
 
 class _Missing:
@@ -60,6 +63,7 @@ class Step:
         default_factory=dict
     )  # name -> $.path | header:X
     repeat: int = 1
+    backend: Backend | None = None  # pinned: this step goes to this backend in every order
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,8 +73,11 @@ class Rules:
     headers: the response headers compared (names, any case); `header_lists` among them are
         compared as sets of comma-separated items (`Allow: GET, HEAD` equals `Allow: HEAD, GET`).
     ignore: JSON paths removed from both bodies before comparing.
-    types: JSON path -> JSON type: the value only has to be of that type on both sides.
-    patterns: JSON path -> regular expression the (string) value must match on both sides.
+    types: JSON path (or `header:NAME`, `cookie:NAME`) -> JSON type: the value only has to be of
+        that type on both sides (a header's or cookie's text is read as a number or boolean).
+    patterns: JSON path (or `header:NAME`, `cookie:NAME`) -> regular expression the (string)
+        value must match on both sides. A header or cookie named here is compared even when
+        `headers` leaves it out; several Set-Cookie lines must each match.
     tolerance: numbers within this absolute or relative distance are equal; with 0, numbers must
         also agree on int versus float.
     body: "json" compares decoded JSON, "bytes" the raw bytes, "auto" JSON when both sides parse.
@@ -110,13 +117,24 @@ class Case:
     rules: Rules = dataclasses.field(default_factory=Rules)
     file: Path | None = None
     endpoint: str | None = None  # the file's `endpoint:`, for the ledger and fuzzing
-    stateful: bool = False  # needs the reset hook (skipped where there is none: a live gateway)
+    stateful: bool = False  # depends on fresh state: where there is no reset hook it may differ
     description: str = ""
+    mixed: int = 0  # > 0: also played in up to this many orders across the two backends
 
     @property
     def where(self) -> str:
         """`file::name`, as errors and reports name the case."""
         return f"{self.file.name}::{self.name}" if self.file else self.name
+
+
+def answer_part(location: str) -> tuple[str, str] | None:
+    """(`header`, name) or (`cookie`, name) for `header:NAME` / `cookie:NAME`, else None (a JSON
+    path). Names are lower-cased for headers, kept as written for cookies."""
+    kind, colon, name = location.partition(":")
+    kind = kind.strip().lower()
+    if not colon or kind not in ("header", "cookie") or not name.strip():
+        return None
+    return kind, name.strip().lower() if kind == "header" else name.strip()
 
 
 def check_rules(block: Mapping[str, Any]) -> None:
@@ -134,9 +152,13 @@ def check_rules(block: Mapping[str, Any]) -> None:
     for name in ("types", "patterns"):
         value = block.get(name, {})
         if not isinstance(value, dict):
-            raise ValueError(f"compare.{name} must map JSON paths to values, e.g. $.token: ...")
+            raise ValueError(
+                f"compare.{name} must map JSON paths, header:NAME or cookie:NAME to values,"
+                " e.g. $.token: ..."
+            )
         for path in value:
-            jsonpath.parse(path)
+            if not answer_part(str(path)):
+                jsonpath.parse(path)
     for path, kind in block.get("types", {}).items():
         if kind not in JSON_TYPES:
             raise ValueError(f"compare.types[{path!r}]: {kind!r} is not one of {list(JSON_TYPES)}")

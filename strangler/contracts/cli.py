@@ -63,6 +63,7 @@ def contract() -> None:
     "--markdown", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown summary."
 )
 @click.option("--strict-ledger", is_flag=True, help="Fail on stale ledger entries too.")
+@click.option("--full", is_flag=True, help="Show every difference and value whole, uncut.")
 @click.option(
     "--app-logs",
     is_flag=True,
@@ -88,10 +89,12 @@ def run(
     junit: Path | None,
     markdown: Path | None,
     strict_ledger: bool,
+    full: bool,
     app_logs: bool,
     config: Path | None,
 ) -> None:
     """Replay the corpus on legacy and migrated, fuzz each endpoint, and report differences."""
+    files: list[CorpusFile] = []
     try:
         settings = _settings(config, legacy, migrated, live=bool(url))
         folder = corpus or Path(settings.path(settings.contracts))
@@ -121,15 +124,29 @@ def run(
                     result = _run(session, files, settings, fuzz, examples, seed, select)
             finally:
                 logging.disable(logging.NOTSET)
+        if via == "flags":  # the flag table routes; the ledger speaks of backends
+            result.stale, result.stale_judged = [], False
     except StranglerError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
+        # CI still gets its reports: a run that could not start is a failed run.
+        _write(RunResult(stopped=f"the run could not start: {exc}"), junit, markdown, full)
         sys.exit(2)
-    report.terminal(result, defaults={f.endpoint: f.defaults for f in files if f.endpoint})
-    if junit:
-        junit.write_text(report.junit(result), encoding="utf-8")
-    if markdown:
-        markdown.write_text(report.markdown(result), encoding="utf-8")
+    report.terminal(
+        result, defaults={f.endpoint: f.defaults for f in files if f.endpoint}, full=full
+    )
+    _write(result, junit, markdown, full)
     sys.exit(1 if result.failed or (strict_ledger and result.stale) else 0)
+
+
+def _write(result: RunResult, junit: Path | None, markdown: Path | None, full: bool) -> None:
+    """Writes the JUnit and Markdown reports asked for."""
+    for path, render in ((junit, report.junit), (markdown, report.markdown)):
+        if path is None:
+            continue
+        try:
+            path.write_text(render(result, full=full), encoding="utf-8")
+        except OSError as exc:
+            click.secho(f"error: cannot write {path}: {exc.strerror}", fg="red", err=True)
 
 
 def _settings(

@@ -1,12 +1,12 @@
 """Comparing two answers: a pipeline of small normalisation steps, then a structural diff.
 
-    Answer ─► keep_headers ─► unorder_header_lists ─► decode_body ─► drop_ignored
-           ─► check_types ─► check_patterns ─► View   (for each side)
+    Answer ─► keep_headers ─► keep_cookies ─► unorder_header_lists ─► decode_body
+           ─► drop_ignored ─► check_types ─► check_patterns ─► View   (for each side)
     diff(legacy View, migrated View) ─► [Difference(where, legacy, migrated), ...]
 
 Each step takes a View and the Rules and returns a new View, so every difference can be traced
-to the rule that did (or did not) remove it. `where` is `status`, `header:NAME`, `body` (raw
-bytes) or a JSON path such as `$.predictions[3]`.
+to the rule that did (or did not) remove it. `where` is `status`, `header:NAME`, `cookie:NAME`,
+`body` (raw bytes) or a JSON path such as `$.predictions[3]`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from strangler.contracts import jsonpath
-from strangler.contracts.cases import Rules
+from strangler.contracts.cases import Rules, answer_part
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +29,7 @@ class Answer:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    raised: str | None = None  # in process: the exception the app raised, as `Type: message`
 
     def header(self, name: str) -> str | None:
         """The first value of header `name` (any case), or None."""
@@ -59,10 +60,11 @@ class View:
     """An answer on its way through the pipeline: what is left to compare."""
 
     status: int
-    headers: dict[str, str]
+    headers: dict[str, str | Conforms]
     raw: bytes
     json: Any = None
     is_json: bool = False
+    cookies: dict[str, str | Conforms] = dataclasses.field(default_factory=dict)  # Set-Cookie
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,19 +80,43 @@ Step = Callable[[View, Rules], View]
 
 
 def view(answer: Answer) -> View:
-    """The raw view of an answer: every header (lower-case names), the body as bytes."""
-    headers: dict[str, str] = {}
+    """The raw view of an answer: every header (lower-case names), the cookies it sets, the body.
+
+    Several fields of one header are joined with ", ", except Set-Cookie, whose lines are joined
+    with a newline (a cookie's Expires holds a comma).
+    """
+    headers: dict[str, str | Conforms] = {}
+    cookies: dict[str, str | Conforms] = {}
     for name, value in answer.headers:
         key = name.lower()
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    return View(answer.status, headers, answer.body)
+        joint = "\n" if key == "set-cookie" else ", "
+        headers[key] = f"{headers[key]}{joint}{value}" if key in headers else value
+        if key == "set-cookie":
+            cookie, _, _ = value.partition(";")
+            cookie_name, _, cookie_value = cookie.partition("=")
+            cookies[cookie_name.strip()] = cookie_value.strip()
+    return View(answer.status, headers, answer.body, cookies=cookies)
+
+
+def _named(rules: Rules, kind: str) -> set[str]:
+    """The header or cookie names the `types` and `patterns` rules speak of."""
+    parts = (answer_part(location) for location in (*rules.types, *rules.patterns))
+    return {part[1] for part in parts if part is not None and part[0] == kind}
 
 
 def keep_headers(current: View, rules: Rules) -> View:
-    """Keeps only the headers the rules compare."""
-    wanted = {name.lower() for name in rules.headers}
+    """Keeps only the headers the rules compare (those named by `types`/`patterns` too)."""
+    wanted = {name.lower() for name in rules.headers} | _named(rules, "header")
     return dataclasses.replace(
         current, headers={k: v for k, v in current.headers.items() if k in wanted}
+    )
+
+
+def keep_cookies(current: View, rules: Rules) -> View:
+    """Keeps only the cookies the `types`/`patterns` rules name (Set-Cookie is a header too)."""
+    wanted = _named(rules, "cookie")
+    return dataclasses.replace(
+        current, cookies={k: v for k, v in current.cookies.items() if k in wanted}
     )
 
 
@@ -98,7 +124,9 @@ def unorder_header_lists(current: View, rules: Rules) -> View:
     """Sorts the items of list headers (`Allow`), whose order carries no meaning."""
     lists = {name.lower() for name in rules.header_lists}
     headers = {
-        k: ", ".join(sorted(item.strip() for item in v.split(","))) if k in lists else v
+        k: ", ".join(sorted(item.strip() for item in v.split(",")))
+        if k in lists and isinstance(v, str)
+        else v
         for k, v in current.headers.items()
     }
     return dataclasses.replace(current, headers=headers)
@@ -127,36 +155,69 @@ def drop_ignored(current: View, rules: Rules) -> View:
 
 def check_types(current: View, rules: Rules) -> View:
     """Replaces values of the declared type with a marker, so only their type is compared."""
-    if not current.is_json:
-        return current
-    value = current.json
-    for path, kind in rules.types.items():
+    for location, kind in rules.types.items():
 
-        def conform(v: Any, kind: str = kind) -> Any:
-            return Conforms(kind) if is_of_type(v, kind) else v
+        def of_type(value: Any, kind: str = kind) -> bool:
+            return is_of_type(_scalar(value) if isinstance(value, str) else value, kind)
 
-        value = jsonpath.transform(value, jsonpath.parse(path), conform)
-    return dataclasses.replace(current, json=value)
+        def of_json_type(value: Any, kind: str = kind) -> bool:
+            return is_of_type(value, kind)
+
+        text_check = of_type if answer_part(location) else of_json_type
+        current = _conform(current, location, text_check, Conforms(kind))
+    return current
 
 
 def check_patterns(current: View, rules: Rules) -> View:
     """Replaces strings matching the declared pattern with a marker naming the pattern."""
-    if not current.is_json:
-        return current
-    value = current.json
-    for path, pattern in rules.patterns.items():
+    for location, pattern in rules.patterns.items():
         compiled = re.compile(pattern)
 
-        def conform(v: Any, compiled: re.Pattern[str] = compiled) -> Any:
-            matched = isinstance(v, str) and compiled.fullmatch(v)
-            return Conforms(f"matches {compiled.pattern}") if matched else v
+        def matches(value: Any, compiled: re.Pattern[str] = compiled) -> bool:
+            return isinstance(value, str) and bool(compiled.fullmatch(value))
 
-        value = jsonpath.transform(value, jsonpath.parse(path), conform)
-    return dataclasses.replace(current, json=value)
+        current = _conform(current, location, matches, Conforms(f"matches {compiled.pattern}"))
+    return current
+
+
+def _conform(
+    current: View, location: str, conforms: Callable[[Any], bool], marker: Conforms
+) -> View:
+    """Applies one `types`/`patterns` rule at a JSON path, a header or a cookie: a value that
+    conforms becomes `marker` (for a header, every one of its lines must conform)."""
+    part = answer_part(location)
+    if part is None:
+        if not current.is_json:
+            return current
+
+        def mark(value: Any) -> Any:
+            return marker if conforms(value) else value
+
+        value = jsonpath.transform(current.json, jsonpath.parse(location), mark)
+        return dataclasses.replace(current, json=value)
+    kind, name = part
+    values = current.headers if kind == "header" else current.cookies
+    text = values.get(name)
+    if not isinstance(text, str) or not all(conforms(line) for line in text.split("\n")):
+        return current
+    changed = {**values, name: marker}
+    if kind == "header":
+        return dataclasses.replace(current, headers=changed)
+    return dataclasses.replace(current, cookies=changed)
+
+
+def _scalar(text: str) -> Any:
+    """A header's or cookie's text as the JSON value it spells, if any (else the string)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, int | float | bool) or value is None else text
 
 
 PIPELINE: Final[tuple[Step, ...]] = (
     keep_headers,
+    keep_cookies,
     unorder_header_lists,
     decode_body,
     drop_ignored,
@@ -187,6 +248,10 @@ def diff(legacy: View, migrated: View, tolerance: float = 0.0) -> list[Differenc
         ours, theirs = legacy.headers.get(name, ABSENT), migrated.headers.get(name, ABSENT)
         if ours != theirs:
             found.append(Difference(f"header:{name}", ours, theirs))
+    for name in sorted(legacy.cookies.keys() | migrated.cookies.keys()):
+        ours, theirs = legacy.cookies.get(name, ABSENT), migrated.cookies.get(name, ABSENT)
+        if ours != theirs:
+            found.append(Difference(f"cookie:{name}", ours, theirs))
     if legacy.is_json and migrated.is_json:
         found.extend(diff_json(legacy.json, migrated.json, (), tolerance))
     elif legacy.raw != migrated.raw:

@@ -13,9 +13,14 @@
       - name: predict-ok                 # unique in the corpus: the test id and ledger key
         json: {features: [1, 2, 3]}
       - name: predict-cache-hit
-        stateful: true                   # needs fresh state: skipped where there is no reset
+        stateful: true                   # depends on fresh state (the reset hook gives it)
         steps:
           - {json: {features: [1, 2, 3]}, repeat: 2}
+      - name: login-then-predict
+        mixed: true                      # also in the orders a canary makes (or: mixed: N orders)
+        steps:
+          - {path: /login, backend: legacy}   # `backend:` pins a step to one backend
+          - {json: {features: [1, 2, 3]}}
 
 Files whose name starts with `_`, `ledger.yaml` and the configured ledger are not corpus files.
 """
@@ -33,10 +38,13 @@ from strangler.contracts.cases import MISSING, Case, Request, Rules, Step, check
 from strangler.contracts.errors import CaseProblem, CorpusError
 from strangler.contracts.jsonpath import parse as parse_path
 from strangler.routing.templates import parse_route_key, route_key
+from strangler.types import Backend
 
 _REQUEST_FIELDS = ("method", "path", "headers", "query", "json", "form", "body")
-_STEP_FIELDS = (*_REQUEST_FIELDS, "name", "capture", "repeat")
-_CASE_FIELDS = (*_STEP_FIELDS, "steps", "description", "stateful", "compare")
+_STEP_FIELDS = (*_REQUEST_FIELDS, "name", "capture", "repeat", "backend")
+_CASE_FIELDS = (*_STEP_FIELDS, "steps", "description", "stateful", "compare", "mixed")
+# A mixed case is played in at most this many orders unless it says `mixed: N`.
+DEFAULT_MIXED_ORDERS = 8
 _FILE_FIELDS = ("endpoint", "description", "compare", "before", "defaults", "fuzz", "cases")
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 
@@ -163,6 +171,15 @@ def _case(
     stateful = raw.get("stateful", False)
     if not isinstance(stateful, bool):
         raise CaseProblem("`stateful:` must be true or false")
+    mixed = raw.get("mixed", False)
+    if mixed is True:
+        mixed = DEFAULT_MIXED_ORDERS
+    elif mixed is False:
+        mixed = 0
+    elif not isinstance(mixed, int) or not 1 <= mixed <= 1000:
+        raise CaseProblem("`mixed:` must be true, false or a number of orders from 1 to 1000")
+    if mixed and len(steps) < 2:
+        raise CaseProblem("`mixed:` needs at least two steps: it plays them across both backends")
     return Case(
         name=raw["name"],
         steps=(*before, *steps),
@@ -171,6 +188,7 @@ def _case(
         endpoint=endpoint,
         stateful=stateful,
         description=str(raw.get("description", "")),
+        mixed=mixed,
     )
 
 
@@ -196,11 +214,15 @@ def _step(raw: dict[str, Any], defaults: Request, label: str) -> Step:
         repeat = raw.get("repeat", 1)
         if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= 100:
             raise CaseProblem("`repeat:` must be a whole number from 1 to 100")
+        backend = raw.get("backend")
+        if backend is not None and backend not in ("legacy", "migrated"):
+            raise CaseProblem(f"`backend:` {backend!r} must be legacy or migrated")
         return Step(
             request=_request(raw, defaults),
             name=str(raw.get("name", "")),
             capture=capture,
             repeat=repeat,
+            backend=Backend(backend) if backend else None,
         )
     except ValueError as exc:
         raise CaseProblem(prefix + str(exc)) from None

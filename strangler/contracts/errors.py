@@ -35,6 +35,11 @@ class TargetError(ContractError):
     """A side of a contract run could not be reached, or the wrong backend answered."""
 
 
+class SideUnreachable(TargetError):
+    """A side cannot be reached at all (or answers through the wrong backend): every case would
+    fail alike, so the run stops, and the reports say where it stopped."""
+
+
 class ContractFailure(ContractError):
     """Raised by a pytest contract item whose sides differ in a way the ledger does not declare."""
 

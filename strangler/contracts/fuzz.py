@@ -61,7 +61,6 @@ def fuzz_case(file: CorpusFile, request: Request) -> Case:
         rules=file.rules,
         file=file.path,
         endpoint=file.endpoint,
-        stateful=True,
     )
 
 
@@ -84,6 +83,7 @@ def fuzz_endpoint(
     def differs(request: Request) -> bool:
         result.examples += 1
         outcome = run(fuzz_case(file, request))
+        result.compared += outcome.compared
         for found in outcome.declared:
             result.declared[found.where] = result.declared.get(found.where, 0) + 1
         return outcome.failed

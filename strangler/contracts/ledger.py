@@ -10,10 +10,14 @@
         why: "..."
       - request: "GET /items/*%2F*"  # the request as sent (METHOD /path), `*` a wildcard
         why: "..."
+      - request: "POST /auth/login"
+        status: {legacy: 302, migrated: 302}   # only where the sides answered these (or: 302)
+        where: body
+        why: "Redirect pages differ in wording; clients follow the Location."
 
-A difference that an entry covers is *declared*: reported, but it does not fail the run. An
-undeclared one fails. An entry that covered nothing although its cases ran is *stale*: the
-difference is gone, so the entry should go too.
+A difference that an entry covers is *declared*: reported, with the entry, but it does not fail
+the run. An undeclared one fails. An entry that covered nothing although its cases ran is
+*stale*: the difference is gone, so the entry should go too. Only a whole run judges staleness.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ class Entry:
     request: str | None = None
     where: str = "*"
     line: int = 0
+    legacy_status: int | None = None  # only where legacy answered this status
+    migrated_status: int | None = None  # only where migrated answered this status
 
     def applies_to(self, case: str, endpoints: Iterable[str | None]) -> bool:
         """Whether this entry is about this case at all (by name, endpoint and requests)."""
@@ -58,18 +64,34 @@ class Entry:
         return self.endpoint is None or self.endpoint in endpoints
 
     def covers(
-        self, case: str, endpoints: Iterable[str | None], where: str, request: str | None = None
+        self,
+        case: str,
+        endpoints: Iterable[str | None],
+        where: str,
+        request: str | None = None,
+        statuses: tuple[int, int] | None = None,
     ) -> bool:
-        """Whether this entry declares the difference at `where` in this case (and request)."""
+        """Whether this entry declares the difference at `where` in this case (and request),
+        where the two sides answered `statuses` (legacy's, migrated's)."""
         if self.request is not None and not (request and wildcard(self.request).fullmatch(request)):
             return False
+        if statuses is not None and not self._status_matches(statuses):
+            return False
         return self.applies_to(case, endpoints) and bool(wildcard(self.where).fullmatch(where))
+
+    def _status_matches(self, statuses: tuple[int, int]) -> bool:
+        legacy, migrated = statuses
+        return (self.legacy_status is None or self.legacy_status == legacy) and (
+            self.migrated_status is None or self.migrated_status == migrated
+        )
 
     def describe(self) -> str:
         parts = [
             f"case {self.case}" if self.case else "",
             self.endpoint or "",
             f"request {self.request}" if self.request else "",
+            f"legacy {self.legacy_status}" if self.legacy_status is not None else "",
+            f"migrated {self.migrated_status}" if self.migrated_status is not None else "",
             f"at {self.where}",
         ]
         return " ".join(p for p in parts if p)
@@ -92,12 +114,17 @@ class Ledger:
                 self._applicable.add(index)
 
     def declare(
-        self, case: str, endpoints: Iterable[str | None], where: str, request: str | None = None
+        self,
+        case: str,
+        endpoints: Iterable[str | None],
+        where: str,
+        request: str | None = None,
+        statuses: tuple[int, int] | None = None,
     ) -> Entry | None:
         """The first entry covering this difference (now counted as used), or None."""
         endpoints = list(endpoints)
         for index, entry in enumerate(self.entries):
-            if entry.covers(case, endpoints, where, request):
+            if entry.covers(case, endpoints, where, request, statuses):
                 self._used.add(index)
                 return entry
         return None
@@ -131,6 +158,29 @@ def load_ledger(path: Path | None) -> Ledger:
     return Ledger(entries, path)
 
 
+def _statuses(value: Any, where: str) -> tuple[int | None, int | None]:
+    """`status: 302` (both sides) or `status: {legacy: 302, migrated: 200}` (either may go)."""
+    if value is None:
+        return None, None
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - {"legacy", "migrated"})
+        if unknown or not value:
+            raise CorpusError(
+                f"{where}: `status:` takes legacy and/or migrated, e.g. {{legacy: 302}}"
+            )
+        return _status(value.get("legacy"), where), _status(value.get("migrated"), where)
+    both = _status(value, where)
+    return both, both
+
+
+def _status(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
+        raise CorpusError(f"{where}: status {value!r} is not an HTTP status (100 to 599)")
+    return value
+
+
 def _endpoint(value: Any, where: str) -> str:
     try:
         return normalise_route_key(str(value))
@@ -141,11 +191,12 @@ def _endpoint(value: Any, where: str) -> str:
 def _entry(raw: Any, where: str, line: int) -> Entry:
     if not isinstance(raw, dict):
         raise CorpusError(f"{where}: each difference is a mapping of case/endpoint, where, why")
-    unknown = sorted(set(raw) - {"case", "endpoint", "request", "where", "why"})
+    unknown = sorted(set(raw) - {"case", "endpoint", "request", "where", "why", "status"})
     if unknown:
         raise CorpusError(
-            f"{where}: unknown key(s) {unknown}; use case, endpoint, request, where, why"
+            f"{where}: unknown key(s) {unknown}; use case, endpoint, request, status, where, why"
         )
+    legacy_status, migrated_status = _statuses(raw.get("status"), where)
     if not any(raw.get(key) for key in ("case", "endpoint", "request")):
         raise CorpusError(
             f"{where}: say which cases: give `case:` (a name or glob), `endpoint:` or `request:`"
@@ -156,6 +207,8 @@ def _entry(raw: Any, where: str, line: int) -> Entry:
         why=" ".join(str(raw["why"]).split()),
         case=str(raw["case"]) if raw.get("case") else None,
         endpoint=_endpoint(raw["endpoint"], where) if raw.get("endpoint") else None,
+        legacy_status=legacy_status,
+        migrated_status=migrated_status,
         request=str(raw["request"]) if raw.get("request") else None,
         where=str(raw.get("where", "*")),
         line=line,

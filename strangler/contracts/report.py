@@ -1,10 +1,14 @@
 """Reports of a contract run: for a terminal, for CI (JUnit XML), for a pull request (Markdown).
 
-Every difference is shown the same way everywhere: case (and step), where, legacy, migrated.
+Every difference is shown the same way everywhere: case (and step), where, legacy, migrated, then
+the two bodies as a unified diff where a body differs, so two long values never look alike. Values
+are cut to a window around their first difference, unless `full` (`--full`): then nothing is cut.
+Every report says how many requests it compared and skipped; a run that compared none failed.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -16,24 +20,37 @@ import click
 from strangler.contracts.cases import Request
 from strangler.contracts.compare import ABSENT, Conforms
 from strangler.contracts.fuzz import as_corpus_case
+from strangler.contracts.ledger import Entry
 from strangler.contracts.results import CaseResult, Found, FuzzResult, RunResult
 
-WIDTH = 48  # of a value in a table; longer values are cut in the middle
+WIDTH = 48  # of a value in a table; longer values are cut around their first difference
+DIFF_LINES = 60  # of a unified diff, unless full
+ROWS = 20  # differences listed per case, unless full
 
 
-def show(value: Any, width: int = WIDTH) -> str:
-    """A value as a reader wants to see it: JSON for JSON, repr for bytes, cut to `width`."""
+def text_of(value: Any) -> str:
+    """A value as a reader wants to see it: JSON for JSON, repr for bytes and markers."""
     if value is ABSENT or isinstance(value, Conforms | bytes):
-        text = repr(value)
-    else:
-        try:
-            text = json.dumps(value, ensure_ascii=False, allow_nan=True)
-        except (TypeError, ValueError):
-            text = repr(value)
-    if len(text) > width:
-        half = (width - 3) // 2
-        text = f"{text[:half]}...{text[-half:]}"
-    return text
+        return repr(value)
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=True)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def show(value: Any, width: int | None = WIDTH, other: Any = None) -> str:
+    """`value` as text, cut to `width` around where it first differs from `other`."""
+    text = text_of(value)
+    if width is None or len(text) <= width:
+        return text
+    other_text = text_of(other) if other is not None else ""
+    first = next(
+        (i for i, (a, b) in enumerate(zip(text, other_text, strict=False)) if a != b),
+        min(len(text), len(other_text)),
+    )
+    start = max(0, min(first - width // 3, len(text) - width))
+    cut = text[start : start + width]
+    return ("..." if start else "") + cut + ("..." if start + width < len(text) else "")
 
 
 def where(found: Found) -> str:
@@ -41,38 +58,76 @@ def where(found: Found) -> str:
     return f"{found.step}: {found.where}" if found.step else found.where
 
 
-def difference_lines(differences: Iterable[Found], limit: int = 20) -> list[str]:
-    """A plain table of differences: where, legacy, migrated."""
-    rows = [(where(d), show(d.legacy), show(d.migrated)) for d in differences]
-    shown, hidden = rows[:limit], len(rows) - limit
-    if not shown:
+def difference_lines(differences: Iterable[Found], *, full: bool = False) -> list[str]:
+    """A plain table of differences (where, legacy, migrated), then a diff of each body."""
+    found = list(differences)
+    limit = None if full else ROWS
+    width = None if full else WIDTH
+    rows = [
+        (where(d), show(d.legacy, width, d.migrated), show(d.migrated, width, d.legacy))
+        for d in found[:limit]
+    ]
+    if not rows:
         return []
-    widths = [max(len(r[i]) for r in [("where", "legacy", "migrated"), *shown]) for i in range(3)]
+    header = ("where", "legacy", "migrated")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in [("where", "legacy", "migrated"), *shown]
+        for row in [header, *rows]
     ]
-    if hidden > 0:
-        lines.append(f"... and {hidden} more")
+    if limit is not None and len(found) > limit:
+        lines.append(f"... and {len(found) - limit} more (--full shows all)")
+    for difference in found[:limit]:
+        lines += body_diff(difference, full=full)
     return lines
 
 
-def case_failure(result: CaseResult) -> str:
-    """Why a case failed, as pytest and the terminal report print it."""
+def body_diff(found: Found, *, full: bool = False) -> list[str]:
+    """A unified diff of the two values, line by line, where they are bodies or long text."""
+    texts = [_as_text(found.legacy), _as_text(found.migrated)]
+    if texts[0] is None or texts[1] is None:
+        return []
+    legacy, migrated = texts[0].splitlines(), texts[1].splitlines()
+    if max(len(legacy), len(migrated)) < 2 and not full:
+        return []  # one line each: the table's window already shows where they part
+    diff = list(
+        difflib.unified_diff(
+            legacy, migrated, f"legacy {where(found)}", f"migrated {where(found)}", lineterm=""
+        )
+    )
+    if not full and len(diff) > DIFF_LINES:
+        diff = [*diff[:DIFF_LINES], f"... {len(diff) - DIFF_LINES} more diff lines (--full)"]
+    return ["", *diff, ""] if diff else []
+
+
+def _as_text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, str) and "\n" in value:
+        return value
+    return None
+
+
+def case_failure(result: CaseResult, *, full: bool = False) -> str:
+    """Why a case failed (or what it declared), as pytest and every report print it."""
     lines = [f"{result.case.where}: legacy and migrated differ"]
     if result.case.description:
         lines.append(result.case.description)
-    lines += ["  " + line for line in difference_lines(result.undeclared)]
+    lines += [
+        "  " + line if line else "" for line in difference_lines(result.undeclared, full=full)
+    ]
     lines += [f"  error: {error}" for error in result.errors]
-    by_entry: dict[Any, list[str]] = {}
+    lines += [f"  {note}" for note in result.raised]
+    by_entry: dict[Entry, list[str]] = {}
     for found in result.declared:
+        assert found.declared is not None
         by_entry.setdefault(found.declared, []).append(where(found))
     for entry, places in by_entry.items():
         lines.append(f"  declared by ledger line {entry.line}: {', '.join(places)}")
     return "\n".join(lines)
 
 
-def fuzz_failure(result: FuzzResult, defaults: Request | None = None) -> str:
+def fuzz_failure(result: FuzzResult, defaults: Request | None = None, *, full: bool = False) -> str:
     """A fuzz failure: the differences of the minimal request, and that request as a case."""
     if result.error:
         return f"fuzz {result.endpoint}: {result.error}"
@@ -82,12 +137,35 @@ def fuzz_failure(result: FuzzResult, defaults: Request | None = None) -> str:
         f"fuzz {result.endpoint}: a generated request differs (seed {result.seed},"
         f" after {result.examples} tries, shrunk); differences:"
     ]
-    lines += ["  " + line for line in difference_lines(result.failure.undeclared)]
+    undeclared = difference_lines(result.failure.undeclared, full=full)
+    lines += ["  " + line if line else "" for line in undeclared]
     lines += [f"  error: {error}" for error in result.failure.errors]
+    lines += [f"  {note}" for note in result.failure.raised]
     lines.append("minimal request, as a corpus case to paste into the endpoint's file:")
     case = as_corpus_case(result.minimal, defaults if defaults is not None else Request())
     lines += ["  " + line for line in case.rstrip().splitlines()]
     return "\n".join(lines)
+
+
+def declarations(run: RunResult) -> list[tuple[Entry, list[str]]]:
+    """Each ledger entry used, with the cases it declared differences in and the statuses the
+    two sides gave there (`case (legacy/migrated, ...)`): an entry that matched a difference it
+    was not written for shows up here, by the case and status it names."""
+    uses: dict[Entry, dict[str, Counter[str]]] = {}
+    for result in run.cases:
+        for found in result.declared:
+            assert found.declared is not None
+            legacy, migrated = found.statuses
+            cases = uses.setdefault(found.declared, {})
+            cases.setdefault(found.case, Counter())[f"{legacy}/{migrated}"] += 1
+    return [
+        (entry, [f"{case} ({_counted(statuses)})" for case, statuses in cases.items()])
+        for entry, cases in uses.items()
+    ]
+
+
+def _counted(counter: Counter[str]) -> str:
+    return ", ".join(f"{k} x{n}" if n > 1 else k for k, n in counter.items())
 
 
 def terminal(
@@ -95,6 +173,7 @@ def terminal(
     echo: Callable[[str], None] = click.echo,
     *,
     defaults: dict[str, Request] | None = None,
+    full: bool = False,
 ) -> None:
     """The readable report: failures in full, declared and stale ledger entries, a summary."""
 
@@ -107,18 +186,21 @@ def terminal(
     def yellow(text: str) -> str:
         return click.style(text, fg="yellow")
 
+    for note in run.notes:
+        echo(yellow("NOTE ") + note)
     for result in run.cases:
         if result.failed:
-            echo(red("FAIL ") + case_failure(result))
+            echo(red("FAIL ") + case_failure(result, full=full))
         elif result.declared:
-            places = Counter(d.where for d in result.declared)
+            places = Counter(where(d) for d in result.declared)
             listed = ", ".join(f"{k} x{n}" if n > 1 else k for k, n in places.items())
             echo(yellow("DECLARED ") + f"{result.case.name}: {listed}")
         elif result.skipped:
             echo(yellow("SKIP ") + f"{result.case.where}: {result.skipped}")
     for fuzzed in run.fuzz:
         if fuzzed.failed:
-            echo(red("FAIL ") + fuzz_failure(fuzzed, (defaults or {}).get(fuzzed.endpoint)))
+            defaults_for = (defaults or {}).get(fuzzed.endpoint)
+            echo(red("FAIL ") + fuzz_failure(fuzzed, defaults_for, full=full))
         else:
             declared = ", ".join(f"{k} x{v}" for k, v in sorted(fuzzed.declared.items()))
             note = f"; declared: {declared}" if declared else ""
@@ -129,15 +211,28 @@ def terminal(
             )
     for endpoint in run.not_fuzzed:
         echo(yellow("NOT FUZZED ") + f"{endpoint}: no corpus file says `endpoint: {endpoint}`")
-    used = Counter(d.declared for c in run.cases for d in c.declared if d.declared)
-    for entry, times in used.items():
-        echo(f"ledger line {entry.line} ({entry.describe()}) declared {times}: {entry.why}")
+    for entry, cases in declarations(run):
+        echo(
+            f"ledger line {entry.line} ({entry.describe()}) declared differences in"
+            f" {', '.join(cases)}: {entry.why}"
+        )
     for entry in run.stale:
         echo(
             yellow("STALE ")
             + f"ledger line {entry.line} ({entry.describe()}): no longer differs; remove it"
         )
+    for problem in problems(run):
+        echo(red("STOPPED " if run.stopped else "FAIL ") + problem)
     echo(summary(run, colour=True))
+
+
+def problems(run: RunResult) -> list[str]:
+    """What failed the run as a whole, beside its cases."""
+    if run.stopped:
+        return [f"the run stopped early: {run.stopped}"]
+    if run.compared == 0:
+        return ["nothing was compared: no case ran and nothing was fuzzed, so nothing is proven"]
+    return []
 
 
 def counts(run: RunResult) -> dict[str, int]:
@@ -155,26 +250,34 @@ def counts(run: RunResult) -> dict[str, int]:
 def summary(run: RunResult, *, colour: bool = False) -> str:
     """One closing line: `N passed, N failed` first, as CI log readers expect."""
     n = counts(run)
+    stale = (
+        f"{n['stale']} stale ledger entries"
+        if run.stale_judged
+        else "stale ledger entries not judged (a partial run)"
+    )
     text = (
         f"{n['passed']} passed, {n['failed']} failed, {n['declared']} with declared differences,"
-        f" {n['skipped']} skipped, {n['fuzzed']} endpoints fuzzed clean, {n['stale']} stale"
-        f" ledger entries in {run.seconds:.1f}s"
+        f" {n['skipped']} skipped, {n['fuzzed']} endpoints fuzzed clean; {run.compared} requests"
+        f" compared, {run.skipped} skipped; {stale}; in {run.seconds:.1f}s"
     )
     if not colour:
         return text
     return click.style(text, fg="red" if run.failed else "green", bold=True)
 
 
-def junit(run: RunResult) -> str:
+def junit(run: RunResult, *, full: bool = False) -> str:
     """JUnit XML: a testcase per case and per fuzzed endpoint, for CI systems."""
     suite = ET.Element(
         "testsuite",
         name="contracts",
         tests=str(len(run.cases) + len(run.fuzz)),
-        failures=str(counts(run)["failed"]),
+        failures=str(counts(run)["failed"] + len(problems(run))),
         skipped=str(counts(run)["skipped"]),
         time=f"{run.seconds:.3f}",
     )
+    ET.SubElement(suite, "properties")
+    for name, value in (("compared", run.compared), ("skipped_requests", run.skipped)):
+        ET.SubElement(suite[0], "property", name=name, value=str(value))
     for result in run.cases:
         file = result.case.file.stem if result.case.file else "corpus"
         case = ET.SubElement(
@@ -186,11 +289,11 @@ def junit(run: RunResult) -> str:
         )
         if result.failed:
             failure = ET.SubElement(case, "failure", message=_first_line(result))
-            failure.text = case_failure(result)
+            failure.text = case_failure(result, full=full)
         elif result.skipped:
             ET.SubElement(case, "skipped", message=result.skipped)
         elif result.declared:
-            ET.SubElement(case, "system-out").text = case_failure(result)
+            ET.SubElement(case, "system-out").text = case_failure(result, full=full)
     for fuzzed in run.fuzz:
         case = ET.SubElement(
             suite,
@@ -201,11 +304,16 @@ def junit(run: RunResult) -> str:
         )
         if fuzzed.failed:
             failure = ET.SubElement(case, "failure", message=f"fuzz {fuzzed.endpoint} differs")
-            failure.text = fuzz_failure(fuzzed)
-    for entry in run.stale:
-        ET.SubElement(
-            suite, "system-err"
-        ).text = f"stale ledger entry at line {entry.line}: {entry.describe()}"
+            failure.text = fuzz_failure(fuzzed, full=full)
+    for problem in problems(run):
+        case = ET.SubElement(suite, "testcase", classname="contracts", name="the run")
+        ET.SubElement(case, "failure", message=problem)
+    notes = [
+        *run.notes,
+        *(f"stale ledger entry at line {e.line}: {e.describe()}" for e in run.stale),
+    ]
+    if notes:
+        ET.SubElement(suite, "system-err").text = "\n".join(notes)
     ET.indent(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode")
 
@@ -213,33 +321,53 @@ def junit(run: RunResult) -> str:
 def _first_line(result: CaseResult) -> str:
     if result.undeclared:
         first = result.undeclared[0]
-        return f"{where(first)}: legacy {show(first.legacy)}, migrated {show(first.migrated)}"
+        legacy, migrated = (
+            show(first.legacy, WIDTH, first.migrated),
+            show(first.migrated, WIDTH, first.legacy),
+        )
+        return f"{where(first)}: legacy {legacy}, migrated {migrated}"
     return result.errors[0] if result.errors else "failed"
 
 
-def markdown(run: RunResult) -> str:
+def markdown(run: RunResult, *, full: bool = False) -> str:
     """A summary for a pull request: verdict, undeclared and declared differences, stale entries."""
     verdict = "❌ legacy and migrated differ" if run.failed else "✅ no undeclared difference"
     lines = [f"## Contract tests: {verdict}", "", summary(run), ""]
+    lines += [f"- ⚠️ {note}" for note in run.notes] + ([""] if run.notes else [])
+    lines += [f"- ❌ {problem}" for problem in problems(run)] + ([""] if problems(run) else [])
+    width = None if full else WIDTH
     failing = [d for c in run.cases for d in c.undeclared]
     if failing:
         lines += ["### Undeclared differences", "", "| case | where | legacy | migrated |"]
         lines.append("|---|---|---|---|")
         lines += [
-            f"| `{d.case}` | `{where(d)}` | `{_cell(d.legacy)}` | `{_cell(d.migrated)}` |"
+            f"| `{d.case}` | `{where(d)}` | `{_cell(show(d.legacy, width, d.migrated))}` |"
+            f" `{_cell(show(d.migrated, width, d.legacy))}` |"
             for d in failing
         ]
         lines.append("")
-    errors = [(c.case.name, e) for c in run.cases for e in c.errors]
+        for found in failing:
+            diff = body_diff(found, full=full)
+            if diff:
+                lines += [
+                    f"`{found.case}` `{where(found)}`:",
+                    "",
+                    "```diff",
+                    *diff[1:-1],
+                    "```",
+                    "",
+                ]
+    errors = [(c.case.name, e) for c in run.cases for e in (*c.errors, *c.raised) if c.failed]
     if errors:
         lines += ["### Errors", ""] + [f"- `{name}`: {error}" for name, error in errors] + [""]
     for fuzzed in (f for f in run.fuzz if f.failed):
-        lines += [f"### Fuzzing `{fuzzed.endpoint}`", "", "```", fuzz_failure(fuzzed), "```", ""]
-    used = Counter(d.declared for c in run.cases for d in c.declared if d.declared)
+        report = fuzz_failure(fuzzed, full=full)
+        lines += [f"### Fuzzing `{fuzzed.endpoint}`", "", "```", report, "```", ""]
+    used = declarations(run)
     if used:
-        lines += ["### Declared differences (in the ledger)", "", "| entry | times | why |"]
+        lines += ["### Declared differences (in the ledger)", "", "| entry | cases | why |"]
         lines.append("|---|---|---|")
-        lines += [f"| `{e.describe()}` | {n} | {e.why} |" for e, n in used.items()]
+        lines += [f"| `{e.describe()}` | {', '.join(cases)} | {e.why} |" for e, cases in used]
         lines.append("")
     if run.stale:
         lines += ["### Stale ledger entries (no longer differ: remove them)", ""]
@@ -253,5 +381,5 @@ def markdown(run: RunResult) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _cell(value: Any) -> str:
-    return show(value).replace("|", "\\|").replace("`", "'")
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("`", "'")

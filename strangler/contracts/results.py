@@ -20,6 +20,7 @@ class Found:
     legacy: Any
     migrated: Any
     declared: Entry | None = None
+    statuses: tuple[int, int] = (0, 0)  # legacy's and migrated's status for this request
 
 
 @dataclasses.dataclass
@@ -29,8 +30,15 @@ class CaseResult:
     case: Case
     differences: list[Found] = dataclasses.field(default_factory=list)
     errors: list[str] = dataclasses.field(default_factory=list)
+    raised: list[str] = dataclasses.field(default_factory=list)  # exceptions behind 500s
     skipped: str | None = None
+    compared: int = 0  # request pairs compared (a mixed case compares every order's)
     seconds: float = 0.0
+
+    @property
+    def requests(self) -> int:
+        """The requests one play of the case sends."""
+        return sum(step.repeat for step in self.case.steps)
 
     @property
     def undeclared(self) -> list[Found]:
@@ -56,6 +64,7 @@ class FuzzResult:
     minimal: Request | None = None
     declared: dict[str, int] = dataclasses.field(default_factory=dict)  # where -> times seen
     error: str | None = None
+    compared: int = 0  # request pairs compared over every example (the `before:` steps too)
     seconds: float = 0.0
 
     @property
@@ -65,14 +74,36 @@ class FuzzResult:
 
 @dataclasses.dataclass
 class RunResult:
-    """Everything a run found, for the reports."""
+    """Everything a run found, for the reports.
+
+    A run that compared no request at all is not green: "clean" after comparing nothing would be
+    a lie. Neither is a run that stopped because a side could not be reached.
+    """
 
     cases: list[CaseResult] = dataclasses.field(default_factory=list)
     fuzz: list[FuzzResult] = dataclasses.field(default_factory=list)
     stale: list[Entry] = dataclasses.field(default_factory=list)
+    stale_judged: bool = True  # False in a filtered run: it cannot tell what is stale
     not_fuzzed: list[str] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)  # said once, at the top
+    stopped: str | None = None  # why the run stopped before the end
     seconds: float = 0.0
 
     @property
+    def compared(self) -> int:
+        """Request pairs compared, in cases and in fuzzing."""
+        return sum(c.compared for c in self.cases) + sum(f.compared for f in self.fuzz)
+
+    @property
+    def skipped(self) -> int:
+        """Requests of skipped cases, never compared."""
+        return sum(c.requests for c in self.cases if c.skipped)
+
+    @property
     def failed(self) -> bool:
-        return any(c.failed for c in self.cases) or any(f.failed for f in self.fuzz)
+        return (
+            any(c.failed for c in self.cases)
+            or any(f.failed for f in self.fuzz)
+            or self.stopped is not None
+            or self.compared == 0
+        )

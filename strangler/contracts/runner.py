@@ -1,20 +1,28 @@
 """Replays a case on each side from fresh state, then compares the answers step by step.
 
-    reset legacy ─► steps on legacy (captures substituted) ─┐
-    reset migrated ─► steps on migrated ────────────────────┴─► compare each pair ─► ledger
+    reset ─► every step on legacy (captures substituted, one cookie jar) ─┐  the reference
+    reset ─► every step on migrated ──────────────────────────────────────┴─► compare each pair
+    reset ─► a mixed order: some steps on each backend (`mixed:` cases) ───┘     ─► ledger
 
-The sides run one after the other, never interleaved, so state one side leaves behind (a shared
-cache) is cleared by the reset hook before the other side starts.
+The plays run one after the other, never interleaved, so state one leaves behind (a shared
+cache) is cleared by the reset hook before the next starts; where there is no reset hook, each
+play starts from whatever the last one left. Each play has a cookie jar of its own, empty at the
+start: cookies carry from step to step (and across backends in a mixed order), never from one
+case or play to the next. A step pinned to a backend (`backend:`) goes there in every play.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
+import random
 import re
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import httpx
 
 from strangler.contracts import jsonpath
 from strangler.contracts.cases import MISSING, Case, Request, Step
@@ -22,15 +30,29 @@ from strangler.contracts.compare import Answer, compare
 from strangler.contracts.ledger import Ledger
 from strangler.contracts.results import CaseResult, Found
 from strangler.contracts.targets import Target
+from strangler.types import Backend
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_]\w*)\}")
 
 
+Order = tuple[Backend, ...]  # the backend of each step of a case, in order
+
+
+class Sent(NamedTuple):
+    """One request of a play: how reports name it, what was sent, where, and the answer."""
+
+    label: str
+    request: Request
+    backend: Backend
+    answer: Answer
+
+
 @dataclasses.dataclass
 class Played:
-    """One side's run of a case: a labelled answer per request sent, and what went wrong."""
+    """One play of a case: every request sent, and what went wrong."""
 
-    answers: list[tuple[str, Request, Answer]] = dataclasses.field(default_factory=list)
+    order: Order
+    answers: list[Sent] = dataclasses.field(default_factory=list)
     errors: list[str] = dataclasses.field(default_factory=list)
 
 
@@ -88,12 +110,53 @@ def step_label(case: Case, index: int, step: Step, repeat: int) -> str:
     return label + (f" #{repeat + 1}" if step.repeat > 1 else "")
 
 
-async def play(case: Case, target: Target) -> Played:
-    """Runs the case's steps on one side, from fresh state."""
-    played = Played()
-    await target.reset()
+def order_label(order: Order) -> str:
+    """A mixed order as reports name it: `legacy→migrated→legacy`."""
+    return "→".join(backend.value for backend in order)
+
+
+def uniform(case: Case, backend: Backend) -> Order:
+    """Every step on `backend`, but for the steps pinned elsewhere."""
+    return tuple(step.backend or backend for step in case.steps)
+
+
+def mixed_orders(case: Case, seed: int = 0) -> list[Order]:
+    """The orders a mixed case is also played in, besides all-legacy and all-migrated: each
+    switch from one backend to the other at one step (what a canary does to a caller whose
+    bucket moves), then others in a seeded random order, up to `case.mixed`, none repeated."""
+    free = [i for i, step in enumerate(case.steps) if step.backend is None]
+    seen = {uniform(case, Backend.LEGACY), uniform(case, Backend.MIGRATED)}
+    orders: list[Order] = []
+
+    def add(choice: dict[int, Backend]) -> None:
+        order = tuple(step.backend or choice[i] for i, step in enumerate(case.steps))
+        if order not in seen and len(orders) < case.mixed:
+            seen.add(order)
+            orders.append(order)
+
+    for at in range(1, len(free)):
+        for first, then in ((Backend.LEGACY, Backend.MIGRATED), (Backend.MIGRATED, Backend.LEGACY)):
+            add({i: first if n < at else then for n, i in enumerate(free)})
+    chooser = random.Random(f"{seed}:{case.name}")
+    if len(free) <= 12:  # every order there is, in a seeded shuffle
+        everything = list(itertools.product(list(Backend), repeat=len(free)))
+        chooser.shuffle(everything)
+        for backends in everything:
+            add(dict(zip(free, backends, strict=True)))
+    else:
+        for _ in range(4 * case.mixed):
+            add({i: chooser.choice(list(Backend)) for i in free})
+    return orders
+
+
+async def play(case: Case, order: Order, sides: Mapping[Backend, Target]) -> Played:
+    """Runs the case's steps, step i on `sides[order[i]]`, from fresh state, with one jar."""
+    played = Played(order)
+    await sides[order[0]].reset()
+    cookies = httpx.Cookies()
     variables: dict[str, str] = {}
     for index, step in enumerate(case.steps):
+        target = sides[order[index]]
         for repeat in range(step.repeat):
             label = step_label(case, index, step, repeat)
             unset: set[str] = set()
@@ -103,8 +166,8 @@ async def play(case: Case, target: Target) -> Played:
                     f"{label or 'request'} on {target.backend}: ${{{name}}} is not set"
                     " (no earlier step captured it)"
                 )
-            answer = await target.send(request)
-            played.answers.append((label, request, answer))
+            answer = await target.send(request, cookies)
+            played.answers.append(Sent(label, request, target.backend, answer))
         for name, source in step.capture.items():
             value = capture(answer, source)
             if value is None:
@@ -117,35 +180,52 @@ async def play(case: Case, target: Target) -> Played:
     return played
 
 
-async def run_case(case: Case, legacy: Target, migrated: Target, ledger: Ledger) -> CaseResult:
-    """Plays the case on both sides and returns its differences, each declared or not."""
+async def run_case(
+    case: Case, legacy: Target, migrated: Target, ledger: Ledger, *, seed: int = 0
+) -> CaseResult:
+    """Plays the case all on legacy (the reference), all on migrated, and for a mixed case in
+    mixed orders too; returns every play's differences from the reference, declared or not."""
     started = time.perf_counter()
     result = CaseResult(case)
-    if case.stateful and not (legacy.can_reset and migrated.can_reset):
-        result.skipped = "stateful case, and this target has no reset hook (contract_reset)"
-        return result
-    ours = await play(case, legacy)
-    theirs = await play(case, migrated)
-    result.errors = _unique([*ours.errors, *theirs.errors])
-    ledger.ran(case.name, [case.endpoint, *(r.target for _, r, _ in ours.answers)])
-    for (label, request, mine), (_, _, yours) in zip(ours.answers, theirs.answers, strict=True):
-        for difference in compare(mine, yours, case.rules):
-            endpoints = [case.endpoint, request.target]
-            entry = ledger.declare(case.name, endpoints, difference.where, request.target)
-            result.differences.append(
-                Found(
-                    case.name,
-                    label,
-                    request.target,
-                    difference.where,
-                    difference.legacy,
-                    difference.migrated,
-                    entry,
+    sides = {Backend.LEGACY: legacy, Backend.MIGRATED: migrated}
+    reference = await play(case, uniform(case, Backend.LEGACY), sides)
+    others = [uniform(case, Backend.MIGRATED)]
+    if case.mixed:
+        others += mixed_orders(case, seed)
+    plays = [await play(case, order, sides) for order in others]
+    result.errors = _unique([e for p in (reference, *plays) for e in p.errors])
+    ledger.ran(case.name, [case.endpoint, *(sent.request.target for sent in reference.answers)])
+    for played in plays:
+        prefix = f"[{order_label(played.order)}] " if case.mixed else ""
+        for ours, theirs in zip(reference.answers, played.answers, strict=True):
+            result.compared += 1
+            step = (prefix + ours.label).strip()
+            for sent in (ours, theirs):
+                if sent.answer.raised:
+                    note = f"{step or 'the request'} on {sent.backend} raised {sent.answer.raised}"
+                    result.raised.append(note)
+            target = ours.request.target
+            statuses = (ours.answer.status, theirs.answer.status)
+            for difference in compare(ours.answer, theirs.answer, case.rules):
+                entry = ledger.declare(
+                    case.name, [case.endpoint, target], difference.where, target, statuses
                 )
-            )
+                result.differences.append(
+                    Found(
+                        case.name,
+                        step,
+                        target,
+                        difference.where,
+                        difference.legacy,
+                        difference.migrated,
+                        entry,
+                        statuses,
+                    )
+                )
+    result.raised = _unique(result.raised)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _unique(errors: list[str]) -> list[str]:
+def _unique(errors: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(errors))

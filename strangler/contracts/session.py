@@ -141,16 +141,22 @@ class ContractSession:
             raise RuntimeError("use the session in a `with` block")
         return self._portal, self.legacy, self.migrated
 
-    def run_case(self, case: Case) -> CaseResult:
+    @property
+    def can_reset(self) -> bool:
+        """Whether both sides can be returned to fresh state before each play."""
+        _, legacy, migrated = self._sides()
+        return legacy.can_reset and migrated.can_reset
+
+    def run_case(self, case: Case, *, seed: int = 0) -> CaseResult:
         """Plays `case` on both sides and compares; differences are declared by the ledger."""
         portal, legacy, migrated = self._sides()
-        return portal.call(run_case(case, legacy, migrated, self.ledger))
+        return portal.call(run_case(case, legacy, migrated, self.ledger, seed=seed))
 
     def openapi(self) -> dict[str, Any] | None:
         """The migrated app's OpenAPI document, or None if it has none."""
         portal, _, migrated = self._sides()
         if self._openapi == "fetch":
-            answer = portal.call(migrated.send(Request("GET", "/openapi.json")))
+            answer = portal.call(migrated.send(Request("GET", "/openapi.json"), httpx.Cookies()))
             if answer.status != 200:
                 return None
             try:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
+from strangler.contracts.cases import Case
 from strangler.contracts.corpus import CorpusFile
-from strangler.contracts.errors import TargetError
+from strangler.contracts.errors import SideUnreachable, TargetError
 from strangler.contracts.fuzz import fuzz_endpoint, operations
 from strangler.contracts.ledger import wildcard
-from strangler.contracts.results import FuzzResult, RunResult
+from strangler.contracts.results import CaseResult, FuzzResult, RunResult
 from strangler.contracts.session import ContractSession
 
 Progress = Callable[[str], None]
@@ -31,35 +32,57 @@ def run_suite(
     `examples` is the default per endpoint; a file's `fuzz: {examples: N}` takes precedence
     unless `examples_override` (an explicit --examples).
     `progress` is called with each case's name (or `fuzz METHOD /path`) as it completes.
+    A case that cannot run (no answer in time, a bug) is a failed case, and the run goes on; a
+    side that cannot be reached at all stops the run, which says so. Either way the result holds
+    everything done until then, so the reports can always be written.
     """
     started = time.perf_counter()
     run = RunResult()
+    if not session.can_reset:
+        run.notes.append(
+            "no reset hook (contract_reset): every case starts from the state the last one left;"
+            " cases that need fresh state may differ for that reason alone"
+        )
     pattern = wildcard(select) if select else None
-    for file in files:
-        for case in file.cases:
-            if pattern is None or pattern.fullmatch(case.name):
-                run.cases.append(session.run_case(case))
-                progress(case.name)
-    if fuzz and pattern is None:
-        document = session.openapi()
-        fuzzed = set()
+    try:
         for file in files:
-            if file.endpoint is None or not file.fuzz.enabled or file.endpoint in fuzzed:
-                continue
-            fuzzed.add(file.endpoint)
-            count = examples if examples_override else file.fuzz.examples or examples
-            run.fuzz.append(fuzz_file(session, file, document, examples=count, seed=seed))
-            progress(f"fuzz {file.endpoint}")
-        run.not_fuzzed = [e for e in operations(document) if e not in fuzzed]
-    run.stale = session.ledger.stale()
+            for case in file.cases:
+                if pattern is None or pattern.fullmatch(case.name):
+                    run.cases.append(_run_case(session, case, seed))
+                    progress(case.name)
+        if fuzz and pattern is None:
+            document = session.openapi()
+            fuzzed = set()
+            for file in files:
+                if file.endpoint is None or not file.fuzz.enabled or file.endpoint in fuzzed:
+                    continue
+                fuzzed.add(file.endpoint)
+                count = examples if examples_override else file.fuzz.examples or examples
+                run.fuzz.append(fuzz_file(session, file, document, examples=count, seed=seed))
+                progress(f"fuzz {file.endpoint}")
+            run.not_fuzzed = [e for e in operations(document) if e not in fuzzed]
+    except SideUnreachable as exc:
+        run.stopped = str(exc)
+    # Only a whole run can tell that an entry no longer matches anything.
+    run.stale_judged = pattern is None and fuzz and run.stopped is None
+    run.stale = session.ledger.stale() if run.stale_judged else []
     run.seconds = time.perf_counter() - started
     return run
+
+
+def _run_case(session: ContractSession, case: Case, seed: int) -> CaseResult:
+    try:
+        return session.run_case(case, seed=seed)
+    except SideUnreachable:
+        raise
+    except Exception as exc:  # a stuck handler, a bug: this case failed, the run goes on
+        return CaseResult(case, errors=[f"the case could not run: {type(exc).__name__}: {exc}"])
 
 
 def fuzz_file(
     session: ContractSession, file: CorpusFile, document: object, *, examples: int, seed: int
 ) -> FuzzResult:
-    """Fuzzes one file's endpoint; an unreachable side is reported, not raised."""
+    """Fuzzes one file's endpoint; a side that stops answering is reported, not raised."""
     try:
         return fuzz_endpoint(
             file,
@@ -68,5 +91,7 @@ def fuzz_file(
             examples=examples,
             seed=seed,
         )
+    except SideUnreachable:
+        raise
     except TargetError as exc:
         return FuzzResult(file.endpoint or "?", seed=seed, error=str(exc))

@@ -17,6 +17,7 @@ Both return two `Target`s; anything with the same two methods (a fake in a test)
 
 from __future__ import annotations
 
+import http.cookiejar
 import inspect
 import json
 import secrets
@@ -30,7 +31,8 @@ import httpx
 from strangler.admin.auth import ADMIN_TOKEN_HEADER
 from strangler.contracts.cases import MISSING, Request
 from strangler.contracts.compare import Answer
-from strangler.contracts.errors import TargetError
+from strangler.contracts.errors import SideUnreachable, TargetError
+from strangler.contracts.raised import Raised
 from strangler.flags.model import Flag
 from strangler.gateway.dispatch import FORCE_HEADER, Gateway, create_gateway
 from strangler.gateway.errors import LifespanError
@@ -58,8 +60,9 @@ class Target(Protocol):
     async def reset(self) -> None:
         """Returns the side to fresh state, as far as the reset hook can."""
 
-    async def send(self, request: Request) -> Answer:
-        """Sends a request (captures already substituted) and returns what came back."""
+    async def send(self, request: Request, cookies: httpx.Cookies) -> Answer:
+        """Sends a request (captures already substituted) with the cookies of its scenario, and
+        returns what came back; the cookies it sets go into `cookies`."""
 
 
 class GatewaySide:
@@ -73,12 +76,14 @@ class GatewaySide:
         token: str | None,
         reset_hook: ResetHook | None = None,
         mark: str | None = _MARK,
+        raised: Raised | None = None,
     ) -> None:
         self.backend = backend
         self._client = client
         self._token = token
         self._reset_hook = reset_hook
         self._mark = mark.lower() if mark else None
+        self._raised = raised
 
     @property
     def can_reset(self) -> bool:
@@ -101,38 +106,44 @@ class GatewaySide:
         """The backend that must answer `request` (None: any)."""
         return self.backend
 
-    async def send(self, request: Request) -> Answer:
+    async def send(self, request: Request, cookies: httpx.Cookies) -> Answer:
         headers = [(k, v) for k, v in request.headers.items() if v is not None]
         headers += self._asking()
         content, content_type = encode_body(request)
         if content_type and not any(k.lower() == "content-type" for k in request.headers):
             headers.append(("Content-Type", content_type))
+        outgoing = self._client.build_request(
+            request.method,
+            request.path,
+            params=list(_query_items(request)),
+            headers=headers,
+            content=content,
+            timeout=REQUEST_TIMEOUT,
+        )
+        cookies.set_cookie_header(outgoing)
+        if self._raised is not None:
+            self._raised.take()  # nothing left over from an earlier request
         try:
-            response = await self._client.request(
-                request.method,
-                request.path,
-                params=list(_query_items(request)),
-                headers=headers,
-                content=content,
-                timeout=REQUEST_TIMEOUT,
-            )
+            response = await self._client.send(outgoing)
+            body = await response.aread()
         except httpx.HTTPError as exc:
-            raise TargetError(f"{request.target} to {self.backend}: {exc!r}") from exc
-        body = response.content
+            raise SideUnreachable(f"{request.target} to {self.backend}: {exc!r}") from exc
+        cookies.extract_cookies(response)
         self._check_backend(request, response, body)
         kept = tuple((k, v) for k, v in response.headers.multi_items() if k.lower() != self._mark)
-        return Answer(response.status_code, kept, body)
+        raised = self._raised.take() if self._raised is not None else None
+        return Answer(response.status_code, kept, body, raised)
 
     def _check_backend(self, request: Request, response: httpx.Response, body: bytes) -> None:
         if response.status_code == 401 and body.startswith(b'{"error":"X-Strangler-Force-Backend'):
-            raise TargetError(
+            raise SideUnreachable(
                 "the gateway refused the force header: set STRANGLER_ADMIN_TOKEN to its admin"
                 " token (or run it with --dev)"
             )
         served = response.headers.get(self._mark) if self._mark else None
         expected = self._expects(request)
         if served is not None and expected is not None and served != expected.value:
-            raise TargetError(
+            raise SideUnreachable(
                 f"{request.target}: asked for {expected}, but {served} answered; is this"
                 " gateway older than the force header?"
             )
@@ -153,20 +164,28 @@ class FlaggedSide(GatewaySide):
         gateway: Gateway,
         *,
         reset_hook: ResetHook | None = None,
+        raised: Raised | None = None,
     ) -> None:
-        super().__init__(client, backend, token=None, reset_hook=reset_hook)
+        super().__init__(client, backend, token=None, reset_hook=reset_hook, raised=raised)
         self._gateway = gateway
 
-    async def reset(self) -> None:
-        """Puts the flag table in this side's state, then resets the apps' state."""
+    def _flag_everything(self) -> None:
+        """Puts the flag table in this side's state: every endpoint both serve on its backend."""
         store, flag = self._gateway.service.store, Flag.build(self.backend.value)
         reason = f"contract run, {self.backend} side"
         current = store.snapshot().flags
+        changed = False
         for endpoint in self._gateway.inventory:
             if endpoint.served_by == "both" and current.get(endpoint.key) != flag:
                 store.set(endpoint.key, flag, actor="contracts", reason=reason)
-        self._gateway.watcher.refresh()
-        await super().reset()
+                changed = True
+        if changed:
+            self._gateway.watcher.refresh()
+
+    async def send(self, request: Request, cookies: httpx.Cookies) -> Answer:
+        # A mixed scenario sends its steps to either side in turn: the table follows.
+        self._flag_everything()
+        return await super().send(request, cookies)
 
     def _asking(self) -> list[tuple[str, str]]:
         return []
@@ -218,8 +237,9 @@ async def in_process(
     legacy_app = import_string(settings.legacy, settings.root)
     migrated_app = import_string(settings.migrated, settings.root)
     token = secrets.token_urlsafe(16)
+    raised = Raised()
     gateway = create_gateway(
-        legacy_app,
+        raised.wsgi(legacy_app),
         migrated_app,
         "memory:",
         admin_token=token,
@@ -232,24 +252,44 @@ async def in_process(
         await lifespan.startup()
     except LifespanError as exc:
         raise TargetError(f"the migrated app ({settings.migrated}) failed to start: {exc}") from exc
+    # An app's exception becomes the 500 a server would answer, named in the report.
+    app = raised.asgi(_with_state(gateway, state))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     try:
-        transport = httpx.ASGITransport(app=_with_state(gateway, state))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            if via == "flags":
-                yield (
-                    FlaggedSide(client, Backend.LEGACY, gateway, reset_hook=reset_hook),
-                    FlaggedSide(client, Backend.MIGRATED, gateway, reset_hook=reset_hook),
-                )
-            else:
-                yield (
-                    GatewaySide(client, Backend.LEGACY, token=token, reset_hook=reset_hook),
-                    GatewaySide(client, Backend.MIGRATED, token=token, reset_hook=reset_hook),
-                )
+        with raised.watching_flask(legacy_app):
+            async with _client(transport, "http://testserver") as client:
+                if via == "flags":
+                    yield (
+                        FlaggedSide(client, Backend.LEGACY, gateway, **_given(reset_hook, raised)),
+                        FlaggedSide(
+                            client, Backend.MIGRATED, gateway, **_given(reset_hook, raised)
+                        ),
+                    )
+                else:
+                    yield (
+                        GatewaySide(
+                            client, Backend.LEGACY, token=token, **_given(reset_hook, raised)
+                        ),
+                        GatewaySide(
+                            client, Backend.MIGRATED, token=token, **_given(reset_hook, raised)
+                        ),
+                    )
     finally:
         await lifespan.shutdown()
         executor = getattr(gateway.legacy, "executor", None)
         if executor is not None:  # the bridge's pool: its threads would outlive the run
             executor.shutdown(wait=True)
+
+
+def _given(reset_hook: ResetHook | None, raised: Raised) -> dict[str, Any]:
+    return {"reset_hook": reset_hook, "raised": raised}
+
+
+def _client(transport: httpx.AsyncBaseTransport | None, base_url: str) -> httpx.AsyncClient:
+    """A client that keeps no cookies of its own: each scenario passes its own jar, so nothing
+    leaks from one case (or one side) into the next."""
+    keep_none = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    return httpx.AsyncClient(transport=transport, base_url=base_url, cookies=keep_none)
 
 
 @asynccontextmanager
@@ -261,7 +301,7 @@ async def live(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[tuple[Target, Target]]:
     """Both sides of a running gateway at `url`; `token` is its admin token."""
-    async with httpx.AsyncClient(base_url=url, transport=transport) as client:
+    async with _client(transport, url) as client:
         yield (
             GatewaySide(client, Backend.LEGACY, token=token, mark=mark),
             GatewaySide(client, Backend.MIGRATED, token=token, mark=mark),

@@ -127,7 +127,15 @@ class Inventory:
 
 
 def flask_endpoints(wsgi_app: Any) -> Iterator[Endpoint]:
-    """The endpoints a Flask app declares in its url_map (none for other WSGI apps)."""
+    """The endpoints a Flask app declares in its url_map (none for other WSGI apps).
+
+    WSGI middleware in front of the Flask app (werkzeug's ProxyFix, say) is looked through: such
+    wrappers keep the app they wrap as `.app`.
+    """
+    for _ in range(8):  # a chain of wrappers, not a cycle
+        if hasattr(wsgi_app, "url_map") or not hasattr(wsgi_app, "app"):
+            break
+        wsgi_app = wsgi_app.app
     url_map = getattr(wsgi_app, "url_map", None)
     if url_map is None:
         return

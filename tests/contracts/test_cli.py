@@ -26,7 +26,11 @@ def test_the_second_pair_passes_with_its_config_file_alone(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     assert "0 failed" in result.output
     assert "FUZZ POST /items: 60 requests, no undeclared difference" in result.output
-    assert "DECLARED items-create: header:x-api-version" in result.output
+    assert "DECLARED items-create: step 1 (login): header:x-api-version" in result.output
+    assert "ledger line 2 (POST /items at header:x-api-version) declared differences in" in (
+        result.output
+    )
+    assert "items-create (200/200, 201/201)" in result.output
     suite = ET.parse(junit).getroot()
     assert suite.get("failures") == "0"
     assert {case.get("name") for case in suite} >= {"items-create", "visits-count-from-fresh-state"}
@@ -61,11 +65,27 @@ def test_a_stale_ledger_entry_is_reported_and_fails_only_when_strict(tmp_path: P
         "  - {endpoint: POST /items, where: 'header:x-api-version', why: new header}\n"
         "  - {case: login-ok, where: status, why: fixed long ago}\n"
     )
-    args = ("--config", CONFIG, "--ledger", str(ledger), "--no-fuzz")
+    args = ("--config", CONFIG, "--ledger", str(ledger), "--examples", "10")
     relaxed = contract_run(*args)
-    assert relaxed.exit_code == 0
+    assert relaxed.exit_code == 0, relaxed.output
     assert "STALE ledger line 3 (case login-ok at status)" in relaxed.output
     assert contract_run(*args, "--strict-ledger").exit_code == 1
+
+
+def test_a_filtered_run_calls_no_entry_stale(tmp_path: Path) -> None:
+    """-k and --no-fuzz runs exercise part of the corpus: they judge no entry stale."""
+    ledger = tmp_path / "ledger.yaml"
+    ledger.write_text(
+        "differences:\n"
+        "  - {endpoint: POST /items, where: 'header:x-api-version', why: new header}\n"
+    )
+    for extra in (("-k", "items-missing-name"), ("--no-fuzz",)):
+        result = contract_run(
+            "--config", CONFIG, "--ledger", str(ledger), "--strict-ledger", *extra
+        )
+        assert result.exit_code == 0, result.output
+        assert "STALE" not in result.output
+        assert "stale ledger entries not judged" in result.output
 
 
 def test_a_bad_corpus_exits_2_naming_the_file(tmp_path: Path) -> None:

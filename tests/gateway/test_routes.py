@@ -112,3 +112,14 @@ def test_new_fixed_path_under_a_legacy_parameter_stays_on_legacy() -> None:
     endpoint = inventory.match("GET", "/users/me")
     assert endpoint is not None
     assert endpoint.served_by == "both"
+
+
+def test_wsgi_middleware_in_front_of_flask_is_looked_through() -> None:
+    """Flask behind werkzeug's ProxyFix still shows its endpoints."""
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    flask_app = Flask("wrapped")
+    flask_app.add_url_rule("/hello", "hello", lambda: "hi")
+    inventory = discover(ProxyFix(flask_app), None)
+    assert {e.key for e in inventory} == {"GET /hello", "GET /static/{filename:path}"}
