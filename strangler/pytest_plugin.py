@@ -13,12 +13,20 @@ extra).
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from strangler.settings import Settings, find_config, load_settings, settings_table
+from strangler.settings import (
+    Settings,
+    find_config,
+    load_settings,
+    settings_from_env,
+    settings_table,
+)
 
 _ITEMS = "strangler.contracts.pytest_items"
 
@@ -34,13 +42,34 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     try:
         from strangler.contracts.pytest_items import ContractFile
     except ImportError as exc:
-        raise ImportError(
-            f"{file_path} is a strangler contract corpus file, and running it needs the"
+        if exc.name is not None and exc.name.startswith("strangler"):
+            raise  # our own bug, not a missing extra
+        missing = (
+            f"{file_path.name} is a strangler contract corpus file, and running it needs the"
             f" contracts extra ({exc.name} is not installed): pip install 'strangler[contracts]'"
             " (or turn the plugin off with -p no:strangler)"
-        ) from exc
+        )
+        return NeedsExtra.from_parent(parent, path=file_path, missing=missing)
     collector: pytest.Collector = ContractFile.from_parent(parent, path=file_path)
     return collector
+
+
+class NeedsExtra(pytest.File):
+    """A corpus file that cannot run here: one failing item says what to install, and the
+    project's other tests run as usual."""
+
+    def __init__(self, *, missing: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.missing = missing
+
+    def collect(self) -> list[pytest.Item]:
+        return [MissingExtra.from_parent(self, name="needs strangler[contracts]")]
+
+
+class MissingExtra(pytest.Item):
+    def runtest(self) -> None:
+        assert isinstance(self.parent, NeedsExtra)
+        pytest.fail(self.parent.missing, pytrace=False)
 
 
 def corpus_settings(path: Path) -> Settings | None:
@@ -48,9 +77,8 @@ def corpus_settings(path: Path) -> Settings | None:
     config = _config_for(path.parent.resolve())
     if config is None:
         return None
-    folder = config.parent.resolve() / str(
-        settings_table(config).get("contracts", Settings.contracts)
-    )
+    table = {**settings_table(config), **settings_from_env(os.environ)}  # as load_settings
+    folder = config.parent.resolve() / str(table.get("contracts", Settings.contracts))
     if not path.resolve().is_relative_to(folder.resolve()):
         return None
     return load_settings(config)  # a broken config is a collection error naming the fix

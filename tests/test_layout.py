@@ -7,6 +7,8 @@ The library imports neither app (it knows them only by MODULE:ATTR), and nothing
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,3 +47,19 @@ def test_nothing_outside_legacy_imports_it() -> None:
     found = {str(path.relative_to(REPO)) for path in everywhere if "legacy" in set(imports(path))}
     assert len(everywhere) > 50
     assert found == set()
+
+
+def test_the_pytest_plugin_imports_nothing_heavy() -> None:
+    """pytest loads the plugin in every project where strangler is installed: it must not pull
+    in the web frameworks or Hypothesis, and every public name still resolves on use."""
+    probe = (
+        "import sys, strangler.pytest_plugin, strangler;"
+        "heavy = [m for m in ('fastapi', 'starlette', 'flask', 'hypothesis', 'httpx')"
+        " if m in sys.modules];"
+        "assert not heavy, heavy;"
+        "assert all(getattr(strangler, name) for name in strangler.__all__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr

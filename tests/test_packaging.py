@@ -218,6 +218,11 @@ def test_without_the_contracts_extra_the_gateway_works_and_contracts_say_what_to
     contract = run([str(venv / "strangler"), "contract", "run"], cwd=installed.project)
     assert contract.returncode == 1
     assert "pip install 'strangler[contracts]'" in contract.stderr
+    usage = run([str(venv / "strangler"), "--help"], cwd=installed.project)
+    assert usage.returncode == 0, usage.stderr
+    assert "contract   (needs strangler[contracts])" in usage.stdout
+    endpoints = run([str(venv / "strangler"), "endpoints"], cwd=installed.project)
+    assert endpoints.returncode == 0, endpoints.stderr
     other = tmp_path / "other"
     other.mkdir()
     (other / "settings.yaml").write_text("a: 1\n")
@@ -225,3 +230,12 @@ def test_without_the_contracts_extra_the_gateway_works_and_contracts_say_what_to
     done = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=other)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout
+    # A project with a corpus: its corpus fails saying what to install; its own tests still run.
+    (installed.project / "test_own.py").write_text("def test_own():\n    assert True\n")
+    try:
+        done = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=installed.project)
+    finally:
+        (installed.project / "test_own.py").unlink()
+    assert done.returncode == 1
+    assert "1 failed, 1 passed" in done.stdout
+    assert "pip install 'strangler[contracts]'" in done.stdout

@@ -31,11 +31,31 @@ class _Commands(click.Group):
         try:
             command: click.Command = getattr(importlib.import_module(module), attr)
         except ImportError as exc:
-            raise click.ClickException(
-                f"`strangler {name}` needs the {extra} extra ({exc.name} is not installed):"
-                f" pip install 'strangler[{extra}]'"
-            ) from None
+            if exc.name is not None and exc.name.startswith("strangler"):
+                raise  # our own bug, not a missing extra
+            return _needs_extra(name, extra, exc.name)
         return command
+
+
+def _needs_extra(name: str, extra: str, missing: str | None) -> click.Command:
+    """Stands in for a command whose extra is not installed: listed in --help, and saying what
+    to install when it is run."""
+    message = (
+        f"`strangler {name}` needs the {extra} extra ({missing} is not installed):"
+        f" pip install 'strangler[{extra}]'"
+    )
+
+    def refuse(**_: object) -> None:
+        raise click.ClickException(message)
+
+    return click.Command(
+        name,
+        callback=refuse,
+        help=message,
+        short_help=f"(needs strangler[{extra}])",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
+    )
 
 
 @click.group(cls=_Commands)

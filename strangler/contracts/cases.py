@@ -26,7 +26,7 @@ class _Missing:
 
 MISSING: Final = _Missing()  # a request without a JSON body (a JSON `null` body is None)
 
-BodyMode = Literal["auto", "json", "bytes"]
+BodyMode = Literal["auto", "json", "bytes", "exact"]
 JSON_TYPES: Final = ("string", "number", "integer", "boolean", "null", "object", "array")
 
 
@@ -80,7 +80,9 @@ class Rules:
         `headers` leaves it out; several Set-Cookie lines must each match.
     tolerance: numbers within this absolute or relative distance are equal; with 0, numbers must
         also agree on int versus float.
-    body: "json" compares decoded JSON, "bytes" the raw bytes, "auto" JSON when both sides parse.
+    body: "json" compares decoded JSON, "bytes" the raw bytes, "auto" JSON when both sides parse;
+        "exact" as "auto", and where no rule touched either JSON body, the bytes too (key order,
+        spacing, the trailing newline: for clients that parse by hand or compare checksums).
     """
 
     headers: tuple[str, ...] = ("content-type",)
@@ -170,5 +172,5 @@ def check_rules(block: Mapping[str, Any]) -> None:
     tolerance = block.get("tolerance", 0)
     if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
         raise ValueError("compare.tolerance must be a number of at least 0, e.g. 1e-9")
-    if block.get("body", "auto") not in ("auto", "json", "bytes"):
-        raise ValueError("compare.body must be auto, json or bytes")
+    if block.get("body", "auto") not in ("auto", "json", "bytes", "exact"):
+        raise ValueError("compare.body must be auto, json, bytes or exact")

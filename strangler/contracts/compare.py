@@ -236,7 +236,22 @@ def normalise(answer: Answer, rules: Rules, pipeline: tuple[Step, ...] = PIPELIN
 
 def compare(legacy: Answer, migrated: Answer, rules: Rules) -> list[Difference]:
     """The differences between two answers under `rules`; empty when clients could not tell."""
-    return diff(normalise(legacy, rules), normalise(migrated, rules), rules.tolerance)
+    ours, theirs = normalise(legacy, rules), normalise(migrated, rules)
+    found = diff(ours, theirs, rules.tolerance)
+    if rules.body == "exact" and ours.is_json and theirs.is_json and ours.raw != theirs.raw:
+        same_json = not any(d.where.startswith("$") for d in found)
+        if same_json and not _touched(ours) and not _touched(theirs):
+            found.append(Difference("body", ours.raw, theirs.raw))
+    return found
+
+
+def _touched(current: View) -> bool:
+    """Whether a rule (ignore, types, patterns) changed the decoded body."""
+    return _canonical(current.json) != _canonical(json.loads(current.raw))
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=repr, allow_nan=True)
 
 
 def diff(legacy: View, migrated: View, tolerance: float = 0.0) -> list[Difference]:

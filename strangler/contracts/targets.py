@@ -143,10 +143,13 @@ class GatewaySide:
         served = response.headers.get(self._mark) if self._mark else None
         expected = self._expects(request)
         if served is not None and expected is not None and served != expected.value:
-            raise SideUnreachable(
-                f"{request.target}: asked for {expected}, but {served} answered; is this"
-                " gateway older than the force header?"
-            )
+            raise SideUnreachable(f"{request.target}: {self._mismatch(expected, served)}")
+
+    def _mismatch(self, expected: Backend, served: str) -> str:
+        return (
+            f"asked for {expected} with the force header, but {served} answered; is this gateway"
+            " older than the force header?"
+        )
 
 
 class FlaggedSide(GatewaySide):
@@ -193,6 +196,9 @@ class FlaggedSide(GatewaySide):
     def _expects(self, request: Request) -> Backend | None:
         endpoint = self._gateway.inventory.match(request.method, request.path)
         return self.backend if endpoint is not None and endpoint.served_by == "both" else None
+
+    def _mismatch(self, expected: Backend, served: str) -> str:
+        return f"the flag table sends it to {expected}, but {served} answered"
 
 
 def encode_body(request: Request) -> tuple[bytes | None, str | None]:

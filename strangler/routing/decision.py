@@ -12,13 +12,15 @@ from __future__ import annotations
 import enum
 import random
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import mmh3
 
-from strangler.flags.model import Flag
-from strangler.routing.inventory import Endpoint
 from strangler.types import Backend, Mode
+
+if TYPE_CHECKING:  # the decision reads a flag's fields; routing imports nothing of flags/
+    from strangler.flags.model import Flag
+    from strangler.routing.inventory import Endpoint
 
 BUCKETS = 10_000
 

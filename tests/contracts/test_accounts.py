@@ -37,7 +37,9 @@ def test_the_faithful_port_passes_with_no_reset_hook_and_says_so() -> None:
 
 def test_a_port_with_its_own_sessions_fails_only_across_backends() -> None:
     """Each backend alone logs in fine; a login on one and a visit to the other is caught."""
-    result = contract_run("--migrated", "tests.test_apps.accounts.own_sessions:app", "--no-fuzz")
+    result = contract_run(
+        "--migrated", "tests.test_apps.accounts.accounts_own_sessions:app", "--no-fuzz"
+    )
     assert result.exit_code == 1
     failed = [line for line in result.output.splitlines() if line.startswith("FAIL ")]
     assert failed == ["FAIL session.yaml::login-then-me-then-logout: legacy and migrated differ"]
@@ -51,7 +53,7 @@ def test_a_port_that_raises_is_a_named_500_and_the_run_goes_on(tmp_path: Path) -
     junit, markdown = tmp_path / "junit.xml", tmp_path / "summary.md"
     result = contract_run(
         "--migrated",
-        "tests.test_apps.accounts.raising:app",
+        "tests.test_apps.accounts.accounts_raising:app",
         "--no-fuzz",
         "--junit",
         str(junit),

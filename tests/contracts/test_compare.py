@@ -105,3 +105,53 @@ def test_same_scalar_is_strict_by_default_and_tolerant_on_request() -> None:
     assert same_scalar(0.1 + 0.2, 0.3, tolerance=1e-9)
     assert same_scalar(1, 1.0, tolerance=1e-9)
     assert not same_scalar(10**400, 10**400 + 1, tolerance=1e-9)
+
+
+def with_cookies(*lines: str, **headers: str) -> Answer:
+    return Answer(200, (*(("set-cookie", line) for line in lines), *headers.items()), b"{}")
+
+
+def test_headers_are_compared_by_pattern_and_type() -> None:
+    """`header:NAME` in patterns and types compares the header's shape, not its value."""
+    rules = Rules().merged(
+        {"patterns": {"header:x-request-id": "[0-9a-f]{8}"}, "types": {"header:x-count": "integer"}}
+    )
+    ours = with_cookies(**{"x-request-id": "0badcafe", "x-count": "3"})
+    same_shape = with_cookies(**{"x-request-id": "deadbeef", "x-count": "12"})
+    other_shape = with_cookies(**{"x-request-id": "not-hex!", "x-count": "twelve"})
+    assert compare(ours, same_shape, rules) == []
+    assert [d.where for d in compare(ours, other_shape, rules)] == [
+        "header:x-count",
+        "header:x-request-id",
+    ]
+
+
+def test_cookies_are_compared_by_name_pattern_and_presence() -> None:
+    """`cookie:NAME` compares the cookie a Set-Cookie line sets: its shape, and that it is set."""
+    rules = Rules().merged({"patterns": {"cookie:session": r"[\w.-]+"}})
+    ours = with_cookies("session=abc.def; HttpOnly; Path=/", "theme=dark")
+    theirs = with_cookies("theme=light", "session=xyz-1; Path=/")
+    none = with_cookies("theme=dark")
+    assert compare(ours, theirs, rules) == []  # theme is not compared
+    assert [(d.where, d.migrated) for d in compare(ours, none, rules)] == [
+        ("cookie:session", ABSENT)
+    ]
+
+
+def test_every_set_cookie_line_must_match_a_header_pattern() -> None:
+    """Several Set-Cookie lines are kept apart (an Expires holds a comma) and each must match."""
+    rules = Rules().merged({"patterns": {"header:set-cookie": r"\w+=[^;]*; Path=/.*"}})
+    good = with_cookies("a=1; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT", "b=2; Path=/x")
+    bad = with_cookies("a=1; Path=/", "b=2")
+    assert compare(good, good, rules) == []
+    assert [d.where for d in compare(good, bad, rules)] == ["header:set-cookie"]
+
+
+def test_exact_compares_json_bytes_where_no_rule_applies() -> None:
+    """`body: exact`: key order, spacing and the trailing newline count, unless a rule changed
+    the body (a token checked by pattern differs in its bytes by nature)."""
+    exact = Rules().merged({"body": "exact", "patterns": {"$.token": "t-.*"}})
+    flask = answer(b'{"a":1,"b":2}\n')
+    assert compare(flask, answer(b'{"b": 2, "a": 1}'), Rules()) == []
+    assert [d.where for d in compare(flask, answer(b'{"b": 2, "a": 1}'), exact)] == ["body"]
+    assert compare(answer(b'{"token":"t-1"}\n'), answer(b'{"token": "t-2"}'), exact) == []

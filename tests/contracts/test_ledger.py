@@ -78,3 +78,36 @@ def test_a_request_entry_covers_only_matching_requests() -> None:
         "fuzz-x", ["GET /items/{id}", "GET /items/%2F0"], "status", "GET /items/%2F0"
     )
     assert not entry.covers("fuzz-x", ["GET /items/{id}", "GET /items/1"], "status", "GET /items/1")
+
+
+def test_an_entry_can_be_narrowed_by_each_sides_status(tmp_path: Path) -> None:
+    """`status:` limits an entry to answers with those statuses, so a redirect's body entry does
+    not also declare a real page difference on a wrong password."""
+    path = tmp_path / "ledger.yaml"
+    path.write_text(
+        "differences:\n"
+        "  - {request: POST /auth/login, status: 302, where: body, why: redirect pages}\n"
+        "  - {case: c, status: {migrated: 422}, where: status, why: validation}\n"
+    )
+    redirect, validation = load_ledger(path).entries
+    login = ["POST /auth/login"]
+    assert redirect.covers("any", login, "body", "POST /auth/login", (302, 302))
+    assert not redirect.covers("any", login, "body", "POST /auth/login", (200, 200))
+    assert validation.covers("c", [None], "status", None, (400, 422))
+    assert not validation.covers("c", [None], "status", None, (400, 500))
+    assert "legacy 302 migrated 302" in redirect.describe()
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        ("99", "is not an HTTP status"),
+        ("{legacy: x}", "is not an HTTP status"),
+        ("{both: 1}", "takes legacy"),
+    ],
+)
+def test_a_bad_status_is_refused(tmp_path: Path, status: str, message: str) -> None:
+    path = tmp_path / "ledger.yaml"
+    path.write_text(f"differences:\n  - {{case: c, status: {status}, why: w}}\n")
+    with pytest.raises(CorpusError, match=message):
+        load_ledger(path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 
-from tests.test_apps.accounts.port import login, logout, me
+from tests.test_apps.accounts.accounts_port import login, logout, me
 
 app = FastAPI()
 app.post("/login")(login)

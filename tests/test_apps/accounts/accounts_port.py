@@ -12,7 +12,7 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature
 from werkzeug.utils import redirect
 
-from tests.test_apps.accounts.legacy import SECRET, USERS
+from tests.test_apps.accounts.accounts_legacy import SECRET, USERS
 
 app = FastAPI()
 # Flask's own serializer for its session cookie, keyed by the legacy app's secret.

@@ -11,8 +11,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.middleware.sessions import SessionMiddleware
 
-from tests.test_apps.accounts.legacy import SECRET, USERS
-from tests.test_apps.accounts.port import see_other, square
+from tests.test_apps.accounts.accounts_legacy import SECRET, USERS
+from tests.test_apps.accounts.accounts_port import see_other, square
 
 app = FastAPI()
 app.add_middleware(SessionMiddleware, secret_key=SECRET, session_cookie="session")

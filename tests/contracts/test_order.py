@@ -1,0 +1,52 @@
+"""Verdicts do not depend on order: the corpus forwards and backwards gives the same results.
+
+Each case starts with an empty cookie jar on each side (and from fresh state where there is a
+reset hook), so nothing one case leaves behind reaches the next.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from strangler.contracts import ContractSession, load_corpus, load_ledger, run_suite
+from strangler.contracts.corpus import CorpusFile, corpus_files
+from strangler.contracts.results import RunResult
+from strangler.settings import load_settings
+from tests.support.servers import REPO
+
+PAIRS = [
+    pytest.param(REPO / "pyproject.toml", id="worked-example"),
+    pytest.param(REPO / "tests/test_apps/contract_pair/strangler.toml", id="shop-pair"),
+    pytest.param(REPO / "tests/test_apps/accounts/strangler.toml", id="accounts-no-reset"),
+]
+
+
+def verdicts(run: RunResult) -> dict[str, tuple[bool, list[tuple[str, str]]]]:
+    """Per case: whether it failed, and where it differed."""
+    return {
+        c.case.name: (c.failed, sorted((d.step, d.where) for d in c.differences)) for c in run.cases
+    }
+
+
+def backwards(files: list[CorpusFile]) -> list[CorpusFile]:
+    return [dataclasses.replace(f, cases=f.cases[::-1]) for f in files[::-1]]
+
+
+@pytest.mark.usefixtures("example_env")
+@pytest.mark.parametrize("config", PAIRS)
+def test_the_corpus_gives_the_same_verdicts_in_either_order(config: Path) -> None:
+    """Every case's verdict and differences are the same forwards and backwards."""
+    settings = load_settings(config)
+    files = load_corpus(corpus_files(settings.contracts_path, settings.ledger_path))
+    runs = []
+    for ordered in (files, backwards(files)):
+        ledger = load_ledger(settings.ledger_path)
+        with ContractSession.in_process(settings, ledger) as session:
+            runs.append(run_suite(session, ordered, fuzz=False))
+    forwards, reverse = runs
+    assert list(verdicts(forwards)) != list(verdicts(reverse))  # the order did change
+    assert verdicts(forwards) == verdicts(reverse)
+    assert forwards.compared == reverse.compared > 0
