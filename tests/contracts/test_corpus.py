@@ -98,3 +98,14 @@ def test_corpus_files_skip_the_ledger_and_underscored_files(tmp_path: Path) -> N
         write(tmp_path, "cases: [{name: x}]", name)
     found = corpus_files(tmp_path, tmp_path / "ledger.yaml")
     assert [p.name for p in found] == ["a.yaml", "b.yml"]
+
+
+def test_the_readme_corpus_example_loads(tmp_path: Path) -> None:
+    """The corpus file the README shows is a valid corpus file, every key of it."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("A corpus file (one per endpoint", 1)[1].split("```yaml\n", 1)[1]
+    (tmp_path / "example.yaml").write_text(block.split("```", 1)[0])
+    corpus = load_file(tmp_path / "example.yaml")
+    assert len(corpus.cases) == 5
+    assert corpus.cases[-1].mixed == 8
+    assert corpus.cases[1].steps[-1].request.query == {"verbose": "1", "tag": ["a", "b"]}
