@@ -29,7 +29,7 @@ from strangler.flags.watcher import DEFAULT_INTERVAL, FlagWatcher
 from strangler.gateway.errors import ForceRefused
 from strangler.gateway.lifespan import Lifespan
 from strangler.routing.decision import Decision, Reason, decide
-from strangler.routing.inventory import Inventory, discover
+from strangler.routing.inventory import Inventory, discover, merged_slashes
 from strangler.routing.sticky import StickySource, parse_sticky
 from strangler.types import ASGIApp, Backend, Message, Receive, Scope, Send, WSGIApp
 
@@ -106,7 +106,12 @@ class Gateway:
             # The apps never see the admin credential.
             scope = dict(scope, headers=[h for h in scope["headers"] if h[0] not in _OUR_HEADERS])
 
-        app = self.migrated if backend is Backend.MIGRATED else self.legacy
+        if backend is Backend.MIGRATED:
+            app = self.migrated
+            if "//" in path and self.inventory.merge_slashes:
+                scope = _with_path(scope, root_path + merged_slashes(path))  # as legacy reads it
+        else:
+            app = self.legacy
         if self._marks is None:
             await app(scope, receive, send)
         else:
@@ -197,6 +202,10 @@ async def _refuse_force(send: Send) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _with_path(scope: Scope, path: str) -> Scope:
+    return dict(scope, path=path, raw_path=path.encode("utf-8"))
 
 
 def _marking(send: Send, mark: tuple[bytes, bytes]) -> Send:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from strangler.routing.templates import (
@@ -20,6 +20,8 @@ from strangler.routing.templates import (
 )
 from strangler.types import Backend
 
+# The template of the legacy rule that would serve (method, path), or None.
+LegacyRouter = Callable[[str, str], str | None]
 # Methods Flask answers by itself for every route; they are not endpoints of their own.
 IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
 
@@ -50,7 +52,18 @@ class Inventory:
     the parameterised ones in the order the apps declared them.
     """
 
-    def __init__(self, endpoints: Iterable[Endpoint]) -> None:
+    def __init__(
+        self,
+        endpoints: Iterable[Endpoint],
+        *,
+        legacy_router: LegacyRouter | None = None,
+        merge_slashes: bool = False,
+    ) -> None:
+        # How the legacy app itself matches a path the inventory does not know as spelled:
+        # werkzeug serves `//predict` as `/predict`, so that spelling must route by the flag of
+        # `POST /predict`, or it would reach legacy whatever the flag says.
+        self.legacy_router = legacy_router
+        self.merge_slashes = merge_slashes  # and hands the app the merged path
         self.endpoints: dict[str, Endpoint] = {}
         self._by_shape: dict[tuple[str, str], Endpoint] = {}
         for endpoint in endpoints:
@@ -107,8 +120,17 @@ class Inventory:
         HEAD and OPTIONS match where an app declares them. Otherwise they follow the path's GET
         endpoint only when legacy does not serve it (migrated answers for its own paths); where
         legacy serves it they fall through to legacy, which answers them for every route
-        (FastAPI would answer 405).
+        (FastAPI would answer 405). A path that matches nothing as sent is given to the legacy
+        app's own router: the endpoint of the rule it would serve the path by, if any.
         """
+        endpoint = self._match_method(method, path)
+        if endpoint is None and self.legacy_router is not None:
+            template = self.legacy_router(method, path)
+            if template is not None:
+                endpoint = self._by_shape.get((method, template_shape(template)))
+        return endpoint
+
+    def _match_method(self, method: str, path: str) -> Endpoint | None:
         endpoint = self._match(method, path)
         if endpoint is None and method in IMPLICIT_METHODS:
             owner = self._match("GET", path)
@@ -132,11 +154,7 @@ def flask_endpoints(wsgi_app: Any) -> Iterator[Endpoint]:
     WSGI middleware in front of the Flask app (werkzeug's ProxyFix, say) is looked through: such
     wrappers keep the app they wrap as `.app`.
     """
-    for _ in range(8):  # a chain of wrappers, not a cycle
-        if hasattr(wsgi_app, "url_map") or not hasattr(wsgi_app, "app"):
-            break
-        wsgi_app = wsgi_app.app
-    url_map = getattr(wsgi_app, "url_map", None)
+    url_map = getattr(_unwrapped(wsgi_app), "url_map", None)
     if url_map is None:
         return
     legacy = frozenset({Backend.LEGACY})
@@ -145,6 +163,15 @@ def flask_endpoints(wsgi_app: Any) -> Iterator[Endpoint]:
         for method in sorted(rule.methods or ()):
             if method not in IMPLICIT_METHODS:
                 yield Endpoint(method, template, legacy)
+
+
+def _unwrapped(wsgi_app: Any) -> Any:
+    """The Flask app behind a chain of WSGI middleware that keep it as `.app`."""
+    for _ in range(8):  # a chain of wrappers, not a cycle
+        if hasattr(wsgi_app, "url_map") or not hasattr(wsgi_app, "app"):
+            break
+        wsgi_app = wsgi_app.app
+    return wsgi_app
 
 
 def _declared_routes(app: Any) -> Iterator[Any]:
@@ -175,4 +202,36 @@ def asgi_endpoints(asgi_app: Any, prefix: str = "") -> Iterator[Endpoint]:
 
 def discover(legacy: Any, migrated: Any) -> Inventory:
     """Builds the inventory from the apps themselves: Flask's url_map and the ASGI app's routes."""
-    return Inventory([*flask_endpoints(legacy), *asgi_endpoints(migrated)])
+    url_map = getattr(_unwrapped(legacy), "url_map", None)
+    return Inventory(
+        [*flask_endpoints(legacy), *asgi_endpoints(migrated)],
+        legacy_router=werkzeug_router(url_map) if url_map is not None else None,
+        merge_slashes=bool(getattr(url_map, "merge_slashes", False)),
+    )
+
+
+def werkzeug_router(url_map: Any) -> LegacyRouter:
+    """Asks a werkzeug Map which rule serves a path: the rule's template, or None where it
+    answers 404, 405 or a redirect (the client then asks again, by the canonical path)."""
+    from werkzeug.exceptions import HTTPException  # RequestRedirect is one too
+
+    adapter = url_map.bind("localhost")
+
+    def route(method: str, path: str) -> str | None:
+        try:
+            rule, _ = adapter.match(path, method, return_rule=True)
+        except HTTPException:
+            return None
+        except Exception:  # an odd rule or converter: the request goes to legacy as before
+            return None
+        return str(rule.rule)
+
+    return route
+
+
+def merged_slashes(path: str) -> str:
+    """`path` with each run of slashes made one, as werkzeug matches it (`//predict`)."""
+    return _SLASHES.sub("/", path)
+
+
+_SLASHES = re.compile("/{2,}")

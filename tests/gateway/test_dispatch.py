@@ -222,3 +222,66 @@ def test_admin_prefix_must_be_a_path_below_the_root(prefix: str) -> None:
 
     with pytest.raises(ConfigError, match="admin_prefix"):
         create_gateway(pair.legacy, pair.migrated, admin_prefix=prefix)
+
+
+async def asgi_request(app: Gateway, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    """Sends `path` exactly as given (an HTTP client would tidy `//hello`), as a server would."""
+    messages: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        messages.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"gateway")],
+        "client": ("127.0.0.1", 1234),
+        "server": ("gateway", 80),
+    }
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    start = messages[0]
+    headers = {k.decode(): v.decode() for k, v in start["headers"]}  # type: ignore[attr-defined]
+    body = b"".join(m.get("body", b"") for m in messages[1:])  # type: ignore[misc]
+    return int(start["status"]), headers, body  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize(
+    ("spelling", "backend"),
+    [
+        ("//hello", "migrated"),  # werkzeug serves it as /hello
+        ("///hello", "migrated"),
+        ("//items/7", "migrated"),
+        ("//items//7", "legacy"),  # werkzeug redirects it to /items/7: asked again, then routed
+        ("/hello//", "legacy"),  # no endpoint: legacy's own 404
+    ],
+)
+async def test_no_spelling_of_a_path_gets_around_its_flag(
+    gateway: Gateway, spelling: str, backend: str
+) -> None:
+    """A spelling the legacy router serves routes by the flag of the endpoint it serves it as,
+    and migrated is handed the merged path (#11)."""
+    from werkzeug.exceptions import HTTPException
+
+    try:
+        pair.legacy.url_map.bind("gateway").match(spelling, "GET")
+        legacy_serves = True
+    except HTTPException:
+        legacy_serves = False
+    flags = {"GET /hello": "migrated", "GET /items/<id>": "migrated"}
+    with override_flags(gateway, flags):
+        status, headers, body = await asgi_request(gateway, "GET", spelling)
+    assert headers["x-strangler-backend"] == backend
+    assert legacy_serves is (backend == "migrated")
+    if backend == "migrated":
+        assert status == 200
+        assert b'"app":"migrated"' in body
