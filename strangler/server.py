@@ -46,6 +46,13 @@ def build_gateway(settings: Settings) -> Gateway:
     return gateway
 
 
+def create_store(settings: Settings, service: FlagService) -> list[AuditEntry]:
+    """Creates the store behind `service` if it does not exist yet (its open was allowed to
+    create), then seeds it; a FlagStoreError says why it could not."""
+    service.store.version()  # opening creates it
+    return seed_store(settings, service)
+
+
 def seed_store(settings: Settings, service: FlagService) -> list[AuditEntry]:
     """Loads the seed file into a store that has never been written (version 0).
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from strangler.admin.auth import presented_token, token_matches
 from strangler.admin.errors import AdminUnauthorized
-from strangler.flags.errors import FlagChangeError, UnknownEndpoint
+from strangler.flags.errors import FlagChangeError, FlagStoreError, UnknownEndpoint
 from strangler.flags.service import FlagService
 from strangler.flags.watcher import FlagWatcher
 
@@ -71,8 +71,15 @@ def build_admin_app(
         body = {"error": str(exc), "type": type(exc).__name__, "endpoint": exc.endpoint}
         return JSONResponse(body, status_code=status)
 
+    @admin.exception_handler(FlagStoreError)
+    async def store_down(request: Request, exc: FlagStoreError) -> JSONResponse:
+        # The gateway routes on by its last good table; only changes and reads wait.
+        body = {"error": str(exc), "type": "FlagStoreError"}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+
     @admin.get("/health")
     def health() -> dict[str, Any]:
+        watcher.refresh()  # the store as it is now, not as the last poll found it
         flags = watcher.health()
         return {"status": flags["status"], "flags": flags, "endpoints": len(service.inventory)}
 

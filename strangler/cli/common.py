@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 import click
 
 from strangler.cli.operations import LocalOperations, Operations, RemoteOperations
-from strangler.errors import StranglerError
+from strangler.errors import ConfigError, StranglerError
 from strangler.settings import TOKEN_ENV, Settings, load_settings
 
 
@@ -28,6 +28,11 @@ config_option = click.option(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="strangler.toml or pyproject.toml to read (default: found upwards from here).",
 )
+store_option = click.option(
+    "--flags",
+    "store",
+    help="The flag store to act on (a SQLite file; default: the settings' `flags`).",
+)
 url_option = click.option(
     "--url", envvar="STRANGLER_URL", help="A running gateway to act on, e.g. http://127.0.0.1:8000"
 )
@@ -35,15 +40,17 @@ reason_option = click.option("--reason", "-m", required=True, help="Why (kept in
 actor_option = click.option("--actor", default=default_actor, help="Who (default: user@host).")
 
 
-def operations(config: Path | None, url: str | None) -> Operations:
-    """The local flag store named in the settings, or the running gateway at `url`."""
+def operations(config: Path | None, url: str | None, store: str | None = None) -> Operations:
+    """The local flag store (`store`, else the settings'), or the running gateway at `url`."""
     if url:
+        if store:
+            raise ConfigError("give --flags or --url, not both: --url acts on the gateway's store")
         try:  # the gateway's prefix, if this folder configures it
             prefix = load_settings(config).admin_prefix
         except StranglerError:
             prefix = Settings.admin_prefix
         return RemoteOperations(url, os.environ.get(TOKEN_ENV), prefix)
-    return LocalOperations(load_settings(config))
+    return LocalOperations(load_settings(config, flags=store))
 
 
 def fail(exc: StranglerError) -> NoReturn:

@@ -19,21 +19,25 @@ from strangler.cli.common import (
     print_change,
     print_table,
     reason_option,
+    store_option,
     url_option,
 )
 from strangler.cli.operations import LocalOperations
 from strangler.errors import ConfigError, StranglerError
+from strangler.flags.backup import backup_store, restore_flags
 from strangler.flags.flagfile import import_flags, write_flag_file
+from strangler.server import create_store
 from strangler.settings import load_settings
 
 
 @click.command()
 @config_option
+@store_option
 @url_option
-def endpoints(config: Path | None, url: str | None) -> None:
+def endpoints(config: Path | None, store: str | None, url: str | None) -> None:
     """List every endpoint of both apps, who serves it and where its requests go."""
     try:
-        rows = operations(config, url).endpoints()
+        rows = operations(config, url, store).endpoints()
     except StranglerError as exc:
         fail(exc)
     print_table(rows, ["endpoint", "served_by", "routing"])
@@ -46,11 +50,12 @@ def flags() -> None:
 
 @flags.command("list")
 @config_option
+@store_option
 @url_option
-def flags_list(config: Path | None, url: str | None) -> None:
+def flags_list(config: Path | None, store: str | None, url: str | None) -> None:
     """Show the flag table: the flags that are set, and its version."""
     try:
-        table = operations(config, url).flags()
+        table = operations(config, url, store).flags()
     except StranglerError as exc:
         fail(exc)
     click.echo(f"flag table version {table['version']}")
@@ -68,6 +73,7 @@ def flags_list(config: Path | None, url: str | None) -> None:
 @reason_option
 @actor_option
 @config_option
+@store_option
 @url_option
 def flags_set(
     endpoint: str,
@@ -76,12 +82,15 @@ def flags_set(
     reason: str,
     actor: str,
     config: Path | None,
+    store: str | None,
     url: str | None,
 ) -> None:
     """Route ENDPOINT ('METHOD /path') to MODE (canary takes a PERCENTAGE)."""
     try:
         print_change(
-            operations(config, url).set(endpoint, mode, percentage, actor=actor, reason=reason)
+            operations(config, url, store).set(
+                endpoint, mode, percentage, actor=actor, reason=reason
+            )
         )
     except StranglerError as exc:
         fail(exc)
@@ -93,14 +102,23 @@ def flags_set(
 @reason_option
 @actor_option
 @config_option
+@store_option
 @url_option
 def flags_canary(
-    endpoint: str, percentage: float, reason: str, actor: str, config: Path | None, url: str | None
+    endpoint: str,
+    percentage: float,
+    reason: str,
+    actor: str,
+    config: Path | None,
+    store: str | None,
+    url: str | None,
 ) -> None:
     """Send PERCENTAGE of ENDPOINT's callers (sticky per caller) to migrated."""
     try:
         print_change(
-            operations(config, url).set(endpoint, "canary", percentage, actor=actor, reason=reason)
+            operations(config, url, store).set(
+                endpoint, "canary", percentage, actor=actor, reason=reason
+            )
         )
     except StranglerError as exc:
         fail(exc)
@@ -110,11 +128,14 @@ def flags_canary(
 @click.argument("endpoint", required=False)
 @click.option("--limit", default=20, show_default=True, type=int)
 @config_option
+@store_option
 @url_option
-def flags_history(endpoint: str | None, limit: int, config: Path | None, url: str | None) -> None:
+def flags_history(
+    endpoint: str | None, limit: int, config: Path | None, store: str | None, url: str | None
+) -> None:
     """Show the audit trail, newest first (of one ENDPOINT, or all)."""
     try:
-        entries = operations(config, url).history(endpoint, limit)
+        entries = operations(config, url, store).history(endpoint, limit)
     except StranglerError as exc:
         fail(exc)
     for entry in entries:
@@ -126,10 +147,12 @@ def flags_history(endpoint: str | None, limit: int, config: Path | None, url: st
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @actor_option
 @config_option
-def flags_import(path: Path, actor: str, config: Path | None) -> None:
+@store_option
+def flags_import(path: Path, actor: str, config: Path | None, store: str | None) -> None:
     """Load a flags file into the local store (only the flags that differ)."""
     try:
-        changes = import_flags(LocalOperations(load_settings(config)).service, path, actor=actor)
+        service = local(config, store).service
+        changes = import_flags(service, path, actor=actor)
     except StranglerError as exc:
         fail(exc)
     for entry in changes:
@@ -140,13 +163,72 @@ def flags_import(path: Path, actor: str, config: Path | None) -> None:
 @flags.command("export")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @config_option
-def flags_export(path: Path, config: Path | None) -> None:
+@store_option
+def flags_export(path: Path, config: Path | None, store: str | None) -> None:
     """Write the local store's flags to a flags file (to commit it)."""
     try:
-        store = LocalOperations(load_settings(config)).service.store
-        write_flag_file(path, store.snapshot())
+        write_flag_file(path, local(config, store).service.store.snapshot())
     except StranglerError as exc:
         fail(exc)
     except OSError as exc:
         fail(ConfigError(f"cannot write {path}: {exc.strerror}"))
     click.echo(f"wrote {path}")
+
+
+def local(config: Path | None, store: str | None, *, create: bool = False) -> LocalOperations:
+    return LocalOperations(load_settings(config, flags=store), create=create)
+
+
+@flags.command("init")
+@config_option
+@store_option
+def flags_init(config: Path | None, store: str | None) -> None:
+    """Create the flag store (and load the seed file into it); the one command that creates
+    one, besides `strangler serve` on its first start."""
+    try:
+        settings = load_settings(config, flags=store)
+        location = settings.path(settings.flags)
+        if Path(location).exists():
+            click.echo(f"a flag store exists at {location} already; nothing to do")
+            return
+        operations = LocalOperations(settings, create=True)
+        changes = create_store(settings, operations.service)
+    except StranglerError as exc:
+        fail(exc)
+    click.echo(
+        f"created the flag store {location}"
+        + (f", {len(changes)} flag(s) seeded" if changes else "")
+    )
+
+
+@flags.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@config_option
+@store_option
+def flags_backup(path: Path, config: Path | None, store: str | None) -> None:
+    """Write a consistent copy of the whole store (flags and audit trail) to a new file PATH."""
+    try:
+        backup_store(local(config, store).service.store, path)
+    except StranglerError as exc:
+        fail(exc)
+    click.echo(f"backed up to {path}")
+
+
+@flags.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@reason_option
+@actor_option
+@config_option
+@store_option
+def flags_restore(
+    path: Path, reason: str, actor: str, config: Path | None, store: str | None
+) -> None:
+    """Set the store's flags to those of the backup PATH, each change audited; every running
+    worker follows within a second. The audit trail is kept."""
+    try:
+        changes = restore_flags(local(config, store).service, path, actor=actor, reason=reason)
+    except StranglerError as exc:
+        fail(exc)
+    for entry in changes:
+        print_change(entry.to_dict())
+    click.echo(f"{len(changes)} flag(s) changed")

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import click
 import httpx
 
 from strangler.admin.errors import AdminError
 from strangler.errors import ConfigError
 from strangler.flags.errors import (
     FlagChangeError,
+    FlagStoreError,
     InvalidFlag,
     NoLegacyHandler,
     NoMigratedHandler,
     UnknownEndpoint,
 )
+from strangler.flags.model import EMPTY_SNAPSHOT
 from strangler.flags.service import FlagService
 from strangler.flags.store import open_store
 from strangler.routing.inventory import discover
@@ -41,7 +44,7 @@ class Operations(Protocol):
 class LocalOperations:
     """Operations on the flag store named in the settings, with the inventory of both apps."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, create: bool = False) -> None:
         if settings.flags in ("memory:", ":memory:"):
             raise ConfigError(
                 "flags = 'memory:' lives inside one gateway process, out of this command's reach;"
@@ -50,11 +53,20 @@ class LocalOperations:
         legacy = import_string(settings.legacy, settings.root)
         migrated = import_string(settings.migrated, settings.root)
         self.service = FlagService(
-            open_store(settings.path(settings.flags)), discover(legacy, migrated)
+            open_store(settings.path(settings.flags), create=create), discover(legacy, migrated)
         )
 
     def endpoints(self) -> list[dict[str, Any]]:
-        return self.service.table(self.service.store.snapshot())
+        """The inventory with where each endpoint routes; without a readable store, where it
+        routes by default (and a warning: the listing is about the apps, not the store)."""
+        try:
+            snapshot = self.service.store.snapshot()
+        except FlagStoreError as exc:
+            click.secho(
+                f"warning: {exc}; showing the routing with no flags set", fg="yellow", err=True
+            )
+            snapshot = EMPTY_SNAPSHOT
+        return self.service.table(snapshot)
 
     def flags(self) -> dict[str, Any]:
         return self.service.store.snapshot().to_dict()

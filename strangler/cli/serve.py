@@ -12,7 +12,7 @@ import click
 from strangler.cli.common import config_option, fail
 from strangler.cli.operations import LocalOperations
 from strangler.errors import ConfigError, StranglerError
-from strangler.server import seed_store, settings_to_env
+from strangler.server import create_store, settings_to_env
 from strangler.settings import TOKEN_ENV, import_string, load_settings
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -80,7 +80,8 @@ def serve(
                     " use a SQLite file so a change reaches them all"
                 )
         else:
-            changes = seed_store(settings, LocalOperations(settings).service)
+            # The first start creates the store; later ones find it (or report it missing).
+            changes = create_store(settings, LocalOperations(settings, create=True).service)
             if changes:
                 click.echo(f"seeded {len(changes)} flag(s) from {settings.seed}", err=True)
     except StranglerError as exc:

@@ -15,7 +15,6 @@ from typing import Any
 import yaml
 
 from strangler.errors import ConfigError
-from strangler.flags.errors import FlagChangeError
 from strangler.flags.model import AuditEntry, Flag, FlagSnapshot
 from strangler.flags.service import FlagService
 from strangler.types import Mode
@@ -68,17 +67,5 @@ def import_flags(
     service: FlagService, path: Path, *, actor: str, reason: str | None = None
 ) -> list[AuditEntry]:
     """Applies the file's flags that differ from the store, checking all before writing any."""
-    wanted = read_flag_file(path)
-    checked = []
-    for key, (mode, percentage) in wanted.items():
-        try:
-            checked.append(service.check(key, mode, percentage))
-        except FlagChangeError as exc:
-            raise type(exc)(f"{path}: {exc}", endpoint=exc.endpoint) from None
-    current = service.store.snapshot().flags
     reason = reason or f"imported from {path.name}"
-    return [
-        service.store.set(endpoint.key, flag, actor=actor, reason=reason)
-        for endpoint, flag in checked
-        if current.get(endpoint.key) != flag
-    ]
+    return service.apply(read_flag_file(path), actor=actor, reason=reason, source=str(path))

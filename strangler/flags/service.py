@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from strangler.flags.errors import InvalidFlag, NoLegacyHandler, NoMigratedHandler, UnknownEndpoint
+from strangler.flags.errors import (
+    FlagChangeError,
+    InvalidFlag,
+    NoLegacyHandler,
+    NoMigratedHandler,
+    UnknownEndpoint,
+)
 from strangler.flags.model import AuditEntry, Flag, FlagSnapshot
 from strangler.flags.store import FlagStore
 from strangler.routing.inventory import Endpoint, Inventory
@@ -67,6 +74,31 @@ class FlagService:
                 endpoint=endpoint.key,
             )
         return self.store.set(endpoint.key, flag, actor=actor, reason=reason.strip())
+
+    def apply(
+        self,
+        wanted: Mapping[str, tuple[str, float | None]],
+        *,
+        actor: str,
+        reason: str,
+        source: str = "",
+    ) -> list[AuditEntry]:
+        """Sets every flag in `wanted` (key -> mode, percentage) that differs from the store,
+        after checking them all: one bad entry and nothing is written. `source` names where
+        they came from, for the errors."""
+        checked = []
+        for key, (mode, percentage) in wanted.items():
+            try:
+                checked.append(self.check(key, mode, percentage))
+            except FlagChangeError as exc:
+                where = f"{source}: " if source else ""
+                raise type(exc)(f"{where}{exc}", endpoint=exc.endpoint) from None
+        current = self.store.snapshot().flags
+        return [
+            self.store.set(endpoint.key, flag, actor=actor, reason=reason)
+            for endpoint, flag in checked
+            if current.get(endpoint.key) != flag
+        ]
 
     def history(self, key: str | None = None, limit: int = 50) -> list[AuditEntry]:
         return self.store.history(self.endpoint(key).key if key else None, limit)

@@ -4,6 +4,14 @@ WAL lets readers (every worker polls `version()`) run beside a writer. Writers t
 lock up front with BEGIN IMMEDIATE and wait for it up to `busy_timeout`, so concurrent writers
 from several processes queue instead of failing with "database is locked", and the read of the
 old value (for the audit trail) and the write happen in one transaction: no lost updates.
+
+A store has an identity, a random id written when it is created. It is created only on purpose
+(`create=True`: `strangler flags init`, or `strangler serve` on its first start), never by a
+read: a CLI command or a worker that finds no file says so instead of starting an empty table
+every worker would then adopt. Once open, a store object stays bound to that id: a file deleted
+or replaced by another store is a fault (the workers keep their last good table), even when the
+other store has reached the same version. Every few seconds a read also checks that the file is
+still a sound SQLite database, so health does not say `ok` for a store that is garbage on disk.
 """
 
 from __future__ import annotations
@@ -12,6 +20,9 @@ import json
 import os
 import sqlite3
 import threading
+import time
+import urllib.parse
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,10 +34,14 @@ from strangler.types import Mode
 # A writer waits this long for another writer's transaction; changes take milliseconds.
 BUSY_TIMEOUT_MS = 10_000
 
+# How often a read also checks the file itself (SQLite's quick_check, from disk).
+VERIFY_EVERY = 5.0
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
     id INTEGER PRIMARY KEY CHECK (id = 1),
-    version INTEGER NOT NULL
+    version INTEGER NOT NULL,
+    store_id TEXT
 );
 INSERT OR IGNORE INTO meta (id, version) VALUES (1, 0);
 CREATE TABLE IF NOT EXISTS flags (
@@ -50,6 +65,31 @@ CREATE INDEX IF NOT EXISTS audit_endpoint ON audit (endpoint, id);
 """
 
 
+def _identify(conn: sqlite3.Connection, path: Path, *, create: bool) -> str:
+    """The store's id; creates the schema (and the id) when `create`, and gives a store made by
+    an older strangler its id. Raises FlagStoreError for a file that is not a flag store."""
+    # Several workers may open it at once: the write lock makes this atomic.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if create:  # statement by statement: executescript() would commit first
+            for statement in filter(str.strip, SCHEMA.split(";")):
+                conn.execute(statement)
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        if not {"meta", "flags", "audit"} <= tables:
+            raise FlagStoreError(f"{path} is not a strangler flag store (no flags tables in it)")
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(meta)")}
+        if "store_id" not in columns:  # made before stores had an identity
+            conn.execute("ALTER TABLE meta ADD COLUMN store_id TEXT")
+        conn.execute("UPDATE meta SET store_id = ? WHERE store_id IS NULL", (uuid.uuid4().hex,))
+        store_id = str(conn.execute("SELECT store_id FROM meta").fetchone()[0])
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return store_id
+
+
 def _flag_json(flag: Flag | None) -> str | None:
     return None if flag is None else json.dumps(flag.to_dict())
 
@@ -64,34 +104,61 @@ def _flag_from_json(text: str | None) -> Flag | None:
 class SQLiteFlagStore:
     """A flag store in one SQLite file; safe across threads and processes."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = False) -> None:
         self.path = path
+        self._create = create  # only until the store was first opened
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._inode: int | None = None  # of the file the connection has open
+        self.store_id: str | None = None  # the identity this object is bound to
+        self._verified_at = 0.0
 
     @property
     def _db(self) -> sqlite3.Connection:
         """The connection, opened on first use: a gateway starts even while its store is down,
         routes by its defaults, and retries the open on the next read."""
         if self._conn is None:
-            conn: sqlite3.Connection | None = None
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                # isolation_level=None: we write BEGIN/COMMIT ourselves (see module docstring).
-                conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
-                # Several workers may start at once: the write lock makes the schema atomic.
-                conn.executescript("BEGIN IMMEDIATE;" + SCHEMA + "COMMIT;")
-            except (sqlite3.Error, OSError) as exc:
-                if conn is not None:
-                    conn.close()
-                raise FlagStoreError(f"cannot open the flag store {self.path}: {exc}") from exc
-            self._conn = conn
+            conn = self._open()
+            self._conn, self._create = conn, False
             self._inode = os.stat(self.path).st_ino
         return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        if not self._create and not self.path.exists():
+            raise FlagStoreError(
+                f"no flag store at {self.path}: create it with `strangler flags init` (or"
+                " `strangler serve`, which creates it on its first start)"
+            )
+        conn: sqlite3.Connection | None = None
+        try:
+            if self._create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            mode = "rwc" if self._create else "rw"  # "rw": never creates the file
+            uri = f"file:{urllib.parse.quote(str(self.path.resolve()))}?mode={mode}"
+            # isolation_level=None: we write BEGIN/COMMIT ourselves (see module docstring).
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            store_id = _identify(conn, self.path, create=self._create)
+        except (sqlite3.Error, OSError) as exc:
+            if conn is not None:
+                conn.close()
+            raise FlagStoreError(f"cannot open the flag store {self.path}: {exc}") from exc
+        except FlagStoreError:
+            if conn is not None:
+                conn.close()
+            raise
+        if self.store_id is None:
+            self.store_id = store_id
+        elif store_id != self.store_id:
+            conn.close()
+            raise FlagStoreError(
+                f"the flag store at {self.path} was replaced by another store (id {store_id},"
+                f" not {self.store_id}); routing by the last good table. Restore this store"
+                " (`strangler flags restore`), or restart the gateway to adopt the new one"
+            )
+        return conn
 
     @contextmanager
     def _write(self) -> Iterator[None]:
@@ -117,14 +184,35 @@ class SQLiteFlagStore:
         self._follow_the_file()
         with self._errors("read"), self._lock:
             row = self._db.execute("SELECT version FROM meta").fetchone()
+            if time.monotonic() - self._verified_at > VERIFY_EVERY:
+                self._verify()
         return int(row[0])
+
+    def _verify(self) -> None:
+        """Checks the file on disk: an open connection can keep answering from its cache while
+        the file under it has been overwritten. The check reads through a fresh SQLite
+        connection: opening and closing the file any other way would drop the POSIX locks this
+        process holds on it (SQLite's documented way to corrupt a database)."""
+        uri = f"file:{urllib.parse.quote(str(self.path.resolve()))}?mode=ro"
+        try:
+            probe = sqlite3.connect(uri, uri=True)
+            try:
+                result = probe.execute("PRAGMA quick_check(1)").fetchone()
+            finally:
+                probe.close()
+        except sqlite3.Error as exc:
+            raise FlagStoreError(f"the flag store {self.path} cannot be read: {exc}") from exc
+        if not result or result[0] != "ok":
+            raise FlagStoreError(f"the flag store {self.path} is damaged: {result[0]}")
+        self._verified_at = time.monotonic()
 
     def _follow_the_file(self) -> None:
         """Reopens the store if its file was replaced; refuses to go on if it was deleted.
 
-        An open connection keeps reading a deleted or replaced file forever. A replaced file
-        (restored from a backup, say) is the store now; a missing one is a fault, not an empty
-        table, so workers keep their last good flags rather than fall back to legacy.
+        An open connection keeps reading (and writing) a deleted or replaced file forever. A
+        file put back from a copy of this store is reopened; another store's file is refused
+        when reopened (see `_open`); a missing one is a fault, not an empty table, so workers
+        keep their last good flags rather than fall back to legacy.
         """
         if self._conn is None:
             return
@@ -136,6 +224,7 @@ class SQLiteFlagStore:
             self.close()
 
     def snapshot(self) -> FlagSnapshot:
+        self._follow_the_file()
         with self._errors("read"), self._lock:
             # One read transaction, so the version and the rows agree.
             self._db.execute("BEGIN")
@@ -148,6 +237,7 @@ class SQLiteFlagStore:
         return FlagSnapshot.of(int(version), flags)
 
     def set(self, endpoint: str, flag: Flag, *, actor: str, reason: str) -> AuditEntry:
+        self._follow_the_file()  # never a change written into a deleted or replaced file
         at = utc_now()
         with self._errors("write"), self._write():
             row = self._db.execute(
@@ -178,6 +268,7 @@ class SQLiteFlagStore:
             query += " WHERE endpoint = ?"
             params = (endpoint,)
         query += " ORDER BY id DESC LIMIT ?"
+        self._follow_the_file()
         with self._errors("read"), self._lock:
             rows = self._db.execute(query, (*params, limit)).fetchall()
         return [
@@ -194,6 +285,18 @@ class SQLiteFlagStore:
             )
             for row in rows
         ]
+
+    def backup(self, destination: Path) -> None:
+        """Writes a consistent copy of the whole store, WAL included, to the new file
+        `destination` (SQLite's online backup: writers may go on meanwhile)."""
+        if destination.exists():
+            raise FlagStoreError(f"{destination} exists already; back up to a new file")
+        with self._errors("back up"), self._lock:
+            target = sqlite3.connect(destination)
+            try:
+                self._db.backup(target)
+            finally:
+                target.close()
 
     def close(self) -> None:
         with self._lock:

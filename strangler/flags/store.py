@@ -37,8 +37,9 @@ class FlagStore(Protocol):
     def close(self) -> None: ...
 
 
-def open_store(location: str | Path) -> FlagStore:
-    """Opens a store by location: `memory:` (or `:memory:`), else the path of a SQLite file."""
+def open_store(location: str | Path, *, create: bool = False) -> FlagStore:
+    """Opens a store by location: `memory:` (or `:memory:`), else the path of a SQLite file,
+    which must exist unless `create` (see sqlite.py: a store is created only on purpose)."""
     if str(location) in ("memory:", ":memory:"):
         return MemoryFlagStore()
-    return SQLiteFlagStore(Path(location))
+    return SQLiteFlagStore(Path(location), create=create)

@@ -18,6 +18,19 @@ pytestmark = pytest.mark.server
 STRANGLER = str(Path(sys.executable).parent / "strangler")
 
 
+def strangler(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Runs the `strangler` command of this checkout in the repository, with `env`."""
+    return subprocess.run(
+        [STRANGLER, *args],
+        cwd=REPO,
+        env={**env, "PATH": str(Path(sys.executable).parent)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_uvicorn_serves_the_example_and_follows_a_flag_change(
     tmp_path: Path, model_file: Path
 ) -> None:
@@ -31,8 +44,16 @@ def test_uvicorn_serves_the_example_and_follows_a_flag_change(
     port = free_port()
     argv = uvicorn_argv("app.main:app", port=port)
     with running(argv, port=port, ready_path="/_strangler/health", env=env) as url:
+        # No store yet: the root app creates none itself (its workers never create one), so it
+        # serves by its defaults and says how to make one.
         health = httpx.get(url + "/_strangler/health").json()
-        assert (health["status"], health["endpoints"]) == ("ok", 10)
+        assert (health["status"], health["endpoints"]) == ("degraded", 10)
+        assert "strangler flags init" in health["flags"]["error"]
+        assert strangler(env, "flags", "init").returncode == 0
+        deadline = time.monotonic() + 2
+        while httpx.get(url + "/_strangler/health").json()["status"] != "ok":
+            assert time.monotonic() < deadline, "the new store was not picked up in 2 s"
+            time.sleep(0.05)
         login = httpx.post(url + "/login", json={"username": "admin", "password": "password"})
         token = login.json()["token"]
         predict = httpx.post(
@@ -43,15 +64,7 @@ def test_uvicorn_serves_the_example_and_follows_a_flag_change(
         assert predict.status_code == 200
         assert predict.headers["x-strangler-backend"] == "legacy"
 
-        flip = subprocess.run(
-            [STRANGLER, "flags", "set", "POST /predict", "migrated", "-m", "root app test"],
-            cwd=REPO,
-            env={**env, "PATH": str(Path(sys.executable).parent)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        flip = strangler(env, "flags", "set", "POST /predict", "migrated", "-m", "root app test")
         assert flip.returncode == 0, flip.stderr
         deadline = time.monotonic() + 2
         while True:

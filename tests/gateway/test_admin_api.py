@@ -122,3 +122,23 @@ async def test_an_empty_admin_token_opens_nothing() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://g") as c:
         response = await c.get("/_strangler/flags", headers={"X-Strangler-Admin-Token": ""})
     assert response.status_code == 401
+
+
+async def test_a_store_fault_is_a_503_with_a_json_error(tmp_path: Path) -> None:
+    """A change while the store is gone answers 503 with the reason, not a bare 500 (#11)."""
+    from strangler.flags.store import open_store
+
+    path = tmp_path / "flags.db"
+    open_store(path, create=True).version()
+    gateway = create_gateway(pair.legacy, pair.migrated, path, admin_token=ADMIN_TOKEN)
+    path.unlink()
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
+        change = {"endpoint": "GET /hello", "mode": "migrated", "reason": "r"}
+        response = await client.post("/_strangler/flags", json=change, headers=ADMIN)
+        health = (await client.get("/_strangler/health")).json()
+    gateway.watcher.close()
+    assert response.status_code == 503
+    assert response.json()["type"] == "FlagStoreError"
+    assert "no flag store" in response.json()["error"] or "deleted" in response.json()["error"]
+    assert health["status"] == "degraded"

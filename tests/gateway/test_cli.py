@@ -18,6 +18,7 @@ def config(tmp_path: Path) -> Path:
         'migrated = "tests.test_apps.pair:migrated"\n'
         'flags = "var/flags.db"\n'
     )
+    assert strangler(path, "flags", "init").exit_code == 0
     return path
 
 
@@ -137,3 +138,52 @@ def test_memory_store_is_refused_with_the_way_out(tmp_path: Path) -> None:
     result = strangler(config, "flags", "set", "GET /hello", "migrated", "-m", "x")
     assert result.exit_code == 2
     assert "--url" in result.output
+
+
+def test_a_read_never_creates_the_store(tmp_path: Path) -> None:
+    """Without `flags init`, a flag command says how to create the store and creates none (#11)."""
+    path = tmp_path / "strangler.toml"
+    path.write_text(
+        'legacy = "tests.test_apps.pair:legacy"\nmigrated = "tests.test_apps.pair:migrated"\n'
+        'flags = "flags.db"\n'
+    )
+    result = strangler(path, "flags", "list")
+    assert result.exit_code == 2
+    assert "no flag store at" in result.output
+    assert "strangler flags init" in result.output
+    assert not (tmp_path / "flags.db").exists()
+
+
+def test_every_flag_command_can_name_its_store(config: Path, tmp_path: Path) -> None:
+    """--flags acts on the store it names, not the settings' one (#11)."""
+    other = str(tmp_path / "other.db")
+    assert strangler(config, "flags", "init", "--flags", other).exit_code == 0
+    changed = strangler(
+        config, "flags", "set", "GET /hello", "migrated", "-m", "x", "--flags", other
+    )
+    assert changed.exit_code == 0, changed.output
+    assert "GET /hello  migrated" in strangler(config, "flags", "list", "--flags", other).output
+    assert "no flags set" in strangler(config, "flags", "list").output
+
+
+def test_backup_then_restore_puts_the_flags_back_and_keeps_the_audit(
+    config: Path, tmp_path: Path
+) -> None:
+    """A backup taken, flags changed, the backup restored: the table is as it was, and the
+    audit trail holds every change, the restore's included."""
+    strangler(config, "flags", "set", "GET /hello", "migrated", "-m", "ported")
+    backup = tmp_path / "backup.db"
+    assert strangler(config, "flags", "backup", str(backup)).exit_code == 0
+    strangler(config, "flags", "canary", "GET /items/<id>", "10", "-m", "trying")
+    strangler(config, "flags", "set", "GET /hello", "legacy", "-m", "oops")
+    restored = strangler(config, "flags", "restore", str(backup), "-m", "undo the oops")
+    assert restored.exit_code == 0, restored.output
+    listed = " ".join(strangler(config, "flags", "list").output.split())
+    assert "GET /hello migrated" in listed
+    assert "GET /items/{item_id} legacy" in listed
+    history = strangler(config, "flags", "history").output.splitlines()
+    assert len(history) == 5
+    assert "restored from backup.db (version 1): undo the oops" in history[0]
+    again = strangler(config, "flags", "backup", str(backup))
+    assert again.exit_code == 2
+    assert "exists already" in again.output

@@ -174,6 +174,7 @@ async def test_gateway_mounted_under_a_prefix_routes_relative_paths() -> None:
 
 async def test_flags_refresh_without_a_lifespan(tmp_path: Path) -> None:
     """Under a server that sends no lifespan, a change from another process still arrives."""
+    open_store(tmp_path / "f.db", create=True).version()  # `strangler flags init`
     gateway = create_gateway(pair.legacy, pair.migrated, tmp_path / "f.db", poll_interval=0.05)
     transport = httpx.ASGITransport(app=gateway)
     async with httpx.AsyncClient(transport=transport, base_url="http://g") as c:

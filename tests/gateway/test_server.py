@@ -28,6 +28,8 @@ def config(tmp_path: Path) -> Path:
         'flags = "flags.db"\n'
         'sticky = "header:X-Client-Id"\n'
     )
+    init = cli(path, "flags", "init")
+    assert init.returncode == 0, init.stderr
     return path
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,10 @@ from strangler.types import Mode
 
 @pytest.fixture(params=["memory", "sqlite"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FlagStore]:
-    opened = MemoryFlagStore() if request.param == "memory" else open_store(tmp_path / "flags.db")
+    if request.param == "memory":
+        opened: FlagStore = MemoryFlagStore()
+    else:
+        opened = open_store(tmp_path / "flags.db", create=True)
     yield opened
     opened.close()
 
@@ -55,7 +59,9 @@ def test_audit_trail_records_who_when_before_after_and_why(store: FlagStore) -> 
 
 def test_sqlite_store_is_shared_through_its_file(tmp_path: Path) -> None:
     """A change through one connection is seen by another opened on the same file."""
-    writer, reader = open_store(tmp_path / "f.db"), open_store(tmp_path / "f.db")
+    writer = open_store(tmp_path / "f.db", create=True)
+    writer.version()  # created now
+    reader = open_store(tmp_path / "f.db")
     writer.set("GET /a", Flag.build("migrated"), actor="ann", reason="go")
     assert reader.version() == 1
     assert reader.snapshot().flags["GET /a"].mode is Mode.MIGRATED
@@ -73,7 +79,7 @@ def _write_many(path: str, worker: int, count: int) -> None:
 def test_concurrent_writers_in_several_processes_lose_nothing(tmp_path: Path) -> None:
     """Four processes writing 50 changes each: 200 audit entries, version 200, no lock errors."""
     path = str(tmp_path / "flags.db")
-    open_store(path).close()  # create the schema before the race
+    open_store(path, create=True).version()  # the store exists before the race
     context = multiprocessing.get_context("spawn")
     workers = [context.Process(target=_write_many, args=(path, w, 50)) for w in range(4)]
     for process in workers:
@@ -101,29 +107,74 @@ def test_store_in_an_unwritable_place_raises_a_store_error(tmp_path: Path) -> No
     """A store path under a regular file cannot be opened, and says so."""
     (tmp_path / "file").write_text("x")
     with pytest.raises(FlagStoreError, match="cannot open"):
-        open_store(tmp_path / "file" / "flags.db").snapshot()
+        open_store(tmp_path / "file" / "flags.db", create=True).snapshot()
 
 
-def test_replaced_store_file_is_followed(tmp_path: Path) -> None:
-    """A store file replaced on disk (e.g. restored from a backup) is what readers see next."""
-    reader = open_store(tmp_path / "flags.db")
-    assert reader.version() == 0
-    other = open_store(tmp_path / "other.db")
-    other.set("GET /a", Flag.build("migrated"), actor="ops", reason="restored")
-    other.close()
+def test_a_store_file_put_back_from_a_copy_of_itself_is_followed(tmp_path: Path) -> None:
+    """The same store, copied aside and put back (a restore by hand), is what readers see next."""
+    path = tmp_path / "flags.db"
+    reader = open_store(path, create=True)
+    reader.set("GET /a", Flag.build("migrated"), actor="ops", reason="before the copy")
+    open_store(path).backup(tmp_path / "copy.db")
+    reader.set("GET /a", Flag.build("legacy"), actor="ops", reason="after the copy")
     for suffix in ("", "-wal", "-shm"):
         (tmp_path / f"flags.db{suffix}").unlink(missing_ok=True)
-    (tmp_path / "other.db").rename(tmp_path / "flags.db")
+    (tmp_path / "copy.db").rename(path)
     assert reader.version() == 1
     assert reader.snapshot().flags["GET /a"].mode is Mode.MIGRATED
 
 
+def test_a_store_replaced_by_another_is_a_fault_even_at_the_same_version(tmp_path: Path) -> None:
+    """Another store at the path (another id) is refused, though its version is the same (#11)."""
+    path = tmp_path / "flags.db"
+    reader = open_store(path, create=True)
+    reader.set("GET /a", Flag.build("migrated"), actor="ops", reason="r")
+    other = open_store(tmp_path / "other.db", create=True)
+    other.set("GET /a", Flag.build("legacy"), actor="someone", reason="a new store")
+    other.close()
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"flags.db{suffix}").unlink(missing_ok=True)
+    (tmp_path / "other.db").rename(path)
+    with pytest.raises(FlagStoreError, match="replaced by another store"):
+        reader.version()
+
+
 def test_deleted_store_file_is_a_fault_not_an_empty_table(tmp_path: Path) -> None:
     """Deleting the file makes reads fail (workers keep their last good table), not reset it."""
-    reader = open_store(tmp_path / "flags.db")
+    reader = open_store(tmp_path / "flags.db", create=True)
     reader.set("GET /a", Flag.build("migrated"), actor="ops", reason="r")
     for suffix in ("", "-wal", "-shm"):
         (tmp_path / f"flags.db{suffix}").unlink(missing_ok=True)
     with pytest.raises(FlagStoreError, match="deleted"):
         reader.version()
     assert not (tmp_path / "flags.db").exists()
+
+
+def test_a_read_never_creates_a_store(tmp_path: Path) -> None:
+    """Opening a missing store to read it says how to create it, and creates nothing (#11)."""
+    with pytest.raises(FlagStoreError, match="strangler flags init"):
+        open_store(tmp_path / "flags.db").snapshot()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_store_overwritten_on_disk_is_noticed(tmp_path: Path) -> None:
+    """Garbage written over the file under an open connection fails the next check."""
+    path = tmp_path / "flags.db"
+    store = open_store(path, create=True)
+    store.set("GET /a", Flag.build("migrated"), actor="ops", reason="r")
+    assert store.version() == 1
+    with sqlite3.connect(path) as other:  # the pages leave the WAL for the file itself
+        other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with open(path, "r+b") as file:
+        file.write(b"garbage" * 200)
+    store._verified_at = 0.0  # the next read checks the file (every VERIFY_EVERY seconds)
+    with pytest.raises(FlagStoreError, match=r"not a database|damaged"):
+        store.version()
+
+
+def test_a_sqlite_file_of_something_else_is_not_a_flag_store(tmp_path: Path) -> None:
+    """Pointing the store at another application's database says so."""
+    with sqlite3.connect(tmp_path / "app.db") as other:
+        other.execute("CREATE TABLE users (id INTEGER)")
+    with pytest.raises(FlagStoreError, match="not a strangler flag store"):
+        open_store(tmp_path / "app.db").version()

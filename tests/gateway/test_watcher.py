@@ -33,7 +33,7 @@ class BreakableStore(MemoryFlagStore):
 
 def test_watcher_picks_up_a_change_from_another_process_within_a_second(tmp_path: Path) -> None:
     """A change written through another connection reaches the polling watcher in under 1 s."""
-    watcher = FlagWatcher(open_store(tmp_path / "f.db"), interval=0.05)
+    watcher = FlagWatcher(open_store(tmp_path / "f.db", create=True), interval=0.05)
     watcher.start()
     try:
         open_store(tmp_path / "f.db").set("GET /a", Flag.build("migrated"), actor="a", reason="r")

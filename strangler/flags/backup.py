@@ -1,0 +1,44 @@
+"""Backing up a SQLite flag store, and restoring its flags into a live one.
+
+A backup is SQLite's online backup of the whole file, WAL included (copying the .db alone misses
+what is still in the -wal, and copying a .db back beside a stale -wal has no effect). A restore
+does not swap files under running workers: it sets the live store's flags to the backup's, each
+change audited like any other (the audit trail is kept), so every worker follows within a poll.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from strangler.flags.errors import FlagStoreError
+from strangler.flags.model import AuditEntry
+from strangler.flags.service import FlagService
+from strangler.flags.sqlite import SQLiteFlagStore
+from strangler.types import Mode
+
+
+def backup_store(store: object, destination: Path) -> None:
+    """Writes a consistent copy of a SQLite store to the new file `destination`."""
+    if not isinstance(store, SQLiteFlagStore):
+        raise FlagStoreError("only a SQLite flag store can be backed up to a file")
+    store.backup(destination)
+
+
+def restore_flags(
+    service: FlagService, backup: Path, *, actor: str, reason: str
+) -> list[AuditEntry]:
+    """Sets the live store's flags to those of `backup`; endpoints the backup has no flag for
+    go back to legacy (unflagged, then). Checked whole before anything is written."""
+    source = SQLiteFlagStore(backup)
+    try:
+        snapshot = source.snapshot()
+    finally:
+        source.close()
+    wanted: dict[str, tuple[str, float | None]] = {
+        key: (flag.mode.value, flag.percentage if flag.mode is Mode.CANARY else None)
+        for key, flag in snapshot.flags.items()
+    }
+    for key in service.store.snapshot().flags:
+        wanted.setdefault(key, (Mode.LEGACY.value, None))
+    why = f"restored from {backup.name} (version {snapshot.version}): {reason}"
+    return service.apply(wanted, actor=actor, reason=why, source=str(backup))
