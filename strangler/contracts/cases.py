@@ -72,6 +72,8 @@ class Rules:
 
     headers: the response headers compared (names, any case); `header_lists` among them are
         compared as sets of comma-separated items (`Allow: GET, HEAD` equals `Allow: HEAD, GET`).
+    cookie_attributes: each cookie an answer sets is compared by name and attributes (HttpOnly,
+        Secure, Path, SameSite, deletion...), not by value, at `set-cookie:NAME`.
     ignore: JSON paths removed from both bodies before comparing.
     types: JSON path (or `header:NAME`, `cookie:NAME`) -> JSON type: the value only has to be of
         that type on both sides (a header's or cookie's text is read as a number or boolean).
@@ -85,13 +87,14 @@ class Rules:
         spacing, the trailing newline: for clients that parse by hand or compare checksums).
     """
 
-    headers: tuple[str, ...] = ("content-type",)
+    headers: tuple[str, ...] = ("content-type", "location")
     header_lists: tuple[str, ...] = ("allow", "vary")
     ignore: tuple[str, ...] = ()
     types: Mapping[str, str] = dataclasses.field(default_factory=dict)
     patterns: Mapping[str, str] = dataclasses.field(default_factory=dict)
     tolerance: float = 0.0
     body: BodyMode = "auto"
+    cookie_attributes: bool = True
 
     def merged(self, override: Mapping[str, Any]) -> Rules:
         """These rules with a case's or file's `compare:` block applied.
@@ -107,6 +110,7 @@ class Rules:
             patterns={**self.patterns, **override.get("patterns", {})},
             tolerance=float(override.get("tolerance", self.tolerance)),
             body=override.get("body", self.body),
+            cookie_attributes=bool(override.get("cookie_attributes", self.cookie_attributes)),
         )
 
 
@@ -172,5 +176,7 @@ def check_rules(block: Mapping[str, Any]) -> None:
     tolerance = block.get("tolerance", 0)
     if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
         raise ValueError("compare.tolerance must be a number of at least 0, e.g. 1e-9")
+    if not isinstance(block.get("cookie_attributes", True), bool):
+        raise ValueError("compare.cookie_attributes must be true or false")
     if block.get("body", "auto") not in ("auto", "json", "bytes", "exact"):
         raise ValueError("compare.body must be auto, json, bytes or exact")

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from strangler.contracts import report
+from strangler.contracts.cases import Request
 from strangler.contracts.corpus import CorpusFile, corpus_files, load_corpus
 from strangler.contracts.ledger import load_ledger
 from strangler.contracts.results import RunResult
@@ -36,7 +37,7 @@ def contract() -> None:
 @click.option(
     "--url",
     help="A running gateway to test through its force header (token: $STRANGLER_ADMIN_TOKEN)."
-    " Stateful cases are skipped there: its state cannot be reset from here.",
+    " Its state cannot be reset from here: every case runs, and the report says so.",
 )
 @click.option(
     "--via",
@@ -131,20 +132,25 @@ def run(
         # CI still gets its reports: a run that could not start is a failed run.
         _write(RunResult(stopped=f"the run could not start: {exc}"), junit, markdown, full)
         sys.exit(2)
-    report.terminal(
-        result, defaults={f.endpoint: f.defaults for f in files if f.endpoint}, full=full
-    )
-    _write(result, junit, markdown, full)
+    defaults = {f.endpoint: f.defaults for f in files if f.endpoint}
+    report.terminal(result, defaults=defaults, full=full)
+    _write(result, junit, markdown, full, defaults)
     sys.exit(1 if result.failed or (strict_ledger and result.stale) else 0)
 
 
-def _write(result: RunResult, junit: Path | None, markdown: Path | None, full: bool) -> None:
+def _write(
+    result: RunResult,
+    junit: Path | None,
+    markdown: Path | None,
+    full: bool,
+    defaults: dict[str, Request] | None = None,
+) -> None:
     """Writes the JUnit and Markdown reports asked for."""
     for path, render in ((junit, report.junit), (markdown, report.markdown)):
         if path is None:
             continue
         try:
-            path.write_text(render(result, full=full), encoding="utf-8")
+            path.write_text(render(result, full=full, defaults=defaults), encoding="utf-8")
         except OSError as exc:
             click.secho(f"error: cannot write {path}: {exc.strerror}", fg="red", err=True)
 

@@ -12,6 +12,8 @@ to the rule that did (or did not) remove it. `where` is `status`, `header:NAME`,
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import email.utils
 import json
 import math
 import re
@@ -30,6 +32,7 @@ class Answer:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     raised: str | None = None  # in process: the exception the app raised, as `Type: message`
+    broken: bool = False  # the response was cut off (an exception after it had started)
 
     def header(self, name: str) -> str | None:
         """The first value of header `name` (any case), or None."""
@@ -65,6 +68,7 @@ class View:
     json: Any = None
     is_json: bool = False
     cookies: dict[str, str | Conforms] = dataclasses.field(default_factory=dict)  # Set-Cookie
+    cookie_shapes: dict[str, str] = dataclasses.field(default_factory=dict)  # name -> attributes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,15 +91,51 @@ def view(answer: Answer) -> View:
     """
     headers: dict[str, str | Conforms] = {}
     cookies: dict[str, str | Conforms] = {}
+    shapes: dict[str, str] = {}
     for name, value in answer.headers:
         key = name.lower()
         joint = "\n" if key == "set-cookie" else ", "
         headers[key] = f"{headers[key]}{joint}{value}" if key in headers else value
         if key == "set-cookie":
-            cookie, _, _ = value.partition(";")
+            cookie, _, attributes = value.partition(";")
             cookie_name, _, cookie_value = cookie.partition("=")
             cookies[cookie_name.strip()] = cookie_value.strip()
-    return View(answer.status, headers, answer.body, cookies=cookies)
+            shapes[cookie_name.strip()] = cookie_shape(cookie_value.strip(), attributes)
+    return View(answer.status, headers, answer.body, cookies=cookies, cookie_shapes=shapes)
+
+
+def cookie_shape(value: str, attributes: str) -> str:
+    """A Set-Cookie line without its value and dates: what clients act on (HttpOnly, Secure,
+    Path, Domain, SameSite) and whether it sets or deletes the cookie."""
+    parts = []
+    deleted = value in ("", '""')
+    for attribute in attributes.split(";"):
+        name, _, setting = attribute.strip().partition("=")
+        name = name.strip().lower()
+        if not name:
+            continue
+        if name in ("path", "domain", "samesite"):
+            parts.append(f"{name}={setting.strip().lower()}")
+        elif name == "max-age":
+            parts.append("max-age")
+            deleted = deleted or setting.strip() in ("0", "-1")
+        elif name == "expires":
+            parts.append("expires")
+            deleted = deleted or _in_the_past(setting)
+        else:
+            parts.append(name)
+    return "; ".join(["deleted" if deleted else "set", *sorted(parts)])
+
+
+def _in_the_past(date: str) -> bool:
+    """Whether a cookie's Expires date has passed (a deletion): 1970, or any date before now."""
+    try:
+        when = email.utils.parsedate_to_datetime(date.strip())
+    except (TypeError, ValueError):
+        return False
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return when <= datetime.datetime.now(datetime.UTC)
 
 
 def _named(rules: Rules, kind: str) -> set[str]:
@@ -113,10 +153,13 @@ def keep_headers(current: View, rules: Rules) -> View:
 
 
 def keep_cookies(current: View, rules: Rules) -> View:
-    """Keeps only the cookies the `types`/`patterns` rules name (Set-Cookie is a header too)."""
+    """Keeps only the cookie values the `types`/`patterns` rules name, and the cookies' shapes
+    unless `cookie_attributes` is off."""
     wanted = _named(rules, "cookie")
     return dataclasses.replace(
-        current, cookies={k: v for k, v in current.cookies.items() if k in wanted}
+        current,
+        cookies={k: v for k, v in current.cookies.items() if k in wanted},
+        cookie_shapes=current.cookie_shapes if rules.cookie_attributes else {},
     )
 
 
@@ -267,6 +310,13 @@ def diff(legacy: View, migrated: View, tolerance: float = 0.0) -> list[Differenc
         ours, theirs = legacy.cookies.get(name, ABSENT), migrated.cookies.get(name, ABSENT)
         if ours != theirs:
             found.append(Difference(f"cookie:{name}", ours, theirs))
+    for name in sorted(legacy.cookie_shapes.keys() | migrated.cookie_shapes.keys()):
+        ours, theirs = (
+            legacy.cookie_shapes.get(name, ABSENT),
+            migrated.cookie_shapes.get(name, ABSENT),
+        )
+        if ours != theirs:
+            found.append(Difference(f"set-cookie:{name}", ours, theirs))
     if legacy.is_json and migrated.is_json:
         found.extend(diff_json(legacy.json, migrated.json, (), tolerance))
     elif legacy.raw != migrated.raw:

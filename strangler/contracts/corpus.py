@@ -233,8 +233,11 @@ def _request(raw: dict[str, Any], defaults: Request) -> Request:
     if method not in _METHODS:
         raise CaseProblem(f"method {method!r} is not one of {list(_METHODS)}")
     path = raw.get("path", defaults.path)
-    if not isinstance(path, str) or not path.startswith("/"):
-        raise CaseProblem(f"path {path!r} must be a string starting with '/'")
+    if not isinstance(path, str) or not path.startswith(("/", "${")):
+        raise CaseProblem(
+            f"path {path!r} must be a string starting with '/' (or a capture such as"
+            " '${location}', to follow a redirect)"
+        )
     headers = _string_map(raw.get("headers", {}), "headers", nullable=True)
     merged = {k: v for k, v in defaults.headers.items() if k.lower() not in _lower(headers)}
     merged.update(headers)

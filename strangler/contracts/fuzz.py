@@ -86,6 +86,8 @@ def fuzz_endpoint(
         result.compared += outcome.compared
         for found in outcome.declared:
             result.declared[found.where] = result.declared.get(found.where, 0) + 1
+            if found.declared is not None:
+                result.entries[found.declared] += 1
         return outcome.failed
 
     options = settings(

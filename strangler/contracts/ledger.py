@@ -32,6 +32,7 @@ import yaml
 
 from strangler.contracts.errors import CorpusError
 from strangler.routing.templates import normalise_route_key
+from strangler.types import Backend
 
 
 def wildcard(pattern: str) -> re.Pattern[str]:
@@ -70,20 +71,24 @@ class Entry:
         where: str,
         request: str | None = None,
         statuses: tuple[int, int] | None = None,
+        answered_by: Backend = Backend.MIGRATED,
     ) -> bool:
         """Whether this entry declares the difference at `where` in this case (and request),
-        where the two sides answered `statuses` (legacy's, migrated's)."""
+        where legacy answered `statuses[0]` and `answered_by` answered `statuses[1]` (in a mixed
+        order, legacy may have answered both: then `migrated` statuses do not match)."""
         if self.request is not None and not (request and wildcard(self.request).fullmatch(request)):
             return False
-        if statuses is not None and not self._status_matches(statuses):
+        if statuses is not None and not self._status_matches(statuses, answered_by):
             return False
         return self.applies_to(case, endpoints) and bool(wildcard(self.where).fullmatch(where))
 
-    def _status_matches(self, statuses: tuple[int, int]) -> bool:
-        legacy, migrated = statuses
-        return (self.legacy_status is None or self.legacy_status == legacy) and (
-            self.migrated_status is None or self.migrated_status == migrated
-        )
+    def _status_matches(self, statuses: tuple[int, int], answered_by: Backend) -> bool:
+        legacy, other = statuses
+        if self.legacy_status is not None and self.legacy_status != legacy:
+            return False
+        if self.migrated_status is None:
+            return True
+        return answered_by is Backend.MIGRATED and self.migrated_status == other
 
     def describe(self) -> str:
         parts = [
@@ -120,11 +125,12 @@ class Ledger:
         where: str,
         request: str | None = None,
         statuses: tuple[int, int] | None = None,
+        answered_by: Backend = Backend.MIGRATED,
     ) -> Entry | None:
         """The first entry covering this difference (now counted as used), or None."""
         endpoints = list(endpoints)
         for index, entry in enumerate(self.entries):
-            if entry.covers(case, endpoints, where, request, statuses):
+            if entry.covers(case, endpoints, where, request, statuses, answered_by):
                 self._used.add(index)
                 return entry
         return None

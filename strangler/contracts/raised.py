@@ -11,7 +11,8 @@ the bug it is. Three places see them:
   escapes the gateway: `asgi()` wraps it, and httpx's transport answers 500 for it.
 
 Requests of a contract run go one at a time, so the exceptions seen since the last `take()`
-belong to the request in flight.
+belong to the request in flight. An exception raised after the response started (a stream cut
+off) leaves the client a broken answer, not a 500: `broken` says so.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from strangler.types import ASGIApp, Environ, Receive, Scope, Send, StartResponse, WSGIApp
+from strangler.types import (
+    ASGIApp,
+    Environ,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    StartResponse,
+    WSGIApp,
+)
 
 
 class Raised:
@@ -30,26 +40,42 @@ class Raised:
     def __init__(self) -> None:
         self._lock = threading.Lock()  # the legacy app runs in the bridge's threads
         self._seen: list[BaseException] = []
+        self.broken = False  # an exception came after the response had started
 
     def note(self, exc: BaseException) -> None:
         with self._lock:
             if not any(exc is seen for seen in self._seen):  # one exception, seen twice
                 self._seen.append(exc)
 
-    def take(self) -> str | None:
-        """`Type: message` of each exception noted since the last call (None if none)."""
+    def take(self) -> tuple[str | None, bool]:
+        """`Type: message` of each exception noted since the last call (None if none), and
+        whether the answer was broken off; then forgets them."""
         with self._lock:
             seen, self._seen = self._seen, []
-        return "; ".join(f"{type(e).__name__}: {e}" for e in seen) or None
+            broken, self.broken = self.broken, False
+        return "; ".join(f"{type(e).__name__}: {e}" for e in seen) or None, broken
 
     def asgi(self, app: ASGIApp) -> ASGIApp:
         """`app`, noting what escapes it (and letting it escape)."""
 
         async def noting(scope: Scope, receive: Receive, send: Send) -> None:
+            started = finished = False
+
+            async def sending(message: Message) -> None:
+                nonlocal started, finished
+                if message["type"] == "http.response.start":
+                    started = True
+                elif message["type"] == "http.response.body" and not message.get("more_body"):
+                    finished = True
+                await send(message)
+
             try:
-                await app(scope, receive, send)
+                await app(scope, receive, sending)
             except Exception as exc:
                 self.note(exc)
+                # A 500 page sent whole (Starlette re-raises after it) is an answer; a response
+                # begun and never finished is not.
+                self.broken = self.broken or (started and not finished)
                 raise
 
         return noting

@@ -69,7 +69,10 @@ def difference_lines(differences: Iterable[Found], *, full: bool = False) -> lis
     ]
     if not rows:
         return []
-    header = ("where", "legacy", "migrated")
+    mixed = any(d.mixed for d in found[:limit])
+    header = (
+        ("where", "reference (legacy)", "this order") if mixed else ("where", "legacy", "migrated")
+    )
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -148,16 +151,25 @@ def fuzz_failure(result: FuzzResult, defaults: Request | None = None, *, full: b
 
 
 def declarations(run: RunResult) -> list[tuple[Entry, list[str]]]:
-    """Each ledger entry used, with the cases it declared differences in and the statuses the
-    two sides gave there (`case (legacy/migrated, ...)`): an entry that matched a difference it
-    was not written for shows up here, by the case and status it names."""
+    """Each ledger entry used, with the cases it declared differences in and, per request, the
+    statuses the two sides gave (`case (legacy/migrated, ...)`); fuzzing counts as
+    `fuzz METHOD /path`. An entry that matched a difference it was not written for shows up
+    here, by the case and status it names."""
     uses: dict[Entry, dict[str, Counter[str]]] = {}
+    seen: set[tuple[Entry, str, str, str]] = set()
     for result in run.cases:
         for found in result.declared:
             assert found.declared is not None
-            legacy, migrated = found.statuses
+            request = (found.declared, found.case, found.step, found.request)
+            if request in seen:  # several differences in one answer: one request
+                continue
+            seen.add(request)
+            legacy, other = found.statuses
             cases = uses.setdefault(found.declared, {})
-            cases.setdefault(found.case, Counter())[f"{legacy}/{migrated}"] += 1
+            cases.setdefault(found.case, Counter())[f"{legacy}/{other}"] += 1
+    for fuzzed in run.fuzz:
+        for entry, times in fuzzed.entries.items():
+            uses.setdefault(entry, {})[f"fuzz {fuzzed.endpoint}"] = Counter({f"x{times}": 1})
     return [
         (entry, [f"{case} ({_counted(statuses)})" for case, statuses in cases.items()])
         for entry, cases in uses.items()
@@ -191,12 +203,15 @@ def terminal(
     for result in run.cases:
         if result.failed:
             echo(red("FAIL ") + case_failure(result, full=full))
-        elif result.declared:
-            places = Counter(where(d) for d in result.declared)
-            listed = ", ".join(f"{k} x{n}" if n > 1 else k for k, n in places.items())
-            echo(yellow("DECLARED ") + f"{result.case.name}: {listed}")
         elif result.skipped:
             echo(yellow("SKIP ") + f"{result.case.where}: {result.skipped}")
+        else:
+            if result.declared:
+                places = Counter(where(d) for d in result.declared)
+                listed = ", ".join(f"{k} x{n}" if n > 1 else k for k, n in places.items())
+                echo(yellow("DECLARED ") + f"{result.case.name}: {listed}")
+            for note in result.raised:  # alike on both sides, so no difference; still worth a look
+                echo(yellow("RAISED ") + f"{result.case.name}: {note}")
     for fuzzed in run.fuzz:
         if fuzzed.failed:
             defaults_for = (defaults or {}).get(fuzzed.endpoint)
@@ -231,6 +246,8 @@ def problems(run: RunResult) -> list[str]:
     if run.stopped:
         return [f"the run stopped early: {run.stopped}"]
     if run.compared == 0:
+        if not run.cases and not run.fuzz and run.selected is not None:
+            return [f"no case matches -k {run.selected!r}: nothing was compared"]
         return ["nothing was compared: no case ran and nothing was fuzzed, so nothing is proven"]
     return []
 
@@ -265,7 +282,7 @@ def summary(run: RunResult, *, colour: bool = False) -> str:
     return click.style(text, fg="red" if run.failed else "green", bold=True)
 
 
-def junit(run: RunResult, *, full: bool = False) -> str:
+def junit(run: RunResult, *, full: bool = False, defaults: dict[str, Request] | None = None) -> str:
     """JUnit XML: a testcase per case and per fuzzed endpoint, for CI systems."""
     suite = ET.Element(
         "testsuite",
@@ -292,7 +309,7 @@ def junit(run: RunResult, *, full: bool = False) -> str:
             failure.text = case_failure(result, full=full)
         elif result.skipped:
             ET.SubElement(case, "skipped", message=result.skipped)
-        elif result.declared:
+        elif result.declared or result.raised:
             ET.SubElement(case, "system-out").text = case_failure(result, full=full)
     for fuzzed in run.fuzz:
         case = ET.SubElement(
@@ -304,7 +321,7 @@ def junit(run: RunResult, *, full: bool = False) -> str:
         )
         if fuzzed.failed:
             failure = ET.SubElement(case, "failure", message=f"fuzz {fuzzed.endpoint} differs")
-            failure.text = fuzz_failure(fuzzed, full=full)
+            failure.text = fuzz_failure(fuzzed, (defaults or {}).get(fuzzed.endpoint), full=full)
     for problem in problems(run):
         case = ET.SubElement(suite, "testcase", classname="contracts", name="the run")
         ET.SubElement(case, "failure", message=problem)
@@ -329,7 +346,9 @@ def _first_line(result: CaseResult) -> str:
     return result.errors[0] if result.errors else "failed"
 
 
-def markdown(run: RunResult, *, full: bool = False) -> str:
+def markdown(
+    run: RunResult, *, full: bool = False, defaults: dict[str, Request] | None = None
+) -> str:
     """A summary for a pull request: verdict, undeclared and declared differences, stale entries."""
     verdict = "❌ legacy and migrated differ" if run.failed else "✅ no undeclared difference"
     lines = [f"## Contract tests: {verdict}", "", summary(run), ""]
@@ -357,11 +376,11 @@ def markdown(run: RunResult, *, full: bool = False) -> str:
                     "```",
                     "",
                 ]
-    errors = [(c.case.name, e) for c in run.cases for e in (*c.errors, *c.raised) if c.failed]
+    errors = [(c.case.name, e) for c in run.cases for e in (*c.errors, *c.raised)]
     if errors:
         lines += ["### Errors", ""] + [f"- `{name}`: {error}" for name, error in errors] + [""]
     for fuzzed in (f for f in run.fuzz if f.failed):
-        report = fuzz_failure(fuzzed, full=full)
+        report = fuzz_failure(fuzzed, (defaults or {}).get(fuzzed.endpoint), full=full)
         lines += [f"### Fuzzing `{fuzzed.endpoint}`", "", "```", report, "```", ""]
     used = declarations(run)
     if used:

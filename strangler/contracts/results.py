@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from typing import Any
 
 from strangler.contracts.cases import Case, Request
 from strangler.contracts.ledger import Entry
+from strangler.types import Backend
 
 
 @dataclasses.dataclass(frozen=True)
@@ -16,11 +18,17 @@ class Found:
     case: str
     step: str  # "" for a one-request case, else e.g. "step 2 (login)" or "step 3 #2"
     request: str  # METHOD /path as sent
-    where: str  # status, header:NAME, body, or a JSON path
-    legacy: Any
-    migrated: Any
+    where: str  # status, header:NAME, cookie:NAME, set-cookie:NAME, raised, body, a JSON path
+    legacy: Any  # the reference's value: the case played on legacy
+    migrated: Any  # the other play's value: on migrated, or in a mixed order
     declared: Entry | None = None
-    statuses: tuple[int, int] = (0, 0)  # legacy's and migrated's status for this request
+    statuses: tuple[int, int] = (0, 0)  # the reference's status and the other play's
+    answered_by: Backend = Backend.MIGRATED  # the backend that gave the other play's answer
+
+    @property
+    def mixed(self) -> bool:
+        """Whether the other play was a mixed order (its step label names the order)."""
+        return self.step.startswith("[")
 
 
 @dataclasses.dataclass
@@ -63,6 +71,7 @@ class FuzzResult:
     failure: CaseResult | None = None  # the shrunk example that still differs
     minimal: Request | None = None
     declared: dict[str, int] = dataclasses.field(default_factory=dict)  # where -> times seen
+    entries: Counter[Entry] = dataclasses.field(default_factory=Counter)  # which declared them
     error: str | None = None
     compared: int = 0  # request pairs compared over every example (the `before:` steps too)
     seconds: float = 0.0
@@ -87,6 +96,7 @@ class RunResult:
     not_fuzzed: list[str] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)  # said once, at the top
     stopped: str | None = None  # why the run stopped before the end
+    selected: str | None = None  # the -k pattern, if any
     seconds: float = 0.0
 
     @property
@@ -96,8 +106,9 @@ class RunResult:
 
     @property
     def skipped(self) -> int:
-        """Requests of skipped cases, never compared."""
-        return sum(c.requests for c in self.cases if c.skipped)
+        """Requests never compared: of the cases that could not run, or that a stopped run
+        did not reach."""
+        return sum(c.requests for c in self.cases if c.skipped or not c.compared)
 
     @property
     def failed(self) -> bool:

@@ -14,19 +14,21 @@ case or play to the next. A step pinned to a backend (`backend:`) goes there in 
 from __future__ import annotations
 
 import dataclasses
+import http.cookiejar
 import itertools
 import json
 import random
 import re
 import time
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import httpx
 
 from strangler.contracts import jsonpath
-from strangler.contracts.cases import MISSING, Case, Request, Step
-from strangler.contracts.compare import Answer, compare
+from strangler.contracts.cases import MISSING, Case, Request, Rules, Step
+from strangler.contracts.compare import Answer, Difference, compare
 from strangler.contracts.ledger import Ledger
 from strangler.contracts.results import CaseResult, Found
 from strangler.contracts.targets import Target
@@ -77,7 +79,7 @@ def prepare(request: Request, variables: Mapping[str, str], unset: set[str]) -> 
     """The request as sent: captures substituted in path, headers, query and body."""
     return dataclasses.replace(
         request,
-        path=substitute(request.path, variables, unset),
+        path=local_path(substitute(request.path, variables, unset)),
         headers=substitute(dict(request.headers), variables, unset),
         query=substitute(dict(request.query), variables, unset),
         json=request.json
@@ -86,6 +88,16 @@ def prepare(request: Request, variables: Mapping[str, str], unset: set[str]) -> 
         form=substitute(request.form, variables, unset) if request.form is not None else None,
         body=substitute(request.body, variables, unset),
     )
+
+
+def local_path(path: str) -> str:
+    """A captured Location made a path on this gateway: `http://host/me?x=1` is `/me?x=1`, so
+    a redirect issued by one backend can be followed on the other."""
+    if path.startswith("/"):
+        return path
+    parts = urllib.parse.urlsplit(path)
+    local = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return local if local.startswith("/") else "/" + local
 
 
 def capture(answer: Answer, source: str) -> str | None:
@@ -149,11 +161,26 @@ def mixed_orders(case: Case, seed: int = 0) -> list[Order]:
     return orders
 
 
+class _SecureToo(http.cookiejar.DefaultCookiePolicy):
+    """Sends Secure cookies over plain http too: in process the gateway is reached over http,
+    where a browser of the real service would be on https. Left out, a login's Secure session
+    cookie would never come back, and every logged-in step would compare two logged-out
+    answers."""
+
+    def return_ok_secure(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return True
+
+
+def scenario_cookies() -> httpx.Cookies:
+    """A scenario's cookie jar: empty at the start of each play."""
+    return httpx.Cookies(http.cookiejar.CookieJar(_SecureToo()))
+
+
 async def play(case: Case, order: Order, sides: Mapping[Backend, Target]) -> Played:
     """Runs the case's steps, step i on `sides[order[i]]`, from fresh state, with one jar."""
     played = Played(order)
     await sides[order[0]].reset()
-    cookies = httpx.Cookies()
+    cookies = scenario_cookies()
     variables: dict[str, str] = {}
     for index, step in enumerate(case.steps):
         target = sides[order[index]]
@@ -206,9 +233,14 @@ async def run_case(
                     result.raised.append(note)
             target = ours.request.target
             statuses = (ours.answer.status, theirs.answer.status)
-            for difference in compare(ours.answer, theirs.answer, case.rules):
+            for difference in _differences(ours.answer, theirs.answer, case.rules):
                 entry = ledger.declare(
-                    case.name, [case.endpoint, target], difference.where, target, statuses
+                    case.name,
+                    [case.endpoint, target],
+                    difference.where,
+                    target,
+                    statuses,
+                    theirs.backend,
                 )
                 result.differences.append(
                     Found(
@@ -220,11 +252,23 @@ async def run_case(
                         difference.migrated,
                         entry,
                         statuses,
+                        theirs.backend,
                     )
                 )
     result.raised = _unique(result.raised)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _differences(ours: Answer, theirs: Answer, rules: Rules) -> list[Difference]:
+    """What `compare` finds, and a response cut off on one side only (`where: response`): an
+    exception after the answer began, which its status and first bytes do not show. (An
+    exception answered with a whole 500 page shows in the status and body already.)"""
+    found = compare(ours, theirs, rules)
+    if ours.broken != theirs.broken:
+        state = {True: "cut off", False: "complete"}
+        found.append(Difference("response", state[ours.broken], state[theirs.broken]))
+    return found
 
 
 def _unique(errors: Sequence[str]) -> list[str]:

@@ -37,19 +37,20 @@ def run_suite(
     everything done until then, so the reports can always be written.
     """
     started = time.perf_counter()
-    run = RunResult()
+    run = RunResult(selected=select)
     if not session.can_reset:
+        stateful = [c.name for f in files for c in f.cases if c.stateful]
+        which = f" ({', '.join(stateful)})" if stateful else ""
         run.notes.append(
             "no reset hook (contract_reset): every case starts from the state the last one left;"
-            " cases that need fresh state may differ for that reason alone"
+            f" cases that need fresh state{which} may differ for that reason alone"
         )
     pattern = wildcard(select) if select else None
+    chosen = [c for f in files for c in f.cases if pattern is None or pattern.fullmatch(c.name)]
     try:
-        for file in files:
-            for case in file.cases:
-                if pattern is None or pattern.fullmatch(case.name):
-                    run.cases.append(_run_case(session, case, seed))
-                    progress(case.name)
+        for case in chosen:
+            run.cases.append(_run_case(session, case, seed))
+            progress(case.name)
         if fuzz and pattern is None:
             document = session.openapi()
             fuzzed = set()
@@ -63,6 +64,8 @@ def run_suite(
             run.not_fuzzed = [e for e in operations(document) if e not in fuzzed]
     except SideUnreachable as exc:
         run.stopped = str(exc)
+        done = len(run.cases)
+        run.cases += [CaseResult(c, skipped="the run stopped before it") for c in chosen[done:]]
     # Only a whole run can tell that an entry no longer matches anything.
     run.stale_judged = pattern is None and fuzz and run.stopped is None
     run.stale = session.ledger.stale() if run.stale_judged else []
@@ -77,6 +80,7 @@ def _run_case(session: ContractSession, case: Case, seed: int) -> CaseResult:
         raise
     except Exception as exc:  # a stuck handler, a bug: this case failed, the run goes on
         return CaseResult(case, errors=[f"the case could not run: {type(exc).__name__}: {exc}"])
+    # (its requests count as skipped: compared is 0)
 
 
 def fuzz_file(

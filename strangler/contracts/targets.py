@@ -55,7 +55,7 @@ class Target(Protocol):
 
     @property
     def can_reset(self) -> bool:
-        """Whether `reset` gives fresh state (stateful cases are skipped where it cannot)."""
+        """Whether `reset` gives fresh state (where it cannot, the run says so once)."""
 
     async def reset(self) -> None:
         """Returns the side to fresh state, as far as the reset hook can."""
@@ -131,8 +131,8 @@ class GatewaySide:
         cookies.extract_cookies(response)
         self._check_backend(request, response, body)
         kept = tuple((k, v) for k, v in response.headers.multi_items() if k.lower() != self._mark)
-        raised = self._raised.take() if self._raised is not None else None
-        return Answer(response.status_code, kept, body, raised)
+        raised, broken = self._raised.take() if self._raised is not None else (None, False)
+        return Answer(response.status_code, kept, body, raised, broken)
 
     def _check_backend(self, request: Request, response: httpx.Response, body: bytes) -> None:
         if response.status_code == 401 and body.startswith(b'{"error":"X-Strangler-Force-Backend'):

@@ -42,7 +42,10 @@ def test_a_port_with_its_own_sessions_fails_only_across_backends() -> None:
     )
     assert result.exit_code == 1
     failed = [line for line in result.output.splitlines() if line.startswith("FAIL ")]
-    assert failed == ["FAIL session.yaml::login-then-me-then-logout: legacy and migrated differ"]
+    assert failed == [
+        "FAIL session.yaml::login-then-me-then-logout: legacy and migrated differ",
+        "FAIL session.yaml::login-redirect-followed-on-either-backend: legacy and migrated differ",
+    ]
     table = words(result.output)
     assert "[legacy→migrated→migrated→migrated] step 2 (me): status 200 401" in table
     assert "[migrated→legacy→legacy→legacy] step 2 (me): status 200 401" in table
@@ -65,7 +68,7 @@ def test_a_port_that_raises_is_a_named_500_and_the_run_goes_on(tmp_path: Path) -
     assert "FAIL square.yaml::square-of-a-word" in result.output
     assert named in result.output
     assert "status 400 500" in words(result.output)
-    assert "4 passed, 1 failed" in result.output  # the other cases ran
+    assert "5 passed, 1 failed" in result.output  # the other cases ran
     suite = ET.parse(junit).getroot()
     failures = [c for c in suite if c.find("failure") is not None]
     assert [c.get("name") for c in failures] == ["square-of-a-word"]

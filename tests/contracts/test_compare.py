@@ -128,7 +128,7 @@ def test_headers_are_compared_by_pattern_and_type() -> None:
 
 def test_cookies_are_compared_by_name_pattern_and_presence() -> None:
     """`cookie:NAME` compares the cookie a Set-Cookie line sets: its shape, and that it is set."""
-    rules = Rules().merged({"patterns": {"cookie:session": r"[\w.-]+"}})
+    rules = Rules().merged({"patterns": {"cookie:session": r"[\w.-]+"}, "cookie_attributes": False})
     ours = with_cookies("session=abc.def; HttpOnly; Path=/", "theme=dark")
     theirs = with_cookies("theme=light", "session=xyz-1; Path=/")
     none = with_cookies("theme=dark")
@@ -140,7 +140,9 @@ def test_cookies_are_compared_by_name_pattern_and_presence() -> None:
 
 def test_every_set_cookie_line_must_match_a_header_pattern() -> None:
     """Several Set-Cookie lines are kept apart (an Expires holds a comma) and each must match."""
-    rules = Rules().merged({"patterns": {"header:set-cookie": r"\w+=[^;]*; Path=/.*"}})
+    rules = Rules().merged(
+        {"patterns": {"header:set-cookie": r"\w+=[^;]*; Path=/.*"}, "cookie_attributes": False}
+    )
     good = with_cookies("a=1; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT", "b=2; Path=/x")
     bad = with_cookies("a=1; Path=/", "b=2")
     assert compare(good, good, rules) == []
@@ -155,3 +157,16 @@ def test_exact_compares_json_bytes_where_no_rule_applies() -> None:
     assert compare(flask, answer(b'{"b": 2, "a": 1}'), Rules()) == []
     assert [d.where for d in compare(flask, answer(b'{"b": 2, "a": 1}'), exact)] == ["body"]
     assert compare(answer(b'{"token":"t-1"}\n'), answer(b'{"token": "t-2"}'), exact) == []
+
+
+def test_cookie_attributes_are_compared_by_default_and_values_are_not() -> None:
+    """Clients act on HttpOnly, Path, SameSite and deletion, not on a session's signed value."""
+    flask = with_cookies("session=abc; HttpOnly; Path=/")
+    same = with_cookies("session=xyz; Path=/; HttpOnly")
+    laxer = with_cookies("session=xyz; Path=/; SameSite=lax")
+    deleted = with_cookies('session=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/')
+    assert compare(flask, same, Rules()) == []
+    assert [(d.where, d.migrated) for d in compare(flask, laxer, Rules())] == [
+        ("set-cookie:session", "set; path=/; samesite=lax")
+    ]
+    assert compare(flask, deleted, Rules())[0].migrated == "deleted; expires; max-age; path=/"

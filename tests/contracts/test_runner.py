@@ -169,3 +169,56 @@ async def test_a_mixed_case_names_the_order_that_differs() -> None:
     assert {d.step for d in result.undeclared if d.where == "status"} == {
         "[legacy→migrated] step 2"
     }
+
+
+def test_a_secure_cookie_comes_back_over_plain_http() -> None:
+    """In process the gateway is on http: a login's Secure session cookie must still be sent
+    back, or every logged-in step would compare two logged-out answers."""
+    from strangler.contracts.runner import scenario_cookies
+
+    jar = scenario_cookies()
+    login = httpx.Request("POST", "http://testserver/login")
+    jar.extract_cookies(
+        httpx.Response(303, headers=[("set-cookie", "session=s1; Secure; HttpOnly")], request=login)
+    )
+    me = httpx.Request("GET", "http://testserver/me")
+    jar.set_cookie_header(me)
+    assert me.headers["cookie"] == "session=s1"
+
+
+async def test_a_response_cut_off_on_one_side_only_is_a_difference() -> None:
+    """Migrated breaking off its answer (an exception mid-stream) differs, even where the status
+    and the bytes so far match; an exception answered with a whole 500 page is only named."""
+
+    class Raising(FakeSide):
+        def __init__(self, *args: object, broken: bool) -> None:
+            super().__init__(*args)  # type: ignore[arg-type]
+            self.broken = broken
+
+        async def send(self, request: Request, cookies: httpx.Cookies) -> Answer:
+            answer = await super().send(request, cookies)
+            return Answer(
+                answer.status, answer.headers, answer.body, "ValueError: boom", self.broken
+            )
+
+    case = Case("c", (Step(Request("GET", "/n")),))
+    legacy = FakeSide(Backend.LEGACY, counter)
+    cut = await run_case(case, legacy, Raising(Backend.MIGRATED, counter, broken=True), Ledger())
+    assert [(d.where, d.legacy, d.migrated) for d in cut.differences] == [
+        ("response", "complete", "cut off")
+    ]
+    assert cut.raised == ["the request on migrated raised ValueError: boom"]
+    whole = await run_case(case, legacy, Raising(Backend.MIGRATED, counter, broken=False), Ledger())
+    assert (whole.differences, whole.raised) == (
+        [],
+        ["the request on migrated raised ValueError: boom"],
+    )
+
+
+def test_a_captured_location_is_followed_as_a_local_path() -> None:
+    """A redirect's absolute Location becomes a path on the gateway, query kept."""
+    from strangler.contracts.runner import local_path
+
+    assert local_path("http://localhost:5000/auth/login?next=%2F") == "/auth/login?next=%2F"
+    assert local_path("/me") == "/me"
+    assert local_path("me") == "/me"

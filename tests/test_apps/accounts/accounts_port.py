@@ -38,10 +38,13 @@ def read_session(request: Request) -> dict[str, Any]:
 
 
 def write_session(response: Response, data: dict[str, Any]) -> Response:
+    """Sets or deletes the cookie with Flask's attributes (Starlette's defaults add SameSite,
+    and its deletion drops HttpOnly)."""
     if data:
-        response.set_cookie(_COOKIE, _signer.dumps(data), httponly=True, path="/")
+        value, max_age, expires = _signer.dumps(data), None, None
     else:
-        response.delete_cookie(_COOKIE, path="/")
+        value, max_age, expires = "", 0, 0
+    response.set_cookie(_COOKIE, value, max_age, expires, path="/", httponly=True, samesite=None)
     return response
 
 
