@@ -2,20 +2,46 @@
 
 The key is `str(features)` of the raw decoded JSON list, so `[1, 2, ...]` and `[1.0, 2.0, ...]`
 are different entries; a client that always sends the same bytes gets cache hits from either app.
+
+Deliberate change from legacy: legacy's cache grew forever (about 170 bytes per distinct
+request: a slow memory leak any client could speed up). This one keeps the `max_entries` most
+recently used predictions (env `ML_CACHE_MAX_ENTRIES`, default 100,000: about 20 MB) and forgets
+the least recently used. Answers are unchanged; only a very old entry may be computed again.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+from collections import OrderedDict
 from typing import Any
+
+DEFAULT_MAX_ENTRIES = 100_000
+
+
+def max_entries_from_env() -> int:
+    raw = os.environ.get("ML_CACHE_MAX_ENTRIES", "")
+    if not raw:
+        return DEFAULT_MAX_ENTRIES
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(
+            f"ML_CACHE_MAX_ENTRIES={raw!r} must be a whole number of at least 1;"
+            f" unset it for {DEFAULT_MAX_ENTRIES}"
+        )
+    return value
 
 
 class PredictionCache:
-    """A thread-safe, unbounded map from feature key to prediction (legacy never evicted)."""
+    """A thread-safe map from feature key to prediction, least recently used out first."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
         self._lock = threading.Lock()
-        self._entries: dict[str, float] = {}
+        self._entries: OrderedDict[str, float] = OrderedDict()
 
     @staticmethod
     def key(features: Any) -> str:
@@ -25,12 +51,18 @@ class PredictionCache:
     def get(self, key: str) -> float | None:
         """Returns the cached prediction for `key`, or None on a miss."""
         with self._lock:
-            return self._entries.get(key)
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
 
     def set(self, key: str, prediction: float) -> None:
-        """Stores `prediction` under `key`."""
+        """Stores `prediction` under `key`, forgetting the least recently used past the bound."""
         with self._lock:
             self._entries[key] = prediction
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
 
     def clear(self) -> None:
         """Forgets every entry (tests start each app on a fresh cache)."""
@@ -42,4 +74,4 @@ class PredictionCache:
             return len(self._entries)
 
 
-prediction_cache = PredictionCache()
+prediction_cache = PredictionCache(max_entries_from_env())

@@ -150,3 +150,27 @@ def test_micro_batches_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setattr(type(forest), "predict", refuse)
     assert all(isinstance(p, float) for p in predict_rows([[1.0] * 10, [2] * 10]))
+
+
+def test_the_cache_is_bounded_and_keeps_the_recently_used() -> None:
+    """Past its bound the cache forgets the least recently used entry, not a hot one (#11)."""
+    from migrated.domain.cache import PredictionCache
+
+    cache = PredictionCache(max_entries=3)
+    for key in ("a", "b", "c"):
+        cache.set(key, 1.0)
+    assert cache.get("a") == 1.0  # now the most recently used
+    cache.set("d", 2.0)
+    assert len(cache) == 3
+    assert (cache.get("b"), cache.get("a"), cache.get("d")) == (None, 1.0, 2.0)
+
+
+def test_a_bad_cache_bound_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ML_CACHE_MAX_ENTRIES must be a whole number of at least 1; the message says so."""
+    from migrated.domain.cache import max_entries_from_env
+
+    monkeypatch.setenv("ML_CACHE_MAX_ENTRIES", "lots")
+    with pytest.raises(ValueError, match="whole number of at least 1"):
+        max_entries_from_env()
+    monkeypatch.setenv("ML_CACHE_MAX_ENTRIES", "5000")
+    assert max_entries_from_env() == 5000
