@@ -4,7 +4,8 @@ Flask only parses when the Content-Type's media type is `application/json` or
 `application/*+json` (case-insensitive, parameters ignored), and parses the raw bytes with the
 standard `json.loads`, which accepts `NaN`/`Infinity` and detects UTF-8/16/32. On failure it
 raises werkzeug's UnsupportedMediaType or BadRequest; `BodyError` carries the same status and
-the same `str()`, because legacy's predict routes answered with that text.
+the same `str()`, because legacy's predict routes answered with that text. JSON nested too deep
+for the parser raised RecursionError through werkzeug: a 500 with that text.
 """
 
 from __future__ import annotations
@@ -46,3 +47,5 @@ def decode_json(content_type: str | None, body: bytes) -> Any:
         return json.loads(body)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError alike, as in werkzeug.
         raise BodyError(400, BAD_REQUEST) from exc
+    except RecursionError as exc:  # JSON nested thousands deep: werkzeug let this escape (a 500)
+        raise BodyError(500, str(exc)) from exc

@@ -10,6 +10,7 @@ from fastapi.security import APIKeyHeader
 from migrated.batcher import MicroBatcher
 from migrated.domain import TokenError, check_authorization_header, predict_rows
 from migrated.errors import ApiError
+from migrated.headers import legacy_header
 from migrated.settings import BatchSettings
 
 # APIKeyHeader, not HTTPBearer: it only reads the header (auto_error=False), so legacy's rules
@@ -23,15 +24,16 @@ _authorization = APIKeyHeader(
 
 
 async def require_token(
-    header: Annotated[str | None, Depends(_authorization)],
+    request: Request, _: Annotated[str | None, Depends(_authorization)]
 ) -> dict[str, Any]:
     """Returns the token's claims, or fails with legacy's 401 before the body is even read.
 
-    `async def` on purpose: a plain `def` dependency runs in the thread pool, and two thread
-    hops per request cost far more than the ~30 us of HMAC checking done here on the loop.
+    The header is read as legacy read it (repeated fields joined); `_authorization` only
+    documents it. `async def` on purpose: a plain `def` dependency runs in the thread pool, and
+    two thread hops per request cost far more than the ~30 us of HMAC checking done here.
     """
     try:
-        return check_authorization_header(header)
+        return check_authorization_header(legacy_header(request, "authorization"))
     except TokenError as exc:
         raise ApiError(401, str(exc)) from exc
 

@@ -8,6 +8,7 @@ from migrated.body import BodyError, decode_json
 from migrated.docs import html_error, json_error, request_body
 from migrated.domain import issue_token
 from migrated.errors import ApiError, FlaskError
+from migrated.headers import legacy_header
 from migrated.responses import FlaskJSONResponse
 from migrated.schemas import LoginRequest, TokenResponse
 from migrated.validation import login_request
@@ -32,7 +33,7 @@ router = APIRouter(tags=["auth"])
 async def login(request: Request) -> FlaskJSONResponse:
     """Exchanges the demo credentials (`admin` / `password`) for a token valid 24 hours."""
     try:
-        data = decode_json(request.headers.get("content-type"), await request.body())
+        data = decode_json(legacy_header(request, "content-type"), await request.body())
     except BodyError as exc:  # Legacy had no try here: Flask answered with its HTML page.
         raise FlaskError(exc.status, str(exc)) from exc
     credentials = login_request(data)

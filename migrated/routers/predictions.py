@@ -17,6 +17,7 @@ from migrated.deps import Batcher, Claims
 from migrated.docs import TOKEN_ERRORS, json_error, request_body
 from migrated.domain import MODEL_VERSION, predict_samples, prediction_cache
 from migrated.errors import ApiError
+from migrated.headers import legacy_header
 from migrated.responses import FlaskJSONResponse
 from migrated.schemas import (
     BatchPredictRequest,
@@ -36,7 +37,7 @@ _BODY_500 = (
 
 async def _json_body(request: Request) -> object:
     try:
-        return decode_json(request.headers.get("content-type"), await request.body())
+        return decode_json(legacy_header(request, "content-type"), await request.body())
     except BodyError as exc:
         raise ApiError(500, str(exc)) from exc
 

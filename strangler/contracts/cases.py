@@ -36,12 +36,12 @@ class Request:
 
     At most one of `json` (any JSON value, NaN and infinities included), `form` and `body` (raw
     text or bytes) is given. A header whose value is None is not sent, not even the
-    Content-Type that a `json` or `form` body would add.
+    Content-Type that a `json` or `form` body would add; a list is sent as repeated fields.
     """
 
     method: str = "GET"
     path: str = "/"
-    headers: Mapping[str, str | None] = dataclasses.field(default_factory=dict)
+    headers: Mapping[str, str | list[str] | None] = dataclasses.field(default_factory=dict)
     query: Mapping[str, str | list[str]] = dataclasses.field(default_factory=dict)
     json: Any = MISSING
     form: Mapping[str, str] | None = None

@@ -251,7 +251,7 @@ def _request(raw: dict[str, Any], defaults: Request) -> Request:
         if "json" in raw:
             json_body = raw["json"]
         elif "form" in raw:
-            form = _string_map(raw["form"], "form", nullable=False)  # type: ignore[assignment]
+            form = _string_map(raw["form"], "form", nullable=False)
         else:
             body = raw["body"]
             if not isinstance(body, str | bytes):
@@ -263,19 +263,27 @@ def _lower(mapping: Mapping[str, Any]) -> set[str]:
     return {key.lower() for key in mapping}
 
 
-def _string_map(value: Any, name: str, *, nullable: bool) -> dict[str, str | None]:
+def _string_map(value: Any, name: str, *, nullable: bool) -> dict[str, Any]:
+    """A mapping of names to strings; for headers (`nullable`), also None (not sent) and lists
+    (the field repeated)."""
     if not isinstance(value, dict):
         raise CaseProblem(f"`{name}:` must be a mapping")
-    result: dict[str, str | None] = {}
+    result: dict[str, Any] = {}
     for key, item in value.items():
         if item is None and nullable:
             result[str(key)] = None
-        elif isinstance(item, str | int | float) and not isinstance(item, bool):
+        elif nullable and isinstance(item, list) and item and all(map(_scalar, item)):
+            result[str(key)] = [str(v) for v in item]
+        elif _scalar(item):
             result[str(key)] = str(item)
         else:
-            hint = " (null removes a default header)" if nullable else ""
+            hint = " (null removes a default header, a list repeats it)" if nullable else ""
             raise CaseProblem(f"{name}[{key!r}] must be a string{hint}")
     return result
+
+
+def _scalar(item: Any) -> bool:
+    return isinstance(item, str | int | float) and not isinstance(item, bool)
 
 
 def _query(value: Any) -> dict[str, str | list[str]]:

@@ -107,7 +107,12 @@ class GatewaySide:
         return self.backend
 
     async def send(self, request: Request, cookies: httpx.Cookies) -> Answer:
-        headers = [(k, v) for k, v in request.headers.items() if v is not None]
+        headers = [
+            (name, one)
+            for name, value in request.headers.items()
+            for one in (value if isinstance(value, list) else [value])
+            if one is not None
+        ]
         headers += self._asking()
         content, content_type = encode_body(request)
         if content_type and not any(k.lower() == "content-type" for k in request.headers):
