@@ -10,16 +10,29 @@ import os
 from pathlib import Path
 from typing import Any
 
+from strangler.errors import ConfigError
 from strangler.flags.errors import FlagStoreError
 from strangler.flags.flagfile import import_flags
 from strangler.flags.model import AuditEntry
 from strangler.flags.service import FlagService
-from strangler.gateway.dispatch import Gateway, create_gateway
+from strangler.gateway.dispatch import Gateway, check_admin_prefix, create_gateway
+from strangler.routing.sticky import parse_sticky
 from strangler.settings import Settings, import_string
 
 log = logging.getLogger("strangler.server")
 
 SETTINGS_ENV = "STRANGLER_SETTINGS_JSON"
+
+
+def check_settings(settings: Settings) -> None:
+    """Checks what the gateway would refuse, so a server reports one clear line before it
+    starts its workers, not a traceback from each of them."""
+    parse_sticky(settings.sticky)
+    check_admin_prefix(settings.admin_prefix)
+    if settings.legacy_threads < 1:
+        raise ConfigError(f"legacy_threads = {settings.legacy_threads}: give at least 1")
+    if settings.poll_interval <= 0:
+        raise ConfigError(f"poll_interval = {settings.poll_interval}: give a positive number")
 
 
 def build_gateway(settings: Settings) -> Gateway:

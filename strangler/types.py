@@ -30,3 +30,4 @@ class Mode(enum.StrEnum):
     LEGACY = "legacy"
     MIGRATED = "migrated"
     CANARY = "canary"
+    OFF = "off"  # for an endpoint only one app serves: answered by the other app (its 404)

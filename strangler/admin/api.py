@@ -28,7 +28,9 @@ from strangler.flags.watcher import FlagWatcher
 
 class FlagChange(BaseModel):
     endpoint: str = Field(examples=["GET /model-info"])
-    mode: str = Field(examples=["migrated"], description="legacy, migrated or canary")
+    mode: str = Field(
+        examples=["migrated"], description="legacy, migrated, canary, or off (one-app endpoints)"
+    )
     percentage: float | None = Field(None, examples=[25], description="for canary: 0 to 100")
     reason: str = Field(examples=["port verified by the contract suite"])
     actor: str | None = Field(None, description="who makes the change (default: admin-api)")
@@ -100,8 +102,10 @@ def build_admin_app(
             actor=change.actor or "admin-api",
             reason=change.reason,
         )
+        if entry is None:
+            return service.unchanged(change.endpoint, change.mode, change.percentage)
         watcher.refresh()  # this worker sees its own change at once; the others within a poll
-        return entry.to_dict()
+        return {"changed": True, **entry.to_dict()}
 
     @guarded.get("/history")
     def history(

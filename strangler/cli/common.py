@@ -67,13 +67,16 @@ def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 
 
 def describe(flag: dict[str, Any] | None) -> str:
-    """A flag as operators read it: `legacy`, `migrated`, `canary 25%` or `(unset)`."""
+    """A flag as operators read it: `legacy`, `migrated`, `canary 25%`, `off` or `(unset)`."""
     if flag is None:
         return "(unset)"
     return f"canary {flag['percentage']:g}%" if flag["mode"] == "canary" else str(flag["mode"])
 
 
 def print_change(entry: dict[str, Any]) -> None:
+    if entry.get("changed") is False:
+        click.echo(f"{entry['endpoint']}: already {describe(entry['flag'])}; nothing changed")
+        return
     click.echo(
         f"{entry['endpoint']}: {describe(entry['before'])} -> {describe(entry['after'])}"
         f"  (version {entry['version']}, by {entry['actor']}: {entry['reason']})"

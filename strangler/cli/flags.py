@@ -68,7 +68,7 @@ def flags_list(config: Path | None, store: str | None, url: str | None) -> None:
 
 @flags.command("set")
 @click.argument("endpoint")
-@click.argument("mode", type=click.Choice(["legacy", "migrated", "canary"]))
+@click.argument("mode", type=click.Choice(["legacy", "migrated", "canary", "off"]))
 @click.argument("percentage", type=float, required=False)
 @reason_option
 @actor_option
@@ -85,7 +85,8 @@ def flags_set(
     store: str | None,
     url: str | None,
 ) -> None:
-    """Route ENDPOINT ('METHOD /path') to MODE (canary takes a PERCENTAGE)."""
+    """Route ENDPOINT ('METHOD /path') to MODE (canary takes a PERCENTAGE; off hides an
+    endpoint only one app serves, such as the port's /docs, behind the other app's 404)."""
     try:
         print_change(
             operations(config, url, store).set(

@@ -74,7 +74,10 @@ class LocalOperations:
     def set(
         self, endpoint: str, mode: str, percentage: float | None, *, actor: str, reason: str
     ) -> dict[str, Any]:
-        return self.service.set(endpoint, mode, percentage, actor=actor, reason=reason).to_dict()
+        entry = self.service.set(endpoint, mode, percentage, actor=actor, reason=reason)
+        if entry is None:
+            return self.service.unchanged(endpoint, mode, percentage)
+        return {"changed": True, **entry.to_dict()}
 
     def history(self, endpoint: str | None, limit: int) -> list[dict[str, Any]]:
         return [entry.to_dict() for entry in self.service.history(endpoint, limit)]

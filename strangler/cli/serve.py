@@ -12,7 +12,7 @@ import click
 from strangler.cli.common import config_option, fail
 from strangler.cli.operations import LocalOperations
 from strangler.errors import ConfigError, StranglerError
-from strangler.server import create_store, settings_to_env
+from strangler.server import check_settings, create_store, settings_to_env
 from strangler.settings import TOKEN_ENV, import_string, load_settings
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -69,6 +69,7 @@ def serve(
                 f"development mode opens the admin API to anyone who can reach {host}; serve it"
                 f" on 127.0.0.1, or set {TOKEN_ENV}"
             )
+        check_settings(settings)
         # Import both apps here, so a typo fails now with a clear message instead of in every
         # worker process over and over.
         import_string(settings.legacy, settings.root)

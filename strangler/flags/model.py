@@ -29,7 +29,7 @@ class Flag:
             allowed = ", ".join(m.value for m in Mode)
             raise InvalidFlag(f"unknown mode {mode!r}; use one of: {allowed}") from None
         if checked is not Mode.CANARY:
-            implied = 100.0 if checked is Mode.MIGRATED else 0.0
+            implied = 100.0 if checked is Mode.MIGRATED else 0.0  # legacy and off: 0
             if percentage is not None and percentage != implied:
                 raise InvalidFlag(f"a percentage goes with mode 'canary', not {checked.value!r}")
             return cls(checked, implied)

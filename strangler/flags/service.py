@@ -45,6 +45,14 @@ class FlagService:
         except InvalidFlag as exc:
             exc.endpoint = endpoint.key
             raise
+        if flag.mode is Mode.OFF:
+            if len(endpoint.backends) != 1:
+                raise InvalidFlag(
+                    f"{endpoint.key} is served by both apps: route it with legacy, migrated or"
+                    " canary (`off` hides an endpoint only one app serves)",
+                    endpoint=endpoint.key,
+                )
+            return endpoint, flag
         wants_migrated = flag.mode in (Mode.MIGRATED, Mode.CANARY)
         if wants_migrated and Backend.MIGRATED not in endpoint.backends:
             raise NoMigratedHandler(
@@ -66,14 +74,23 @@ class FlagService:
         *,
         actor: str,
         reason: str,
-    ) -> AuditEntry:
+    ) -> AuditEntry | None:
+        """Writes the change and returns its audit entry; None when the flag is already so (a
+        change that changes nothing makes no new version and no audit row)."""
         endpoint, flag = self.check(key, mode, percentage)
         if not reason.strip():
             raise InvalidFlag(
                 "say why: a change needs a reason (it goes in the audit trail)",
                 endpoint=endpoint.key,
             )
+        if self.store.snapshot().flags.get(endpoint.key) == flag:
+            return None
         return self.store.set(endpoint.key, flag, actor=actor, reason=reason.strip())
+
+    def unchanged(self, key: str, mode: str, percentage: float | None = None) -> dict[str, Any]:
+        """What the admin API and the CLI answer for a change that changes nothing."""
+        endpoint, flag = self.check(key, mode, percentage)
+        return {"changed": False, "endpoint": endpoint.key, "flag": flag.to_dict()}
 
     def apply(
         self,
@@ -109,7 +126,9 @@ class FlagService:
         for endpoint in self.inventory:
             flag = snapshot.flags.get(endpoint.key)
             if len(endpoint.backends) == 1:
-                routing = next(iter(endpoint.backends)).value
+                only = next(iter(endpoint.backends)).value
+                off = flag is not None and flag.mode is Mode.OFF
+                routing = f"off (the other app answers 404; on: {only})" if off else only
             else:
                 routing = flag.describe() if flag else "legacy"
             rows.append(

@@ -219,6 +219,14 @@ def _marking(send: Send, mark: tuple[bytes, bytes]) -> Send:
     return marked
 
 
+def check_admin_prefix(admin_prefix: str) -> None:
+    """Raises ConfigError unless the admin prefix is a path below the root."""
+    if not admin_prefix.startswith("/") or admin_prefix.rstrip("/") == "":
+        raise ConfigError(
+            f"admin_prefix {admin_prefix!r} must be a path below the root, e.g. '/_strangler'"
+        )
+
+
 def create_gateway(
     legacy: WSGIApp,
     migrated: ASGIApp,
@@ -248,10 +256,7 @@ def create_gateway(
         Worth it in a process the gateway owns (`strangler serve` turns it on); off by default
         because it changes the host process.
     """
-    if not admin_prefix.startswith("/") or admin_prefix.rstrip("/") == "":
-        raise ConfigError(
-            f"admin_prefix {admin_prefix!r} must be a path below the root, e.g. '/_strangler'"
-        )
+    check_admin_prefix(admin_prefix)
     store = open_store(flags) if isinstance(flags, str | Path) else flags
     return Gateway(
         make_bridge(legacy, threads=legacy_threads),

@@ -30,6 +30,7 @@ class Reason(enum.StrEnum):
 
     FALLTHROUGH = "fallthrough"  # no endpoint matched: legacy keeps its own 404/405
     ONLY_BACKEND = "only-backend"  # one app serves the endpoint
+    OFF = "off"  # one app serves it, and it is switched off: the other app answers (404)
     DEFAULT = "default"  # no flag set: legacy
     STATIC = "static"  # flag mode legacy or migrated
     SPLIT = "split"  # canary, by the caller's bucket (or 0 / 100 %: by the percentage alone)
@@ -68,7 +69,11 @@ def decide(
     if endpoint is None:
         return Decision(Backend.LEGACY, Reason.FALLTHROUGH, version)
     if len(endpoint.backends) == 1:
-        return Decision(next(iter(endpoint.backends)), Reason.ONLY_BACKEND, version)
+        only = next(iter(endpoint.backends))
+        if flag is not None and flag.mode is Mode.OFF:
+            other = Backend.LEGACY if only is Backend.MIGRATED else Backend.MIGRATED
+            return Decision(other, Reason.OFF, version)
+        return Decision(only, Reason.ONLY_BACKEND, version)
     if flag is None:
         return Decision(Backend.LEGACY, Reason.DEFAULT, version)
     if flag.mode is Mode.LEGACY:

@@ -187,3 +187,43 @@ def test_backup_then_restore_puts_the_flags_back_and_keeps_the_audit(
     again = strangler(config, "flags", "backup", str(backup))
     assert again.exit_code == 2
     assert "exists already" in again.output
+
+
+def test_a_change_that_changes_nothing_writes_nothing(config: Path) -> None:
+    """Setting a flag to what it is says so, and makes no new version or audit row (#11)."""
+    strangler(config, "flags", "set", "GET /hello", "migrated", "-m", "ported")
+    again = strangler(config, "flags", "set", "GET /hello", "migrated", "-m", "again")
+    assert again.exit_code == 0
+    assert "GET /hello: already migrated; nothing changed" in again.output
+    assert strangler(config, "flags", "list").output.splitlines()[0] == "flag table version 1"
+    assert len(strangler(config, "flags", "history").output.strip().splitlines()) == 1
+
+
+def test_off_hides_a_one_app_endpoint_and_endpoints_says_so(config: Path) -> None:
+    """`flags set ... off` on a migrated-only endpoint; the inventory shows it switched off."""
+    result = strangler(config, "flags", "set", "GET /migrated-only", "off", "-m", "not yet")
+    assert result.exit_code == 0, result.output
+    listing = strangler(config, "endpoints").output
+    assert "off (the other app answers 404; on: migrated)" in listing
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ('sticky = "jwt"', "sticky = 'jwt' is not understood"),
+        ('admin_prefix = "admin"', "admin_prefix 'admin' must be a path below the root"),
+        ("legacy_threads = 0", "legacy_threads = 0: give at least 1"),
+    ],
+)
+def test_serve_refuses_bad_settings_in_one_line(tmp_path: Path, setting: str, message: str) -> None:
+    """A bad setting stops `strangler serve` with one line saying what to write (#11)."""
+    path = tmp_path / "strangler.toml"
+    path.write_text(
+        'legacy = "tests.test_apps.pair:legacy"\nmigrated = "tests.test_apps.pair:migrated"\n'
+        f'flags = "memory:"\n{setting}\n'
+    )
+    result = CliRunner().invoke(main, ["serve", "--config", str(path)])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: {result.output.strip()[7:]}"
+    assert message in result.output
+    assert "Traceback" not in result.output

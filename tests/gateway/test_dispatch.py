@@ -286,3 +286,21 @@ async def test_no_spelling_of_a_path_gets_around_its_flag(
     if backend == "migrated":
         assert status == 200
         assert b'"app":"migrated"' in body
+
+
+async def test_an_endpoint_only_one_app_serves_can_be_switched_off(
+    gateway: Gateway, client: httpx.AsyncClient
+) -> None:
+    """`off` hides a migrated-only endpoint (the port's /docs, say) behind legacy's 404, and a
+    legacy-only one behind migrated's; an endpoint both serve cannot be switched off (#11)."""
+    from strangler.flags.errors import InvalidFlag
+
+    assert (await client.get("/migrated-only")).status_code == 200
+    with override_flags(gateway, {"GET /migrated-only": "off", "GET /legacy-only": "off"}):
+        hidden = await client.get("/migrated-only")
+        gone = await client.get("/legacy-only")
+    assert (hidden.status_code, hidden.headers["x-strangler-backend"]) == (404, "legacy")
+    assert (gone.status_code, gone.headers["x-strangler-backend"]) == (404, "migrated")
+    assert (await client.get("/migrated-only")).status_code == 200
+    with pytest.raises(InvalidFlag, match="served by both apps"):
+        gateway.service.check("GET /hello", "off")
