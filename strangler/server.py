@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from strangler.admin.auth import Credentials
 from strangler.errors import ConfigError
 from strangler.flags.errors import FlagStoreError
 from strangler.flags.flagfile import import_flags
@@ -29,6 +30,7 @@ def check_settings(settings: Settings) -> None:
     starts its workers, not a traceback from each of them."""
     parse_sticky(settings.sticky)
     check_admin_prefix(settings.admin_prefix)
+    Credentials.parse(settings.admin_tokens, settings.admin_token, dev_mode=settings.dev_mode)
     if settings.legacy_threads < 1:
         raise ConfigError(f"legacy_threads = {settings.legacy_threads}: give at least 1")
     if settings.poll_interval <= 0:
@@ -49,6 +51,7 @@ def build_gateway(settings: Settings) -> Gateway:
         backend_header=settings.backend_header,
         admin_prefix=settings.admin_prefix,
         admin_token=settings.admin_token,
+        admin_tokens=settings.admin_tokens,
         dev_mode=settings.dev_mode,
         legacy_threads=settings.legacy_threads,
         poll_interval=settings.poll_interval,

@@ -19,7 +19,8 @@
 
 Every setting can also come from the environment as STRANGLER_<NAME> (`STRANGLER_FLAGS=/srv/f.db`,
 `STRANGLER_LEGACY_THREADS=8`), which wins over the file; command-line options win over both.
-The admin credential is never read from a file: it comes from STRANGLER_ADMIN_TOKEN.
+Admin credentials are never read from a file: they come from STRANGLER_ADMIN_TOKENS (named, with
+a role each) and STRANGLER_ADMIN_TOKEN (one shared credential).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from strangler.errors import ConfigError
 from strangler.flags.watcher import DEFAULT_INTERVAL
 
 TOKEN_ENV = "STRANGLER_ADMIN_TOKEN"
+TOKENS_ENV = "STRANGLER_ADMIN_TOKENS"
 DEV_ENV = "STRANGLER_DEV"
 
 
@@ -81,6 +83,11 @@ class Settings:
     @property
     def admin_token(self) -> str | None:
         return os.environ.get(TOKEN_ENV) or None
+
+    @property
+    def admin_tokens(self) -> str | None:
+        """Named admin credentials, `name:role:token,...` (see strangler.admin.auth)."""
+        return os.environ.get(TOKENS_ENV) or None
 
     @property
     def dev_mode(self) -> bool:

@@ -5,6 +5,6 @@ auth       how a request presents the admin token, and how it is checked
 """
 
 from strangler.admin.api import build_admin_app
-from strangler.admin.auth import ADMIN_TOKEN_HEADER, token_matches
+from strangler.admin.auth import ADMIN_TOKEN_HEADER, Credential, Credentials, Role
 
-__all__ = ["ADMIN_TOKEN_HEADER", "build_admin_app", "token_matches"]
+__all__ = ["ADMIN_TOKEN_HEADER", "Credential", "Credentials", "Role", "build_admin_app"]

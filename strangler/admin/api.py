@@ -19,8 +19,8 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from strangler.admin.auth import presented_token, token_matches
-from strangler.admin.errors import AdminUnauthorized
+from strangler.admin.auth import Credential, Credentials, Role, presented_token
+from strangler.admin.errors import AdminForbidden, AdminUnauthorized
 from strangler.flags.errors import FlagChangeError, FlagStoreError, UnknownEndpoint
 from strangler.flags.service import FlagService
 from strangler.flags.watcher import FlagWatcher
@@ -33,29 +33,42 @@ class FlagChange(BaseModel):
     )
     percentage: float | None = Field(None, examples=[25], description="for canary: 0 to 100")
     reason: str = Field(examples=["port verified by the contract suite"])
-    actor: str | None = Field(None, description="who makes the change (default: admin-api)")
+    actor: str | None = Field(
+        None, description="who you say you are; the audit names the credential, and this beside it"
+    )
 
 
 def build_admin_app(
-    service: FlagService, watcher: FlagWatcher, *, token: str | None, dev_mode: bool
+    service: FlagService, watcher: FlagWatcher, *, credentials: Credentials
 ) -> FastAPI:
     admin = FastAPI(title="Strangler admin API", version="1", redoc_url=None)
 
     def require_admin(
         authorization: Annotated[str | None, Header()] = None,
         x_strangler_admin_token: Annotated[str | None, Header()] = None,
-    ) -> None:
+    ) -> Credential:
         given = presented_token(authorization, x_strangler_admin_token)
-        if token is None and not dev_mode:
+        if not credentials.configured and not credentials.dev_mode:
             raise AdminUnauthorized(
-                "the admin API is disabled: set STRANGLER_ADMIN_TOKEN for the gateway"
-                " (or start it with --dev on a development machine)"
+                "the admin API is disabled: set STRANGLER_ADMIN_TOKENS (or STRANGLER_ADMIN_TOKEN)"
+                " for the gateway (or start it with --dev on a development machine)"
             )
-        if not token_matches(given, token, dev_mode=dev_mode):
+        credential = credentials.match(given)
+        if credential is None:
             raise AdminUnauthorized(
                 "missing or wrong admin credential: send 'Authorization: Bearer TOKEN'"
                 " or 'X-Strangler-Admin-Token: TOKEN'"
             )
+        return credential
+
+    # Dependencies as defaults, not in Annotated: these are local functions, and the module's
+    # postponed annotations are resolved in its globals, where they are not.
+    def require_writer(credential: Credential = Depends(require_admin)) -> Credential:
+        if not credential.may(Role.WRITE):
+            raise AdminForbidden(
+                f"the credential {credential.name!r} may read, not change flags (role read)"
+            )
+        return credential
 
     guarded = APIRouter(dependencies=[Depends(require_admin)])
 
@@ -66,6 +79,10 @@ def build_admin_app(
             status_code=401,
             headers={"WWW-Authenticate": "Bearer"},
         )
+
+    @admin.exception_handler(AdminForbidden)
+    async def forbidden(request: Request, exc: AdminForbidden) -> JSONResponse:
+        return JSONResponse({"error": str(exc), "type": "Forbidden"}, status_code=403)
 
     @admin.exception_handler(FlagChangeError)
     async def refused(request: Request, exc: FlagChangeError) -> JSONResponse:
@@ -94,13 +111,15 @@ def build_admin_app(
         return watcher.snapshot.to_dict()
 
     @guarded.post("/flags")
-    def set_flag(change: FlagChange) -> dict[str, Any]:
+    def set_flag(
+        change: FlagChange, credential: Credential = Depends(require_writer)
+    ) -> dict[str, Any]:
+        # The credential is the actor; what the caller says of itself is kept beside it.
+        actor = credential.name
+        if change.actor and change.actor != credential.name:
+            actor += f" (as {change.actor})"
         entry = service.set(
-            change.endpoint,
-            change.mode,
-            change.percentage,
-            actor=change.actor or "admin-api",
-            reason=change.reason,
+            change.endpoint, change.mode, change.percentage, actor=actor, reason=change.reason
         )
         if entry is None:
             return service.unchanged(change.endpoint, change.mode, change.percentage)

@@ -1,21 +1,89 @@
-"""The admin credential: how a request presents it, and how it is checked.
+"""The admin credentials: who may read or change the flags, and how a request presents one.
 
-The token comes from STRANGLER_ADMIN_TOKEN. It guards the admin API and the gateway's force
-header; it is compared in constant time, and an empty token is no token, never a match for "".
+Credentials come from the environment, never from a file in the repository:
+
+    STRANGLER_ADMIN_TOKENS="ann:write:TOKEN1,ci:read:TOKEN2"   one per person or system
+    STRANGLER_ADMIN_TOKEN=TOKEN                                 one shared credential, "admin"
+
+A `read` credential may list endpoints, flags and history and use the force header; changing a
+flag takes `write`. The audit trail names the credential that made a change, whatever the
+request claims. Tokens are compared in constant time; an empty token is no token, never a match
+for "".
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import hmac
+from collections.abc import Iterable
+
+from strangler.errors import ConfigError
 
 ADMIN_TOKEN_HEADER = "x-strangler-admin-token"
 
 
-def token_matches(given: str | None, expected: str | None, *, dev_mode: bool) -> bool:
-    """Whether a request carries the admin credential (always, in development mode)."""
-    if not expected:
-        return dev_mode
-    return bool(given) and hmac.compare_digest(str(given).encode(), expected.encode())
+class Role(enum.StrEnum):
+    READ = "read"
+    WRITE = "write"
+
+
+@dataclasses.dataclass(frozen=True)
+class Credential:
+    """A named admin credential and what it may do."""
+
+    name: str
+    role: Role
+    token: str = dataclasses.field(repr=False)
+
+    def may(self, role: Role) -> bool:
+        return self.role is Role.WRITE or role is Role.READ
+
+
+DEV = Credential("dev", Role.WRITE, "")  # development mode: no credential needed, all allowed
+
+
+class Credentials:
+    """The credentials a gateway accepts; with none it accepts only in development mode."""
+
+    def __init__(self, credentials: Iterable[Credential] = (), *, dev_mode: bool = False) -> None:
+        self._all = [c for c in credentials if c.token]
+        self.dev_mode = dev_mode
+
+    @classmethod
+    def parse(cls, tokens: str | None, token: str | None, *, dev_mode: bool) -> Credentials:
+        """From STRANGLER_ADMIN_TOKENS (`name:role:token,...`) and STRANGLER_ADMIN_TOKEN."""
+        found = [Credential("admin", Role.WRITE, token)] if token else []
+        for item in (tokens or "").split(","):
+            if not item.strip():
+                continue
+            name, role, secret = (part.strip() for part in (*item.split(":", 2), "", "")[:3])
+            if not name or role not in ("read", "write") or not secret:
+                raise ConfigError(
+                    "STRANGLER_ADMIN_TOKENS must be name:role:token entries separated by commas,"
+                    f" role read or write (found an entry starting {name[:20]!r})"
+                )
+            found.append(Credential(name, Role(role), secret))
+        names = [c.name for c in found]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"admin credentials must have distinct names, found {names}")
+        return cls(found, dev_mode=dev_mode)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._all)
+
+    def match(self, given: str | None) -> Credential | None:
+        """The credential `given` is the token of (development mode: DEV), or None."""
+        if not self._all:
+            return DEV if self.dev_mode else None
+        if not given:
+            return None
+        found = None
+        for credential in self._all:  # every one compared: the time says nothing
+            if hmac.compare_digest(given.encode(), credential.token.encode()):
+                found = credential
+        return found
 
 
 def presented_token(authorization: str | None, admin_header: str | None) -> str | None:

@@ -16,3 +16,7 @@ class AdminError(StranglerError):
 
 class AdminUnauthorized(StranglerError):
     """A request to the admin API came without the admin credential; answered 401."""
+
+
+class AdminForbidden(StranglerError):
+    """A read credential asked for a change; answered 403."""

@@ -64,7 +64,8 @@ def serve(
         settings = load_settings(config, legacy=legacy, migrated=migrated, flags=flags)
         if dev:
             os.environ["STRANGLER_DEV"] = "1"
-        if settings.dev_mode and not settings.admin_token and host not in LOOPBACK:
+        open_admin = settings.dev_mode and not (settings.admin_token or settings.admin_tokens)
+        if open_admin and host not in LOOPBACK:
             raise ConfigError(
                 f"development mode opens the admin API to anyone who can reach {host}; serve it"
                 f" on 127.0.0.1, or set {TOKEN_ENV}"
@@ -87,7 +88,7 @@ def serve(
                 click.echo(f"seeded {len(changes)} flag(s) from {settings.seed}", err=True)
     except StranglerError as exc:
         fail(exc)
-    if settings.dev_mode and not settings.admin_token:
+    if settings.dev_mode and not (settings.admin_token or settings.admin_tokens):
         click.secho(
             "WARNING: development mode: the admin API and the force header are open to anyone"
             f" who can reach {host}:{port}. Set {TOKEN_ENV} for anything else.",

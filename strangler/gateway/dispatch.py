@@ -20,7 +20,7 @@ import logging
 from pathlib import Path
 
 from strangler.admin.api import build_admin_app
-from strangler.admin.auth import ADMIN_TOKEN_HEADER, token_matches
+from strangler.admin.auth import ADMIN_TOKEN_HEADER, Credentials
 from strangler.bridge.bridge import DEFAULT_LEGACY_THREADS, make_bridge
 from strangler.errors import ConfigError
 from strangler.flags.service import FlagService
@@ -53,8 +53,7 @@ class Gateway:
         sticky: StickySource,
         backend_header: str | None,
         admin_prefix: str,
-        admin_token: str | None,
-        dev_mode: bool,
+        credentials: Credentials,
         freeze_gc: bool = False,
     ) -> None:
         self.legacy = legacy
@@ -62,12 +61,11 @@ class Gateway:
         self.inventory = inventory
         self.watcher = watcher
         self.service = FlagService(watcher.store, inventory)
-        self.admin = build_admin_app(self.service, watcher, token=admin_token, dev_mode=dev_mode)
+        self.admin = build_admin_app(self.service, watcher, credentials=credentials)
         self._sticky = sticky
         self._admin_prefix = admin_prefix.rstrip("/")
         self._admin_folder = self._admin_prefix + "/"
-        self._admin_token = admin_token
-        self._dev_mode = dev_mode
+        self._credentials = credentials
         self._marks: dict[Backend, tuple[bytes, bytes]] | None = None
         if backend_header:
             name = backend_header.lower().encode("latin-1")
@@ -143,8 +141,7 @@ class Gateway:
         if wanted is None:
             return None
         token = headers.get(_ADMIN_HEADER)
-        given = token.decode("latin-1") if token else None
-        if not token_matches(given, self._admin_token, dev_mode=self._dev_mode):
+        if self._credentials.match(token.decode("latin-1") if token else None) is None:
             raise ForceRefused
         try:
             return Backend(wanted.decode("latin-1").strip().lower())
@@ -236,6 +233,7 @@ def create_gateway(
     backend_header: str | None = "X-Strangler-Backend",
     admin_prefix: str = "/_strangler",
     admin_token: str | None = None,
+    admin_tokens: str | None = None,
     dev_mode: bool = False,
     legacy_threads: int = DEFAULT_LEGACY_THREADS,
     poll_interval: float = DEFAULT_INTERVAL,
@@ -248,8 +246,10 @@ def create_gateway(
     sticky: where a canary caller's identity comes from: `jwt:CLAIM`, `header:NAME`,
         `cookie:NAME` or `client` (see strangler.routing.sticky).
     backend_header: response header naming the backend that served; None to leave it out.
-    admin_prefix: the reserved path of the admin API. `admin_token` guards it (and the
-        X-Strangler-Force-Backend request header); with no token it is closed unless `dev_mode`.
+    admin_prefix: the reserved path of the admin API. Its credentials: `admin_tokens`, named
+        ones (`ann:write:TOKEN,ci:read:TOKEN`, see strangler.admin.auth), and `admin_token`, one
+        shared credential named admin. They guard the API and the X-Strangler-Force-Backend
+        request header; with none the API is closed unless `dev_mode`.
     legacy_threads: threads running the legacy app (its maximum concurrency).
     freeze_gc: after startup, move every object alive to the garbage collector's permanent
         generation (`gc.freeze()`), so full collections stop walking both apps and the model.
@@ -266,7 +266,6 @@ def create_gateway(
         sticky=parse_sticky(sticky),
         backend_header=backend_header,
         admin_prefix=admin_prefix,
-        admin_token=admin_token or None,  # an empty token is no token, never a match for ""
-        dev_mode=dev_mode,
+        credentials=Credentials.parse(admin_tokens, admin_token, dev_mode=dev_mode),
         freeze_gc=freeze_gc,
     )

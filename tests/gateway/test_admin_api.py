@@ -35,7 +35,9 @@ async def test_flag_change_takes_effect_at_once_and_is_audited(client: httpx.Asy
     assert response.json()["after"] == {"mode": "migrated", "percentage": 100.0}
     assert (await client.get("/hello")).json()["app"] == "migrated"
     history = (await client.get("/_strangler/history?endpoint=GET /hello", headers=ADMIN)).json()
-    assert [(h["actor"], h["reason"], h["before"]) for h in history] == [("ops-ann", "test", None)]
+    assert [(h["actor"], h["reason"], h["before"]) for h in history] == [
+        ("admin (as ops-ann)", "test", None)  # the credential names the actor (#11)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -142,3 +144,37 @@ async def test_a_store_fault_is_a_503_with_a_json_error(tmp_path: Path) -> None:
     assert response.json()["type"] == "FlagStoreError"
     assert "no flag store" in response.json()["error"] or "deleted" in response.json()["error"]
     assert health["status"] == "degraded"
+
+
+async def test_named_credentials_name_the_actor_and_read_ones_cannot_change() -> None:
+    """Each person or system has a credential; the audit names it, and `read` may not write."""
+    gateway = create_gateway(
+        pair.legacy, pair.migrated, "memory:", admin_tokens="ann:write:ann-token,ci:read:ci-token"
+    )
+    transport = httpx.ASGITransport(app=gateway)
+    change = {"endpoint": "GET /hello", "mode": "migrated", "reason": "r", "actor": "root"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
+        ann = {"Authorization": "Bearer ann-token"}
+        ci = {"Authorization": "Bearer ci-token"}
+        refused = await client.post("/_strangler/flags", json=change, headers=ci)
+        assert (refused.status_code, refused.json()["type"]) == (403, "Forbidden")
+        assert (await client.get("/_strangler/flags", headers=ci)).status_code == 200
+        assert (await client.post("/_strangler/flags", json=change, headers=ann)).status_code == 200
+        history = (await client.get("/_strangler/history", headers=ci)).json()
+        forced = await client.get(
+            "/hello",
+            headers={"X-Strangler-Force-Backend": "legacy", "X-Strangler-Admin-Token": "ci-token"},
+        )
+    assert [h["actor"] for h in history] == ["ann (as root)"]
+    assert forced.json()["app"] == "legacy"
+
+
+@pytest.mark.parametrize(
+    "tokens", ["ann:admin:t", "ann:write", "ann::t,bob:read:u", "ann:read:t,ann:write:u"]
+)
+def test_malformed_named_credentials_are_one_clear_error(tokens: str) -> None:
+    """A mistake in STRANGLER_ADMIN_TOKENS is refused with what to write."""
+    from strangler.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"STRANGLER_ADMIN_TOKENS|distinct names"):
+        create_gateway(pair.legacy, pair.migrated, "memory:", admin_tokens=tokens)
