@@ -124,7 +124,7 @@ def build_admin_app(
         if entry is None:
             return service.unchanged(change.endpoint, change.mode, change.percentage)
         watcher.refresh()  # this worker sees its own change at once; the others within a poll
-        return {"changed": True, **entry.to_dict()}
+        return {"changed": True, **entry.to_dict(), "readers": service.readers()}
 
     @guarded.get("/history")
     def history(

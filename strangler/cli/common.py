@@ -81,3 +81,19 @@ def print_change(entry: dict[str, Any]) -> None:
         f"{entry['endpoint']}: {describe(entry['before'])} -> {describe(entry['after'])}"
         f"  (version {entry['version']}, by {entry['actor']}: {entry['reason']})"
     )
+    if "readers" in entry:  # a change just made, not a history line
+        print_readers(entry["readers"])
+
+
+def print_readers(readers: int) -> None:
+    """Who will follow a change: the gateway workers that read this store lately."""
+    if readers:
+        click.echo(f"read by {readers} gateway worker(s) in the last 10 s: they follow within 1 s")
+    else:
+        click.secho(
+            "WARNING: no gateway worker has read this store in the last 10 s. Is the gateway"
+            " running, and on this store? (`strangler serve --flags` and this command's"
+            " --flags must name the same file)",
+            fg="yellow",
+            err=True,
+        )

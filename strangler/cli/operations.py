@@ -77,7 +77,7 @@ class LocalOperations:
         entry = self.service.set(endpoint, mode, percentage, actor=actor, reason=reason)
         if entry is None:
             return self.service.unchanged(endpoint, mode, percentage)
-        return {"changed": True, **entry.to_dict()}
+        return {"changed": True, **entry.to_dict(), "readers": self.service.readers()}
 
     def history(self, endpoint: str | None, limit: int) -> list[dict[str, Any]]:
         return [entry.to_dict() for entry in self.service.history(endpoint, limit)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from strangler.flags.model import AuditEntry, Flag, FlagSnapshot, utc_now
 
@@ -15,6 +16,7 @@ class MemoryFlagStore:
         self._flags: dict[str, Flag] = {}
         self._audit: list[AuditEntry] = []
         self._version = 0
+        self._readers: dict[str, tuple[int, float]] = {}
 
     def version(self) -> int:
         return self._version
@@ -44,6 +46,15 @@ class MemoryFlagStore:
         with self._lock:
             entries = [e for e in self._audit if endpoint is None or e.endpoint == endpoint]
         return entries[::-1][:limit]
+
+    def note_reader(self, reader: str, version: int) -> None:
+        with self._lock:
+            self._readers[reader] = (version, time.time())
+
+    def readers(self, within: float) -> dict[str, int]:
+        since = time.time() - within
+        with self._lock:
+            return {r: v for r, (v, at) in self._readers.items() if at >= since}
 
     def close(self) -> None:
         pass

@@ -7,6 +7,7 @@ from typing import Any
 
 from strangler.flags.errors import (
     FlagChangeError,
+    FlagStoreError,
     InvalidFlag,
     NoLegacyHandler,
     NoMigratedHandler,
@@ -16,6 +17,9 @@ from strangler.flags.model import AuditEntry, Flag, FlagSnapshot
 from strangler.flags.store import FlagStore
 from strangler.routing.inventory import Endpoint, Inventory
 from strangler.types import Backend, Mode
+
+# "Recently", for the workers that read a store: a few of their reports (every 2 s).
+RECENT = 10.0
 
 
 class FlagService:
@@ -116,6 +120,14 @@ class FlagService:
             for endpoint, flag in checked
             if current.get(endpoint.key) != flag
         ]
+
+    def readers(self, within: float = RECENT) -> int:
+        """How many gateway workers read this store in the last `within` seconds: a change
+        nobody reads is a change made to the wrong store."""
+        try:
+            return len(self.store.readers(within))
+        except FlagStoreError:
+            return 0
 
     def history(self, key: str | None = None, limit: int = 50) -> list[AuditEntry]:
         return self.store.history(self.endpoint(key).key if key else None, limit)

@@ -62,6 +62,11 @@ CREATE TABLE IF NOT EXISTS audit (
     version INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_endpoint ON audit (endpoint, id);
+CREATE TABLE IF NOT EXISTS readers (
+    reader TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    seen_at REAL NOT NULL
+);
 """
 
 
@@ -77,6 +82,10 @@ def _identify(conn: sqlite3.Connection, path: Path, *, create: bool) -> str:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         if not {"meta", "flags", "audit"} <= tables:
             raise FlagStoreError(f"{path} is not a strangler flag store (no flags tables in it)")
+        conn.execute(  # stores made before workers reported in
+            "CREATE TABLE IF NOT EXISTS readers (reader TEXT PRIMARY KEY,"
+            " version INTEGER NOT NULL, seen_at REAL NOT NULL)"
+        )
         columns = {row[1] for row in conn.execute("PRAGMA table_info(meta)")}
         if "store_id" not in columns:  # made before stores had an identity
             conn.execute("ALTER TABLE meta ADD COLUMN store_id TEXT")
@@ -285,6 +294,26 @@ class SQLiteFlagStore:
             )
             for row in rows
         ]
+
+    def note_reader(self, reader: str, version: int) -> None:
+        self._follow_the_file()
+        with self._errors("write"), self._write():
+            self._db.execute(
+                "INSERT INTO readers (reader, version, seen_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (reader) DO UPDATE SET version = excluded.version,"
+                " seen_at = excluded.seen_at",
+                (reader, version, time.time()),
+            )
+            # Workers come and go: forget those not heard from in an hour.
+            self._db.execute("DELETE FROM readers WHERE seen_at < ?", (time.time() - 3600,))
+
+    def readers(self, within: float) -> dict[str, int]:
+        self._follow_the_file()
+        with self._errors("read"), self._lock:
+            rows = self._db.execute(
+                "SELECT reader, version FROM readers WHERE seen_at >= ?", (time.time() - within,)
+            ).fetchall()
+        return {str(reader): int(version) for reader, version in rows}
 
     def backup(self, destination: Path) -> None:
         """Writes a consistent copy of the whole store, WAL included, to the new file

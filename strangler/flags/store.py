@@ -34,6 +34,14 @@ class FlagStore(Protocol):
         """The newest changes first, of one endpoint or of all."""
         ...
 
+    def note_reader(self, reader: str, version: int) -> None:
+        """Records that the gateway worker `reader` routes by `version` now (a heartbeat)."""
+        ...
+
+    def readers(self, within: float) -> dict[str, int]:
+        """The workers heard from in the last `within` seconds, with the version each routes by."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -10,6 +10,8 @@ says so in the log and in `health()`, and it keeps retrying.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from typing import Any
@@ -22,6 +24,8 @@ log = logging.getLogger("strangler.flags")
 
 # Five reads a second per worker is nothing for SQLite and well inside the 1 s propagation promise.
 DEFAULT_INTERVAL = 0.2
+# One small write every few seconds per worker, so a flag change can say who will follow it.
+REPORT_EVERY = 2.0
 
 
 class FlagWatcher:
@@ -39,6 +43,9 @@ class FlagWatcher:
         # older table read by one can never replace a newer one read by the other.
         self._refreshing = threading.Lock()
         self._thread: threading.Thread | None = None
+        # Who this worker is to operators: `flags set` says how many workers read the store.
+        self.reader = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._reported_at = 0.0
         self.refresh()
 
     def refresh(self) -> None:
@@ -77,6 +84,18 @@ class FlagWatcher:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self.refresh()
+            self._report()
+
+    def _report(self) -> None:
+        """Tells the store, every REPORT_EVERY seconds, which version this worker routes by."""
+        now = time.monotonic()
+        if not self.loaded or now - self._reported_at < REPORT_EVERY:
+            return
+        self._reported_at = now
+        try:
+            self.store.note_reader(self.reader, self.snapshot.version)
+        except Exception as exc:  # a heartbeat is a courtesy: routing goes on without it
+            log.debug("could not report to the flag store: %s", exc)
 
     def stop(self) -> None:
         self._stop.set()

@@ -227,3 +227,10 @@ def test_serve_refuses_bad_settings_in_one_line(tmp_path: Path, setting: str, me
     assert result.output.strip() == f"error: {result.output.strip()[7:]}"
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_change_no_worker_will_read_is_warned_about(config: Path) -> None:
+    """With no gateway reading the store, a change succeeds and says nobody follows it (#11)."""
+    result = strangler(config, "flags", "set", "GET /hello", "migrated", "-m", "ship it")
+    assert result.exit_code == 0
+    assert "WARNING: no gateway worker has read this store in the last 10 s" in result.output
