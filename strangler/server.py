@@ -18,6 +18,7 @@ from strangler.flags.model import AuditEntry
 from strangler.flags.service import FlagService
 from strangler.gateway.dispatch import Gateway, check_admin_prefix, create_gateway
 from strangler.routing.sticky import parse_sticky
+from strangler.serving.protocol import configure
 from strangler.settings import Settings, import_string
 
 log = logging.getLogger("strangler.server")
@@ -35,6 +36,9 @@ def check_settings(settings: Settings) -> None:
         raise ConfigError(f"legacy_threads = {settings.legacy_threads}: give at least 1")
     if settings.poll_interval <= 0:
         raise ConfigError(f"poll_interval = {settings.poll_interval}: give a positive number")
+    for name, value in vars(settings.limits).items():
+        if value <= 0:
+            raise ConfigError(f"{name} = {value}: give a positive number")
 
 
 def build_gateway(settings: Settings) -> Gateway:
@@ -56,6 +60,9 @@ def build_gateway(settings: Settings) -> Gateway:
         legacy_threads=settings.legacy_threads,
         poll_interval=settings.poll_interval,
         freeze_gc=settings.freeze_gc,
+        legacy_queue=settings.legacy_queue,
+        migrated_concurrency=settings.migrated_concurrency,
+        body_limits=settings.body_limits,
     )
     if seed_store(settings, gateway.service):
         gateway.watcher.refresh()
@@ -97,6 +104,9 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
 
 
 def from_environment() -> Gateway:
-    """The uvicorn factory each worker process calls (`strangler serve` set the environment)."""
+    """The uvicorn factory each worker process calls (`strangler serve` set the environment):
+    this worker's connection limits, then the gateway."""
     values: dict[str, Any] = json.loads(os.environ[SETTINGS_ENV])
-    return build_gateway(Settings(**values))
+    settings = Settings(**values)
+    configure(settings.limits)
+    return build_gateway(settings)

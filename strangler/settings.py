@@ -16,6 +16,8 @@
                                      # called before each contract scenario, on each side
     fuzz_examples = 300              # generated requests per endpoint
     fuzz_seed = 0                    # the same seed fuzzes the same requests
+    max_body = 10485760              # and the other limits: see strangler/serving/limits.py
+    body_limits = {"POST /upload" = 1048576}   # per endpoint: a larger body is answered 413
 
 Every setting can also come from the environment as STRANGLER_<NAME> (`STRANGLER_FLAGS=/srv/f.db`,
 `STRANGLER_LEGACY_THREADS=8`), which wins over the file; command-line options win over both.
@@ -37,6 +39,7 @@ from typing import Any
 from strangler.bridge.bridge import DEFAULT_LEGACY_THREADS
 from strangler.errors import ConfigError
 from strangler.flags.watcher import DEFAULT_INTERVAL
+from strangler.serving.limits import Limits
 
 TOKEN_ENV = "STRANGLER_ADMIN_TOKEN"
 TOKENS_ENV = "STRANGLER_ADMIN_TOKENS"
@@ -60,6 +63,17 @@ class Settings:
     contract_reset: str | None = None
     fuzz_examples: int = 300
     fuzz_seed: int = 0
+    # Limits (strangler.serving.limits): sizes, times and counts, with their safe defaults.
+    max_header_bytes: int = Limits.max_header_bytes
+    max_headers: int = Limits.max_headers
+    header_timeout: float = Limits.header_timeout
+    body_timeout: float = Limits.body_timeout
+    keep_alive_timeout: int = Limits.keep_alive_timeout
+    max_connections: int = Limits.max_connections
+    max_body: int = Limits.max_body
+    body_limits: dict[str, int] = dataclasses.field(default_factory=dict)  # per endpoint
+    legacy_queue: int = Limits.legacy_queue
+    migrated_concurrency: int = Limits.migrated_concurrency
     root: str = "."  # the folder the settings came from: relative paths and imports start there
 
     def path(self, value: str) -> str:
@@ -67,6 +81,10 @@ class Settings:
         if value in ("memory:", ":memory:"):
             return value
         return str(Path(self.root, value))
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Limits)})
 
     @property
     def contracts_path(self) -> Path:
@@ -161,7 +179,7 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for field in dataclasses.fields(Settings):
         name = "STRANGLER_" + field.name.upper()
-        if name not in environ or field.name == "root":
+        if name not in environ or field.name in ("root", "body_limits"):  # body_limits: file only
             continue
         text, kind = environ[name], _kind(field.default)
         try:

@@ -88,6 +88,8 @@ class WSGIBridge:
         # An explicit pool, not the loop's default one: its size is the legacy app's concurrency
         # and must not be shared with whatever else calls `run_in_executor(None, ...)`.
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="legacy-wsgi")
+        self.threads = threads
+        self.busy = 0  # requests given to the pool and not finished: running or waiting
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -113,6 +115,11 @@ class WSGIBridge:
         exchange = _Exchange(self, loop, receive, send, wsgi_input)
         environ = build_environ(scope, wsgi_input)
         context = contextvars.copy_context()  # contextvars set by the gateway reach the app
+        if self.busy >= self.threads and isinstance(wsgi_input, io.BytesIO):
+            # Every thread is taken: this request will wait. If its client leaves meanwhile, the
+            # app must not run for nobody (its body is read: receive() has only that to say).
+            exchange.watcher = loop.create_task(exchange.watch_gone())
+        self.busy += 1
         try:
             answer = await loop.run_in_executor(self.executor, context.run, exchange.run, environ)
             if answer is not None:
@@ -122,6 +129,7 @@ class WSGIBridge:
             else:
                 await exchange.streamed()
         finally:
+            self.busy -= 1
             exchange.stop_tasks()
 
 
@@ -150,6 +158,8 @@ class _Exchange:
         self.tasks: list[asyncio.Task[None]] = []
         self.error: BaseException | None = None  # raised after the headers left: abort
         self.stopped = False  # the loop side has finished (or was cancelled)
+        self.gone = False  # the client left while the request waited for a thread
+        self.watcher: asyncio.Task[None] | None = None  # sets `gone`
 
     # --- worker thread -------------------------------------------------------------------------
 
@@ -174,7 +184,12 @@ class _Exchange:
         return self.written.append
 
     def run(self, environ: Environ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
-        """Calls the app; returns the whole answer (lean path) or None once it was streamed."""
+        """Calls the app; returns the whole answer (lean path) or None once it was streamed, or
+        when the client left while the request waited for a thread (the app is not called)."""
+        if self.gone:
+            return None
+        if self.watcher is not None:  # running now: the response's own watch takes over
+            self.loop.call_soon_threadsafe(self.watcher.cancel)
         try:
             iterable = self.bridge.app(environ, self.start_response)
         except Exception:
@@ -256,6 +271,12 @@ class _Exchange:
             self.loop.create_task(outbox.watch_disconnect(self.receive, body_received))
         )
 
+    async def watch_gone(self) -> None:
+        """Loop: notes the client leaving (the body is all read: nothing else can come)."""
+        while (await self.receive())["type"] != "http.disconnect":
+            pass
+        self.gone = True
+
     async def streamed(self) -> None:
         """Waits until the streamed response is sent; re-raises an error that broke it."""
         if self.tasks:
@@ -265,7 +286,7 @@ class _Exchange:
 
     def stop_tasks(self) -> None:
         self.stopped = True
-        for task in self.tasks:
+        for task in (*self.tasks, *([self.watcher] if self.watcher else [])):
             task.cancel()
         if self.outbox is not None:
             self.outbox.hang_up()

@@ -13,6 +13,7 @@ from strangler.cli.common import config_option, fail
 from strangler.cli.operations import LocalOperations
 from strangler.errors import ConfigError, StranglerError
 from strangler.server import check_settings, create_store, settings_to_env
+from strangler.serving.protocol import configure
 from strangler.settings import TOKEN_ENV, import_string, load_settings
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -41,7 +42,8 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
     type=click.Choice(["auto", "h11", "httptools"]),
     default="auto",
     show_default=True,
-    help="HTTP parser (auto: httptools when installed).",
+    help="HTTP parser. auto and httptools: httptools with the gateway's limits (header size and"
+    " time, body, connections; strangler/serving); h11: uvicorn's h11, without them.",
 )
 @config_option
 def serve(
@@ -104,7 +106,8 @@ def serve(
         workers=workers,
         access_log=access_log,
         loop=loop,
-        http=http,
+        http=configure(settings.limits) if http != "h11" else "h11",
+        timeout_keep_alive=settings.keep_alive_timeout,
         log_config=log_config(),
     )
 

@@ -55,6 +55,8 @@ class Gateway:
         admin_prefix: str,
         credentials: Credentials,
         freeze_gc: bool = False,
+        capacity: dict[Backend, int] | None = None,
+        body_limits: dict[str, int] | None = None,
     ) -> None:
         self.legacy = legacy
         self.migrated = migrated
@@ -70,6 +72,11 @@ class Gateway:
         if backend_header:
             name = backend_header.lower().encode("latin-1")
             self._marks = {backend: (name, backend.value.encode()) for backend in Backend}
+        # Load shedding: requests in flight per backend, and how many each may have; past that a
+        # request is answered 503 at once instead of queueing without bound.
+        self._capacity = capacity or {}
+        self._busy = dict.fromkeys(Backend, 0)
+        self._body_limits = body_limits or {}  # by endpoint key
         self._lifespan: Lifespan | None = None
         self._watching = False
         self._freeze_gc = freeze_gc
@@ -110,10 +117,31 @@ class Gateway:
                 scope = _with_path(scope, root_path + merged_slashes(path))  # as legacy reads it
         else:
             app = self.legacy
-        if self._marks is None:
-            await app(scope, receive, send)
-        else:
-            await app(scope, receive, _marking(send, self._marks[backend]))
+        if self._body_limits and self._too_large(scope, path):
+            await _answer(send, 413, b"the request body is larger than this endpoint accepts")
+            return
+        if self._busy[backend] >= self._capacity.get(backend, _UNLIMITED):
+            await _answer(send, 503, b"overloaded: try again shortly", _RETRY_AFTER)
+            return
+        self._busy[backend] += 1
+        try:
+            if self._marks is None:
+                await app(scope, receive, send)
+            else:
+                await app(scope, receive, _marking(send, self._marks[backend]))
+        finally:
+            self._busy[backend] -= 1
+
+    def _too_large(self, scope: Scope, path: str) -> bool:
+        """Whether the declared body exceeds its endpoint's `body_limits` entry."""
+        endpoint = self.inventory.match(scope["method"], path)
+        limit = self._body_limits.get(endpoint.key) if endpoint is not None else None
+        if limit is None:
+            return False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                return value.isdigit() and int(value) > limit
+        return False
 
     def _watch(self) -> None:
         """Starts polling the flag store: at lifespan startup, or at the first request for
@@ -183,6 +211,22 @@ def _mentions_our_headers(scope: Scope) -> bool:
     return False
 
 
+_UNLIMITED = 1 << 62
+_RETRY_AFTER = [(b"retry-after", b"1")]
+
+
+async def _answer(
+    send: Send, status: int, message: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """The gateway's own JSON error answer, `{"error": message}` as the apps answer errors."""
+    body = b'{"error":"%s"}' % message
+    start = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send(
+        {"type": "http.response.start", "status": status, "headers": start + (headers or [])}
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 async def _refuse_force(send: Send) -> None:
     body = (
         b'{"error":"X-Strangler-Force-Backend needs a valid X-Strangler-Admin-Token and a'
@@ -216,6 +260,16 @@ def _marking(send: Send, mark: tuple[bytes, bytes]) -> Send:
     return marked
 
 
+def _endpoint_key(inventory: Inventory, key: str) -> str:
+    try:
+        endpoint = inventory.get(key)
+    except ValueError as exc:
+        raise ConfigError(f"body_limits: {exc}") from None
+    if endpoint is None:
+        raise ConfigError(f"body_limits names {key!r}, which neither app serves")
+    return endpoint.key
+
+
 def check_admin_prefix(admin_prefix: str) -> None:
     """Raises ConfigError unless the admin prefix is a path below the root."""
     if not admin_prefix.startswith("/") or admin_prefix.rstrip("/") == "":
@@ -238,6 +292,9 @@ def create_gateway(
     legacy_threads: int = DEFAULT_LEGACY_THREADS,
     poll_interval: float = DEFAULT_INTERVAL,
     freeze_gc: bool = False,
+    legacy_queue: int | None = None,
+    migrated_concurrency: int | None = None,
+    body_limits: dict[str, int] | None = None,
 ) -> Gateway:
     """Builds the gateway in front of a WSGI app (`legacy`) and an ASGI app (`migrated`).
 
@@ -251,6 +308,10 @@ def create_gateway(
         shared credential named admin. They guard the API and the X-Strangler-Force-Backend
         request header; with none the API is closed unless `dev_mode`.
     legacy_threads: threads running the legacy app (its maximum concurrency).
+    legacy_queue: legacy requests that may wait for a thread; past `legacy_threads` plus this,
+        503 with Retry-After at once (None: no bound). `migrated_concurrency`: migrated requests
+        in flight, likewise. Shedding keeps latency bounded and the admin API answerable.
+    body_limits: `{"POST /upload": 1048576}`: a larger declared body is answered 413.
     freeze_gc: after startup, move every object alive to the garbage collector's permanent
         generation (`gc.freeze()`), so full collections stop walking both apps and the model.
         Worth it in a process the gateway owns (`strangler serve` turns it on); off by default
@@ -258,14 +319,23 @@ def create_gateway(
     """
     check_admin_prefix(admin_prefix)
     store = open_store(flags) if isinstance(flags, str | Path) else flags
+    inventory = discover(legacy, migrated)
+    limits = {_endpoint_key(inventory, key): int(size) for key, size in (body_limits or {}).items()}
+    capacity = {}
+    if legacy_queue is not None:
+        capacity[Backend.LEGACY] = legacy_threads + legacy_queue
+    if migrated_concurrency is not None:
+        capacity[Backend.MIGRATED] = migrated_concurrency
     return Gateway(
         make_bridge(legacy, threads=legacy_threads),
         migrated,
-        discover(legacy, migrated),
+        inventory,
         FlagWatcher(store, poll_interval),
         sticky=parse_sticky(sticky),
         backend_header=backend_header,
         admin_prefix=admin_prefix,
         credentials=Credentials.parse(admin_tokens, admin_token, dev_mode=dev_mode),
+        capacity=capacity,
+        body_limits=limits,
         freeze_gc=freeze_gc,
     )

@@ -1,0 +1,9 @@
+"""Serving the gateway on uvicorn with limits: what a connection may cost before it is dropped.
+
+limits     the Limits (sizes, times, counts) and their safe defaults
+protocol   uvicorn's HTTP protocol with those limits enforced as bytes arrive
+"""
+
+from strangler.serving.limits import Limits
+
+__all__ = ["Limits"]
