@@ -42,11 +42,13 @@ def check_settings(settings: Settings) -> None:
 
 
 def build_gateway(settings: Settings) -> Gateway:
-    """Imports both apps by their MODULE:ATTR and builds the gateway in front of them.
+    """Imports both apps by their MODULE:ATTR and builds the gateway in front of them, and sets
+    this process's connection limits (used where the server runs GuardedProtocol).
 
     A store that was never written is seeded from the `seed` file first (`strangler serve` has
     done so before its workers start; under a plain `uvicorn module:app` this is the first start).
     """
+    configure(settings.limits)
     gateway = create_gateway(
         import_string(settings.legacy, settings.root),
         import_string(settings.migrated, settings.root),
@@ -105,8 +107,6 @@ def settings_to_env(settings: Settings) -> dict[str, str]:
 
 def from_environment() -> Gateway:
     """The uvicorn factory each worker process calls (`strangler serve` set the environment):
-    this worker's connection limits, then the gateway."""
+    the gateway, with this worker's connection limits."""
     values: dict[str, Any] = json.loads(os.environ[SETTINGS_ENV])
-    settings = Settings(**values)
-    configure(settings.limits)
-    return build_gateway(settings)
+    return build_gateway(Settings(**values))

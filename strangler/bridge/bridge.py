@@ -47,6 +47,9 @@ ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 # GIL time-slices them). An I/O-bound legacy app (database calls) may want more: legacy_threads.
 DEFAULT_LEGACY_THREADS = 4
 
+# How long a request waits for a thread before its client is watched for leaving.
+WATCH_AFTER = 0.05
+
 _ERROR_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"21")]
 _ERROR_BODY = b"Internal Server Error"
 
@@ -117,8 +120,10 @@ class WSGIBridge:
         context = contextvars.copy_context()  # contextvars set by the gateway reach the app
         if self.busy >= self.threads and isinstance(wsgi_input, io.BytesIO):
             # Every thread is taken: this request will wait. If its client leaves meanwhile, the
-            # app must not run for nobody (its body is read: receive() has only that to say).
-            exchange.watcher = loop.create_task(exchange.watch_gone())
+            # app must not run for nobody. A watch costs a task, so it starts only once the wait
+            # is long enough for a client to give up (its body is read: receive() can only say
+            # that the client left).
+            exchange.watch_timer = loop.call_later(WATCH_AFTER, exchange.start_watch)
         self.busy += 1
         try:
             answer = await loop.run_in_executor(self.executor, context.run, exchange.run, environ)
@@ -159,6 +164,8 @@ class _Exchange:
         self.error: BaseException | None = None  # raised after the headers left: abort
         self.stopped = False  # the loop side has finished (or was cancelled)
         self.gone = False  # the client left while the request waited for a thread
+        self.running = False  # the worker thread has taken the request
+        self.watch_timer: asyncio.TimerHandle | None = None
         self.watcher: asyncio.Task[None] | None = None  # sets `gone`
 
     # --- worker thread -------------------------------------------------------------------------
@@ -186,6 +193,7 @@ class _Exchange:
     def run(self, environ: Environ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
         """Calls the app; returns the whole answer (lean path) or None once it was streamed, or
         when the client left while the request waited for a thread (the app is not called)."""
+        self.running = True
         if self.gone:
             return None
         if self.watcher is not None:  # running now: the response's own watch takes over
@@ -271,6 +279,11 @@ class _Exchange:
             self.loop.create_task(outbox.watch_disconnect(self.receive, body_received))
         )
 
+    def start_watch(self) -> None:
+        """Loop: the request is still waiting for a thread; watch for its client leaving."""
+        if not self.running and not self.stopped:
+            self.watcher = self.loop.create_task(self.watch_gone())
+
     async def watch_gone(self) -> None:
         """Loop: notes the client leaving (the body is all read: nothing else can come)."""
         while (await self.receive())["type"] != "http.disconnect":
@@ -286,6 +299,8 @@ class _Exchange:
 
     def stop_tasks(self) -> None:
         self.stopped = True
+        if self.watch_timer is not None:
+            self.watch_timer.cancel()
         for task in (*self.tasks, *([self.watcher] if self.watcher else [])):
             task.cancel()
         if self.outbox is not None:
