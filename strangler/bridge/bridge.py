@@ -93,6 +93,8 @@ class WSGIBridge:
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="legacy-wsgi")
         self.threads = threads
         self.busy = 0  # requests given to the pool and not finished: running or waiting
+        self._waiting: dict[_Exchange, float] = {}  # lean requests waiting for a thread: since
+        self._sweep_timer: asyncio.TimerHandle | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -120,10 +122,11 @@ class WSGIBridge:
         context = contextvars.copy_context()  # contextvars set by the gateway reach the app
         if self.busy >= self.threads and isinstance(wsgi_input, io.BytesIO):
             # Every thread is taken: this request will wait. If its client leaves meanwhile, the
-            # app must not run for nobody. A watch costs a task, so it starts only once the wait
-            # is long enough for a client to give up (its body is read: receive() can only say
-            # that the client left).
-            exchange.watch_timer = loop.call_later(WATCH_AFTER, exchange.start_watch)
+            # app must not run for nobody. Watching costs a task, so one sweep starts it for the
+            # requests that have waited long enough for a client to give up.
+            self._waiting[exchange] = loop.time()
+            if self._sweep_timer is None:
+                self._sweep_timer = loop.call_later(WATCH_AFTER, self._sweep, loop)
         self.busy += 1
         try:
             answer = await loop.run_in_executor(self.executor, context.run, exchange.run, environ)
@@ -135,7 +138,21 @@ class WSGIBridge:
                 await exchange.streamed()
         finally:
             self.busy -= 1
+            self._waiting.pop(exchange, None)
             exchange.stop_tasks()
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Loop: starts watching the requests that have waited WATCH_AFTER for a thread."""
+        self._sweep_timer = None
+        now = loop.time()
+        for exchange, since in list(self._waiting.items()):
+            if exchange.running:
+                del self._waiting[exchange]
+            elif now - since >= WATCH_AFTER:
+                del self._waiting[exchange]
+                exchange.watcher = loop.create_task(exchange.watch_gone())
+        if self._waiting:
+            self._sweep_timer = loop.call_later(WATCH_AFTER, self._sweep, loop)
 
 
 class _Exchange:
@@ -165,7 +182,6 @@ class _Exchange:
         self.stopped = False  # the loop side has finished (or was cancelled)
         self.gone = False  # the client left while the request waited for a thread
         self.running = False  # the worker thread has taken the request
-        self.watch_timer: asyncio.TimerHandle | None = None
         self.watcher: asyncio.Task[None] | None = None  # sets `gone`
 
     # --- worker thread -------------------------------------------------------------------------
@@ -279,16 +295,11 @@ class _Exchange:
             self.loop.create_task(outbox.watch_disconnect(self.receive, body_received))
         )
 
-    def start_watch(self) -> None:
-        """Loop: the request is still waiting for a thread; watch for its client leaving."""
-        if not self.running and not self.stopped:
-            self.watcher = self.loop.create_task(self.watch_gone())
-
     async def watch_gone(self) -> None:
-        """Loop: notes the client leaving (the body is all read: nothing else can come)."""
-        while (await self.receive())["type"] != "http.disconnect":
-            pass
-        self.gone = True
+        """Loop: notes the client leaving. The body is all read, so the next message can only
+        be `http.disconnect` (ASGI servers block until then)."""
+        if (await self.receive())["type"] == "http.disconnect":
+            self.gone = True
 
     async def streamed(self) -> None:
         """Waits until the streamed response is sent; re-raises an error that broke it."""
@@ -299,8 +310,6 @@ class _Exchange:
 
     def stop_tasks(self) -> None:
         self.stopped = True
-        if self.watch_timer is not None:
-            self.watch_timer.cancel()
         for task in (*self.tasks, *([self.watcher] if self.watcher else [])):
             task.cancel()
         if self.outbox is not None:

@@ -7,7 +7,7 @@ to send it (a connection may trickle a byte every few seconds for ever), nor the
 - counts the bytes of a request's header block as they arrive, before the parser buffers them,
   and answers 431 past `max_header_bytes` (or `max_headers` fields);
 - answers 408 and closes when the headers take longer than `header_timeout` from the request's
-  first byte (or from the connection's opening);
+  first byte (or from the connection's opening), to within a quarter second;
 - answers 413 for a declared body over `max_body` before the app starts, and cuts off a chunked
   body once it passes `max_body`;
 - closes a connection whose body stalls longer than `body_timeout` between chunks (the app sees
@@ -36,11 +36,19 @@ _REASONS = {
 
 
 class GuardedProtocol(HttpToolsProtocol):
-    """HttpToolsProtocol with header size, header time, body stall and connection limits."""
+    """HttpToolsProtocol with header size, header time, body stall and connection limits.
+
+    Times are kept without a timer per request: a connection notes when it began waiting (for
+    its headers, or for the next piece of its body) in a table, and one sweep a second per
+    process refuses those that waited too long.
+    """
 
     limits: ClassVar[Limits] = Limits()
     # Connections of this worker waiting for their headers, and since when (loop time).
     waiting: ClassVar[dict[GuardedProtocol, float]] = {}
+    # Connections reading a body, and when its last piece came.
+    reading: ClassVar[dict[GuardedProtocol, float]] = {}
+    _sweeping: ClassVar[asyncio.TimerHandle | None] = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -48,7 +56,6 @@ class GuardedProtocol(HttpToolsProtocol):
         self._header_count = 0
         self._reading_headers = True
         self._body_bytes = 0
-        self._deadline: asyncio.TimerHandle | None = None
 
     # --- connections ---------------------------------------------------------------------------
 
@@ -69,8 +76,8 @@ class GuardedProtocol(HttpToolsProtocol):
         return True
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_clock()
         self.waiting.pop(self, None)
+        self.reading.pop(self, None)
         super().connection_lost(exc)
 
     # --- the header block ----------------------------------------------------------------------
@@ -79,12 +86,13 @@ class GuardedProtocol(HttpToolsProtocol):
         self._reading_headers = True
         self._header_bytes = self._header_count = 0
         self.waiting[self] = self.loop.time()
-        self._start_clock(self.limits.header_timeout, 408)
+        if GuardedProtocol._sweeping is None:
+            GuardedProtocol._sweeping = self.loop.call_later(SWEEP_EVERY, _sweep, self.loop)
 
     def data_received(self, data: bytes) -> None:
         if not self._reading_headers:
-            if self._deadline is not None:  # a body chunk: the stall clock starts again
-                self._start_clock(self.limits.body_timeout, None)
+            if self in self.reading:  # a body chunk: its stall clock starts again
+                self.reading[self] = self.loop.time()
             super().data_received(data)
             return
         # One read may hold the end of the headers and a body: only what arrives while the
@@ -110,7 +118,6 @@ class GuardedProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._reading_headers = False
         self.waiting.pop(self, None)
-        self._stop_clock()
         if self.transport.is_closing():
             return
         self._body_bytes = 0
@@ -120,7 +127,7 @@ class GuardedProtocol(HttpToolsProtocol):
             return
         super().on_headers_complete()
         if self.cycle is not None and self.cycle.more_body and not self.parser.should_upgrade():
-            self._start_clock(self.limits.body_timeout, None)
+            self.reading[self] = self.loop.time()
 
     def on_body(self, body: bytes) -> None:
         if self.transport.is_closing():  # refused mid-chunk: the parser may go on a little
@@ -132,35 +139,17 @@ class GuardedProtocol(HttpToolsProtocol):
         super().on_body(body)
 
     def on_message_complete(self) -> None:
-        self._stop_clock()
+        self.reading.pop(self, None)
         if not self.transport.is_closing():
             super().on_message_complete()
 
-    # --- the clock and refusals ----------------------------------------------------------------
-
-    def _start_clock(self, seconds: float, status: int | None) -> None:
-        self._stop_clock()
-        self._deadline = self.loop.call_later(seconds, self._time_is_up, status)
-
-    def _stop_clock(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-
-    def _time_is_up(self, status: int | None) -> None:
-        self._deadline = None
-        if status is None:  # a stalled body: the app sees the client leave
-            self.transport.close()
-        else:
-            self._refuse(status)
-
     def _refuse(self, status: int) -> None:
-        """Answers `status` (if no response has begun) and closes the connection."""
-        self._stop_clock()
+        """Answers `status` (if no response of the app has begun) and closes the connection."""
         self.waiting.pop(self, None)
+        self.reading.pop(self, None)
         if self.transport.is_closing():
             return
-        if self.cycle is None or self.cycle.response_complete:  # no response of the app begun
+        if self.cycle is None or self.cycle.response_complete:
             reason = _REASONS[status]
             self.transport.write(
                 b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
@@ -168,6 +157,27 @@ class GuardedProtocol(HttpToolsProtocol):
                 % (status, reason, len(reason), reason)
             )
         self.transport.close()
+
+
+# How often the sweep looks for connections that waited too long (the times' resolution).
+SWEEP_EVERY = 0.25
+
+
+def _sweep(loop: asyncio.AbstractEventLoop) -> None:
+    """Refuses what waited too long: headers past header_timeout (408), bodies stalled past
+    body_timeout (closed: the app sees the client leave). Runs while connections are open."""
+    now, limits = loop.time(), GuardedProtocol.limits
+    for protocol, since in list(GuardedProtocol.waiting.items()):
+        if now - since > limits.header_timeout:
+            protocol._refuse(408)
+    for protocol, since in list(GuardedProtocol.reading.items()):
+        if now - since > limits.body_timeout:
+            GuardedProtocol.reading.pop(protocol, None)
+            protocol.transport.close()
+    if GuardedProtocol.waiting or GuardedProtocol.reading:
+        GuardedProtocol._sweeping = loop.call_later(SWEEP_EVERY, _sweep, loop)
+    else:  # nothing to watch: the next request to wait starts the sweep again
+        GuardedProtocol._sweeping = None
 
 
 def configure(limits: Limits) -> type[GuardedProtocol]:
