@@ -17,6 +17,7 @@ from strangler.flags.flagfile import import_flags
 from strangler.flags.model import AuditEntry
 from strangler.flags.service import FlagService
 from strangler.gateway.dispatch import Gateway, check_admin_prefix, create_gateway
+from strangler.routing.inventory import discover
 from strangler.routing.sticky import parse_sticky
 from strangler.serving.protocol import configure
 from strangler.settings import Settings, import_string
@@ -37,8 +38,25 @@ def check_settings(settings: Settings) -> None:
     if settings.poll_interval <= 0:
         raise ConfigError(f"poll_interval = {settings.poll_interval}: give a positive number")
     for name, value in vars(settings.limits).items():
-        if value <= 0:
+        if value < 0 or (value == 0 and name != "legacy_queue"):  # a queue of 0: no waiting
             raise ConfigError(f"{name} = {value}: give a positive number")
+    for endpoint, size in settings.body_limits.items():
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ConfigError(f"body_limits[{endpoint!r}] = {size!r}: give a size in bytes")
+    try:
+        endpoints = discover(
+            import_string(settings.legacy, settings.root),
+            import_string(settings.migrated, settings.root),
+        )
+    except ConfigError:
+        return  # the apps' own error is reported where they are imported
+    for endpoint in settings.body_limits:
+        try:
+            known = endpoints.get(endpoint)
+        except ValueError as exc:
+            raise ConfigError(f"body_limits: {exc}") from None
+        if known is None:
+            raise ConfigError(f"body_limits names {endpoint!r}, which neither app serves")
 
 
 def build_gateway(settings: Settings) -> Gateway:

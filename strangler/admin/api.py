@@ -97,8 +97,10 @@ def build_admin_app(
         return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
 
     @admin.get("/health")
-    def health() -> dict[str, Any]:
-        watcher.refresh()  # the store as it is now, not as the last poll found it
+    async def health() -> dict[str, Any]:
+        # On the loop (no thread to wait for under overload). The poll thread keeps the state
+        # within a poll of the truth; a refresh is tried too, unless one is under way.
+        watcher.refresh(wait=False)
         flags = watcher.health()
         return {"status": flags["status"], "flags": flags, "endpoints": len(service.inventory)}
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
 import hmac
 from collections.abc import Iterable
 
@@ -67,6 +68,8 @@ class Credentials:
         names = [c.name for c in found]
         if len(set(names)) != len(names):
             raise ConfigError(f"admin credentials must have distinct names, found {names}")
+        if len({c.token for c in found}) != len(found):  # else which role would a token have?
+            raise ConfigError("admin credentials must have distinct tokens; give each its own")
         return cls(found, dev_mode=dev_mode)
 
     @property
@@ -79,9 +82,12 @@ class Credentials:
             return DEV if self.dev_mode else None
         if not given:
             return None
+        # Digests of equal length, every credential compared: the time tells neither which
+        # token nor how long it is.
+        digest = hashlib.sha256(given.encode()).digest()
         found = None
-        for credential in self._all:  # every one compared: the time says nothing
-            if hmac.compare_digest(given.encode(), credential.token.encode()):
+        for credential in self._all:
+            if hmac.compare_digest(digest, hashlib.sha256(credential.token.encode()).digest()):
                 found = credential
         return found
 

@@ -14,7 +14,7 @@ from strangler.flags.errors import FlagStoreError
 from strangler.flags.model import AuditEntry
 from strangler.flags.service import FlagService
 from strangler.flags.sqlite import SQLiteFlagStore
-from strangler.types import Mode
+from strangler.types import Backend, Mode
 
 
 def backup_store(store: object, destination: Path) -> None:
@@ -28,8 +28,9 @@ def restore_flags(
     service: FlagService, backup: Path, *, actor: str, reason: str
 ) -> list[AuditEntry]:
     """Sets the live store's flags to those of `backup`; endpoints the backup has no flag for
-    go back to legacy (unflagged, then). Checked whole before anything is written."""
-    source = SQLiteFlagStore(backup)
+    go back to their default (legacy, or the one app that serves them). Checked whole before
+    anything is written; the changes are written one by one, each audited."""
+    source = SQLiteFlagStore(backup, readonly=True)  # reading a backup writes nothing to it
     try:
         snapshot = source.snapshot()
     finally:
@@ -39,6 +40,9 @@ def restore_flags(
         for key, flag in snapshot.flags.items()
     }
     for key in service.store.snapshot().flags:
-        wanted.setdefault(key, (Mode.LEGACY.value, None))
+        if key not in wanted:  # no flag in the backup: the endpoint's default routing
+            endpoint = service.endpoint(key)
+            default = next(iter(endpoint.backends)) if len(endpoint.backends) == 1 else None
+            wanted[key] = ((default or Backend.LEGACY).value, None)
     why = f"restored from {backup.name} (version {snapshot.version}): {reason}"
     return service.apply(wanted, actor=actor, reason=why, source=str(backup))

@@ -70,33 +70,45 @@ CREATE TABLE IF NOT EXISTS readers (
 """
 
 
-def _identify(conn: sqlite3.Connection, path: Path, *, create: bool) -> str:
-    """The store's id; creates the schema (and the id) when `create`, and gives a store made by
-    an older strangler its id. Raises FlagStoreError for a file that is not a flag store."""
-    # Several workers may open it at once: the write lock makes this atomic.
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if create:  # statement by statement: executescript() would commit first
-            for statement in filter(str.strip, SCHEMA.split(";")):
+def _identify(conn: sqlite3.Connection, path: Path, *, create: bool, readonly: bool) -> str:
+    """The store's id. Creates the schema (and the id) when `create`; gives a store made by an
+    older strangler its id. Looks before it writes: a file that is not a flag store raises
+    FlagStoreError untouched, and an up-to-date store is only read (no write lock taken)."""
+    if create:
+        with _transaction(conn):  # several workers may start at once: the lock makes it atomic
+            for statement in filter(str.strip, SCHEMA.split(";")):  # executescript would commit
                 conn.execute(statement)
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-        if not {"meta", "flags", "audit"} <= tables:
-            raise FlagStoreError(f"{path} is not a strangler flag store (no flags tables in it)")
-        conn.execute(  # stores made before workers reported in
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    if not {"meta", "flags", "audit"} <= tables:
+        raise FlagStoreError(f"{path} is not a strangler flag store (no flags tables in it)")
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(meta)")}
+    current = "store_id" in columns and "readers" in tables
+    found = conn.execute("SELECT store_id FROM meta").fetchone() if "store_id" in columns else None
+    if current and found and found[0]:
+        return str(found[0])
+    if readonly:
+        return str(found[0]) if found and found[0] else ""
+    with _transaction(conn):  # a store made by an older strangler: give it what it lacks
+        if "store_id" not in columns:
+            conn.execute("ALTER TABLE meta ADD COLUMN store_id TEXT")
+        conn.execute(
             "CREATE TABLE IF NOT EXISTS readers (reader TEXT PRIMARY KEY,"
             " version INTEGER NOT NULL, seen_at REAL NOT NULL)"
         )
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(meta)")}
-        if "store_id" not in columns:  # made before stores had an identity
-            conn.execute("ALTER TABLE meta ADD COLUMN store_id TEXT")
         conn.execute("UPDATE meta SET store_id = ? WHERE store_id IS NULL", (uuid.uuid4().hex,))
-        store_id = str(conn.execute("SELECT store_id FROM meta").fetchone()[0])
+        return str(conn.execute("SELECT store_id FROM meta").fetchone()[0])
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    return store_id
 
 
 def _flag_json(flag: Flag | None) -> str | None:
@@ -113,9 +125,10 @@ def _flag_from_json(text: str | None) -> Flag | None:
 class SQLiteFlagStore:
     """A flag store in one SQLite file; safe across threads and processes."""
 
-    def __init__(self, path: Path, *, create: bool = False) -> None:
+    def __init__(self, path: Path, *, create: bool = False, readonly: bool = False) -> None:
         self.path = path
         self._create = create  # only until the store was first opened
+        self._readonly = readonly  # a backup being read: nothing is written to it
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._inode: int | None = None  # of the file the connection has open
@@ -142,14 +155,16 @@ class SQLiteFlagStore:
         try:
             if self._create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            mode = "rwc" if self._create else "rw"  # "rw": never creates the file
+            # "rw" never creates the file; "ro" never writes to it.
+            mode = "ro" if self._readonly else "rwc" if self._create else "rw"
             uri = f"file:{urllib.parse.quote(str(self.path.resolve()))}?mode={mode}"
             # isolation_level=None: we write BEGIN/COMMIT ourselves (see module docstring).
             conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            store_id = _identify(conn, self.path, create=self._create)
+            store_id = _identify(conn, self.path, create=self._create, readonly=self._readonly)
+            if not self._readonly:  # only once it is known to be a flag store
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
         except (sqlite3.Error, OSError) as exc:
             if conn is not None:
                 conn.close()
@@ -164,8 +179,8 @@ class SQLiteFlagStore:
             conn.close()
             raise FlagStoreError(
                 f"the flag store at {self.path} was replaced by another store (id {store_id},"
-                f" not {self.store_id}); routing by the last good table. Restore this store"
-                " (`strangler flags restore`), or restart the gateway to adopt the new one"
+                f" not {self.store_id}); routing by the last good table. Put the store's own file"
+                " back, or restart the gateway to adopt the new one"
             )
         return conn
 
@@ -192,9 +207,14 @@ class SQLiteFlagStore:
     def version(self) -> int:
         self._follow_the_file()
         with self._errors("read"), self._lock:
-            row = self._db.execute("SELECT version FROM meta").fetchone()
+            row = self._db.execute("SELECT version, store_id FROM meta").fetchone()
             if time.monotonic() - self._verified_at > VERIFY_EVERY:
                 self._verify()
+        if row[1] != self.store_id:  # another store copied over this file, in place
+            raise FlagStoreError(
+                f"the flag store at {self.path} was overwritten by another store (id {row[1]},"
+                f" not {self.store_id}); routing by the last good table"
+            )
         return int(row[0])
 
     def _verify(self) -> None:

@@ -48,10 +48,15 @@ class FlagWatcher:
         self._reported_at = 0.0
         self.refresh()
 
-    def refresh(self) -> None:
-        """Reloads the snapshot if the store moved on; never raises."""
-        with self._refreshing:
+    def refresh(self, *, wait: bool = True) -> None:
+        """Reloads the snapshot if the store moved on; never raises. With `wait=False`, does
+        nothing when another refresh is under way (it will have the news)."""
+        if not self._refreshing.acquire(blocking=wait):
+            return
+        try:
             self._refresh()
+        finally:
+            self._refreshing.release()
 
     def _refresh(self) -> None:
         try:

@@ -13,7 +13,8 @@ to send it (a connection may trickle a byte every few seconds for ever), nor the
 - closes a connection whose body stalls longer than `body_timeout` between chunks (the app sees
   the client leave);
 - past `max_connections` open connections in this worker, drops the one that has waited longest
-  for its headers to make room (the attacker's, under a slow-header attack), else the new one.
+  for its headers to make room (503; the attacker's, under a slow-header attack), else the new
+  one.
 
 Everything else is uvicorn's. The limits come from the settings `strangler serve` hands the
 workers (`configure` in this process).
@@ -29,6 +30,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from strangler.serving.limits import Limits
 
 _REASONS = {
+    503: b"Service Unavailable",
     408: b"Request Timeout",
     413: b"Content Too Large",
     431: b"Request Header Fields Too Large",
@@ -52,7 +54,8 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._header_bytes = 0
+        self._header_bytes = 0  # bytes read while the headers were incomplete (bounds memory)
+        self._header_size = 0  # the request line and header fields (the limit itself)
         self._header_count = 0
         self._reading_headers = True
         self._body_bytes = 0
@@ -68,11 +71,15 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def _make_room(self) -> bool:
         """Drops the connection that has waited longest for its headers; False if none is."""
-        waiting = [(since, p) for p, since in self.waiting.items() if p is not self]
+        waiting = [
+            (since, p)
+            for p, since in self.waiting.items()
+            if p is not self and not p.transport.is_closing()
+        ]
         if not waiting:
             return False
         _, oldest = min(waiting, key=lambda item: item[0])
-        oldest._refuse(408)
+        oldest._refuse(503)  # not its fault: the server is full
         return True
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -84,7 +91,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def _await_headers(self) -> None:
         self._reading_headers = True
-        self._header_bytes = self._header_count = 0
+        self._header_bytes = self._header_count = self._header_size = 0
         self.waiting[self] = self.loop.time()
         if GuardedProtocol._sweeping is None:
             GuardedProtocol._sweeping = self.loop.call_later(SWEEP_EVERY, _sweep, self.loop)
@@ -108,8 +115,16 @@ class GuardedProtocol(HttpToolsProtocol):
         if not self._reading_headers:  # the next request on a kept-alive connection
             self._await_headers()
 
+    def on_url(self, url: bytes) -> None:
+        self._header_size += len(url)
+        super().on_url(url)
+
     def on_header(self, name: bytes, value: bytes) -> None:
+        # Counted here too: a header block that arrives whole in one read is never "still
+        # incomplete after a read", and the next request on a kept-alive connection starts
+        # inside the read that ended the last one.
         self._header_count += 1
+        self._header_size += len(name) + len(value) + 4
         if self._header_count > self.limits.max_headers:
             self._refuse(431)
             return
@@ -118,6 +133,8 @@ class GuardedProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._reading_headers = False
         self.waiting.pop(self, None)
+        if self._header_size > self.limits.max_header_bytes:
+            self._refuse(431)
         if self.transport.is_closing():
             return
         self._body_bytes = 0
@@ -134,7 +151,7 @@ class GuardedProtocol(HttpToolsProtocol):
             return
         self._body_bytes += len(body)
         if self._body_bytes > self.limits.max_body:  # chunked, no length declared: cut it off
-            self.transport.close()
+            self._refuse(413)
             return
         super().on_body(body)
 
@@ -144,12 +161,12 @@ class GuardedProtocol(HttpToolsProtocol):
             super().on_message_complete()
 
     def _refuse(self, status: int) -> None:
-        """Answers `status` (if no response of the app has begun) and closes the connection."""
+        """Answers `status` (unless the app's response has begun) and closes the connection."""
         self.waiting.pop(self, None)
         self.reading.pop(self, None)
         if self.transport.is_closing():
             return
-        if self.cycle is None or self.cycle.response_complete:
+        if self.cycle is None or self.cycle.response_complete or not self.cycle.response_started:
             reason = _REASONS[status]
             self.transport.write(
                 b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
@@ -165,19 +182,20 @@ SWEEP_EVERY = 0.25
 
 def _sweep(loop: asyncio.AbstractEventLoop) -> None:
     """Refuses what waited too long: headers past header_timeout (408), bodies stalled past
-    body_timeout (closed: the app sees the client leave). Runs while connections are open."""
+    body_timeout (closed: the app sees the client leave). Runs while connections wait."""
+    GuardedProtocol._sweeping = None  # first: whatever happens below, the next wait restarts it
     now, limits = loop.time(), GuardedProtocol.limits
     for protocol, since in list(GuardedProtocol.waiting.items()):
         if now - since > limits.header_timeout:
             protocol._refuse(408)
     for protocol, since in list(GuardedProtocol.reading.items()):
-        if now - since > limits.body_timeout:
+        if protocol.flow.read_paused:  # the server stopped reading (the app is behind), not
+            GuardedProtocol.reading[protocol] = now  # the client: the clock waits too
+        elif now - since > limits.body_timeout:
             GuardedProtocol.reading.pop(protocol, None)
             protocol.transport.close()
     if GuardedProtocol.waiting or GuardedProtocol.reading:
         GuardedProtocol._sweeping = loop.call_later(SWEEP_EVERY, _sweep, loop)
-    else:  # nothing to watch: the next request to wait starts the sweep again
-        GuardedProtocol._sweeping = None
 
 
 def configure(limits: Limits) -> type[GuardedProtocol]:

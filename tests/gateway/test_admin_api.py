@@ -170,11 +170,18 @@ async def test_named_credentials_name_the_actor_and_read_ones_cannot_change() ->
 
 
 @pytest.mark.parametrize(
-    "tokens", ["ann:admin:t", "ann:write", "ann::t,bob:read:u", "ann:read:t,ann:write:u"]
+    "tokens",
+    [
+        "ann:admin:t",
+        "ann:write",
+        "ann::t,bob:read:u",
+        "ann:read:t,ann:write:u",
+        "ci:read:x,ann:write:x",
+    ],
 )
 def test_malformed_named_credentials_are_one_clear_error(tokens: str) -> None:
     """A mistake in STRANGLER_ADMIN_TOKENS is refused with what to write."""
     from strangler.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"STRANGLER_ADMIN_TOKENS|distinct names"):
+    with pytest.raises(ConfigError, match=r"STRANGLER_ADMIN_TOKENS|distinct names|distinct tokens"):
         create_gateway(pair.legacy, pair.migrated, "memory:", admin_tokens=tokens)

@@ -62,6 +62,21 @@ def test_a_header_block_past_the_limit_is_431(server: tuple[str, int]) -> None:
     assert answer.startswith(b"HTTP/1.1 431 ")
 
 
+def test_a_header_block_past_the_limit_in_one_read_is_431(server: tuple[str, int]) -> None:
+    """20 KB of headers arriving whole, in one read, are refused as well."""
+    _, port = server
+    answer = raw(port, b"GET /started HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 431 ")
+
+
+def test_a_chunked_body_past_the_limit_is_413(server: tuple[str, int]) -> None:
+    """No declared length: the body is counted as it comes, and refused past max_body."""
+    _, port = server
+    chunk = b"1000\r\n" + b"x" * 4096 + b"\r\n"
+    head = b"POST /work?seconds=0 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert raw(port, head + chunk * 3 + b"0\r\n\r\n").startswith(b"HTTP/1.1 413 ")
+
+
 def test_too_many_header_fields_is_431(server: tuple[str, int]) -> None:
     _, port = server
     fields = b"".join(b"X-%d: 1\r\n" % i for i in range(50))
@@ -114,7 +129,7 @@ def test_fresh_clients_get_in_while_slow_sockets_fill_the_server(server: tuple[s
         assert answer.status_code == 200
         assert time.monotonic() - started < 0.5
         slow[0].settimeout(2)
-        assert slow[0].recv(100).startswith(b"HTTP/1.1 408 ")  # made room: the longest waiting
+        assert slow[0].recv(100).startswith(b"HTTP/1.1 503 ")  # made room: the longest waiting
         assert time.monotonic() - opened < 0.8  # dropped to make room, before header_timeout
     finally:
         for sock in slow:
@@ -132,9 +147,14 @@ def test_overload_is_shed_with_503_and_health_still_answers(server: tuple[str, i
         return response.status_code, response.headers.get("retry-after"), time.monotonic() - began
 
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
-        answers = list(pool.map(work, range(6)))
+        pending = [pool.submit(work, i) for i in range(6)]
+        time.sleep(0.3)  # all six are in: one runs, one waits, four were shed
+        began = time.monotonic()
         health = httpx.get(url + "/_strangler/health", timeout=2)
+        health_took = time.monotonic() - began
+        answers = [future.result() for future in pending]
     assert sorted(status for status, _, _ in answers) == [200, 200, 503, 503, 503, 503]
+    assert health_took < 0.5  # answered while the legacy thread and its queue were full
     assert all(retry == "1" and took < 0.5 for status, retry, took in answers if status == 503)
     assert health.status_code == 200
 

@@ -178,3 +178,20 @@ def test_a_sqlite_file_of_something_else_is_not_a_flag_store(tmp_path: Path) -> 
         other.execute("CREATE TABLE users (id INTEGER)")
     with pytest.raises(FlagStoreError, match="not a strangler flag store"):
         open_store(tmp_path / "app.db").version()
+
+
+def test_another_store_copied_over_the_file_in_place_is_a_fault(tmp_path: Path) -> None:
+    """Another store copied over the file keeps its inode: the id still tells them apart."""
+    import shutil
+
+    path = tmp_path / "flags.db"
+    reader = open_store(path, create=True)
+    reader.set("GET /a", Flag.build("migrated"), actor="ops", reason="r")
+    other = open_store(tmp_path / "other.db", create=True)
+    other.set("GET /a", Flag.build("legacy"), actor="x", reason="another store")
+    other.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copyfile(tmp_path / "other.db", path)
+    with pytest.raises(FlagStoreError, match=r"overwritten by another store|replaced"):
+        reader.version()
