@@ -14,6 +14,7 @@ from strangler.flags.store import open_store
 from strangler.gateway.dispatch import Gateway, create_gateway
 from strangler.testing import override_flags
 from tests.gateway.conftest import ADMIN, ADMIN_TOKEN
+from tests.support.asgi import http_scope
 from tests.test_apps import pair
 
 
@@ -235,20 +236,7 @@ async def asgi_request(app: Gateway, method: str, path: str) -> tuple[int, dict[
     async def send(message: dict[str, object]) -> None:
         messages.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"gateway")],
-        "client": ("127.0.0.1", 1234),
-        "server": ("gateway", 80),
-    }
+    scope = http_scope(path, method=method, headers=[(b"host", b"gateway")])
     await app(scope, receive, send)  # type: ignore[arg-type]
     start = messages[0]
     headers = {k.decode(): v.decode() for k, v in start["headers"]}  # type: ignore[attr-defined]
