@@ -101,3 +101,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     items = sys.modules.get(_ITEMS)
     if items is not None:
         items.close_sessions(config)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Says once, at the end, what the contract items could not do (no reset hook)."""
+    items = sys.modules.get(_ITEMS)
+    for note in items.summary(terminalreporter.config) if items is not None else []:
+        terminalreporter.write_line(f"strangler: {note}", yellow=True)

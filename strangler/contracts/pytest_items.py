@@ -31,6 +31,7 @@ from strangler.contracts.session import ContractSession
 from strangler.settings import Settings, find_config, load_settings
 
 _SESSIONS = pytest.StashKey[dict[Path, ContractSession]]()
+NOTES = pytest.StashKey[set[str]]()
 
 
 def after_item(item: pytest.Item, nextitem: pytest.Item | None) -> None:
@@ -62,7 +63,19 @@ def session_for(config: pytest.Config, path: Path) -> ContractSession:
     if key not in sessions:
         session = ContractSession.in_process(settings, load_ledger(settings.ledger_path))
         sessions[key] = session.__enter__()
+        if not session.can_reset:
+            config.stash.setdefault(NOTES, set()).add(
+                f"{settings.root}: no reset hook (contract_reset): each contract case starts from"
+                " the state the last one left; cases that need fresh state may differ for that"
+                " reason alone"
+            )
     return sessions[key]
+
+
+def summary(config: pytest.Config) -> list[str]:
+    """What the terminal summary says once about the contract runs (see pytest_plugin)."""
+    notes: set[str] = config.stash.get(NOTES, set())
+    return sorted(notes)
 
 
 class ContractFile(pytest.File):
