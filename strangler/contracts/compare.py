@@ -17,7 +17,7 @@ import email.utils
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from strangler.contracts import jsonpath
@@ -302,26 +302,25 @@ def diff(legacy: View, migrated: View, tolerance: float = 0.0) -> list[Differenc
     found: list[Difference] = []
     if legacy.status != migrated.status:
         found.append(Difference("status", legacy.status, migrated.status))
-    for name in sorted(legacy.headers.keys() | migrated.headers.keys()):
-        ours, theirs = legacy.headers.get(name, ABSENT), migrated.headers.get(name, ABSENT)
-        if ours != theirs:
-            found.append(Difference(f"header:{name}", ours, theirs))
-    for name in sorted(legacy.cookies.keys() | migrated.cookies.keys()):
-        ours, theirs = legacy.cookies.get(name, ABSENT), migrated.cookies.get(name, ABSENT)
-        if ours != theirs:
-            found.append(Difference(f"cookie:{name}", ours, theirs))
-    for name in sorted(legacy.cookie_shapes.keys() | migrated.cookie_shapes.keys()):
-        ours, theirs = (
-            legacy.cookie_shapes.get(name, ABSENT),
-            migrated.cookie_shapes.get(name, ABSENT),
-        )
-        if ours != theirs:
-            found.append(Difference(f"set-cookie:{name}", ours, theirs))
+    found += diff_named("header", legacy.headers, migrated.headers)
+    found += diff_named("cookie", legacy.cookies, migrated.cookies)
+    found += diff_named("set-cookie", legacy.cookie_shapes, migrated.cookie_shapes)
     if legacy.is_json and migrated.is_json:
         found.extend(diff_json(legacy.json, migrated.json, (), tolerance))
     elif legacy.raw != migrated.raw:
         found.append(Difference("body", legacy.raw, migrated.raw))
     return found
+
+
+def diff_named(
+    kind: str, legacy: Mapping[str, object], migrated: Mapping[str, object]
+) -> list[Difference]:
+    """The differences between two sides' headers (or cookies) by name, `kind:NAME`."""
+    return [
+        Difference(f"{kind}:{name}", legacy.get(name, ABSENT), migrated.get(name, ABSENT))
+        for name in sorted(legacy.keys() | migrated.keys())
+        if legacy.get(name, ABSENT) != migrated.get(name, ABSENT)
+    ]
 
 
 def diff_json(
