@@ -74,7 +74,7 @@ class Gateway:
             self._marks = {backend: (name, backend.value.encode()) for backend in Backend}
         # Load shedding: requests in flight per backend, and how many each may have; past that a
         # request is answered 503 at once instead of queueing without bound.
-        self._capacity = capacity or {}
+        self._capacity = {b: (capacity or {}).get(b, _UNLIMITED) for b in Backend}
         self._busy = dict.fromkeys(Backend, 0)
         self._body_limits = body_limits or {}  # by endpoint key
         self._lifespan: Lifespan | None = None
@@ -120,7 +120,7 @@ class Gateway:
         if self._body_limits and self._too_large(scope, path):
             await _answer(send, 413, b"the request body is larger than this endpoint accepts")
             return
-        if self._busy[backend] >= self._capacity.get(backend, _UNLIMITED):
+        if self._busy[backend] >= self._capacity[backend]:
             await _answer(send, 503, b"overloaded: try again shortly", _RETRY_AFTER)
             return
         self._busy[backend] += 1
