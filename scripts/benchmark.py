@@ -122,7 +122,9 @@ def run_fallback(
             nonlocal errors
             while time.perf_counter() < deadline:
                 start = time.perf_counter()
-                if endpoint in ("health", "model-info"):
+                if endpoint.startswith("/"):  # a path to GET
+                    r = await client.get(endpoint)
+                elif endpoint in ("health", "model-info"):
                     r = await client.get("/" + endpoint)
                 elif endpoint == "batch-100":
                     r = await client.post(
@@ -265,24 +267,12 @@ def routing_figure() -> float:
     return max(float(row[-4]) for row in rows)  # "case ... 5.40 < 20 ok"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Side-by-side benchmark of the worked example.")
-    parser.add_argument("--quick", action="store_true", help="one short round (under two minutes)")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=5, help="per measurement (whole seconds)")
-    parser.add_argument("--endpoints", default=",".join(ENDPOINTS))
-    parser.add_argument("--concurrency", default="1,32")
-    parser.add_argument("--legacy-threads", type=int, default=None)
-    parser.add_argument(
-        "--serve-args", default="", help="extra `strangler serve` options, e.g. '--loop asyncio'"
-    )
-    parser.add_argument("--json", type=Path, default=None, help="where to write the figures")
-    args = parser.parse_args()
-    if args.quick:
-        args.rounds, args.seconds = 1, 1
+def bench_example(
+    args: argparse.Namespace, use_wrk: bool
+) -> tuple[dict[tuple[str, str, int], dict[str, float]], list[tuple[str, float, str, bool]]]:
+    """The worked example on four servers: prints its table, returns its medians and checks."""
     endpoints = args.endpoints.split(",")
     levels = [int(c) for c in args.concurrency.split(",")]
-    use_wrk = shutil.which("wrk") is not None
 
     samples: dict[tuple[str, str, int], list[dict[str, float]]] = {}
     serve_args = args.serve_args.split()
@@ -376,6 +366,52 @@ def main() -> None:
         checks.append(("migrated / legacy predict-miss p99 c=32", r, "< 1.0", r < 1.0))
     routing_us = routing_figure()
     checks.append(("routing decision, worst case (us)", routing_us, "< 20", routing_us < 20))
+
+    return medians, checks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Side-by-side benchmark of the worked example.")
+    parser.add_argument("--quick", action="store_true", help="one short round (under two minutes)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5, help="per measurement (whole seconds)")
+    parser.add_argument("--endpoints", default=",".join(ENDPOINTS))
+    parser.add_argument("--concurrency", default="1,32")
+    parser.add_argument("--legacy-threads", type=int, default=None)
+    parser.add_argument(
+        "--serve-args", default="", help="extra `strangler serve` options, e.g. '--loop asyncio'"
+    )
+    parser.add_argument("--json", type=Path, default=None, help="where to write the figures")
+    parser.add_argument(
+        "--suites",
+        default="example,httpbin",
+        help="example (the worked example, four servers) and/or httpbin (scripts/bench_httpbin.py)",
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.seconds = 1, 1
+    suites = args.suites.split(",")
+    use_wrk = shutil.which("wrk") is not None
+    medians: dict[tuple[str, str, int], dict[str, float]] = {}
+    checks: list[tuple[str, float, str, bool]] = []
+    if "example" in suites:
+        medians, example_checks = bench_example(args, use_wrk)
+        checks += example_checks
+    if "httpbin" in suites:
+        import bench_httpbin
+
+        def measure(url: str, path: str, connections: int, seconds: int) -> dict[str, float]:
+            script = Path(tempfile.mkdtemp()) / "path.lua"
+            script.write_text(f'wrk.path = "{path}"\n' + LUA_DONE)
+            if use_wrk:
+                return run_wrk(url, script, connections, seconds)
+            return run_fallback(url, path, "", connections, seconds)
+
+        httpbin_medians, httpbin_checks = bench_httpbin.run(
+            ["taskset", "-c", SERVER_CPU], measure, args.rounds, args.seconds
+        )
+        medians.update({("httpbin/" + s, e, c): m for (s, e, c), m in httpbin_medians.items()})
+        checks += httpbin_checks
 
     print("\nratios")
     for label, value, target, ok in checks:

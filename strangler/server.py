@@ -33,7 +33,7 @@ def check_settings(settings: Settings) -> None:
     parse_sticky(settings.sticky)
     check_admin_prefix(settings.admin_prefix)
     Credentials.parse(settings.admin_tokens, settings.admin_token, dev_mode=settings.dev_mode)
-    if settings.legacy_threads < 1:
+    if settings.legacy_threads is not None and settings.legacy_threads < 1:
         raise ConfigError(f"legacy_threads = {settings.legacy_threads}: give at least 1")
     if settings.poll_interval <= 0:
         raise ConfigError(f"poll_interval = {settings.poll_interval}: give a positive number")

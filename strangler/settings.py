@@ -8,7 +8,7 @@
     sticky = "jwt:user"              # canary identity: jwt:CLAIM, header:NAME, cookie:NAME, client
     backend_header = "X-Strangler-Backend"   # "" to leave it out
     admin_prefix = "/_strangler"
-    legacy_threads = 4
+    legacy_threads = "auto"          # 4 to 64 threads, more while they wait on I/O; or a number
     freeze_gc = true                 # gc.freeze() after startup: shorter GC pauses (create_gateway)
     contracts = "contract_tests"     # the contract corpus (YAML files of cases)
     ledger = "contract_tests/ledger.yaml"    # accepted differences (default: in `contracts`)
@@ -20,7 +20,7 @@
     body_limits = {"POST /upload" = 1048576}   # per endpoint: a larger body is answered 413
 
 Every setting can also come from the environment as STRANGLER_<NAME> (`STRANGLER_FLAGS=/srv/f.db`,
-`STRANGLER_LEGACY_THREADS=8`), which wins over the file; command-line options win over both.
+`STRANGLER_LEGACY_THREADS=16`), which wins over the file; command-line options win over both.
 Admin credentials are never read from a file: they come from STRANGLER_ADMIN_TOKENS (named, with
 a role each) and STRANGLER_ADMIN_TOKEN (one shared credential).
 """
@@ -36,7 +36,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from strangler.bridge.bridge import DEFAULT_LEGACY_THREADS
 from strangler.errors import ConfigError
 from strangler.flags.watcher import DEFAULT_INTERVAL
 from strangler.serving.limits import Limits
@@ -55,7 +54,7 @@ class Settings:
     sticky: str = "client"
     backend_header: str | None = "X-Strangler-Backend"
     admin_prefix: str = "/_strangler"
-    legacy_threads: int = DEFAULT_LEGACY_THREADS
+    legacy_threads: int | None = None  # None ("auto"): the pool adapts (strangler.bridge.pool)
     poll_interval: float = DEFAULT_INTERVAL
     freeze_gc: bool = True  # see create_gateway(); the server owns its process
     contracts: str = "contract_tests"
@@ -171,7 +170,19 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
         )
     if values.get("backend_header") == "":
         values["backend_header"] = None
+    values["legacy_threads"] = _threads(values.get("legacy_threads"))
     return Settings(**values)
+
+
+def _threads(value: object) -> int | None:
+    """`legacy_threads`: "auto" (or absent) for the adaptive pool, else a number of threads."""
+    if value is None or value == "auto":
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f'legacy_threads = {value!r}: give "auto" or a number of threads (1+)')
+    return value
 
 
 def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -183,7 +194,11 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
             continue
         text, kind = environ[name], _kind(field.default)
         try:
-            if kind is bool:
+            if field.name == "legacy_threads":  # "auto" or a number: read by _threads
+                if text != "auto" and not text.isdigit():
+                    raise ValueError('give "auto" or a number of threads')
+                values[field.name] = text
+            elif kind is bool:
                 if text.lower() not in _BOOLEANS:
                     raise ValueError(f"not one of {sorted(_BOOLEANS)}")
                 values[field.name] = _BOOLEANS[text.lower()]
@@ -192,7 +207,8 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
             else:
                 values[field.name] = text
         except ValueError as exc:
-            raise ConfigError(f"{name}={text!r} is not a valid {kind.__name__}: {exc}") from None
+            what = "setting" if field.name == "legacy_threads" else kind.__name__
+            raise ConfigError(f"{name}={text!r} is not a valid {what}: {exc}") from None
     return values
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
+from flask import Flask
 
 from strangler.bridge.bridge import make_bridge
 from strangler.bridge.environ import build_environ
@@ -171,20 +172,45 @@ async def test_request_body_raises_when_the_client_disconnects() -> None:
         await read_in_thread(client, lambda body: body.read())
 
 
-# --- the lean path --------------------------------------------------------------------------
+# --- answered whole -------------------------------------------------------------------------
 
 
-async def test_response_with_content_length_leaves_as_one_body_message() -> None:
-    """A response of declared small length is sent as one start and one body message."""
+async def test_flask_response_leaves_as_one_body_message() -> None:
+    """Flask's ordinary response (one chunk, its whole declared length) is sent as one start
+    and one body message: the bridge does not wait for the iterable to end to know it is done."""
+    flask_app = Flask(__name__)
+    flask_app.add_url_rule("/", view_func=lambda: {"hello": "world"})
+    client = await call(make_bridge(flask_app))
+    assert [m["type"] for m in client.sent] == ["http.response.start", "http.response.body"]
+    assert client.body == b'{"hello":"world"}\n'
+    assert client.sent[1].get("more_body", False) is False
+
+
+async def test_a_complete_body_is_sent_before_the_iterable_ends() -> None:
+    """Once the declared length is yielded, the client has its answer while the app finishes;
+    the app's code after its last chunk still runs, as under gunicorn."""
+    release, finished = threading.Event(), threading.Event()
 
     def app(environ: Environ, start_response: Any) -> Iterator[bytes]:
-        start_response("200 OK", [("Content-Length", "11"), *TEXT])  # as Flask does
-        return iter([b"hello ", b"world"])
+        start_response("200 OK", [("Content-Length", "5"), *TEXT])
+        yield b"hello"
+        release.wait(timeout=5)
+        finished.set()
 
-    client = await call(make_bridge(app))
-    assert [m["type"] for m in client.sent] == ["http.response.start", "http.response.body"]
-    assert client.body == b"hello world"
-    assert client.sent[1].get("more_body", False) is False
+    client = FakeClient()
+    task = asyncio.create_task(call(make_bridge(app), client=client))
+    await asyncio.wait_for(task, timeout=3)  # answered while the generator still waits
+    assert (client.body, len(client.body_messages)) == (b"hello", 1)
+    release.set()
+    assert await asyncio.to_thread(finished.wait, 3)
+
+
+async def test_bytes_past_the_declared_length_are_not_sent() -> None:
+    """An app that yields more than its Content-Length says is cut at that length (gunicorn)."""
+    client = await call(
+        make_bridge(wsgi(iter([b"hello world"]), headers=[("Content-Length", "5")]))
+    )
+    assert client.body == b"hello"
 
 
 async def test_list_response_takes_the_lean_path_without_content_length() -> None:
@@ -290,12 +316,22 @@ async def test_generator_response_streams_one_message_per_chunk() -> None:
     assert bodies == [(b"one", True), (b"two", True), (b"", False)]
 
 
-async def test_streamed_chunk_reaches_the_client_while_the_generator_waits() -> None:
-    """The first chunk is sent before the generator yields its second (no buffering)."""
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param(TEXT, id="no-length"),
+        pytest.param([("Content-Length", "11"), *TEXT], id="small-declared-length"),
+    ],
+)
+async def test_streamed_chunk_reaches_the_client_while_the_generator_waits(
+    headers: list[tuple[str, str]],
+) -> None:
+    """The first chunk is sent before the generator yields its second, whatever length it
+    declared: a small Content-Length does not mean the body is ready (#12)."""
     release = threading.Event()
 
     def app(environ: Environ, start_response: Any) -> Iterator[bytes]:
-        start_response("200 OK", TEXT)
+        start_response("200 OK", headers)
         yield b"first"
         release.wait(timeout=5)
         yield b"second" if release.is_set() else b"timed out"
@@ -303,9 +339,62 @@ async def test_streamed_chunk_reaches_the_client_while_the_generator_waits() -> 
     client = FakeClient()
     task = asyncio.create_task(call(make_bridge(app), client=client))
     await asyncio.wait_for(client.first_chunk.wait(), timeout=3)
+    assert not release.is_set()
     release.set()
     await task
     assert client.body == b"firstsecond"
+
+
+@pytest.mark.parametrize("declared", [None, "8"], ids=["no-length", "small-declared-length"])
+async def test_disconnect_during_a_slow_stream_frees_the_thread_at_its_next_chunk(
+    declared: str | None,
+) -> None:
+    """A slow stream (httpbin's /drip) whose client left stops at its next chunk, whatever
+    length it declared, so abandoned streams do not hold the legacy threads (#12)."""
+    closed = threading.Event()
+
+    def app(environ: Environ, start_response: Any) -> Iterator[bytes]:
+        length = [("Content-Length", declared)] if declared else []
+        start_response("200 OK", [*length, *TEXT])
+        try:
+            for _ in range(8):  # 8 s if nothing stops it
+                yield b"*"
+                time.sleep(0.2)
+        finally:
+            closed.set()
+
+    client = FakeClient()
+    task = asyncio.create_task(call(make_bridge(app), client=client))
+    await asyncio.wait_for(client.first_chunk.wait(), timeout=3)
+    client.disconnect()
+    assert await asyncio.to_thread(closed.wait, 2)
+    await task
+    assert client.body == b"*"
+
+
+async def test_a_request_whose_client_left_while_it_waited_is_never_started() -> None:
+    """With every thread taken, a queued request whose client leaves is dropped, not run."""
+    release = threading.Event()
+    started: list[str] = []
+
+    def app(environ: Environ, start_response: Any) -> list[bytes]:
+        started.append(environ["PATH_INFO"])
+        release.wait(timeout=5)
+        start_response("200 OK", TEXT)
+        return [b"ok"]
+
+    bridge = make_bridge(app, threads=1)
+    busy = asyncio.create_task(call(bridge, http_scope("/first")))
+    await asyncio.sleep(0.05)
+    leaving = FakeClient()
+    queued = asyncio.create_task(call(bridge, http_scope("/queued"), leaving))
+    await asyncio.sleep(0.02)
+    leaving.disconnect()
+    await asyncio.sleep(0.2)  # past WATCH_AFTER: the sweep has seen it go
+    release.set()
+    await asyncio.gather(busy, queued)
+    assert started == ["/first"]
+    assert leaving.sent == []
 
 
 async def test_disconnect_mid_stream_closes_the_iterable_within_2s() -> None:

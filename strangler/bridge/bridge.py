@@ -1,16 +1,22 @@
-"""The WSGI bridge: serves the legacy WSGI app as an ASGI app, each request in a sized thread pool.
+"""The WSGI bridge: serves the legacy WSGI app as an ASGI app, each request in a pool thread.
 
-Each request takes one of two paths, decided from what is known, never by waiting:
+A request body is read on the loop first when it is absent or has a Content-Length of at most
+`max_buffered_body`; a body of unknown length (chunked) or a big one is read from the worker thread
+on demand (`RequestBody`).
 
-- **Lean** (Flask's ordinary responses): the request body is absent or has a Content-Length of at
-  most `max_buffered_body`, so it is read on the loop first; the whole WSGI call (the app, then
-  joining its body) runs as one job in the pool, and the answer leaves as one `http.response.start`
-  and one `http.response.body`. Taken when the app's iterable is a list/tuple, or when it declared
-  a Content-Length of at most `max_buffered_body` (Flask does for every non-streamed response).
-- **General**: a body of unknown length (chunked) or a big one is read from the worker on demand
-  (`RequestBody`); a response of unknown or big length is sent chunk by chunk as the app yields it,
-  with at most `send_queue_size` chunks in flight (`Outbox`). Once the body is read, the client's
-  disconnect is watched for: the worker stops at its next chunk and closes the iterable.
+The answer takes one of two paths, decided by what the app returned, never by waiting for it:
+
+- **Whole**: the app returned a list or tuple, or the chunks it yielded before pausing already make
+  up the Content-Length it declared (Flask's ordinary responses: one chunk, the whole body), or it
+  yielded nothing. The answer leaves as one `http.response.start` and one `http.response.body`,
+  and the thread goes on to finish the iterable while the loop sends.
+- **Streamed**: anything else is sent as the app yields it, the first chunk at once, with at most
+  `send_queue_size` chunks in flight (`Outbox`). The client's disconnect is watched for (once the
+  request body is read): the worker stops at the app's next chunk and closes the iterable, as
+  gunicorn does at its next write.
+
+A request that waited for a thread is watched too, and if its client left meanwhile the app is
+not called for nobody.
 
 What a2wsgi (1.10) does and we do not: it joins several `Cookie` fields with ","; it decodes the
 query string as ascii (a raw UTF-8 query is a crash); it drops no `_` headers; it sets no
@@ -24,28 +30,29 @@ app before any byte was sent propagates (here: logged and answered 500, as gunic
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import functools
 import io
 import logging
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 
 from strangler.bridge.environ import build_environ
 from strangler.bridge.errors import ClientDisconnected
+from strangler.bridge.pool import LegacyPool
 from strangler.bridge.streams import Outbox, RequestBody
-from strangler.types import ASGIApp, Environ, Message, Receive, Scope, Send, WSGIApp
+from strangler.types import Environ, Message, Receive, Scope, Send, WSGIApp
 
 logger = logging.getLogger(__name__)
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
-# Worker threads for the legacy app: four times the concurrency of a gunicorn sync worker.
-# Measured on one core at 32 connections (scripts/bench): 4 threads serve as many requests as 16,
-# and on CPU-bound endpoints keep p99 within 1.2x gunicorn's, where 16 threads double it (the
-# GIL time-slices them). An I/O-bound legacy app (database calls) may want more: legacy_threads.
-DEFAULT_LEGACY_THREADS = 4
+# The legacy pool (strangler.bridge.pool): 4 threads at least, as many as 64 while they wait.
+# 4 measured best for the CPU-bound example on one core: the throughput of 16 and half its p99.
+MIN_LEGACY_THREADS = 4
+MAX_LEGACY_THREADS = 64
 
 # How long a request waits for a thread before its client is watched for leaving.
 WATCH_AFTER = 0.05
@@ -53,29 +60,31 @@ WATCH_AFTER = 0.05
 _ERROR_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"21")]
 _ERROR_BODY = b"Internal Server Error"
 
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
 
 def make_bridge(
     wsgi_app: WSGIApp,
     *,
-    threads: int = DEFAULT_LEGACY_THREADS,
+    threads: int | None = None,
     send_queue_size: int = 8,
     max_buffered_body: int = 64 * 1024,
-) -> ASGIApp:
-    """Returns an ASGI app that runs `wsgi_app` in a pool of `threads` worker threads.
+) -> WSGIBridge:
+    """Returns an ASGI app that runs `wsgi_app` in a pool of worker threads.
 
-    `threads`: one in-flight legacy request (or open stream) per thread. The GIL lets only one run
-    Python at a time, so past a few per core more threads only add contention and tail latency;
-    they pay off while requests wait on I/O (a database). 4 measured best here: the same
-    throughput as 16 and half its p99 on CPU-bound endpoints (docs/performance.md).
+    `threads`: one in-flight legacy request (or open stream) per thread. None: the pool adapts,
+    from MIN_LEGACY_THREADS to MAX_LEGACY_THREADS, growing while its threads wait (I/O) and not
+    while they compute (strangler.bridge.pool). A number pins it.
     `send_queue_size`: response chunks a streaming app may produce ahead of a slow client.
-    `max_buffered_body`: request and response bodies up to this size are held whole in memory
-    (the lean path); bigger or unknown-length ones stream.
+    `max_buffered_body`: request bodies up to this size are read whole before the app is called;
+    bigger or unknown-length ones are read as the app reads them.
     """
+    if threads is None:
+        pool = LegacyPool(MIN_LEGACY_THREADS, MAX_LEGACY_THREADS)
+    else:
+        pool = LegacyPool(threads, threads)
     return WSGIBridge(
-        wsgi_app,
-        threads=threads,
-        send_queue_size=send_queue_size,
-        max_buffered_body=max_buffered_body,
+        wsgi_app, pool=pool, send_queue_size=send_queue_size, max_buffered_body=max_buffered_body
     )
 
 
@@ -83,17 +92,14 @@ class WSGIBridge:
     """A plain ASGI app serving `app` (WSGI); see the module docstring for the two paths."""
 
     def __init__(
-        self, app: WSGIApp, *, threads: int, send_queue_size: int, max_buffered_body: int
+        self, app: WSGIApp, *, pool: LegacyPool, send_queue_size: int, max_buffered_body: int
     ) -> None:
         self.app = app
+        self.pool = pool
         self.send_queue_size = send_queue_size
         self.max_buffered_body = max_buffered_body
-        # An explicit pool, not the loop's default one: its size is the legacy app's concurrency
-        # and must not be shared with whatever else calls `run_in_executor(None, ...)`.
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="legacy-wsgi")
-        self.threads = threads
-        self.busy = 0  # requests given to the pool and not finished: running or waiting
-        self._waiting: dict[_Exchange, float] = {}  # lean requests waiting for a thread: since
+        self.busy = 0  # requests given to the pool and not answered: running or waiting
+        self._waiting: dict[_Exchange, float] = {}  # requests waiting for a thread: since
         self._sweep_timer: asyncio.TimerHandle | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -120,16 +126,17 @@ class WSGIBridge:
         exchange = _Exchange(self, loop, receive, send, wsgi_input)
         environ = build_environ(scope, wsgi_input)
         context = contextvars.copy_context()  # contextvars set by the gateway reach the app
-        if self.busy >= self.threads and isinstance(wsgi_input, io.BytesIO):
-            # Every thread is taken: this request will wait. If its client leaves meanwhile, the
-            # app must not run for nobody. Watching costs a task, so one sweep starts it for the
-            # requests that have waited long enough for a client to give up.
+        if self.busy >= self.pool.limit and isinstance(wsgi_input, io.BytesIO):
+            # Every thread is taken: this request will likely wait. If its client leaves
+            # meanwhile, the app must not run for nobody. Watching costs a task, so one sweep
+            # starts it for the requests that have waited long enough for a client to give up.
             self._waiting[exchange] = loop.time()
             if self._sweep_timer is None:
                 self._sweep_timer = loop.call_later(WATCH_AFTER, self._sweep, loop)
         self.busy += 1
         try:
-            answer = await loop.run_in_executor(self.executor, context.run, exchange.run, environ)
+            self.pool.submit(functools.partial(context.run, exchange.run, environ), loop)
+            answer = await exchange.answered
             if answer is not None:
                 status, headers, body = answer
                 await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -171,6 +178,10 @@ class _Exchange:
         self.receive = receive
         self.send = send
         self.input = wsgi_input
+        # The whole answer, or None once it streams (or nothing is to be sent); set from the
+        # worker thread, as soon as it is known: the thread may still be finishing the iterable.
+        self.answered: asyncio.Future[Answer | None] = loop.create_future()
+        self.settled = False  # the worker has set `answered` (worker thread only)
         self.status: int | None = None
         self.headers: list[tuple[bytes, bytes]] = []
         self.length: int | None = None  # Content-Length the app declared
@@ -190,7 +201,7 @@ class _Exchange:
         self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
     ) -> Any:
         if exc_info is not None:
-            if self.headers_sent:  # PEP 3333: too late to change them; re-raise the app's error
+            if self.headers_sent or self.settled:  # PEP 3333: too late; re-raise the app's error
                 raise exc_info[1].with_traceback(exc_info[2])
         elif self.status is not None:
             raise RuntimeError(
@@ -206,49 +217,87 @@ class _Exchange:
             self.headers.append((lowered.encode("latin-1"), value.encode("latin-1")))
         return self.written.append
 
-    def run(self, environ: Environ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
-        """Calls the app; returns the whole answer (lean path) or None once it was streamed, or
-        when the client left while the request waited for a thread (the app is not called)."""
+    def run(self, environ: Environ) -> None:
+        """The pool's job: calls the app and answers; never raises."""
         self.running = True
-        if self.gone:
-            return None
-        if self.watcher is not None:  # running now: the response's own watch takes over
-            self.loop.call_soon_threadsafe(self.watcher.cancel)
+        try:
+            if self.gone:  # the client left while the request waited: the app is not called
+                return
+            if self.watcher is not None:  # running now: the response's own watch takes over
+                self.loop.call_soon_threadsafe(self.watcher.cancel)
+            self._call(environ)
+        finally:
+            self._settle(None)
+
+    def _call(self, environ: Environ) -> None:
         try:
             iterable = self.bridge.app(environ, self.start_response)
         except Exception:
-            return self._failed(environ)
+            self._settle(self._failed(environ))
+            return
         try:
-            if self.status is not None and (
-                type(iterable) in (list, tuple)
-                or (self.length is not None and self.length <= self.bridge.max_buffered_body)
-            ):
-                body = b"".join(iterable)
-                return self.status, self.headers, b"".join(self.written) + body
-            self._stream(iterable)
-            return None
+            if self.status is not None and type(iterable) in (list, tuple):
+                self._settle((self.status, self.headers, b"".join([*self.written, *iterable])))
+            else:
+                self._iterate(iterable)
         except ClientDisconnected:
-            return None
+            pass
         except Exception:
-            return self._failed(environ)
+            self._settle(self._failed(environ))
         finally:
             _close(iterable, environ)
             if self.outbox is not None:
                 self.outbox.finish()
 
-    def _stream(self, iterable: Iterable[bytes]) -> None:
+    def _iterate(self, iterable: Iterable[bytes]) -> None:
+        """Answers whole if the body is complete before the app pauses, else streams it."""
+        held, size = list(self.written), sum(map(len, self.written))
+        if self.length is not None and size >= self.length:  # e.g. Content-Length: 0
+            self._settle(self._whole(held))
+        for chunk in iterable:
+            if self.outbox is not None:
+                if chunk:
+                    self._send_chunk(chunk)
+                elif self.outbox.gone:  # an app's b"" keep-alive still notices the disconnect
+                    raise ClientDisconnected("the client disconnected during the response")
+            elif self.settled:
+                continue  # answered whole: the app finishes; bytes past its length are dropped
+            elif chunk:
+                held.append(chunk)
+                size += len(chunk)
+                if self.length is not None and size >= self.length:
+                    self._settle(self._whole(held))  # all the client expects: answer now
+                else:  # the next chunk may take any time: what the client has waits for nothing
+                    self._start_stream(held)
+        if self.outbox is not None:
+            if not self.headers_sent:
+                self._send_headers()
+            self.outbox.put({"type": "http.response.body", "body": b""})
+        elif not self.settled:
+            self._settle(self._whole(held))
+
+    def _whole(self, chunks: list[bytes]) -> Answer:
+        if self.status is None:
+            raise RuntimeError("the WSGI app returned its body before calling start_response")
+        body = b"".join(chunks)
+        if self.length is not None:
+            body = body[: self.length]  # as gunicorn: never more than the app declared
+        return self.status, self.headers, body
+
+    def _settle(self, answer: Answer | None) -> None:
+        """Hands the loop the whole answer, or None: it streams or nothing is to be sent."""
+        if self.settled:
+            return
+        self.settled = True
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
+            self.loop.call_soon_threadsafe(_set_result, self.answered, answer)
+
+    def _start_stream(self, held: list[bytes]) -> None:
         self.outbox = Outbox(self.loop, self.send, self.bridge.send_queue_size)
         self.loop.call_soon_threadsafe(self._start_tasks, self.outbox)
-        for chunk in self.written:
+        self._settle(None)
+        for chunk in held:
             self._send_chunk(chunk)
-        for chunk in iterable:
-            if chunk:
-                self._send_chunk(chunk)
-            elif self.outbox.gone:  # an app's b"" keep-alive still notices the disconnect
-                raise ClientDisconnected("the client disconnected during the response")
-        if not self.headers_sent:
-            self._send_headers()
-        self.outbox.put({"type": "http.response.body", "body": b""})
 
     def _send_chunk(self, chunk: bytes) -> None:
         assert self.outbox is not None
@@ -264,8 +313,12 @@ class _Exchange:
         message = {"type": "http.response.start", "status": self.status, "headers": self.headers}
         self.outbox.put(message)
 
-    def _failed(self, environ: Environ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+    def _failed(self, environ: Environ) -> Answer | None:
+        """Logs the app's exception; returns the 500 to answer, or None if it is too late."""
         method, path = environ["REQUEST_METHOD"], environ["SCRIPT_NAME"] + environ["PATH_INFO"]
+        if self.settled and self.outbox is None:  # answered whole: the client has it all
+            logger.exception("WSGI app failed after answering %s %s", method, path)
+            return None
         if self.headers_sent:  # the client must see a broken response, not a short one
             logger.exception("WSGI app failed mid-response to %s %s; aborting it", method, path)
             self.error = RuntimeError(f"the WSGI app failed mid-response to {method} {path}")
@@ -296,10 +349,11 @@ class _Exchange:
         )
 
     async def watch_gone(self) -> None:
-        """Loop: notes the client leaving. The body is all read, so the next message can only
-        be `http.disconnect` (ASGI servers block until then)."""
-        if (await self.receive())["type"] == "http.disconnect":
-            self.gone = True
+        """Loop: notes the client leaving. The body was read (or there is none, and the server
+        gives one empty `http.request`), so only `http.disconnect` ends this."""
+        while (await self.receive())["type"] != "http.disconnect":
+            pass
+        self.gone = True
 
     async def streamed(self) -> None:
         """Waits until the streamed response is sent; re-raises an error that broke it."""
@@ -314,6 +368,11 @@ class _Exchange:
             task.cancel()
         if self.outbox is not None:
             self.outbox.hang_up()
+
+
+def _set_result(future: asyncio.Future[Answer | None], answer: Answer | None) -> None:
+    if not future.done():  # the request may have been cancelled meanwhile
+        future.set_result(answer)
 
 
 async def _serve_lifespan(receive: Receive, send: Send) -> None:

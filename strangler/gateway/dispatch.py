@@ -21,7 +21,8 @@ from pathlib import Path
 
 from strangler.admin.api import build_admin_app
 from strangler.admin.auth import ADMIN_TOKEN_HEADER, Credentials
-from strangler.bridge.bridge import DEFAULT_LEGACY_THREADS, make_bridge
+from strangler.bridge.bridge import make_bridge
+from strangler.bridge.pool import LegacyPool
 from strangler.errors import ConfigError
 from strangler.flags.service import FlagService
 from strangler.flags.store import FlagStore, open_store
@@ -56,6 +57,7 @@ class Gateway:
         credentials: Credentials,
         freeze_gc: bool = False,
         capacity: dict[Backend, int] | None = None,
+        legacy_pool: LegacyPool | None = None,
         body_limits: dict[str, int] | None = None,
     ) -> None:
         self.legacy = legacy
@@ -73,8 +75,10 @@ class Gateway:
             name = backend_header.lower().encode("latin-1")
             self._marks = {backend: (name, backend.value.encode()) for backend in Backend}
         # Load shedding: requests in flight per backend, and how many each may have; past that a
-        # request is answered 503 at once instead of queueing without bound.
+        # request is answered 503 at once instead of queueing without bound. Legacy may have as
+        # many more as its pool has threads at the moment (the pool adapts).
         self._capacity = {b: (capacity or {}).get(b, _UNLIMITED) for b in Backend}
+        self._legacy_pool = legacy_pool
         self._busy = dict.fromkeys(Backend, 0)
         self._body_limits = body_limits or {}  # by endpoint key
         self._lifespan: Lifespan | None = None
@@ -120,7 +124,10 @@ class Gateway:
         if self._body_limits and self._too_large(scope, path):
             await _answer(send, 413, b"the request body is larger than this endpoint accepts")
             return
-        if self._busy[backend] >= self._capacity[backend]:
+        capacity = self._capacity[backend]
+        if backend is Backend.LEGACY and self._legacy_pool is not None:
+            capacity += self._legacy_pool.limit
+        if self._busy[backend] >= capacity:
             await _answer(send, 503, b"overloaded: try again shortly", _RETRY_AFTER)
             return
         self._busy[backend] += 1
@@ -289,7 +296,7 @@ def create_gateway(
     admin_token: str | None = None,
     admin_tokens: str | None = None,
     dev_mode: bool = False,
-    legacy_threads: int = DEFAULT_LEGACY_THREADS,
+    legacy_threads: int | None = None,
     poll_interval: float = DEFAULT_INTERVAL,
     freeze_gc: bool = False,
     legacy_queue: int | None = None,
@@ -307,10 +314,11 @@ def create_gateway(
         ones (`ann:write:TOKEN,ci:read:TOKEN`, see strangler.admin.auth), and `admin_token`, one
         shared credential named admin. They guard the API and the X-Strangler-Force-Backend
         request header; with none the API is closed unless `dev_mode`.
-    legacy_threads: threads running the legacy app (its maximum concurrency).
-    legacy_queue: legacy requests that may wait for a thread; past `legacy_threads` plus this,
-        503 with Retry-After at once (None: no bound). `migrated_concurrency`: migrated requests
-        in flight, likewise. Shedding keeps latency bounded and the admin API answerable.
+    legacy_threads: threads running the legacy app (its concurrency). None: from 4 up to 64,
+        more while they wait on I/O, not while they compute (strangler.bridge.pool).
+    legacy_queue: legacy requests that may wait for a thread; past the threads plus this, 503
+        with Retry-After at once (None: no bound). `migrated_concurrency`: migrated requests in
+        flight, likewise. Shedding keeps latency bounded and the admin API answerable.
     body_limits: `{"POST /upload": 1048576}`: a larger declared body is answered 413.
     freeze_gc: after startup, move every object alive to the garbage collector's permanent
         generation (`gc.freeze()`), so full collections stop walking both apps and the model.
@@ -323,11 +331,12 @@ def create_gateway(
     limits = {_endpoint_key(inventory, key): int(size) for key, size in (body_limits or {}).items()}
     capacity = {}
     if legacy_queue is not None:
-        capacity[Backend.LEGACY] = legacy_threads + legacy_queue
+        capacity[Backend.LEGACY] = legacy_queue
     if migrated_concurrency is not None:
         capacity[Backend.MIGRATED] = migrated_concurrency
+    bridge = make_bridge(legacy, threads=legacy_threads)
     return Gateway(
-        make_bridge(legacy, threads=legacy_threads),
+        bridge,
         migrated,
         inventory,
         FlagWatcher(store, poll_interval),
@@ -336,6 +345,7 @@ def create_gateway(
         admin_prefix=admin_prefix,
         credentials=Credentials.parse(admin_tokens, admin_token, dev_mode=dev_mode),
         capacity=capacity,
+        legacy_pool=bridge.pool,
         body_limits=limits,
         freeze_gc=freeze_gc,
     )

@@ -212,7 +212,8 @@ def test_off_hides_a_one_app_endpoint_and_endpoints_says_so(config: Path) -> Non
     [
         ('sticky = "jwt"', "sticky = 'jwt' is not understood"),
         ('admin_prefix = "admin"', "admin_prefix 'admin' must be a path below the root"),
-        ("legacy_threads = 0", "legacy_threads = 0: give at least 1"),
+        ("legacy_threads = 0", 'legacy_threads = 0: give "auto" or a number of threads'),
+        ('legacy_threads = "many"', "legacy_threads = 'many': give"),
         ('body_limits = {"POST /nope" = 10}', "body_limits names 'POST /nope'"),
         ('body_limits = {"GET /hello" = "big"}', "body_limits['GET /hello'] = 'big'"),
     ],

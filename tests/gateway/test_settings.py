@@ -47,7 +47,11 @@ def test_environment_wins_over_the_file_and_options_over_both(
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
-        ("STRANGLER_LEGACY_THREADS", "many", "STRANGLER_LEGACY_THREADS='many' is not a valid int"),
+        (
+            "STRANGLER_LEGACY_THREADS",
+            "many",
+            "STRANGLER_LEGACY_THREADS=.many. is not a valid setting",
+        ),
         ("STRANGLER_FREEZE_GC", "maybe", "STRANGLER_FREEZE_GC='maybe' is not a valid bool"),
     ],
 )

@@ -1,0 +1,186 @@
+"""The legacy pool: grows while its threads wait, not while they compute, and shrinks back."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from strangler.bridge.pool import (
+    GROW_BELOW,
+    SHRINK_ABOVE,
+    SPARE_CORES,
+    IdleCPUs,
+    LegacyPool,
+    next_limit,
+)
+
+# --- the rule ------------------------------------------------------------------------------------
+
+
+def test_waiting_jobs_and_an_idle_cpu_grow_the_limit_towards_the_target() -> None:
+    """CPU grows about with the threads that wait: aim for TARGET, for no more than waits."""
+    assert next_limit(4, busy=0.1, spare=1, waiting=30, minimum=4, maximum=64) == 34
+    assert next_limit(4, busy=0.1, spare=1, waiting=10, minimum=4, maximum=64) == 14
+    assert next_limit(20, busy=0.5, spare=1, waiting=30, minimum=4, maximum=64) == 34
+    assert next_limit(40, busy=0.1, spare=1, waiting=30, minimum=4, maximum=64) == 64
+    assert next_limit(4, busy=0.1, spare=1, waiting=1, minimum=4, maximum=64) == 5
+    assert next_limit(30, busy=0.79, spare=1, waiting=5, minimum=4, maximum=64) == 33
+
+
+def test_a_busy_cpu_never_grows_the_limit_however_many_wait() -> None:
+    assert next_limit(4, busy=GROW_BELOW, spare=1, waiting=100, minimum=4, maximum=64) == 4
+    assert next_limit(4, busy=1.0, spare=1, waiting=100, minimum=4, maximum=64) == 4
+
+
+def test_a_saturated_cpu_shrinks_the_limit_down_to_the_minimum() -> None:
+    assert next_limit(64, busy=SHRINK_ABOVE + 0.01, spare=1, waiting=0, minimum=4, maximum=64) == 56
+    assert next_limit(5, busy=1.0, spare=1, waiting=10, minimum=4, maximum=64) == 4
+    assert next_limit(4, busy=1.0, spare=1, waiting=10, minimum=4, maximum=64) == 4
+
+
+def test_no_spare_cpu_on_the_machine_never_grows_the_limit() -> None:
+    """A process short of CPU because other processes use it is not waiting on I/O."""
+    assert next_limit(4, busy=0.3, spare=SPARE_CORES / 2, waiting=100, minimum=4, maximum=64) == 4
+
+
+def test_nothing_waiting_and_a_cpu_in_between_keeps_the_limit() -> None:
+    assert next_limit(20, busy=0.5, spare=1, waiting=0, minimum=4, maximum=64) == 20
+    assert next_limit(20, busy=0.9, spare=1, waiting=5, minimum=4, maximum=64) == 20
+
+
+def test_a_pool_of_no_threads_is_refused() -> None:
+    with pytest.raises(ValueError, match="1 <= min <= max"):
+        LegacyPool(0, 4)
+
+
+# --- the pool, running ---------------------------------------------------------------------------
+
+
+async def run_all(pool: LegacyPool, jobs: list[Callable[[], None]]) -> int:
+    """Submits the jobs at once and waits for them; returns the highest limit seen meanwhile."""
+    loop = asyncio.get_running_loop()
+    left = len(jobs)
+    done = asyncio.Event()
+
+    def finished() -> None:
+        nonlocal left
+        left -= 1
+        if not left:
+            done.set()
+
+    def wrap(job: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                job()
+            finally:
+                loop.call_soon_threadsafe(finished)
+
+        return run
+
+    for job in jobs:
+        pool.submit(wrap(job), loop)
+    peak = pool.limit
+    while not done.is_set():
+        await asyncio.sleep(0.005)
+        peak = max(peak, pool.limit)
+    return peak
+
+
+def wait(seconds: float) -> Callable[[], None]:
+    return lambda: time.sleep(seconds)
+
+
+def compute(seconds: float) -> Callable[[], None]:
+    def spin() -> None:  # pure Python: holds the GIL, as a model's code does
+        end = time.thread_time() + seconds
+        while time.thread_time() < end:
+            pass
+
+    return spin
+
+
+async def test_jobs_that_wait_grow_the_pool_past_its_minimum() -> None:
+    """64 jobs waiting 100 ms: 4 threads would take 1.6 s; the pool grows and takes far less."""
+    pool = LegacyPool(4, 64, idle_exit=1)
+    started = time.monotonic()
+    peak = await run_all(pool, [wait(0.1) for _ in range(64)])
+    assert peak > 16
+    assert time.monotonic() - started < 1.0
+    pool.shutdown()
+
+
+async def test_jobs_that_compute_leave_the_pool_near_its_minimum() -> None:
+    """CPU-bound jobs: more threads would only share the GIL, so the pool does not grow much."""
+    pool = LegacyPool(4, 64, idle_exit=1)
+    peak = await run_all(pool, [compute(0.01) for _ in range(60)])
+    assert peak <= 8
+    pool.shutdown()
+
+
+async def test_a_pool_grown_for_waits_shrinks_when_its_jobs_compute() -> None:
+    pool = LegacyPool(4, 64, idle_exit=30)
+    assert await run_all(pool, [wait(0.1) for _ in range(64)]) > 16
+    deadline = time.monotonic() + 5
+    while pool.limit > 8 and time.monotonic() < deadline:  # a quarter fewer per TICK computing
+        await run_all(pool, [compute(0.005) for _ in range(50)])
+    assert pool.limit <= 8
+    pool.shutdown()
+
+
+async def test_idle_threads_leave_down_to_the_minimum() -> None:
+    pool = LegacyPool(2, 32, idle_exit=0.1)
+    await run_all(pool, [wait(0.05) for _ in range(32)])
+    assert pool.threads > 2
+    for _ in range(100):
+        if pool.threads == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert pool.threads == 2
+    pool.shutdown()
+
+
+async def test_a_pinned_pool_never_grows() -> None:
+    """minimum == maximum is the `legacy_threads` setting: 3 threads, whatever the jobs do."""
+    pool = LegacyPool(3, 3)
+    running, peak = 0, 0
+    lock = threading.Lock()
+
+    def job() -> None:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.02)
+        with lock:
+            running -= 1
+
+    assert await run_all(pool, [job for _ in range(30)]) == 3
+    assert peak == 3
+    pool.shutdown()
+
+
+async def test_a_job_that_raises_does_not_cost_a_thread(caplog: pytest.LogCaptureFixture) -> None:
+    pool = LegacyPool(1, 1)
+
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    await run_all(pool, [boom, wait(0), boom])
+    assert pool.threads == 1
+    assert "a legacy job raised" in caplog.text
+    pool.shutdown()
+
+
+def test_idle_cpus_are_read_from_the_machine() -> None:
+    """Two readings 0.1 s apart give the idle cores in between: between none and all allowed."""
+    idle = IdleCPUs()
+    first = idle.cores(time.monotonic())
+    time.sleep(IdleCPUs.WINDOW + 0.05)
+    second = idle.cores(time.monotonic())
+    assert first == float("inf")  # nothing to compare with yet
+    assert 0 <= second <= len(os.sched_getaffinity(0)) * 1.2
