@@ -205,12 +205,39 @@ async def test_a_complete_body_is_sent_before_the_iterable_ends() -> None:
     assert await asyncio.to_thread(finished.wait, 3)
 
 
-async def test_bytes_past_the_declared_length_are_not_sent() -> None:
-    """An app that yields more than its Content-Length says is cut at that length (gunicorn)."""
-    client = await call(
-        make_bridge(wsgi(iter([b"hello world"]), headers=[("Content-Length", "5")]))
-    )
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(lambda: [b"hello world"], id="list"),
+        pytest.param(lambda: iter([b"hello world"]), id="whole-at-first-chunk"),
+        pytest.param(lambda: iter([b"hel", b"lo wo", b"rld"]), id="streamed"),
+    ],
+)
+async def test_bytes_past_the_declared_length_are_not_sent(body: Any) -> None:
+    """An app that yields more than its Content-Length says is cut at that length, on every
+    path, as gunicorn does (uvicorn would abort the response instead)."""
+
+    def app(environ: Environ, start_response: Any) -> Iterable[bytes]:
+        start_response("200 OK", [("Content-Length", "5")])
+        return body()  # type: ignore[no-any-return]
+
+    client = await call(make_bridge(app))
     assert client.body == b"hello"
+
+
+async def test_write_between_yields_keeps_its_place() -> None:
+    """Bytes given to write() by a generator, before or between its chunks, come in order."""
+
+    def app(environ: Environ, start_response: Any) -> Iterator[bytes]:
+        write = start_response("200 OK", TEXT)
+        write(b"a")
+        yield b"b"
+        write(b"c")
+        yield b"d"
+        write(b"e")
+
+    client = await call(make_bridge(app))
+    assert client.body == b"abcde"
 
 
 async def test_list_response_takes_the_lean_path_without_content_length() -> None:

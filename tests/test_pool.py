@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -132,16 +134,17 @@ async def test_a_pool_grown_for_waits_shrinks_when_its_jobs_compute() -> None:
     pool.shutdown()
 
 
-async def test_idle_threads_leave_down_to_the_minimum() -> None:
+async def test_idle_threads_leave_and_come_back_on_demand() -> None:
     pool = LegacyPool(2, 32, idle_exit=0.1)
     await run_all(pool, [wait(0.05) for _ in range(32)])
     assert pool.threads > 2
     for _ in range(100):
-        if pool.threads == 2:
+        if pool.threads == 0:
             break
         await asyncio.sleep(0.02)
-    assert pool.threads == 2
-    pool.shutdown()
+    assert pool.threads == 0
+    await run_all(pool, [wait(0.01) for _ in range(4)])
+    assert pool.threads >= 1
 
 
 async def test_a_pinned_pool_never_grows() -> None:
@@ -184,3 +187,46 @@ def test_idle_cpus_are_read_from_the_machine() -> None:
     second = idle.cores(time.monotonic())
     assert first == float("inf")  # nothing to compare with yet
     assert 0 <= second <= len(os.sched_getaffinity(0)) * 1.2
+
+
+async def test_a_job_is_never_left_behind_a_thread_that_just_took_another() -> None:
+    """A job submitted while the only idle thread is taking the one before gets a thread of
+    its own (the limit allows two), not a wait behind a job that may never end."""
+
+    class SlowHandoff(queue.SimpleQueue):  # type: ignore[type-arg]
+        def get(self, block: bool = True, timeout: float | None = None) -> Any:
+            job = super().get(block, timeout)
+            if getattr(job, "slow", False):
+                time.sleep(0.05)  # widens the moment between taking a job and running it
+            return job
+
+    loop = asyncio.get_running_loop()
+    pool = LegacyPool(2, 2)
+    pool._jobs = SlowHandoff()
+    warm = threading.Event()
+    pool.submit(warm.set, loop)
+    await asyncio.to_thread(warm.wait)
+    await asyncio.sleep(0.05)
+    release, second = threading.Event(), threading.Event()
+
+    def endless() -> None:
+        release.wait(5)
+
+    endless.slow = True  # type: ignore[attr-defined]
+    pool.submit(endless, loop)
+    await asyncio.sleep(0.01)  # the idle thread is taking `endless`
+    pool.submit(second.set, loop)
+    assert await asyncio.to_thread(second.wait, 2)
+    release.set()
+    pool.shutdown()
+
+
+def test_a_pool_used_from_a_second_event_loop_still_adapts() -> None:
+    """Tests run a loop each: the timer left on the first (closed) loop must not stop the pool
+    from growing on the next."""
+    pool = LegacyPool(2, 64, idle_exit=1)
+    asyncio.run(run_all(pool, [wait(0.01) for _ in range(8)]))
+    started = time.monotonic()
+    assert asyncio.run(run_all(pool, [wait(0.1) for _ in range(40)])) > 8
+    assert time.monotonic() - started < 1.5  # 2 threads would take 2 s
+    pool.shutdown()

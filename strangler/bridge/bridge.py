@@ -101,6 +101,7 @@ class WSGIBridge:
         self.busy = 0  # requests given to the pool and not answered: running or waiting
         self._waiting: dict[_Exchange, float] = {}  # requests waiting for a thread: since
         self._sweep_timer: asyncio.TimerHandle | None = None
+        self._sweep_loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -131,7 +132,9 @@ class WSGIBridge:
             # meanwhile, the app must not run for nobody. Watching costs a task, so one sweep
             # starts it for the requests that have waited long enough for a client to give up.
             self._waiting[exchange] = loop.time()
-            if self._sweep_timer is None:
+            if self._sweep_timer is None or self._sweep_loop is not loop:
+                # (a timer left on another, closed loop would never fire: tests make a loop each)
+                self._sweep_loop = loop
                 self._sweep_timer = loop.call_later(WATCH_AFTER, self._sweep, loop)
         self.busy += 1
         try:
@@ -153,7 +156,7 @@ class WSGIBridge:
         self._sweep_timer = None
         now = loop.time()
         for exchange, since in list(self._waiting.items()):
-            if exchange.running:
+            if exchange.running or exchange.loop is not loop:
                 del self._waiting[exchange]
             elif now - since >= WATCH_AFTER:
                 del self._waiting[exchange]
@@ -186,6 +189,7 @@ class _Exchange:
         self.headers: list[tuple[bytes, bytes]] = []
         self.length: int | None = None  # Content-Length the app declared
         self.headers_sent = False
+        self.sent = 0  # body bytes streamed
         self.written: list[bytes] = []  # chunks given to the legacy `write()` callable
         self.outbox: Outbox | None = None
         self.tasks: list[asyncio.Task[None]] = []
@@ -201,7 +205,7 @@ class _Exchange:
         self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
     ) -> Any:
         if exc_info is not None:
-            if self.headers_sent or self.settled:  # PEP 3333: too late; re-raise the app's error
+            if self.headers_sent or self.settled or self.written:  # PEP 3333: too late: re-raise
                 raise exc_info[1].with_traceback(exc_info[2])
         elif self.status is not None:
             raise RuntimeError(
@@ -223,8 +227,6 @@ class _Exchange:
         try:
             if self.gone:  # the client left while the request waited: the app is not called
                 return
-            if self.watcher is not None:  # running now: the response's own watch takes over
-                self.loop.call_soon_threadsafe(self.watcher.cancel)
             self._call(environ)
         finally:
             self._settle(None)
@@ -237,7 +239,7 @@ class _Exchange:
             return
         try:
             if self.status is not None and type(iterable) in (list, tuple):
-                self._settle((self.status, self.headers, b"".join([*self.written, *iterable])))
+                self._settle(self._whole([*self.written, *iterable]))
             else:
                 self._iterate(iterable)
         except ClientDisconnected:
@@ -251,30 +253,42 @@ class _Exchange:
 
     def _iterate(self, iterable: Iterable[bytes]) -> None:
         """Answers whole if the body is complete before the app pauses, else streams it."""
-        held, size = list(self.written), sum(map(len, self.written))
-        if self.length is not None and size >= self.length:  # e.g. Content-Length: 0
-            self._settle(self._whole(held))
-        for chunk in iterable:
-            if self.outbox is not None:
-                if chunk:
-                    self._send_chunk(chunk)
-                elif self.outbox.gone:  # an app's b"" keep-alive still notices the disconnect
-                    raise ClientDisconnected("the client disconnected during the response")
-            elif self.settled:
-                continue  # answered whole: the app finishes; bytes past its length are dropped
-            elif chunk:
-                held.append(chunk)
-                size += len(chunk)
-                if self.length is not None and size >= self.length:
-                    self._settle(self._whole(held))  # all the client expects: answer now
-                else:  # the next chunk may take any time: what the client has waits for nothing
-                    self._start_stream(held)
+        held: list[bytes] = []
+        if self.length == 0 and self.status is not None:  # complete before the first chunk
+            self._settle(self._whole([]))
+        for yielded in iterable:
+            for chunk in (*self._written(), yielded):  # what write() got came before the yield
+                self._take(chunk, held)
+        for chunk in self._written():
+            self._take(chunk, held)
         if self.outbox is not None:
             if not self.headers_sent:
                 self._send_headers()
             self.outbox.put({"type": "http.response.body", "body": b""})
         elif not self.settled:
             self._settle(self._whole(held))
+
+    def _written(self) -> list[bytes]:
+        """Takes what the app gave `write()` since last asked (the callable keeps this list)."""
+        chunks = list(self.written)
+        del self.written[:]
+        return chunks
+
+    def _take(self, chunk: bytes, held: list[bytes]) -> None:
+        """One chunk of the app's body: streamed, held toward a whole answer, or dropped."""
+        if self.outbox is not None:
+            if chunk:
+                self._send_chunk(chunk)
+            elif self.outbox.gone:  # an app's b"" keep-alive still notices the disconnect
+                raise ClientDisconnected("the client disconnected during the response")
+        elif self.settled:
+            return  # answered whole: the app finishes; bytes past its length are dropped
+        elif chunk:
+            held.append(chunk)
+            if self.length is not None and sum(map(len, held)) >= self.length:
+                self._settle(self._whole(held))  # all the client expects: answer now
+            else:  # the next chunk may take any time: what the client has waits for nothing
+                self._start_stream(held)
 
     def _whole(self, chunks: list[bytes]) -> Answer:
         if self.status is None:
@@ -301,8 +315,13 @@ class _Exchange:
 
     def _send_chunk(self, chunk: bytes) -> None:
         assert self.outbox is not None
+        if self.length is not None:  # as gunicorn: never more than the app declared
+            chunk = chunk[: self.length - self.sent]
+            if not chunk:
+                return
         if not self.headers_sent:
             self._send_headers()
+        self.sent += len(chunk)
         self.outbox.put({"type": "http.response.body", "body": chunk, "more_body": True})
 
     def _send_headers(self) -> None:
@@ -339,9 +358,11 @@ class _Exchange:
     # --- event loop ----------------------------------------------------------------------------
 
     def _start_tasks(self, outbox: Outbox) -> None:
-        if self.stopped:  # the request was cancelled while the app ran: stop it at its next chunk
+        if self.stopped or self.gone:  # cancelled, or the client left: stop at the next chunk
             outbox.hang_up()
             return
+        if self.watcher is not None:  # the stream's own watch takes over: one reader of receive
+            self.watcher.cancel()
         body_received = self.input.complete if isinstance(self.input, RequestBody) else None
         self.tasks.append(self.loop.create_task(outbox.pump()))
         self.tasks.append(

@@ -22,7 +22,7 @@ wait leave it idle. So every TICK while it has work, the pool looks at the proce
 - the process's CPU busy more than SHRINK_ABOVE of the time: it is the limit, not the threads; an
   eighth fewer per TICK (never under `minimum`), so a pool grown for a burst of waits gives the
   GIL back when the app starts computing;
-- a thread that found no work for `idle_exit` seconds leaves, down to `minimum`.
+- a thread that found no work for `idle_exit` seconds leaves (threads start again on demand).
 
 A pool built with `minimum == maximum` never adapts: that is the `legacy_threads` setting.
 """
@@ -75,12 +75,17 @@ class LegacyPool:
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._alive = 0  # threads started and not exited
-        self._idle = 0  # threads waiting for a job
+        # Threads that will ask for a job, minus jobs queued: negative, jobs no thread will take
+        # yet. One count under one lock, so a job is never left waiting for a thread that is in
+        # fact busy (counting idle threads and queued jobs apart leaves that gap).
+        self._free = 0
         self._pending = 0  # jobs submitted and not finished
         self._serial = 0
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
         self._since = (0.0, 0.0)  # (wall, process CPU) when the CPU was last looked at
         self._idle_cpus = IdleCPUs()
+        self._ceiling = min(1.0, cpu_quota())  # the share of a core this process may use
 
     @property
     def adaptive(self) -> bool:
@@ -100,11 +105,21 @@ class LegacyPool:
         """Runs `job` (which must not raise) in a thread as soon as one is free."""
         with self._lock:
             self._pending += 1
+            self._free -= 1
+            start = self._free < 0 and self._alive < self.limit
+            if start:
+                self._alive += 1
+                self._free += 1
         self._jobs.put(job)
-        self._start_threads()
-        if self.adaptive and self._timer is None:
-            # Look at the CPU in a TICK, and every TICK while there is work.
+        if start:
+            self._start_thread()
+        if self.adaptive and (self._timer is None or self._timer_loop is not loop):
+            # Look at the CPU in a TICK, and every TICK while there is work. A timer left on
+            # another loop (closed, in tests that make one per test) would never fire here.
+            if self._timer is not None:
+                self._timer.cancel()
             self._since = (time.monotonic(), time.process_time())
+            self._timer_loop = loop
             self._timer = loop.call_later(TICK, self._adjust, loop)
 
     def shutdown(self) -> None:
@@ -112,7 +127,10 @@ class LegacyPool:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        for _ in range(self._alive):
+        with self._lock:
+            leaving = self._alive
+            self._free -= leaving
+        for _ in range(leaving):
             self._jobs.put(None)
 
     # --- the controller, on the event loop ------------------------------------------------------
@@ -120,26 +138,33 @@ class LegacyPool:
     def _adjust(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer = None
         wall, cpu = time.monotonic(), time.process_time()
-        busy = (cpu - self._since[1]) / max(wall - self._since[0], 1e-6)
+        busy = (cpu - self._since[1]) / max(wall - self._since[0], 1e-6) / self._ceiling
         self._since = (wall, cpu)
         waiting = self._jobs.qsize()
         spare = self._idle_cpus.cores(wall) if waiting and busy < GROW_BELOW else 0.0
         self.limit = next_limit(self.limit, busy, spare, waiting, self.minimum, self.maximum)
-        self._start_threads()
+        with self._lock:
+            starting = max(0, min(-self._free, self.limit - self._alive))
+            self._alive += starting
+            self._free += starting
+        for _ in range(starting):
+            self._start_thread()
         if self._pending:
             self._timer = loop.call_later(TICK, self._adjust, loop)
 
-    def _start_threads(self) -> None:
-        """Starts threads for the jobs no idle thread will take, within `limit`."""
-        with self._lock:
-            wanted = min(self._jobs.qsize() - self._idle, self.limit - self._alive)
-            self._alive += max(wanted, 0)
-        for _ in range(wanted):
-            self._serial += 1
-            thread = threading.Thread(
-                target=self._work, name=f"{self._name}-{self._serial}", daemon=True
-            )
+    def _start_thread(self) -> None:
+        """Starts one thread, already counted in `_alive` and `_free`."""
+        self._serial += 1
+        thread = threading.Thread(
+            target=self._work, name=f"{self._name}-{self._serial}", daemon=True
+        )
+        try:
             thread.start()
+        except RuntimeError:  # "can't start new thread": the jobs wait for the threads there are
+            logger.exception("could not start a legacy thread (%d alive)", self._alive)
+            with self._lock:
+                self._alive -= 1
+                self._free -= 1
 
     # --- worker threads -----------------------------------------------------------------------
 
@@ -147,19 +172,21 @@ class LegacyPool:
         # Daemon threads: a legacy request that never ends must not keep the process from exiting
         # (concurrent.futures joins its threads at exit, so one hung request hangs the shutdown).
         while True:
-            with self._lock:
-                self._idle += 1
             try:
                 job = self._jobs.get(timeout=self.idle_exit)
             except queue.Empty:
-                job = _IDLE
-            with self._lock:
-                self._idle -= 1
-                if job is None or (job is _IDLE and self._alive > self.minimum):
-                    self._alive -= 1
-                    return
-            if job is _IDLE:
+                # An idle thread leaves (and comes back on demand: a thread starts in ~0.1 ms),
+                # so the threads of a bridge nobody calls any more do not stay forever.
+                with self._lock:
+                    if self._free > 0:
+                        self._free -= 1
+                        self._alive -= 1
+                        return
                 continue
+            if job is None:
+                with self._lock:
+                    self._alive -= 1
+                return
             try:
                 job()
             except BaseException:  # a job should not raise; if one does, the thread goes on
@@ -169,13 +196,7 @@ class LegacyPool:
                 if self._alive > self.limit:  # the pool shrank while this thread worked
                     self._alive -= 1
                     return
-
-
-def _idle() -> None:
-    """Marks a `get` that timed out (a value no caller submits)."""
-
-
-_IDLE: Job = _idle
+                self._free += 1
 
 
 def next_limit(
@@ -240,3 +261,17 @@ def _idle_ticks() -> int | None:
             fields = rest.split()
             total += int(fields[3]) + int(fields[4])  # user nice system IDLE IOWAIT ...
     return total
+
+
+def cpu_quota() -> float:
+    """The CPUs this process's cgroup may use (cgroup v2 `cpu.max`), or infinity if unbounded.
+
+    In a container limited to half a CPU, the process can never look busier than 0.5 to the
+    pool; measured against one core it would look idle and grow for nothing.
+    """
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as limits:
+            quota, period = limits.read().split()[:2]
+        return float("inf") if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        return float("inf")
