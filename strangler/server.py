@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from strangler.admin.auth import Credentials
-from strangler.errors import ConfigError
+from strangler.contracts.cases import Rules
+from strangler.contracts.corpus import corpus_files, load_corpus
+from strangler.contracts.ledger import load_ledger
+from strangler.errors import ConfigError, StranglerError
 from strangler.flags.errors import FlagStoreError
 from strangler.flags.flagfile import import_flags
 from strangler.flags.model import AuditEntry
@@ -21,6 +24,7 @@ from strangler.routing.inventory import discover
 from strangler.routing.sticky import parse_sticky
 from strangler.serving.protocol import configure
 from strangler.settings import Settings, import_string
+from strangler.shadow.tap import ShadowLimits, ShadowTap
 
 log = logging.getLogger("strangler.server")
 
@@ -83,6 +87,7 @@ def build_gateway(settings: Settings) -> Gateway:
         legacy_queue=settings.legacy_queue,
         migrated_concurrency=settings.migrated_concurrency,
         body_limits=settings.body_limits,
+        shadow=shadow_tap(settings),
     )
     if seed_store(settings, gateway.service):
         gateway.watcher.refresh()
@@ -128,3 +133,25 @@ def from_environment() -> Gateway:
     the gateway, with this worker's connection limits."""
     values: dict[str, Any] = json.loads(os.environ[SETTINGS_ENV])
     return build_gateway(Settings(**values))
+
+
+def shadow_tap(settings: Settings) -> ShadowTap:
+    """The shadow tap, comparing by the corpus's rules per endpoint and the ledger. A corpus or
+    ledger that cannot be read costs only those (logged): the gateway serves regardless."""
+    rules: dict[str, Rules] = {}
+    ledger = None
+    try:
+        if settings.contracts_path.is_dir():
+            files = load_corpus(corpus_files(settings.contracts_path, settings.ledger_path))
+            rules = {file.endpoint: file.rules for file in files if file.endpoint}
+        if settings.ledger_path.is_file():
+            ledger = load_ledger(settings.ledger_path)
+    except StranglerError as exc:
+        log.warning("shadowing compares by the default rules: %s", exc)
+    limits = ShadowLimits(
+        concurrency=settings.shadow_concurrency,
+        queue=settings.shadow_queue,
+        timeout=settings.shadow_timeout,
+        max_body=settings.shadow_max_body,
+    )
+    return ShadowTap(rules, ledger, limits, settings.shadow_redact)

@@ -18,6 +18,8 @@
     fuzz_seed = 0                    # the same seed fuzzes the same requests
     max_body = 10485760              # and the other limits: see strangler/serving/limits.py
     body_limits = {"POST /upload" = 1048576}   # per endpoint: a larger body is answered 413
+    shadow_timeout = 5.0             # and shadow_concurrency, shadow_queue, shadow_max_body:
+    shadow_redact = ["$.token"]      # what shadowing may cost, and the JSON paths it never keeps
 
 Every setting can also come from the environment as STRANGLER_<NAME> (`STRANGLER_FLAGS=/srv/f.db`,
 `STRANGLER_LEGACY_THREADS=16`), which wins over the file; command-line options win over both.
@@ -39,6 +41,8 @@ from typing import Any
 from strangler.errors import ConfigError
 from strangler.flags.watcher import DEFAULT_INTERVAL
 from strangler.serving.limits import Limits
+from strangler.shadow.redact import DEFAULT_PATHS
+from strangler.shadow.tap import ShadowLimits
 
 TOKEN_ENV = "STRANGLER_ADMIN_TOKEN"
 TOKENS_ENV = "STRANGLER_ADMIN_TOKENS"
@@ -73,6 +77,12 @@ class Settings:
     body_limits: dict[str, int] = dataclasses.field(default_factory=dict)  # per endpoint
     legacy_queue: int = Limits.legacy_queue
     migrated_concurrency: int = Limits.migrated_concurrency
+    # Shadow traffic (strangler.shadow): what it may cost, and what it never keeps.
+    shadow_concurrency: int = ShadowLimits.concurrency
+    shadow_queue: int = ShadowLimits.queue
+    shadow_timeout: float = ShadowLimits.timeout
+    shadow_max_body: int = ShadowLimits.max_body
+    shadow_redact: list[str] = dataclasses.field(default_factory=lambda: list(DEFAULT_PATHS))
     root: str = "."  # the folder the settings came from: relative paths and imports start there
 
     def path(self, value: str) -> str:
@@ -190,7 +200,7 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for field in dataclasses.fields(Settings):
         name = "STRANGLER_" + field.name.upper()
-        if name not in environ or field.name in ("root", "body_limits"):  # body_limits: file only
+        if name not in environ or field.name in ("root", "body_limits", "shadow_redact"):
             continue
         text, kind = environ[name], _kind(field.default)
         try:

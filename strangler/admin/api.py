@@ -5,6 +5,9 @@
     GET  /flags       the raw flag table and its version
     POST /flags       set a flag: {"endpoint", "mode", "percentage"?, "reason"}
     GET  /history     the audit trail, newest first (?endpoint=...&limit=...)
+    POST /shadow      shadow an endpoint: {"endpoint", "percentage", "side_effect_free"?, "reason"}
+    GET  /shadow      what shadowing found in this worker: counts, noise, the last mismatches
+    GET  /shadow/export   those mismatches (and with ?recorded=true live samples) as corpus files
 
 Everything but /health needs the admin credential, as `Authorization: Bearer TOKEN` or
 `X-Strangler-Admin-Token: TOKEN`. With no credential configured the API refuses every call,
@@ -24,6 +27,7 @@ from strangler.admin.errors import AdminForbidden, AdminUnauthorized
 from strangler.flags.errors import FlagChangeError, FlagStoreError, UnknownEndpoint
 from strangler.flags.service import FlagService
 from strangler.flags.watcher import FlagWatcher
+from strangler.shadow.tap import ShadowTap
 
 
 class FlagChange(BaseModel):
@@ -38,8 +42,24 @@ class FlagChange(BaseModel):
     )
 
 
+class ShadowChange(BaseModel):
+    endpoint: str = Field(examples=["GET /model-info"])
+    percentage: float = Field(examples=[10], description="0 to 100 (0: stop shadowing)")
+    side_effect_free: str | None = Field(
+        None,
+        examples=["a pure function of its input"],
+        description="why a method that is not safe (POST...) may be sent twice",
+    )
+    reason: str = Field(examples=["watch the port on live traffic"])
+    actor: str | None = None
+
+
 def build_admin_app(
-    service: FlagService, watcher: FlagWatcher, *, credentials: Credentials
+    service: FlagService,
+    watcher: FlagWatcher,
+    *,
+    credentials: Credentials,
+    shadow: ShadowTap | None = None,
 ) -> FastAPI:
     admin = FastAPI(title="Strangler admin API", version="1", redoc_url=None)
 
@@ -134,6 +154,41 @@ def build_admin_app(
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     ) -> list[dict[str, Any]]:
         return [entry.to_dict() for entry in service.history(endpoint, limit)]
+
+    @guarded.post("/shadow")
+    def set_shadow(
+        change: ShadowChange, credential: Credential = Depends(require_writer)
+    ) -> dict[str, Any]:
+        actor = credential.name
+        if change.actor and change.actor != credential.name:
+            actor += f" (as {change.actor})"
+        entry = service.shadow(
+            change.endpoint,
+            change.percentage,
+            side_effect_free=change.side_effect_free,
+            actor=actor,
+            reason=change.reason,
+        )
+        if entry is None:
+            endpoint, flag = service.check_shadow(
+                change.endpoint, change.percentage, change.side_effect_free
+            )
+            return {"changed": False, "endpoint": endpoint.key, "flag": flag.to_dict()}
+        watcher.refresh()
+        return {"changed": True, **entry.to_dict(), "readers": service.readers()}
+
+    @guarded.get("/shadow")
+    def shadow_report() -> dict[str, Any]:
+        shadowing = {
+            key: flag.to_dict() for key, flag in watcher.snapshot.flags.items() if flag.shadow
+        }
+        if shadow is None:
+            return {"enabled": False, "flags": shadowing, "endpoints": []}
+        return {"enabled": True, "flags": shadowing, **shadow.report()}
+
+    @guarded.get("/shadow/export")
+    def shadow_export(recorded: bool = False) -> dict[str, Any]:
+        return {"files": shadow.export(recorded) if shadow is not None else {}}
 
     admin.include_router(guarded)
     return admin

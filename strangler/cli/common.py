@@ -67,10 +67,13 @@ def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 
 
 def describe(flag: dict[str, Any] | None) -> str:
-    """A flag as operators read it: `legacy`, `migrated`, `canary 25%`, `off` or `(unset)`."""
+    """A flag as operators read it: `legacy`, `canary 25%`, `off`, `migrated, shadow 10%`..."""
     if flag is None:
         return "(unset)"
-    return f"canary {flag['percentage']:g}%" if flag["mode"] == "canary" else str(flag["mode"])
+    text = f"canary {flag['percentage']:g}%" if flag["mode"] == "canary" else str(flag["mode"])
+    if flag.get("shadow"):
+        text += f", shadow {flag['shadow']:g}%"
+    return text
 
 
 def print_change(entry: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@ the contract tests.
 
     strangler serve                 cli/serve.py
     strangler endpoints | flags …   cli/flags.py
+    strangler shadow …              cli/shadow.py
     strangler contract run          strangler/contracts/cli.py (needs `strangler[contracts]`)
 """
 
@@ -14,6 +15,7 @@ import click
 
 from strangler.cli.flags import endpoints, flags
 from strangler.cli.serve import serve
+from strangler.cli.shadow import shadow
 
 # Commands whose modules are imported only when they run: the contract runner needs the
 # `contracts` extra (Hypothesis), which the gateway alone does not.
@@ -67,3 +69,4 @@ def main() -> None:
 main.add_command(serve)
 main.add_command(endpoints)
 main.add_command(flags)
+main.add_command(shadow)

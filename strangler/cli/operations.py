@@ -40,6 +40,20 @@ class Operations(Protocol):
 
     def history(self, endpoint: str | None, limit: int) -> list[dict[str, Any]]: ...
 
+    def shadow(
+        self,
+        endpoint: str,
+        percentage: float,
+        side_effect_free: str | None,
+        *,
+        actor: str,
+        reason: str,
+    ) -> dict[str, Any]: ...
+
+    def shadow_report(self) -> dict[str, Any]: ...
+
+    def shadow_export(self, recorded: bool) -> dict[str, str]: ...
+
 
 class LocalOperations:
     """Operations on the flag store named in the settings, with the inventory of both apps."""
@@ -82,6 +96,34 @@ class LocalOperations:
     def history(self, endpoint: str | None, limit: int) -> list[dict[str, Any]]:
         return [entry.to_dict() for entry in self.service.history(endpoint, limit)]
 
+    def shadow(
+        self,
+        endpoint: str,
+        percentage: float,
+        side_effect_free: str | None,
+        *,
+        actor: str,
+        reason: str,
+    ) -> dict[str, Any]:
+        entry = self.service.shadow(
+            endpoint, percentage, side_effect_free=side_effect_free, actor=actor, reason=reason
+        )
+        if entry is None:
+            key, flag = self.service.check_shadow(endpoint, percentage, side_effect_free)
+            return {"changed": False, "endpoint": key.key, "flag": flag.to_dict()}
+        return {"changed": True, **entry.to_dict(), "readers": self.service.readers()}
+
+    def shadow_report(self) -> dict[str, Any]:
+        raise ConfigError(_IN_THE_GATEWAY)
+
+    def shadow_export(self, recorded: bool) -> dict[str, str]:
+        raise ConfigError(_IN_THE_GATEWAY)
+
+
+_IN_THE_GATEWAY = (
+    "what shadowing found lives in the running gateway's workers, not in the flag store:"
+    " ask it with --url (or STRANGLER_URL)"
+)
 
 # The admin API's error types, turned back into the same exceptions the local path raises.
 _REFUSALS: dict[str, type[FlagChangeError]] = {
@@ -147,4 +189,33 @@ class RemoteOperations:
         if endpoint:
             params["endpoint"] = endpoint
         result: list[dict[str, Any]] = self._call("GET", "/history", params=params)
+        return result
+
+    def shadow(
+        self,
+        endpoint: str,
+        percentage: float,
+        side_effect_free: str | None,
+        *,
+        actor: str,
+        reason: str,
+    ) -> dict[str, Any]:
+        body = {
+            "endpoint": endpoint,
+            "percentage": percentage,
+            "side_effect_free": side_effect_free,
+            "reason": reason,
+            "actor": actor,
+        }
+        result: dict[str, Any] = self._call("POST", "/shadow", json=body)
+        return result
+
+    def shadow_report(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/shadow")
+        return result
+
+    def shadow_export(self, recorded: bool) -> dict[str, str]:
+        result: dict[str, str] = self._call(
+            "GET", "/shadow/export", params={"recorded": str(recorded).lower()}
+        )["files"]
         return result

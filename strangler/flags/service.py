@@ -18,6 +18,9 @@ from strangler.flags.store import FlagStore
 from strangler.routing.inventory import Endpoint, Inventory
 from strangler.types import Backend, Mode
 
+# Methods that change nothing (RFC 9110 9.2.1): shadowed without a declaration.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 # "Recently", for the workers that read a store: a few of their reports (every 2 s).
 RECENT = 10.0
 
@@ -87,9 +90,59 @@ class FlagService:
                 "say why: a change needs a reason (it goes in the audit trail)",
                 endpoint=endpoint.key,
             )
+        current = self.store.snapshot().flags.get(endpoint.key)
+        if current is not None:
+            flag = current.routed_as(flag)  # flipping an endpoint keeps its shadowing
+        if current == flag:
+            return None
+        return self.store.set(endpoint.key, flag, actor=actor, reason=reason.strip())
+
+    def shadow(
+        self,
+        key: str,
+        percentage: float,
+        *,
+        side_effect_free: str | None = None,
+        actor: str,
+        reason: str,
+    ) -> AuditEntry | None:
+        """Shadows `percentage` of the endpoint's requests to the backend not serving them;
+        None when it is already so. A method that is not safe needs `side_effect_free`: why
+        sending its requests twice harms nothing."""
+        endpoint, flag = self.check_shadow(key, percentage, side_effect_free)
+        if not reason.strip():
+            raise InvalidFlag(
+                "say why: a change needs a reason (it goes in the audit trail)",
+                endpoint=endpoint.key,
+            )
         if self.store.snapshot().flags.get(endpoint.key) == flag:
             return None
         return self.store.set(endpoint.key, flag, actor=actor, reason=reason.strip())
+
+    def check_shadow(
+        self, key: str, percentage: float, side_effect_free: str | None = None
+    ) -> tuple[Endpoint, Flag]:
+        """Validates a shadow change without writing it (see `shadow`)."""
+        endpoint = self.endpoint(key)
+        current = self.store.snapshot().flags.get(endpoint.key) or Flag(Mode.LEGACY)
+        try:
+            flag = current.with_shadow(percentage, side_effect_free)
+        except InvalidFlag as exc:
+            exc.endpoint = endpoint.key
+            raise
+        if flag.shadow and len(endpoint.backends) != 2:
+            raise InvalidFlag(
+                f"{endpoint.key} is served by one app only: there is no other answer to compare",
+                endpoint=endpoint.key,
+            )
+        if flag.shadow and endpoint.method not in SAFE_METHODS and not flag.side_effect_free:
+            raise InvalidFlag(
+                f"{endpoint.key}: {endpoint.method} may change state, and shadowing sends each"
+                " request twice. Declare it free of side effects, with the reason"
+                " (--side-effect-free 'a pure function of its input'), or shadow a safe method",
+                endpoint=endpoint.key,
+            )
+        return endpoint, flag
 
     def unchanged(self, key: str, mode: str, percentage: float | None = None) -> dict[str, Any]:
         """What the admin API and the CLI answer for a change that changes nothing."""
@@ -115,11 +168,13 @@ class FlagService:
                 where = f"{source}: " if source else ""
                 raise type(exc)(f"{where}{exc}", endpoint=exc.endpoint) from None
         current = self.store.snapshot().flags
-        return [
-            self.store.set(endpoint.key, flag, actor=actor, reason=reason)
-            for endpoint, flag in checked
-            if current.get(endpoint.key) != flag
-        ]
+        changes = []
+        for endpoint, flag in checked:
+            now = current.get(endpoint.key)
+            new = now.routed_as(flag) if now is not None else flag  # keeps the shadowing
+            if now != new:
+                changes.append(self.store.set(endpoint.key, new, actor=actor, reason=reason))
+        return changes
 
     def readers(self, within: float = RECENT) -> int:
         """How many gateway workers read this store in the last `within` seconds: a change

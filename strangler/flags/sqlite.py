@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from strangler.flags.errors import FlagStoreError
 from strangler.flags.model import AuditEntry, Flag, FlagSnapshot, utc_now
@@ -49,7 +50,9 @@ CREATE TABLE IF NOT EXISTS flags (
     mode TEXT NOT NULL,
     percentage REAL NOT NULL,
     version INTEGER NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    shadow REAL NOT NULL DEFAULT 0,
+    side_effect_free TEXT
 );
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -82,7 +85,8 @@ def _identify(conn: sqlite3.Connection, path: Path, *, create: bool, readonly: b
     if not {"meta", "flags", "audit"} <= tables:
         raise FlagStoreError(f"{path} is not a strangler flag store (no flags tables in it)")
     columns = {row[1] for row in conn.execute("PRAGMA table_info(meta)")}
-    current = "store_id" in columns and "readers" in tables
+    flag_columns = {row[1] for row in conn.execute("PRAGMA table_info(flags)")}
+    current = "store_id" in columns and "readers" in tables and "shadow" in flag_columns
     found = conn.execute("SELECT store_id FROM meta").fetchone() if "store_id" in columns else None
     if current and found and found[0]:
         return str(found[0])
@@ -91,6 +95,9 @@ def _identify(conn: sqlite3.Connection, path: Path, *, create: bool, readonly: b
     with _transaction(conn):  # a store made by an older strangler: give it what it lacks
         if "store_id" not in columns:
             conn.execute("ALTER TABLE meta ADD COLUMN store_id TEXT")
+        if "shadow" not in flag_columns:
+            conn.execute("ALTER TABLE flags ADD COLUMN shadow REAL NOT NULL DEFAULT 0")
+            conn.execute("ALTER TABLE flags ADD COLUMN side_effect_free TEXT")
         conn.execute(
             "CREATE TABLE IF NOT EXISTS readers (reader TEXT PRIMARY KEY,"
             " version INTEGER NOT NULL, seen_at REAL NOT NULL)"
@@ -116,10 +123,13 @@ def _flag_json(flag: Flag | None) -> str | None:
 
 
 def _flag_from_json(text: str | None) -> Flag | None:
-    if text is None:
-        return None
-    data = json.loads(text)
-    return Flag(Mode(data["mode"]), float(data["percentage"]))
+    return None if text is None else Flag.from_dict(json.loads(text))
+
+
+def _flag(row: tuple[Any, ...]) -> Flag:
+    """A flag from (mode, percentage[, shadow, side_effect_free]) columns."""
+    shadow = float(row[2]) if len(row) > 2 else 0.0
+    return Flag(Mode(row[0]), float(row[1]), shadow, row[3] if len(row) > 3 else None)
 
 
 class SQLiteFlagStore:
@@ -162,6 +172,9 @@ class SQLiteFlagStore:
             conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             store_id = _identify(conn, self.path, create=self._create, readonly=self._readonly)
+            shadow = any(row[1] == "shadow" for row in conn.execute("PRAGMA table_info(flags)"))
+            # (a read-only look at a store made before shadowing has no shadow columns)
+            self._columns = "mode, percentage" + (", shadow, side_effect_free" if shadow else "")
             if not self._readonly:  # only once it is known to be a flag store
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
@@ -259,10 +272,10 @@ class SQLiteFlagStore:
             self._db.execute("BEGIN")
             try:
                 version = self._db.execute("SELECT version FROM meta").fetchone()[0]
-                rows = self._db.execute("SELECT endpoint, mode, percentage FROM flags").fetchall()
+                rows = self._db.execute(f"SELECT endpoint, {self._columns} FROM flags").fetchall()
             finally:
                 self._db.execute("COMMIT")
-        flags = {endpoint: Flag(Mode(mode), float(pct)) for endpoint, mode, pct in rows}
+        flags = {row[0]: _flag(row[1:]) for row in rows}
         return FlagSnapshot.of(int(version), flags)
 
     def set(self, endpoint: str, flag: Flag, *, actor: str, reason: str) -> AuditEntry:
@@ -270,17 +283,26 @@ class SQLiteFlagStore:
         at = utc_now()
         with self._errors("write"), self._write():
             row = self._db.execute(
-                "SELECT mode, percentage FROM flags WHERE endpoint = ?", (endpoint,)
+                f"SELECT {self._columns} FROM flags WHERE endpoint = ?", (endpoint,)
             ).fetchone()
-            before = Flag(Mode(row[0]), float(row[1])) if row else None
+            before = _flag(row) if row else None
             self._db.execute("UPDATE meta SET version = version + 1")
             version = self._db.execute("SELECT version FROM meta").fetchone()[0]
             self._db.execute(
-                "INSERT INTO flags (endpoint, mode, percentage, version, updated_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (endpoint) DO UPDATE SET"
-                " mode = excluded.mode, percentage = excluded.percentage,"
-                " version = excluded.version, updated_at = excluded.updated_at",
-                (endpoint, flag.mode.value, flag.percentage, version, at),
+                "INSERT INTO flags (endpoint, mode, percentage, version, updated_at, shadow,"
+                " side_effect_free) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (endpoint) DO UPDATE"
+                " SET mode = excluded.mode, percentage = excluded.percentage,"
+                " version = excluded.version, updated_at = excluded.updated_at,"
+                " shadow = excluded.shadow, side_effect_free = excluded.side_effect_free",
+                (
+                    endpoint,
+                    flag.mode.value,
+                    flag.percentage,
+                    version,
+                    at,
+                    flag.shadow,
+                    flag.side_effect_free,
+                ),
             )
             cursor = self._db.execute(
                 "INSERT INTO audit (at, actor, endpoint, before, after, reason, version)"

@@ -32,6 +32,7 @@ from strangler.gateway.lifespan import Lifespan
 from strangler.routing.decision import Decision, Reason, decide
 from strangler.routing.inventory import Inventory, discover, merged_slashes
 from strangler.routing.sticky import StickySource, parse_sticky
+from strangler.shadow.tap import ShadowTap
 from strangler.types import ASGIApp, Backend, Message, Receive, Scope, Send, WSGIApp
 
 log = logging.getLogger("strangler.gateway")
@@ -59,13 +60,15 @@ class Gateway:
         capacity: dict[Backend, int] | None = None,
         legacy_pool: LegacyPool | None = None,
         body_limits: dict[str, int] | None = None,
+        shadow: ShadowTap | None = None,
     ) -> None:
         self.legacy = legacy
         self.migrated = migrated
         self.inventory = inventory
         self.watcher = watcher
         self.service = FlagService(watcher.store, inventory)
-        self.admin = build_admin_app(self.service, watcher, credentials=credentials)
+        self.shadow = shadow  # None: this gateway shadows nothing, whatever the flags say
+        self.admin = build_admin_app(self.service, watcher, credentials=credentials, shadow=shadow)
         self._sticky = sticky
         self._admin_prefix = admin_prefix.rstrip("/")
         self._admin_folder = self._admin_prefix + "/"
@@ -106,19 +109,24 @@ class Gateway:
             return
 
         backend = self.route(scope, path).backend
+        forced = False
         if _mentions_our_headers(scope):
             try:
-                backend = self._forced(scope) or backend
+                forced = (chosen := self._forced(scope)) is not None
+                backend = chosen or backend
             except ForceRefused:
                 await _refuse_force(send)
                 return
             # The apps never see the admin credential.
             scope = dict(scope, headers=[h for h in scope["headers"] if h[0] not in _OUR_HEADERS])
 
+        shadowed = None
+        if self.watcher.snapshot.shadowing and self.shadow is not None and not forced:
+            shadowed = self._shadowed(scope, path)  # the endpoint, if this request is shadowed
+        legacy_scope = scope
         if backend is Backend.MIGRATED:
             app = self.migrated
-            if "//" in path and self.inventory.merge_slashes:
-                scope = _with_path(scope, root_path + merged_slashes(path))  # as legacy reads it
+            scope = self._for_migrated(scope, path, root_path)
         else:
             app = self.legacy
         if self._body_limits and self._too_large(scope, path):
@@ -132,12 +140,48 @@ class Gateway:
             return
         self._busy[backend] += 1
         try:
-            if self._marks is None:
+            if self._marks is not None:
+                send = _marking(send, self._marks[backend])
+            if shadowed is None:
                 await app(scope, receive, send)
             else:
-                await app(scope, receive, _marking(send, self._marks[backend]))
+                migrated_scope = self._for_migrated(legacy_scope, path, root_path)
+                await self._serve_shadowed(
+                    shadowed, backend, legacy_scope, migrated_scope, receive, send
+                )
         finally:
             self._busy[backend] -= 1
+
+    def _shadowed(self, scope: Scope, path: str) -> str | None:
+        """The endpoint key if this request is to be shadowed (see strangler.shadow)."""
+        assert self.shadow is not None
+        endpoint = self.inventory.match(scope["method"], path)
+        flag = self.watcher.snapshot.flags.get(endpoint.key) if endpoint is not None else None
+        if endpoint is None or flag is None or not flag.shadow or len(endpoint.backends) != 2:
+            return None
+        return endpoint.key if self.shadow.wants(scope["method"], flag) else None
+
+    async def _serve_shadowed(
+        self,
+        key: str,
+        backend: Backend,
+        legacy_scope: Scope,
+        migrated_scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """Serves from `backend` as usual; the shadow tap also sends the request to the other."""
+        assert self.shadow is not None
+        legacy = (self.legacy, legacy_scope)
+        migrated = (self.migrated, migrated_scope)
+        serving, other = (migrated, legacy) if backend is Backend.MIGRATED else (legacy, migrated)
+        await self.shadow.serve(key, backend, *serving, *other, receive, send)
+
+    def _for_migrated(self, scope: Scope, path: str, root_path: str) -> Scope:
+        """The scope as the migrated app must see it: `//` merged, as legacy reads it."""
+        if "//" in path and self.inventory.merge_slashes:
+            return _with_path(scope, root_path + merged_slashes(path))
+        return scope
 
     def _too_large(self, scope: Scope, path: str) -> bool:
         """Whether the declared body exceeds its endpoint's `body_limits` entry."""
@@ -302,6 +346,7 @@ def create_gateway(
     legacy_queue: int | None = None,
     migrated_concurrency: int | None = None,
     body_limits: dict[str, int] | None = None,
+    shadow: ShadowTap | None = None,
 ) -> Gateway:
     """Builds the gateway in front of a WSGI app (`legacy`) and an ASGI app (`migrated`).
 
@@ -320,6 +365,8 @@ def create_gateway(
         with Retry-After at once (None: no bound). `migrated_concurrency`: migrated requests in
         flight, likewise. Shedding keeps latency bounded and the admin API answerable.
     body_limits: `{"POST /upload": 1048576}`: a larger declared body is answered 413.
+    shadow: the shadow tap that serves the flags' shadow shares (strangler.shadow); None: one
+        comparing by the default rules, with no ledger (`build_gateway` gives the corpus's).
     freeze_gc: after startup, move every object alive to the garbage collector's permanent
         generation (`gc.freeze()`), so full collections stop walking both apps and the model.
         Worth it in a process the gateway owns (`strangler serve` turns it on); off by default
@@ -347,5 +394,6 @@ def create_gateway(
         capacity=capacity,
         legacy_pool=bridge.pool,
         body_limits=limits,
+        shadow=shadow if shadow is not None else ShadowTap(),
         freeze_gc=freeze_gc,
     )

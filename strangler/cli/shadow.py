@@ -1,0 +1,126 @@
+"""`strangler shadow …`: send a share of an endpoint's live requests to the other backend too,
+and read what the comparison found (strangler.shadow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from strangler.cli.common import (
+    actor_option,
+    config_option,
+    fail,
+    operations,
+    print_change,
+    print_table,
+    reason_option,
+    store_option,
+    url_option,
+)
+from strangler.errors import StranglerError
+
+
+@click.group()
+def shadow() -> None:
+    """Compare the other backend's answers on live traffic; clients never see them."""
+
+
+@shadow.command("set")
+@click.argument("endpoint")
+@click.argument("percentage", type=float)
+@click.option(
+    "--side-effect-free",
+    metavar="WHY",
+    help="for a method that is not safe (POST...): why sending it twice harms nothing",
+)
+@reason_option
+@actor_option
+@config_option
+@store_option
+@url_option
+def shadow_set(
+    endpoint: str,
+    percentage: float,
+    side_effect_free: str | None,
+    reason: str,
+    actor: str,
+    config: Path | None,
+    store: str | None,
+    url: str | None,
+) -> None:
+    """Also send PERCENTAGE of ENDPOINT's requests to the backend not serving them, and
+    compare (0 stops it). Only GET, HEAD and OPTIONS unless --side-effect-free says why."""
+    try:
+        print_change(
+            operations(config, url, store).shadow(
+                endpoint, percentage, side_effect_free, actor=actor, reason=reason
+            )
+        )
+    except StranglerError as exc:
+        fail(exc)
+
+
+@shadow.command("report")
+@click.option("--full", is_flag=True, help="also print the last mismatches, both answers each")
+@config_option
+@url_option
+def shadow_report(full: bool, config: Path | None, url: str | None) -> None:
+    """What shadowing found in one worker of the running gateway (--url)."""
+    try:
+        report = operations(config, url).shadow_report()
+    except StranglerError as exc:
+        fail(exc)
+    if not report.get("enabled", True):
+        click.echo("this gateway has no shadow tap")
+    rows = []
+    for entry in report.get("endpoints", []):
+        rate = entry["mismatch_rate"]
+        rows.append(
+            {
+                "endpoint": entry["endpoint"],
+                "shadowed": entry["shadowed"],
+                "compared": entry["compared"],
+                "mismatched": entry["mismatched"],
+                "rate": "-" if rate is None else f"{rate:.2%}",
+                "where": ", ".join(entry["mismatched_where"]) or "-",
+                "noise": ", ".join(entry["noise"]) or "-",
+                "dropped": entry["dropped"],
+                "timed_out": entry["timed_out"],
+                "failed": entry["failed"],
+                "too_big": entry["too_big"],
+            }
+        )
+    click.echo(f"worker pid {report.get('process', '?')}; flags: {report.get('flags', {})}")
+    if not rows:
+        click.echo("nothing shadowed yet in this worker")
+        return
+    print_table(rows, list(rows[0]))
+    if full:
+        for entry in report["endpoints"]:
+            for mismatch in entry["last_mismatches"]:
+                click.echo(f"\n{entry['endpoint']} at {mismatch['at']}:")
+                for difference in mismatch["differences"]:
+                    click.echo(
+                        f"  {difference['where']}: legacy {difference['legacy']},"
+                        f" migrated {difference['migrated']}"
+                    )
+
+
+@shadow.command("export")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--recorded", is_flag=True, help="also the live requests sampled that matched")
+@config_option
+@url_option
+def shadow_export(folder: Path, recorded: bool, config: Path | None, url: str | None) -> None:
+    """Write the last mismatches (and --recorded samples) as corpus files into FOLDER."""
+    try:
+        files = operations(config, url).shadow_export(recorded)
+    except StranglerError as exc:
+        fail(exc)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {folder / name}")
+    if not files:
+        click.echo("no mismatches (nor samples) to write yet")

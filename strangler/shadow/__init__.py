@@ -1,0 +1,15 @@
+"""Shadow traffic: a share of an endpoint's live requests also goes to the backend not serving it.
+
+    request ─► serving backend ─► the client's answer, unchanged and on time
+                  │ (captured as it passes)
+                  └─► bounded queue ─► other backend (timeout) ─► compare (the corpus's rules)
+                                     └─► serving backend again, sometimes (A/A: learns noise)
+
+Modules: `exchange` (reading a body once, replaying it, capturing an answer), `tap` (the
+sampling, the bounded work and the comparison), `record` (per-endpoint counts and the last
+mismatches), `redact` (secrets out, corpus cases written).
+"""
+
+from strangler.shadow.tap import ShadowLimits, ShadowTap
+
+__all__ = ["ShadowLimits", "ShadowTap"]

@@ -1,0 +1,276 @@
+"""The shadow tap: which requests are shadowed, the bounded work, and the comparison.
+
+The client's answer never waits for shadowing: the serving backend answers through a capture
+that passes every message on as it comes, and only then is a comparison queued. The queue is
+bounded (full: the request is dropped from shadowing, and counted), a few tasks work it, and
+every shadow call has a timeout. A shadow call that raises, hangs or answers late changes
+nothing for the client; it is counted.
+
+Answers are compared as `strangler contract run` compares them: the rules of the endpoint's
+corpus file (`compare:`), then the ledger's accepted differences. What differs between two
+answers of the serving backend to one request (A/A: the first CALIBRATE_FIRST shadowed requests
+of an endpoint, then one in CALIBRATE_EVERY) is noise: timestamps, generated ids. It is learned
+per endpoint, reported, and not counted as a mismatch (mismatches counted before it was learned
+are taken back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import logging
+import os
+import random
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import yaml
+
+from strangler.contracts.cases import Rules
+from strangler.contracts.compare import Answer, Difference, compare
+from strangler.contracts.ledger import Ledger
+from strangler.flags.model import Flag
+from strangler.flags.service import SAFE_METHODS
+from strangler.shadow.exchange import Capture, Unreplayable, call, read_body, replay
+from strangler.shadow.record import EndpointRecord, Mismatch, now
+from strangler.shadow.redact import DEFAULT_PATHS, Redactor, SeenRequest, slug
+from strangler.types import ASGIApp, Backend, Receive, Scope, Send
+
+log = logging.getLogger("strangler.shadow")
+
+CALIBRATE_FIRST = 10
+CALIBRATE_EVERY = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class ShadowLimits:
+    """How much shadowing may cost: calls at once, waiting, seconds, bytes."""
+
+    concurrency: int = 4  # shadow calls in flight at once
+    queue: int = 256  # comparisons waiting; past it, a shadowed request is dropped (counted)
+    timeout: float = 5.0  # seconds a shadow call may take
+    max_body: int = 1024 * 1024  # request or answer bodies over it are not shadowed (counted)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    key: str
+    serving: Backend
+    serving_app: ASGIApp
+    scope: Scope
+    other_app: ASGIApp
+    other_scope: Scope
+    body: bytes
+    answer: Answer
+    request: SeenRequest
+
+
+class ShadowTap:
+    """Shadows the requests the flags ask for; see the module docstring."""
+
+    def __init__(
+        self,
+        rules: Mapping[str, Rules] | None = None,
+        ledger: Ledger | None = None,
+        limits: ShadowLimits = ShadowLimits(),
+        redact: Iterable[str] = DEFAULT_PATHS,
+    ) -> None:
+        self.rules = dict(rules or {})
+        self.ledger = ledger
+        self.limits = limits
+        self.redactor = Redactor(redact)
+        self.records: dict[str, EndpointRecord] = collections.defaultdict(EndpointRecord)
+        self._queue: asyncio.Queue[_Job] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._workers: list[asyncio.Task[None]] = []
+
+    def wants(self, method: str, flag: Flag) -> bool:
+        """Whether to shadow this request: its share of the flag's, and a method it is safe to
+        send twice (or an endpoint declared free of side effects)."""
+        if random.random() * 100 >= flag.shadow:
+            return False
+        return method in SAFE_METHODS or flag.side_effect_free is not None
+
+    async def serve(
+        self,
+        key: str,
+        serving: Backend,
+        serving_app: ASGIApp,
+        scope: Scope,
+        other_app: ASGIApp,
+        other_scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """Serves the request from `serving_app` as it would be served anyway, then queues
+        the same request to `other_app` for comparison."""
+        record = self.records[key]
+        try:
+            body = await read_body(scope, receive, self.limits.max_body)
+        except Unreplayable:
+            record.too_big += 1
+            await serving_app(scope, receive, send)
+            return
+        if body is None:
+            return  # the client left before its request was whole
+        pristine = dict(scope)  # Starlette writes into the scope it is given
+        capture = Capture(send, self.limits.max_body)
+        await serving_app(scope, replay(body, receive), capture.send)
+        if capture.too_big:
+            record.too_big += 1
+            return
+        if not capture.complete:
+            return
+        job = _Job(
+            key,
+            serving,
+            serving_app,
+            pristine,
+            other_app,
+            dict(other_scope),
+            body,
+            capture.answer(),
+            _seen(pristine, body),
+        )
+        try:
+            self._work_queue().put_nowait(job)
+        except asyncio.QueueFull:
+            record.dropped += 1
+
+    def report(self) -> dict[str, Any]:
+        """Every endpoint shadowed in this process: counts, noise, the last mismatches."""
+        return {
+            "process": os.getpid(),
+            "limits": dataclasses.asdict(self.limits),
+            "endpoints": [
+                record.report(self.redactor, key) for key, record in sorted(self.records.items())
+            ],
+        }
+
+    def export(self, recorded: bool = False) -> dict[str, str]:
+        """Corpus files (name -> YAML) of the last mismatches, and with `recorded` of the live
+        requests sampled, ready for the contract corpus."""
+        files = {}
+        for key, record in sorted(self.records.items()):
+            cases = [m["case"] for m in record.report(self.redactor, key)["last_mismatches"]]
+            if recorded:
+                cases += [
+                    self.redactor.case(f"recorded-{slug(key)}-{i + 1}", request)
+                    for i, request in enumerate(record.samples)
+                ]
+            if cases:
+                document = {"endpoint": key, "cases": cases}
+                header = f"# From shadowed live traffic on {key} (strangler shadow export).\n"
+                name = "shadow_" + slug(key).replace("-", "_") + ".yaml"
+                files[name] = header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+        return files
+
+    # --- the work, on the event loop -----------------------------------------------------------
+
+    def _work_queue(self) -> asyncio.Queue[_Job]:
+        loop = asyncio.get_running_loop()
+        if self._queue is None or self._loop is not loop:
+            self._loop = loop
+            self._queue = asyncio.Queue(self.limits.queue)
+            self._workers = [
+                loop.create_task(self._work(self._queue)) for _ in range(self.limits.concurrency)
+            ]
+        return self._queue
+
+    async def _work(self, queue: asyncio.Queue[_Job]) -> None:
+        while True:
+            job = await queue.get()
+            try:
+                await self._compare(job)
+            except Exception:  # a fault in shadowing never reaches the clients
+                log.exception("shadowing %s failed", job.key)
+
+    async def _compare(self, job: _Job) -> None:
+        record = self.records[job.key]
+        record.shadowed += 1
+        other = await self._call(record, job.other_app, job.other_scope, job.body)
+        if other is None:
+            return
+        if record.shadowed <= CALIBRATE_FIRST or record.shadowed % CALIBRATE_EVERY == 0:
+            again = await self._call(record, job.serving_app, job.scope, job.body, counted=False)
+            if again is not None:
+                record.calibrations += 1
+                noise = compare(job.answer, again.answer(), self._rules(job.key))
+                record.learn_noise({d.where for d in noise})
+        if job.serving is Backend.LEGACY:
+            legacy, migrated = job.answer, other.answer()
+        else:
+            legacy, migrated = other.answer(), job.answer
+        differences = [
+            d
+            for d in compare(legacy, migrated, self._rules(job.key))
+            if d.where not in record.noise
+        ]
+        record.compared += 1
+        if not differences:
+            record.matched += 1
+            record.samples.append(job.request)
+            return
+        undeclared = [d for d in differences if not self._declared(job, d, legacy, migrated)]
+        if not undeclared:
+            record.declared += 1
+            return
+        record.mismatched += 1
+        record.where.update(d.where for d in undeclared)
+        record.mismatches.append(
+            Mismatch(now(), job.request, legacy, migrated, undeclared, job.serving.value)
+        )
+
+    async def _call(
+        self, record: EndpointRecord, app: ASGIApp, scope: Scope, body: bytes, counted: bool = True
+    ) -> Capture | None:
+        """Calls `app` with a timeout; None (counted) when it timed out, failed or was too big."""
+        try:
+            capture = await asyncio.wait_for(
+                call(app, scope, body, self.limits.max_body), self.limits.timeout
+            )
+        except TimeoutError:
+            record.timed_out += counted
+            return None
+        except Exception:
+            log.warning("a shadow call to %s raised", record, exc_info=True)
+            record.failed += counted
+            return None
+        if capture.too_big:
+            record.too_big += counted
+            return None
+        if not capture.complete:
+            record.failed += counted
+            return None
+        return capture
+
+    def _rules(self, key: str) -> Rules:
+        return self.rules.get(key) or Rules()
+
+    def _declared(
+        self, job: _Job, difference: Difference, legacy: Answer, migrated: Answer
+    ) -> bool:
+        if self.ledger is None:
+            return False
+        entry = self.ledger.declare(
+            "",
+            [job.key],
+            difference.where,
+            request=f"{job.request.method} {job.request.path}",
+            statuses=(legacy.status, migrated.status),
+        )
+        return entry is not None
+
+
+def _seen(scope: Scope, body: bytes) -> SeenRequest:
+    headers = tuple(
+        (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
+    )
+    return SeenRequest(
+        scope["method"],
+        scope["path"],
+        scope.get("query_string", b"").decode("latin-1"),
+        headers,
+        body,
+    )

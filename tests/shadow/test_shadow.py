@@ -1,0 +1,235 @@
+"""Shadow traffic in process: the client's answer untouched, the other backend compared (#13)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from strangler.contracts.cases import Rules
+from strangler.contracts.corpus import load_file
+from strangler.contracts.ledger import Entry, Ledger
+from strangler.flags.errors import InvalidFlag
+from strangler.flags.model import Flag
+from strangler.gateway.dispatch import Gateway, create_gateway
+from strangler.shadow.tap import ShadowLimits, ShadowTap
+from strangler.types import Mode
+from tests.test_apps import shadow_pair
+
+ADMIN = {"Authorization": "Bearer t"}
+
+
+def build(tap: ShadowTap | None = None) -> Gateway:
+    shadow_pair.calls.clear()
+    return create_gateway(
+        shadow_pair.legacy, shadow_pair.migrated, "memory:", admin_token="t", shadow=tap
+    )
+
+
+@pytest.fixture
+def gateway() -> Iterator[Gateway]:
+    gateway = build()
+    yield gateway
+    gateway.watcher.close()
+
+
+@pytest.fixture
+async def client(gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        yield client
+
+
+def shadow(gateway: Gateway, key: str, percentage: float, free: str | None = None) -> None:
+    gateway.service.shadow(key, percentage, side_effect_free=free, actor="test", reason="watch")
+    gateway.watcher.refresh()
+
+
+async def settled(gateway: Gateway, key: str, total: int) -> dict[str, Any]:
+    """The endpoint's report once `total` shadowed requests were dealt with (at most 10 s)."""
+    assert gateway.shadow is not None
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        record = gateway.shadow.records[key]
+        done = record.compared + record.timed_out + record.failed + record.too_big
+        if done + record.dropped >= total:
+            break
+        await asyncio.sleep(0.02)
+    return next(e for e in gateway.shadow.report()["endpoints"] if e["endpoint"] == key)
+
+
+async def test_the_one_differing_request_is_reported_and_noise_is_learned(
+    gateway: Gateway, client: httpx.AsyncClient
+) -> None:
+    """30 shadowed GETs: clients get legacy's answers; item 13 is the one mismatch, and the
+    timestamp both apps stamp (different on every call) is learned as noise by A/A."""
+    shadow(gateway, "GET /items/{item_id}", 100)
+    answers = [await client.get(f"/items/{i}") for i in range(1, 31)]
+    assert all(a.headers["x-strangler-backend"] == "legacy" for a in answers)
+    assert [a.json()["name"] for a in answers] == [f"item {i}" for i in range(1, 31)]
+    report = await settled(gateway, "GET /items/{item_id}", 30)
+    assert (report["compared"], report["mismatched"], report["matched"]) == (30, 1, 29)
+    assert report["mismatched_where"] == {"$.name": 1}
+    assert "$.generated_at" in report["noise"]
+    assert report["calibrations"] >= 10
+    mismatch = report["last_mismatches"][0]
+    assert mismatch["request"]["path"] == "/items/13"
+    assert mismatch["legacy"]["body"]["name"] == "item 13"
+    assert mismatch["migrated"]["body"]["name"] == "item thirteen"
+    assert mismatch["case"]["path"] == "/items/13"
+    assert mismatch["case"]["method"] == "GET"
+    assert shadow_pair.calls["migrated GET /items"] == 30
+
+
+async def test_a_post_not_declared_free_of_side_effects_is_never_shadowed(
+    gateway: Gateway, client: httpx.AsyncClient
+) -> None:
+    """The flag refuses it, and a flag that says so anyway (written around the check) still
+    sends no POST twice."""
+    with pytest.raises(InvalidFlag, match="free of side effects"):
+        shadow(gateway, "POST /orders", 100)
+    flag = Flag(Mode.LEGACY, shadow=100.0)
+    gateway.watcher.store.set("POST /orders", flag, actor="test", reason="around the check")
+    gateway.watcher.refresh()
+    for _ in range(20):
+        assert (await client.post("/orders")).status_code == 200
+    await asyncio.sleep(0.2)
+    assert shadow_pair.calls["legacy POST /orders"] == 20
+    assert shadow_pair.calls["migrated POST /orders"] == 0
+
+
+async def test_a_declared_post_is_replayed_to_both_with_secrets_redacted(
+    gateway: Gateway, client: httpx.AsyncClient
+) -> None:
+    """POST /echo declared free: its body reaches both apps; the report hides the Authorization
+    header and the `token` both answer with, and the case is pasteable."""
+    shadow(gateway, "POST /echo", 100, free="echoes its input, stores nothing")
+    headers = {"Authorization": "Bearer real-secret"}
+    answer = await client.post("/echo", json={"ping": 1}, headers=headers)
+    assert answer.json() == {"echo": {"ping": 1}, "token": "secret-from-legacy"}
+    report = await settled(gateway, "POST /echo", 1)
+    assert report["mismatched_where"] == {"$.token": 1}
+    text = repr(report)
+    assert "real-secret" not in text
+    assert "secret-from" not in text
+    case = report["last_mismatches"][0]["case"]
+    assert case["json"] == {"ping": 1}
+    assert case["headers"]["authorization"] == "Bearer ${token}"
+
+
+async def test_rules_and_the_ledger_decide_as_in_the_contract_run() -> None:
+    """The endpoint's corpus rules ignore what they ignore; the ledger's entries are declared,
+    not mismatches."""
+    rules = {"POST /echo": Rules(ignore=("$.token",))}
+    ledger = Ledger([Entry(why="accepted", endpoint="GET /items/{item_id}", where="$.name")])
+    gateway = build(ShadowTap(rules, ledger))
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
+        shadow(gateway, "POST /echo", 100, free="pure")
+        shadow(gateway, "GET /items/{item_id}", 100)
+        await client.post("/echo", json={"a": 1})
+        await client.get("/items/13")
+        echo = await settled(gateway, "POST /echo", 1)
+        items = await settled(gateway, "GET /items/{item_id}", 1)
+    gateway.watcher.close()
+    assert (echo["matched"], echo["mismatched"]) == (1, 0)
+    assert (items["declared"], items["mismatched"]) == (1, 0)
+
+
+async def test_a_port_that_raises_or_hangs_changes_nothing_for_the_client() -> None:
+    """Migrated raises on /boom and hangs on /hang: clients get legacy's answer at legacy's
+    speed; the raise is a mismatch (500), the hang a timeout."""
+    gateway = build(ShadowTap(limits=ShadowLimits(timeout=0.2)))
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
+        shadow(gateway, "GET /boom", 100)
+        shadow(gateway, "GET /hang", 100)
+        began = time.monotonic()
+        boom, hang = await client.get("/boom"), await client.get("/hang")
+        took = time.monotonic() - began
+        assert (boom.status_code, boom.json(), hang.status_code) == (200, {"ok": True}, 200)
+        assert took < 0.5  # not the port's 10 s, nor the 0.2 s timeout twice
+        boom_report = await settled(gateway, "GET /boom", 1)
+        hang_report = await settled(gateway, "GET /hang", 1)
+    gateway.watcher.close()
+    assert boom_report["mismatched_where"].get("status") == 1
+    assert hang_report["timed_out"] == 1
+
+
+async def test_shadow_work_is_bounded_and_what_does_not_fit_is_dropped() -> None:
+    """One shadow call at a time and two waiting: a burst of hanging shadows drops the rest."""
+    gateway = build(ShadowTap(limits=ShadowLimits(concurrency=1, queue=2, timeout=0.3)))
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
+        shadow(gateway, "GET /hang", 100)
+        answers = await asyncio.gather(*(client.get("/hang") for _ in range(10)))
+        report = await settled(gateway, "GET /hang", 10)
+    gateway.watcher.close()
+    assert all(a.status_code == 200 for a in answers)
+    assert report["dropped"] >= 6
+    assert report["timed_out"] + report["dropped"] == 10
+
+
+async def test_a_body_over_the_limit_is_served_and_counted_not_shadowed() -> None:
+    gateway = build(ShadowTap(limits=ShadowLimits(max_body=16)))
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
+        shadow(gateway, "POST /echo", 100, free="pure")
+        answer = await client.post("/echo", json={"long": "x" * 100})
+    gateway.watcher.close()
+    assert answer.json()["echo"] == {"long": "x" * 100}
+    assert gateway.shadow is not None
+    assert gateway.shadow.records["POST /echo"].too_big == 1
+    assert shadow_pair.calls["migrated POST /echo"] == 0
+
+
+async def test_after_the_cutover_legacy_is_the_shadow(
+    gateway: Gateway, client: httpx.AsyncClient
+) -> None:
+    """Flipping an endpoint keeps its shadow share: migrated serves, legacy is watched."""
+    shadow(gateway, "GET /items/{item_id}", 100)
+    gateway.service.set("GET /items/{item_id}", "migrated", actor="t", reason="cut over")
+    gateway.watcher.refresh()
+    assert gateway.watcher.snapshot.flags["GET /items/{item_id}"].shadow == 100
+    answer = await client.get("/items/13")
+    assert answer.json()["name"] == "item thirteen"  # the client gets the serving answer
+    report = await settled(gateway, "GET /items/{item_id}", 1)
+    assert report["last_mismatches"][0]["served_by"] == "migrated"
+    assert shadow_pair.calls["legacy GET /items"] >= 1
+
+
+async def test_shadow_over_the_admin_api_is_audited_and_exported(
+    gateway: Gateway, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    body = {"endpoint": "GET /items/{item_id}", "percentage": 100, "reason": "watch it"}
+    changed = await client.post("/_strangler/shadow", json=body, headers=ADMIN)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["after"]["shadow"] == 100
+    refused = await client.post(
+        "/_strangler/shadow",
+        json={"endpoint": "POST /orders", "percentage": 5, "reason": "x"},
+        headers=ADMIN,
+    )
+    assert refused.status_code == 422
+    assert "free of side effects" in refused.json()["error"]
+    await client.get("/items/13")
+    await settled(gateway, "GET /items/{item_id}", 1)
+    report = (await client.get("/_strangler/shadow", headers=ADMIN)).json()
+    assert report["flags"]["GET /items/{item_id}"]["shadow"] == 100
+    assert report["endpoints"][0]["mismatched"] == 1
+    files = (await client.get("/_strangler/shadow/export", headers=ADMIN)).json()["files"]
+    assert list(files) == ["shadow_get_items_item_id.yaml"]
+    assert "path: /items/13" in files["shadow_get_items_item_id.yaml"]
+    path = tmp_path / "shadow_get_items_item_id.yaml"
+    path.write_text(files["shadow_get_items_item_id.yaml"])
+    corpus = load_file(path)  # a corpus file as it is: the contract run takes it
+    assert corpus.endpoint == "GET /items/{item_id}"
+    assert corpus.cases[0].steps[0].request.path == "/items/13"
+    history = (await client.get("/_strangler/history", headers=ADMIN)).json()
+    assert history[0]["reason"] == "watch it"
+    assert (await client.get("/_strangler/shadow")).status_code == 401

@@ -1,0 +1,89 @@
+"""Shadow settings are flags: stored, audited, kept across a flip, in SQLite as in memory."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from strangler.cli.main import main
+from strangler.flags.model import Flag
+from strangler.flags.sqlite import SQLiteFlagStore
+from strangler.types import Mode
+
+OLD_SCHEMA = """
+CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+INSERT INTO meta (id, version) VALUES (1, 1);
+CREATE TABLE flags (endpoint TEXT PRIMARY KEY, mode TEXT NOT NULL, percentage REAL NOT NULL,
+    version INTEGER NOT NULL, updated_at TEXT NOT NULL);
+INSERT INTO flags VALUES ('GET /hello', 'migrated', 100.0, 1, '2026-01-01');
+CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL,
+    endpoint TEXT NOT NULL, before TEXT, after TEXT NOT NULL, reason TEXT NOT NULL,
+    version INTEGER NOT NULL);
+"""
+
+
+def test_a_shadow_flag_round_trips_through_sqlite_and_its_audit(tmp_path: Path) -> None:
+    store = SQLiteFlagStore(tmp_path / "f.db", create=True)
+    flag = Flag(Mode.CANARY, 25.0, shadow=10.0, side_effect_free="pure")
+    entry = store.set("POST /predict", flag, actor="ann", reason="watch")
+    assert store.snapshot().flags["POST /predict"] == flag
+    assert store.snapshot().shadowing
+    assert store.history()[0].after == flag
+    assert entry.to_dict()["after"] == {
+        "mode": "canary",
+        "percentage": 25.0,
+        "shadow": 10.0,
+        "side_effect_free": "pure",
+    }
+
+
+def test_a_store_made_before_shadowing_is_given_its_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(OLD_SCHEMA)
+    readonly = SQLiteFlagStore(path, readonly=True)
+    assert readonly.snapshot().flags["GET /hello"] == Flag(Mode.MIGRATED, 100.0)
+    store = SQLiteFlagStore(path)
+    assert store.snapshot().flags["GET /hello"] == Flag(Mode.MIGRATED, 100.0)
+    store.set("GET /hello", Flag(Mode.MIGRATED, 100.0, shadow=5.0), actor="a", reason="r")
+    assert store.snapshot().flags["GET /hello"].shadow == 5.0
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "strangler.toml"
+    path.write_text(
+        'legacy = "tests.test_apps.shadow_pair:legacy"\n'
+        'migrated = "tests.test_apps.shadow_pair:migrated"\n'
+        'flags = "flags.db"\n'
+    )
+    runner = CliRunner()
+    assert runner.invoke(main, ["flags", "init", "--config", str(path)]).exit_code == 0
+    return path
+
+
+def strangler(config: Path, *args: str) -> object:
+    return CliRunner().invoke(main, [*args, "--config", str(config)])
+
+
+def test_the_cli_sets_shadowing_keeps_it_across_a_flip_and_refuses_unsafe_posts(
+    config: Path,
+) -> None:
+    result = strangler(config, "shadow", "set", "GET /items/{item_id}", "10", "-m", "watch")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert "legacy, shadow 10%" in result.output  # type: ignore[attr-defined]
+    flip = strangler(config, "flags", "set", "GET /items/{item_id}", "migrated", "-m", "cut")
+    assert "-> migrated, shadow 10%" in flip.output  # type: ignore[attr-defined]
+    refused = strangler(config, "shadow", "set", "POST /orders", "10", "-m", "watch")
+    assert refused.exit_code == 2  # type: ignore[attr-defined]
+    assert "--side-effect-free" in refused.output  # type: ignore[attr-defined]
+    declared = strangler(
+        config, "shadow", "set", "POST /echo", "10", "--side-effect-free", "pure", "-m", "w"
+    )
+    assert declared.exit_code == 0, declared.output  # type: ignore[attr-defined]
+    report = strangler(config, "shadow", "report")
+    assert report.exit_code == 2  # type: ignore[attr-defined]
+    assert "--url" in report.output  # type: ignore[attr-defined]
