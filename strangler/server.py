@@ -153,5 +153,6 @@ def shadow_tap(settings: Settings) -> ShadowTap:
         queue=settings.shadow_queue,
         timeout=settings.shadow_timeout,
         max_body=settings.shadow_max_body,
+        max_cpu=settings.shadow_max_cpu,
     )
     return ShadowTap(rules, ledger, limits, settings.shadow_redact)

@@ -82,6 +82,7 @@ class Settings:
     shadow_queue: int = ShadowLimits.queue
     shadow_timeout: float = ShadowLimits.timeout
     shadow_max_body: int = ShadowLimits.max_body
+    shadow_max_cpu: float = ShadowLimits.max_cpu
     shadow_redact: list[str] = dataclasses.field(default_factory=lambda: list(DEFAULT_PATHS))
     root: str = "."  # the folder the settings came from: relative paths and imports start there
 

@@ -159,7 +159,7 @@ class Gateway:
         flag = self.watcher.snapshot.flags.get(endpoint.key) if endpoint is not None else None
         if endpoint is None or flag is None or not flag.shadow or len(endpoint.backends) != 2:
             return None
-        return endpoint.key if self.shadow.wants(scope["method"], flag) else None
+        return endpoint.key if self.shadow.wants(endpoint.key, scope["method"], flag) else None
 
     async def _serve_shadowed(
         self,

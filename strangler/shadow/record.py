@@ -45,6 +45,7 @@ class EndpointRecord:
     timed_out: int = 0
     failed: int = 0  # the shadow call raised, or an answer was cut off
     too_big: int = 0  # a body over the limit: not shadowed, or not compared
+    busy: int = 0  # not shadowed: the process's CPU was busy with clients
     calibrations: int = 0  # A/A: the serving backend asked a second time
     noise: set[str] = dataclasses.field(default_factory=set)
     where: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
@@ -88,6 +89,7 @@ class EndpointRecord:
             "timed_out": self.timed_out,
             "failed": self.failed,
             "too_big": self.too_big,
+            "busy": self.busy,
             "calibrations": self.calibrations,
             "noise": sorted(self.noise),
             "mismatched_where": dict(self.where.most_common()),

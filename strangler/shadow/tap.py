@@ -4,7 +4,9 @@ The client's answer never waits for shadowing: the serving backend answers throu
 that passes every message on as it comes, and only then is a comparison queued. The queue is
 bounded (full: the request is dropped from shadowing, and counted), a few tasks work it, and
 every shadow call has a timeout. A shadow call that raises, hangs or answers late changes
-nothing for the client; it is counted.
+nothing for the client; it is counted. Shadow work takes only CPU the clients leave: while the
+process is busier than `max_cpu` of a core, requests are not shadowed (counted as busy), since
+on the same cores every shadow call would delay the requests that come next.
 
 Answers are compared as `strangler contract run` compares them: the rules of the endpoint's
 corpus file (`compare:`), then the ledger's accepted differences. What differs between two
@@ -22,11 +24,13 @@ import dataclasses
 import logging
 import os
 import random
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
 
+from strangler.bridge.pool import cpu_quota
 from strangler.contracts.cases import Rules
 from strangler.contracts.compare import Answer, Difference, compare
 from strangler.contracts.ledger import Ledger
@@ -51,6 +55,10 @@ class ShadowLimits:
     queue: int = 256  # comparisons waiting; past it, a shadowed request is dropped (counted)
     timeout: float = 5.0  # seconds a shadow call may take
     max_body: int = 1024 * 1024  # request or answer bodies over it are not shadowed (counted)
+    # The share of a core (the GIL's ceiling) the process may be busy and still take on shadow
+    # work: past it a request is not shadowed (counted as busy), so shadowing only ever uses
+    # CPU the clients leave idle. Above 1.0: shadow whatever the load.
+    max_cpu: float = 0.7
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,13 +92,19 @@ class ShadowTap:
         self._queue: asyncio.Queue[_Job] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._workers: list[asyncio.Task[None]] = []
+        self._cpu = CPUGauge()
 
-    def wants(self, method: str, flag: Flag) -> bool:
-        """Whether to shadow this request: its share of the flag's, and a method it is safe to
-        send twice (or an endpoint declared free of side effects)."""
+    def wants(self, key: str, method: str, flag: Flag) -> bool:
+        """Whether to shadow this request: its share of the flag's, a method it is safe to send
+        twice (or an endpoint declared free of side effects), and CPU to spare for it."""
         if random.random() * 100 >= flag.shadow:
             return False
-        return method in SAFE_METHODS or flag.side_effect_free is not None
+        if method not in SAFE_METHODS and flag.side_effect_free is None:
+            return False
+        if self._cpu.busy() > self.limits.max_cpu:
+            self.records[key].busy += 1  # the clients need the CPU more
+            return False
+        return True
 
     async def serve(
         self,
@@ -261,6 +275,25 @@ class ShadowTap:
             statuses=(legacy.status, migrated.status),
         )
         return entry is not None
+
+
+class CPUGauge:
+    """How busy this process's CPU was lately (1.0: one core all the time), over WINDOW."""
+
+    WINDOW = 0.1
+
+    def __init__(self) -> None:
+        self._ceiling = min(1.0, cpu_quota())
+        self._since = (time.monotonic(), time.process_time())
+        self._busy = 0.0
+
+    def busy(self) -> float:
+        now = time.monotonic()
+        if now - self._since[0] >= self.WINDOW:
+            cpu = time.process_time()
+            self._busy = (cpu - self._since[1]) / (now - self._since[0]) / self._ceiling
+            self._since = (now, cpu)
+        return self._busy
 
 
 def _seen(scope: Scope, body: bytes) -> SeenRequest:

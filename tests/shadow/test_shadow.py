@@ -22,10 +22,13 @@ from strangler.types import Mode
 from tests.test_apps import shadow_pair
 
 ADMIN = {"Authorization": "Bearer t"}
+# In process, the test's own client keeps the CPU busy: shadow regardless (see test_busy_...).
+ANY_LOAD = float("inf")
 
 
 def build(tap: ShadowTap | None = None) -> Gateway:
     shadow_pair.calls.clear()
+    tap = tap or ShadowTap(limits=ShadowLimits(max_cpu=ANY_LOAD))
     return create_gateway(
         shadow_pair.legacy, shadow_pair.migrated, "memory:", admin_token="t", shadow=tap
     )
@@ -127,7 +130,7 @@ async def test_rules_and_the_ledger_decide_as_in_the_contract_run() -> None:
     not mismatches."""
     rules = {"POST /echo": Rules(ignore=("$.token",))}
     ledger = Ledger([Entry(why="accepted", endpoint="GET /items/{item_id}", where="$.name")])
-    gateway = build(ShadowTap(rules, ledger))
+    gateway = build(ShadowTap(rules, ledger, ShadowLimits(max_cpu=ANY_LOAD)))
     transport = httpx.ASGITransport(app=gateway)
     async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
         shadow(gateway, "POST /echo", 100, free="pure")
@@ -144,7 +147,7 @@ async def test_rules_and_the_ledger_decide_as_in_the_contract_run() -> None:
 async def test_a_port_that_raises_or_hangs_changes_nothing_for_the_client() -> None:
     """Migrated raises on /boom and hangs on /hang: clients get legacy's answer at legacy's
     speed; the raise is a mismatch (500), the hang a timeout."""
-    gateway = build(ShadowTap(limits=ShadowLimits(timeout=0.2)))
+    gateway = build(ShadowTap(limits=ShadowLimits(timeout=0.2, max_cpu=ANY_LOAD)))
     transport = httpx.ASGITransport(app=gateway)
     async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
         shadow(gateway, "GET /boom", 100)
@@ -163,7 +166,8 @@ async def test_a_port_that_raises_or_hangs_changes_nothing_for_the_client() -> N
 
 async def test_shadow_work_is_bounded_and_what_does_not_fit_is_dropped() -> None:
     """One shadow call at a time and two waiting: a burst of hanging shadows drops the rest."""
-    gateway = build(ShadowTap(limits=ShadowLimits(concurrency=1, queue=2, timeout=0.3)))
+    limits = ShadowLimits(concurrency=1, queue=2, timeout=0.3, max_cpu=ANY_LOAD)
+    gateway = build(ShadowTap(limits=limits))
     transport = httpx.ASGITransport(app=gateway)
     async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
         shadow(gateway, "GET /hang", 100)
@@ -176,7 +180,7 @@ async def test_shadow_work_is_bounded_and_what_does_not_fit_is_dropped() -> None
 
 
 async def test_a_body_over_the_limit_is_served_and_counted_not_shadowed() -> None:
-    gateway = build(ShadowTap(limits=ShadowLimits(max_body=16)))
+    gateway = build(ShadowTap(limits=ShadowLimits(max_body=16, max_cpu=ANY_LOAD)))
     transport = httpx.ASGITransport(app=gateway)
     async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
         shadow(gateway, "POST /echo", 100, free="pure")
@@ -233,3 +237,19 @@ async def test_shadow_over_the_admin_api_is_audited_and_exported(
     history = (await client.get("/_strangler/history", headers=ADMIN)).json()
     assert history[0]["reason"] == "watch it"
     assert (await client.get("/_strangler/shadow")).status_code == 401
+
+
+async def test_a_busy_cpu_is_left_to_the_clients_and_the_skips_counted() -> None:
+    """Past `max_cpu`, a request that would be shadowed is not (the next clients would wait
+    behind its shadow call on the same core): counted as busy."""
+    gateway = build(ShadowTap(limits=ShadowLimits(max_cpu=-1)))  # always "too busy"
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
+        shadow(gateway, "GET /items/{item_id}", 100)
+        for i in range(5):
+            assert (await client.get(f"/items/{i}")).status_code == 200
+    gateway.watcher.close()
+    assert gateway.shadow is not None
+    record = gateway.shadow.records["GET /items/{item_id}"]
+    assert (record.busy, record.shadowed) == (5, 0)
+    assert shadow_pair.calls["migrated GET /items"] == 0

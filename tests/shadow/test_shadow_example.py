@@ -6,7 +6,7 @@ import httpx
 
 from strangler.gateway.dispatch import create_gateway
 from strangler.settings import import_string
-from strangler.shadow.tap import ShadowTap
+from strangler.shadow.tap import ShadowLimits, ShadowTap
 from tests.shadow.test_shadow import settled, shadow
 
 
@@ -15,7 +15,8 @@ async def test_the_health_timestamp_is_learned_as_noise_not_counted() -> None:
     learns it, and 20 shadowed requests give no mismatch."""
     legacy = import_string("legacy.app:app")
     migrated = import_string("migrated.app:app")
-    gateway = create_gateway(legacy, migrated, "memory:", shadow=ShadowTap())
+    tap = ShadowTap(limits=ShadowLimits(max_cpu=float("inf")))
+    gateway = create_gateway(legacy, migrated, "memory:", shadow=tap)
     transport = httpx.ASGITransport(app=gateway)
     async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
         shadow(gateway, "GET /health", 100)

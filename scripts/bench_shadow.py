@@ -1,0 +1,115 @@
+"""What shadowing costs the client: the worked example's gateway with shadow off and at 100 %,
+side by side (`scripts/bench --suites shadow`).
+
+Two `strangler serve` servers of the worked example (everything on legacy), pinned to CPU 0,
+one with `GET /model-info` and `POST /predict` shadowed at 100 % (the port compared on every
+request), driven in turn by wrk on CPU 1. The shadow work runs after each answer is sent, on the
+same core: at c=1 the latency should not move; at c=32 the core does both jobs.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.support.servers import free_port, running  # noqa: E402
+
+# BENCH_SHADOW_PERCENT=10 scripts/bench --suites shadow: a share nearer what teams run.
+PERCENT = float(os.environ.get("BENCH_SHADOW_PERCENT", "100"))
+SERVERS = ("shadow-off", "shadow-on")
+ROWS = [("model-info", 1), ("model-info", 32), ("predict-hit", 1), ("predict-hit", 32)]
+SHADOWED = [
+    ("GET /model-info", None),
+    ("POST /predict", "a pure function of its features (the cache only remembers)"),
+]
+
+Row = dict[str, float]
+Check = tuple[str, float, str, bool]
+
+
+@contextmanager
+def servers(pin: list[str], workdir: Path) -> Iterator[dict[str, str]]:
+    strangler = str(Path(sys.executable).parent / "strangler")
+    with ExitStack() as stack:
+        urls = {}
+        for name in SERVERS:
+            config = workdir / f"{name}.toml"
+            config.write_text(
+                'legacy = "legacy.app:app"\nmigrated = "migrated.app:app"\n'
+                f'flags = "{name}.db"\ncontracts = "{REPO / "contract_tests"}"\n'
+            )
+            port = free_port()
+            argv = [strangler, "serve", "--config", str(config), "--port", str(port)]
+            argv += ["--no-access-log", "--dev"]
+            urls[name] = stack.enter_context(
+                running(pin + argv, port=port, ready_path="/health", timeout=120)
+            )
+        for endpoint, free in SHADOWED:
+            body = {"endpoint": endpoint, "percentage": PERCENT, "reason": "bench"}
+            if free:
+                body["side_effect_free"] = free
+            answer = httpx.post(urls["shadow-on"] + "/_strangler/shadow", json=body)
+            answer.raise_for_status()
+        yield urls
+
+
+def run(
+    pin: list[str],
+    workdir: Path,
+    measure: Callable[[str, str, str, int, int], Row],
+    rounds: int,
+    seconds: int,
+) -> tuple[dict[tuple[str, str, int], Row], list[Check]]:
+    """Measures the rows on both servers; prints the table; returns medians and checks.
+    `measure(url, name, endpoint, connections, seconds)` runs the load."""
+    samples: dict[tuple[str, str, int], list[Row]] = {}
+    with servers(pin, workdir) as urls:
+        for name, url in urls.items():
+            for endpoint, connections in ROWS:
+                measure(url, name, endpoint, connections, 1)
+        for _ in range(rounds):
+            for endpoint, connections in ROWS:
+                for name, url in urls.items():
+                    result = measure(url, name, endpoint, connections, seconds)
+                    samples.setdefault((name, endpoint, connections), []).append(result)
+        report = httpx.get(urls["shadow-on"] + "/_strangler/shadow").json()
+    medians = {
+        key: {f: statistics.median(r[f] for r in runs) for f in ("rps", "p50_ms", "p99_ms")}
+        for key, runs in samples.items()
+    }
+    print(f"\nshadow {PERCENT:g} % vs off (worked example, legacy serving): {rounds} x {seconds}s")
+    print(f"{'endpoint':<14}{'c':>4}  " + "".join(f"{n:>24}" for n in SERVERS))
+    for endpoint, connections in ROWS:
+        cells = []
+        for name in SERVERS:
+            m = medians[(name, endpoint, connections)]
+            cells.append(f"{m['rps']:>9.0f} {m['p50_ms']:>6.2f} {m['p99_ms']:>6.2f}")
+        print(f"{endpoint:<14}{connections:>4}  " + "".join(f"{c:>24}" for c in cells))
+    for entry in report["endpoints"]:
+        print(
+            f"  {entry['endpoint']}: shadowed {entry['shadowed']}, compared {entry['compared']},"
+            f" mismatched {entry['mismatched']}, dropped {entry['dropped']}, busy {entry['busy']},"
+            f" noise {entry['noise']}"
+        )
+    checks: list[Check] = []
+    for endpoint, connections in ROWS:
+        on, off = (
+            medians[("shadow-on", endpoint, connections)],
+            medians[("shadow-off", endpoint, connections)],
+        )
+        for field in ("p50_ms", "p99_ms", "rps"):
+            r = on[field] / off[field]
+            label = f"shadow {PERCENT:g}%/off {field} c={connections} {endpoint}"
+            checks.append((label, r, "(info)", True))
+    mismatched = sum(e["mismatched"] for e in report["endpoints"])
+    checks.append(("shadow: mismatches with the real port", mismatched, "== 0", mismatched == 0))
+    return medians, checks
