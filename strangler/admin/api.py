@@ -136,10 +136,7 @@ def build_admin_app(
     def set_flag(
         change: FlagChange, credential: Credential = Depends(require_writer)
     ) -> dict[str, Any]:
-        # The credential is the actor; what the caller says of itself is kept beside it.
-        actor = credential.name
-        if change.actor and change.actor != credential.name:
-            actor += f" (as {change.actor})"
+        actor = _actor(credential, change.actor)
         entry = service.set(
             change.endpoint, change.mode, change.percentage, actor=actor, reason=change.reason
         )
@@ -159,9 +156,7 @@ def build_admin_app(
     def set_shadow(
         change: ShadowChange, credential: Credential = Depends(require_writer)
     ) -> dict[str, Any]:
-        actor = credential.name
-        if change.actor and change.actor != credential.name:
-            actor += f" (as {change.actor})"
+        actor = _actor(credential, change.actor)
         entry = service.shadow(
             change.endpoint,
             change.percentage,
@@ -192,3 +187,11 @@ def build_admin_app(
 
     admin.include_router(guarded)
     return admin
+
+
+def _actor(credential: Credential, claimed: str | None) -> str:
+    """Who made a change, for the audit: the credential, and beside it who the caller says it
+    is (never instead of it)."""
+    if claimed and claimed != credential.name:
+        return f"{credential.name} (as {claimed})"
+    return credential.name

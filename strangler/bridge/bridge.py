@@ -42,7 +42,7 @@ from typing import Any
 from strangler.bridge.environ import build_environ
 from strangler.bridge.errors import ClientDisconnected
 from strangler.bridge.pool import LegacyPool
-from strangler.bridge.streams import Outbox, RequestBody
+from strangler.bridge.streams import Outbox, RequestBody, read_whole_body
 from strangler.types import Environ, Message, Receive, Scope, Send, WSGIApp
 
 logger = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class WSGIBridge:
         if length is None and not _may_have_body(scope):
             wsgi_input = io.BytesIO(b"")
         elif length is not None and length <= self.max_buffered_body:
-            body = await _read_body(receive)
+            body = await read_whole_body(receive)
             if body is None:
                 return  # the client left before sending its request: nobody to answer
             wsgi_input = io.BytesIO(body)
@@ -405,18 +405,6 @@ async def _serve_lifespan(receive: Receive, send: Send) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
-
-
-async def _read_body(receive: Receive) -> bytes | None:
-    """Reads a whole (small) request body on the loop; None if the client disconnected."""
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _declared_length(scope: Scope) -> int | None:

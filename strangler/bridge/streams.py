@@ -142,3 +142,15 @@ class Outbox:
         except RuntimeError:  # the loop is closed: nobody is listening any more
             self.gone = True
             raise ClientDisconnected("the event loop closed during the response") from None
+
+
+async def read_whole_body(receive: Receive) -> bytes | None:
+    """Reads a whole (small) request body on the loop; None if the client disconnected."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from strangler.bridge.streams import read_whole_body
 from strangler.contracts.compare import Answer
 from strangler.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,14 +26,7 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
         length = 0
     if length > limit:
         raise Unreplayable(f"a body of {length} bytes")
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+    return await read_whole_body(receive)
 
 
 def replay(body: bytes, then: Receive | None = None) -> Receive:

@@ -104,6 +104,9 @@ def test_a_port_that_slips_on_one_kind_of_request_is_caught_with_a_case(
     case = entry["last_mismatches"][0]["case"]
     assert case["json"]["features"][0] == 7
     assert case["headers"]["authorization"] == "Bearer ${token}"
+    report = _cli("shadow", "report", "--url", url, "--full")
+    assert "POST /predict" in report.stdout, report.stderr
+    assert "$.prediction: legacy" in report.stdout
     export = tmp_path / "found"
     result = _cli("shadow", "export", str(export), "--url", url)
     assert "wrote" in result.stdout, result.stderr
