@@ -6,7 +6,7 @@
     POST /flags       set a flag: {"endpoint", "mode", "percentage"?, "reason"}
     GET  /history     the audit trail, newest first (?endpoint=...&limit=...)
     POST /shadow      shadow an endpoint: {"endpoint", "percentage", "side_effect_free"?, "reason"}
-    GET  /shadow      what shadowing found in this worker: counts, noise, the last mismatches
+    GET  /shadow      what shadowing found in every worker: counts, noise, the last mismatches
     GET  /shadow/export   those mismatches (and with ?recorded=true live samples) as corpus files
 
 Everything but /health needs the admin credential, as `Authorization: Bearer TOKEN` or
@@ -27,6 +27,7 @@ from strangler.admin.errors import AdminForbidden, AdminUnauthorized
 from strangler.flags.errors import FlagChangeError, FlagStoreError, UnknownEndpoint
 from strangler.flags.service import FlagService
 from strangler.flags.watcher import FlagWatcher
+from strangler.shadow.record import FRESH, corpus_files, gather
 from strangler.shadow.tap import ShadowTap
 
 
@@ -172,18 +173,21 @@ def build_admin_app(
         watcher.refresh()
         return {"changed": True, **entry.to_dict(), "readers": service.readers()}
 
+    def shadow_findings() -> dict[str, Any]:
+        """Every worker's findings: those published in the store, and this worker's, live."""
+        live = (watcher.reader, shadow.report()) if shadow is not None else None
+        return gather(service.store.published("shadow", FRESH), live)
+
     @guarded.get("/shadow")
     def shadow_report() -> dict[str, Any]:
         shadowing = {
             key: flag.to_dict() for key, flag in watcher.snapshot.flags.items() if flag.shadow
         }
-        if shadow is None:
-            return {"enabled": False, "flags": shadowing, "endpoints": []}
-        return {"enabled": True, "flags": shadowing, **shadow.report()}
+        return {"enabled": shadow is not None, "flags": shadowing, **shadow_findings()}
 
     @guarded.get("/shadow/export")
     def shadow_export(recorded: bool = False) -> dict[str, Any]:
-        return {"files": shadow.export(recorded) if shadow is not None else {}}
+        return {"files": corpus_files(shadow_findings()["endpoints"], recorded)}
 
     admin.include_router(guarded)
     return admin

@@ -27,6 +27,7 @@ from strangler.flags.service import FlagService
 from strangler.flags.store import open_store
 from strangler.routing.inventory import discover
 from strangler.settings import Settings, import_string
+from strangler.shadow.record import FRESH, corpus_files, gather
 
 
 class Operations(Protocol):
@@ -114,16 +115,15 @@ class LocalOperations:
         return {"changed": True, **entry.to_dict(), "readers": self.service.readers()}
 
     def shadow_report(self) -> dict[str, Any]:
-        raise ConfigError(_IN_THE_GATEWAY)
+        """What every worker reading this store published of its shadowing lately."""
+        snapshot = self.service.store.snapshot()
+        shadowing = {key: flag.to_dict() for key, flag in snapshot.flags.items() if flag.shadow}
+        found = gather(self.service.store.published("shadow", FRESH))
+        return {"enabled": True, "flags": shadowing, **found}
 
     def shadow_export(self, recorded: bool) -> dict[str, str]:
-        raise ConfigError(_IN_THE_GATEWAY)
+        return corpus_files(self.shadow_report()["endpoints"], recorded)
 
-
-_IN_THE_GATEWAY = (
-    "what shadowing found lives in the running gateway's workers, not in the flag store:"
-    " ask it with --url (or STRANGLER_URL)"
-)
 
 # The admin API's error types, turned back into the same exceptions the local path raises.
 _REFUSALS: dict[str, type[FlagChangeError]] = {

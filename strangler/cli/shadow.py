@@ -64,11 +64,12 @@ def shadow_set(
 @shadow.command("report")
 @click.option("--full", is_flag=True, help="also print the last mismatches, both answers each")
 @config_option
+@store_option
 @url_option
-def shadow_report(full: bool, config: Path | None, url: str | None) -> None:
-    """What shadowing found in one worker of the running gateway (--url)."""
+def shadow_report(full: bool, config: Path | None, store: str | None, url: str | None) -> None:
+    """What shadowing found, in every gateway worker on this flag store (or behind --url)."""
     try:
-        report = operations(config, url).shadow_report()
+        report = operations(config, url, store).shadow_report()
     except StranglerError as exc:
         fail(exc)
     if not report.get("enabled", True):
@@ -91,9 +92,10 @@ def shadow_report(full: bool, config: Path | None, url: str | None) -> None:
                 "too_big": entry["too_big"],
             }
         )
-    click.echo(f"worker pid {report.get('process', '?')}; flags: {report.get('flags', {})}")
+    workers = report.get("workers", [])
+    click.echo(f"{len(workers)} worker(s) reporting; shadow flags: {report.get('flags', {})}")
     if not rows:
-        click.echo("nothing shadowed yet in this worker")
+        click.echo("nothing shadowed yet (workers publish what they find every 2 s)")
         return
     print_table(rows, list(rows[0]))
     if full:
@@ -111,11 +113,14 @@ def shadow_report(full: bool, config: Path | None, url: str | None) -> None:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--recorded", is_flag=True, help="also the live requests sampled that matched")
 @config_option
+@store_option
 @url_option
-def shadow_export(folder: Path, recorded: bool, config: Path | None, url: str | None) -> None:
+def shadow_export(
+    folder: Path, recorded: bool, config: Path | None, store: str | None, url: str | None
+) -> None:
     """Write the last mismatches (and --recorded samples) as corpus files into FOLDER."""
     try:
-        files = operations(config, url).shadow_export(recorded)
+        files = operations(config, url, store).shadow_export(recorded)
     except StranglerError as exc:
         fail(exc)
     folder.mkdir(parents=True, exist_ok=True)

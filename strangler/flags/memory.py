@@ -17,6 +17,7 @@ class MemoryFlagStore:
         self._audit: list[AuditEntry] = []
         self._version = 0
         self._readers: dict[str, tuple[int, float]] = {}
+        self._published: dict[tuple[str, str], tuple[str, float]] = {}
 
     def version(self) -> int:
         return self._version
@@ -55,6 +56,19 @@ class MemoryFlagStore:
         since = time.time() - within
         with self._lock:
             return {r: v for r, (v, at) in self._readers.items() if at >= since}
+
+    def publish(self, worker: str, kind: str, payload: str) -> None:
+        with self._lock:
+            self._published[(worker, kind)] = (payload, time.time())
+
+    def published(self, kind: str, within: float) -> dict[str, str]:
+        since = time.time() - within
+        with self._lock:
+            return {
+                worker: payload
+                for (worker, of), (payload, at) in self._published.items()
+                if of == kind and at >= since
+            }
 
     def close(self) -> None:
         pass

@@ -70,6 +70,13 @@ CREATE TABLE IF NOT EXISTS readers (
     version INTEGER NOT NULL,
     seen_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS reports (
+    worker TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at REAL NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (worker, kind)
+);
 """
 
 
@@ -86,7 +93,9 @@ def _identify(conn: sqlite3.Connection, path: Path, *, create: bool, readonly: b
         raise FlagStoreError(f"{path} is not a strangler flag store (no flags tables in it)")
     columns = {row[1] for row in conn.execute("PRAGMA table_info(meta)")}
     flag_columns = {row[1] for row in conn.execute("PRAGMA table_info(flags)")}
-    current = "store_id" in columns and "readers" in tables and "shadow" in flag_columns
+    current = (
+        "store_id" in columns and {"readers", "reports"} <= tables and "shadow" in flag_columns
+    )
     found = conn.execute("SELECT store_id FROM meta").fetchone() if "store_id" in columns else None
     if current and found and found[0]:
         return str(found[0])
@@ -95,6 +104,10 @@ def _identify(conn: sqlite3.Connection, path: Path, *, create: bool, readonly: b
     with _transaction(conn):  # a store made by an older strangler: give it what it lacks
         if "store_id" not in columns:
             conn.execute("ALTER TABLE meta ADD COLUMN store_id TEXT")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS reports (worker TEXT NOT NULL, kind TEXT NOT NULL,"
+            " at REAL NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (worker, kind))"
+        )
         if "shadow" not in flag_columns:
             conn.execute("ALTER TABLE flags ADD COLUMN shadow REAL NOT NULL DEFAULT 0")
             conn.execute("ALTER TABLE flags ADD COLUMN side_effect_free TEXT")
@@ -175,6 +188,9 @@ class SQLiteFlagStore:
             shadow = any(row[1] == "shadow" for row in conn.execute("PRAGMA table_info(flags)"))
             # (a read-only look at a store made before shadowing has no shadow columns)
             self._columns = "mode, percentage" + (", shadow, side_effect_free" if shadow else "")
+            self._has_reports = any(
+                row[0] == "reports" for row in conn.execute("SELECT name FROM sqlite_master")
+            )
             if not self._readonly:  # only once it is known to be a flag store
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
@@ -356,6 +372,28 @@ class SQLiteFlagStore:
                 "SELECT reader, version FROM readers WHERE seen_at >= ?", (time.time() - within,)
             ).fetchall()
         return {str(reader): int(version) for reader, version in rows}
+
+    def publish(self, worker: str, kind: str, payload: str) -> None:
+        self._follow_the_file()
+        with self._errors("write"), self._write():
+            self._db.execute(
+                "INSERT INTO reports (worker, kind, at, payload) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (worker, kind) DO UPDATE SET at = excluded.at,"
+                " payload = excluded.payload",
+                (worker, kind, time.time(), payload),
+            )
+            self._db.execute("DELETE FROM reports WHERE at < ?", (time.time() - 3600,))
+
+    def published(self, kind: str, within: float) -> dict[str, str]:
+        self._follow_the_file()
+        with self._errors("read"), self._lock:
+            if not self._has_reports:
+                return {}
+            rows = self._db.execute(
+                "SELECT worker, payload FROM reports WHERE kind = ? AND at >= ?",
+                (kind, time.time() - within),
+            ).fetchall()
+        return {str(worker): str(payload) for worker, payload in rows}
 
     def backup(self, destination: Path) -> None:
         """Writes a consistent copy of the whole store, WAL included, to the new file

@@ -42,6 +42,15 @@ class FlagStore(Protocol):
         """The workers heard from in the last `within` seconds, with the version each routes by."""
         ...
 
+    def publish(self, worker: str, kind: str, payload: str) -> None:
+        """Keeps what worker `worker` found of `kind` (e.g. `shadow`: its shadow report, JSON),
+        replacing what it published before, so any process can read every worker's."""
+        ...
+
+    def published(self, kind: str, within: float) -> dict[str, str]:
+        """Each worker's latest payload of `kind`, from those heard from in `within` seconds."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from strangler.flags.errors import FlagStoreError
@@ -46,6 +47,9 @@ class FlagWatcher:
         # Who this worker is to operators: `flags set` says how many workers read the store.
         self.reader = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._reported_at = 0.0
+        # What this worker publishes with its heartbeat: kind -> a payload, or None for nothing
+        # (called in the poll thread: it must be safe to call while requests are served).
+        self.publishers: dict[str, Callable[[], str | None]] = {}
         self.refresh()
 
     def refresh(self, *, wait: bool = True) -> None:
@@ -99,6 +103,10 @@ class FlagWatcher:
         self._reported_at = now
         try:
             self.store.note_reader(self.reader, self.snapshot.version)
+            for kind, make in list(self.publishers.items()):
+                payload = make()
+                if payload is not None:
+                    self.store.publish(self.reader, kind, payload)
         except Exception as exc:  # a heartbeat is a courtesy: routing goes on without it
             log.debug("could not report to the flag store: %s", exc)
 

@@ -68,6 +68,8 @@ class Gateway:
         self.watcher = watcher
         self.service = FlagService(watcher.store, inventory)
         self.shadow = shadow  # None: this gateway shadows nothing, whatever the flags say
+        if shadow is not None:  # every worker's findings, for whichever worker is asked
+            watcher.publishers["shadow"] = shadow.published
         self.admin = build_admin_app(self.service, watcher, credentials=credentials, shadow=shadow)
         self._sticky = sticky
         self._admin_prefix = admin_prefix.rstrip("/")

@@ -1,14 +1,17 @@
 """What shadowing found, per endpoint: counts, learned noise, the last mismatches, samples.
 
-Everything here is per worker process (each worker shadows its own requests); the report says
-which process it comes from.
+Each worker records its own requests, and publishes its report in the flag store with its
+heartbeat (strangler.flags.watcher); `gather` joins every worker's into one.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import json
 from typing import Any
+
+import yaml
 
 from strangler.contracts.compare import Answer, Difference
 from strangler.flags.model import utc_now
@@ -76,6 +79,9 @@ class EndpointRecord:
             self.where.pop(where, None)
 
     def report(self, redactor: Redactor, key: str) -> dict[str, Any]:
+        """This endpoint's findings as JSON-ready data. Called from the flag watcher's thread
+        too, while the loop records: every collection is copied first (one C-level step)."""
+        mismatches, samples = list(self.mismatches), list(self.samples)
         rate = self.mismatched / self.compared if self.compared else None
         return {
             "endpoint": key,
@@ -91,8 +97,8 @@ class EndpointRecord:
             "too_big": self.too_big,
             "busy": self.busy,
             "calibrations": self.calibrations,
-            "noise": sorted(self.noise),
-            "mismatched_where": dict(self.where.most_common()),
+            "noise": sorted(set(self.noise)),
+            "mismatched_where": dict(collections.Counter(dict(self.where)).most_common()),
             "last_mismatches": [
                 {
                     "at": m.at,
@@ -114,11 +120,105 @@ class EndpointRecord:
                         "differs at " + ", ".join(m.wheres()),
                     ),
                 }
-                for i, m in enumerate(reversed(self.mismatches))
+                for i, m in enumerate(reversed(mismatches))
             ],
-            "samples": len(self.samples),
+            "recorded": [
+                redactor.case(f"recorded-{slug(key)}-{i + 1}", request)
+                for i, request in enumerate(samples)
+            ],
         }
 
 
 def now() -> str:
     return utc_now()
+
+
+COUNTS = (
+    "shadowed",
+    "compared",
+    "matched",
+    "mismatched",
+    "declared",
+    "dropped",
+    "timed_out",
+    "failed",
+    "too_big",
+    "busy",
+    "calibrations",
+)
+
+
+def merge(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Several workers' endpoint reports as one: counts summed, noise and mismatch places
+    joined, the latest KEEP mismatches and samples of all."""
+    merged: dict[str, dict[str, Any]] = {}
+    for report in reports:
+        for entry in report.get("endpoints", []):
+            into = merged.setdefault(entry["endpoint"], _empty(entry["endpoint"]))
+            for name in COUNTS:
+                into[name] += entry.get(name, 0)
+            into["noise"] = sorted(set(into["noise"]) | set(entry.get("noise", [])))
+            where = collections.Counter(into["mismatched_where"])
+            where.update(entry.get("mismatched_where", {}))
+            into["mismatched_where"] = dict(where.most_common())
+            into["last_mismatches"] += entry.get("last_mismatches", [])
+            into["recorded"] += entry.get("recorded", [])
+    for entry in merged.values():
+        entry["mismatch_rate"] = (
+            entry["mismatched"] / entry["compared"] if entry["compared"] else None
+        )
+        latest = sorted(entry["last_mismatches"], key=lambda m: m["at"], reverse=True)[:KEEP]
+        for i, mismatch in enumerate(latest):  # names unique across the workers' cases
+            mismatch["case"] = {
+                **mismatch["case"],
+                "name": f"shadow-{slug(entry['endpoint'])}-{i + 1}",
+            }
+        entry["last_mismatches"] = latest
+        entry["recorded"] = [
+            {**case, "name": f"recorded-{slug(entry['endpoint'])}-{i + 1}"}
+            for i, case in enumerate(entry["recorded"][-KEEP:])
+        ]
+    return [merged[key] for key in sorted(merged)]
+
+
+def _empty(key: str) -> dict[str, Any]:
+    entry: dict[str, Any] = dict.fromkeys(COUNTS, 0)
+    entry.update(endpoint=key, noise=[], mismatched_where={}, last_mismatches=[], recorded=[])
+    return entry
+
+
+def corpus_files(endpoints: list[dict[str, Any]], recorded: bool) -> dict[str, str]:
+    """Corpus files (name -> YAML) of the endpoints' last mismatches, and with `recorded` of
+    the live requests sampled, ready for the contract corpus."""
+    files = {}
+    for entry in endpoints:
+        key = entry["endpoint"]
+        cases = [m["case"] for m in entry["last_mismatches"]]
+        if recorded:
+            cases += entry["recorded"]
+        if cases:
+            document = {"endpoint": key, "cases": cases}
+            header = f"# From shadowed live traffic on {key} (strangler shadow export).\n"
+            name = "shadow_" + slug(key).replace("-", "_") + ".yaml"
+            files[name] = header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    return files
+
+
+# A worker's report older than this is from a worker gone (they publish every 2 s).
+FRESH = 10.0
+
+
+def gather(
+    published: dict[str, str], live: tuple[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Every worker's findings as one report: those the workers published in the flag store,
+    and `live` (this worker's own, fresher than its published copy)."""
+    reports: dict[str, dict[str, Any]] = {}
+    for worker, payload in published.items():
+        try:
+            reports[worker] = json.loads(payload)
+        except ValueError:
+            continue  # a report cut short: the next heartbeat replaces it
+    if live is not None:
+        reports[live[0]] = live[1]
+    return {"workers": sorted(reports), "endpoints": merge(list(reports.values()))}

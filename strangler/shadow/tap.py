@@ -21,14 +21,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import json
 import logging
 import os
 import random
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
-
-import yaml
 
 from strangler.bridge.pool import cpu_quota
 from strangler.contracts.cases import Rules
@@ -37,8 +36,8 @@ from strangler.contracts.ledger import Ledger
 from strangler.flags.model import Flag
 from strangler.flags.service import SAFE_METHODS
 from strangler.shadow.exchange import Capture, Unreplayable, call, read_body, replay
-from strangler.shadow.record import EndpointRecord, Mismatch, now
-from strangler.shadow.redact import DEFAULT_PATHS, Redactor, SeenRequest, slug
+from strangler.shadow.record import EndpointRecord, Mismatch, corpus_files, now
+from strangler.shadow.redact import DEFAULT_PATHS, Redactor, SeenRequest
 from strangler.types import ASGIApp, Backend, Receive, Scope, Send
 
 log = logging.getLogger("strangler.shadow")
@@ -158,27 +157,19 @@ class ShadowTap:
             "process": os.getpid(),
             "limits": dataclasses.asdict(self.limits),
             "endpoints": [
-                record.report(self.redactor, key) for key, record in sorted(self.records.items())
+                record.report(self.redactor, key)
+                for key, record in sorted(list(self.records.items()))
             ],
         }
 
+    def published(self) -> str | None:
+        """This process's report for the flag store (every worker's is read from there), or
+        None while it has shadowed nothing."""
+        return json.dumps(self.report()) if self.records else None
+
     def export(self, recorded: bool = False) -> dict[str, str]:
-        """Corpus files (name -> YAML) of the last mismatches, and with `recorded` of the live
-        requests sampled, ready for the contract corpus."""
-        files = {}
-        for key, record in sorted(self.records.items()):
-            cases = [m["case"] for m in record.report(self.redactor, key)["last_mismatches"]]
-            if recorded:
-                cases += [
-                    self.redactor.case(f"recorded-{slug(key)}-{i + 1}", request)
-                    for i, request in enumerate(record.samples)
-                ]
-            if cases:
-                document = {"endpoint": key, "cases": cases}
-                header = f"# From shadowed live traffic on {key} (strangler shadow export).\n"
-                name = "shadow_" + slug(key).replace("-", "_") + ".yaml"
-                files[name] = header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
-        return files
+        """This process's findings as corpus files (see record.corpus_files)."""
+        return corpus_files(self.report()["endpoints"], recorded)
 
     # --- the work, on the event loop -----------------------------------------------------------
 

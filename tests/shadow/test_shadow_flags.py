@@ -84,6 +84,6 @@ def test_the_cli_sets_shadowing_keeps_it_across_a_flip_and_refuses_unsafe_posts(
         config, "shadow", "set", "POST /echo", "10", "--side-effect-free", "pure", "-m", "w"
     )
     assert declared.exit_code == 0, declared.output  # type: ignore[attr-defined]
-    report = strangler(config, "shadow", "report")
-    assert report.exit_code == 2  # type: ignore[attr-defined]
-    assert "--url" in report.output  # type: ignore[attr-defined]
+    report = strangler(config, "shadow", "report")  # from the store: no gateway runs
+    assert report.exit_code == 0, report.output  # type: ignore[attr-defined]
+    assert "0 worker(s) reporting" in report.output  # type: ignore[attr-defined]

@@ -35,9 +35,11 @@ def config(folder: Path, migrated: str) -> Path:
 
 @pytest.fixture
 def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, Path]]:
-    path = config(tmp_path, request.param)
+    migrated, _, workers = request.param.partition(" --workers ")
+    path = config(tmp_path, migrated)
     port = free_port()
     argv = [STRANGLER, "serve", "--config", str(path), "--port", str(port), "--dev"]
+    argv += ["--workers", workers or "1"]
     with running(argv, port=port, ready_path="/health", timeout=60) as url:
         yield url, path
 
@@ -136,3 +138,28 @@ def _cli(*args: str) -> Any:
     import subprocess
 
     return subprocess.run([STRANGLER, *args], capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("served", ["tests.test_apps.predict_slip:app --workers 2"], indirect=True)
+def test_every_worker_s_findings_are_reported_together(served: tuple[str, Path]) -> None:
+    """Two workers shadow their own requests and publish what they found in the flag store:
+    `strangler shadow report` (from the store, no --url) and the admin API (whichever worker
+    answers) count all 40 requests and the 3 slips."""
+    url, path = served
+    shadow_predict(url)
+    time.sleep(1.2)  # both workers see the flag
+    rows = [features(7 if i % 13 == 5 else None) for i in range(40)]
+    assert all(a.status_code == 200 for a in predict_all(url, rows))
+    deadline = time.monotonic() + 15
+    while True:
+        result = _cli("shadow", "report", "--config", str(path))
+        report = httpx.get(url + "/_strangler/shadow").json()
+        entry = next((e for e in report["endpoints"] if e["endpoint"] == "POST /predict"), {})
+        if entry.get("compared") == 40 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(report["workers"]) == 2, report["workers"]
+    assert (entry["compared"], entry["mismatched"]) == (40, 3)
+    assert "2 worker(s) reporting" in result.stdout, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("POST /predict"))
+    assert line.split()[2:5] == ["40", "40", "3"]  # shadowed, compared, mismatched
