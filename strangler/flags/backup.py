@@ -12,7 +12,7 @@ from pathlib import Path
 
 from strangler.flags.errors import FlagStoreError
 from strangler.flags.model import AuditEntry
-from strangler.flags.service import FlagService
+from strangler.flags.service import FlagEntry, FlagService
 from strangler.flags.sqlite import SQLiteFlagStore
 from strangler.types import Backend, Mode
 
@@ -35,14 +35,19 @@ def restore_flags(
         snapshot = source.snapshot()
     finally:
         source.close()
-    wanted: dict[str, tuple[str, float | None]] = {
-        key: (flag.mode.value, flag.percentage if flag.mode is Mode.CANARY else None)
+    wanted = {
+        key: FlagEntry(
+            flag.mode.value,
+            flag.percentage if flag.mode is Mode.CANARY else None,
+            flag.shadow,
+            flag.side_effect_free,
+        )
         for key, flag in snapshot.flags.items()
     }
     for key in service.store.snapshot().flags:
         if key not in wanted:  # no flag in the backup: the endpoint's default routing
             endpoint = service.endpoint(key)
             default = next(iter(endpoint.backends)) if len(endpoint.backends) == 1 else None
-            wanted[key] = ((default or Backend.LEGACY).value, None)
+            wanted[key] = FlagEntry((default or Backend.LEGACY).value, None, 0.0)
     why = f"restored from {backup.name} (version {snapshot.version}): {reason}"
     return service.apply(wanted, actor=actor, reason=why, source=str(backup))

@@ -4,7 +4,9 @@
     GET /model-info: migrated
     POST /predict: canary 25
 
-A mapping `{mode: canary, percentage: 25}` is accepted too.
+A mapping `{mode: canary, percentage: 25}` is accepted too, and is how a shadow share is written:
+`{mode: legacy, shadow: 10}`, with `side_effect_free: WHY` for a method that is not safe. An
+entry without `shadow` leaves the endpoint's shadow share as it is.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import yaml
 
 from strangler.errors import ConfigError
 from strangler.flags.model import AuditEntry, Flag, FlagSnapshot
-from strangler.flags.service import FlagService
+from strangler.flags.service import FlagEntry, FlagService
 from strangler.types import Mode
 
 HEADER = """\
@@ -25,8 +27,8 @@ HEADER = """\
 """
 
 
-def read_flag_file(path: Path) -> dict[str, tuple[str, float | None]]:
-    """The entries of a flags file as (mode, percentage); raises ConfigError if malformed."""
+def read_flag_file(path: Path) -> dict[str, FlagEntry]:
+    """The entries of a flags file; raises ConfigError if malformed."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -40,15 +42,23 @@ def read_flag_file(path: Path) -> dict[str, tuple[str, float | None]]:
     return {str(key): _entry(path, str(key), value) for key, value in data.items()}
 
 
-def _entry(path: Path, key: str, value: Any) -> tuple[str, float | None]:
+def _entry(path: Path, key: str, value: Any) -> FlagEntry:
     if isinstance(value, dict):
-        return str(value.get("mode")), value.get("percentage")
+        unknown = set(value) - {"mode", "percentage", "shadow", "side_effect_free"}
+        if unknown:
+            raise ConfigError(f"{path}: {key}: unknown field(s) {sorted(unknown)}")
+        return FlagEntry(
+            str(value.get("mode")),
+            value.get("percentage"),
+            value.get("shadow"),
+            value.get("side_effect_free"),
+        )
     words = str(value).replace("%", " ").split()
     if len(words) == 1:
-        return words[0], None
+        return FlagEntry(words[0])
     if len(words) == 2:
         try:
-            return words[0], float(words[1])
+            return FlagEntry(words[0], float(words[1]))
         except ValueError:
             pass
     raise ConfigError(f"{path}: {key}: {value!r} is not 'legacy', 'migrated' or 'canary PERCENT'")
@@ -58,8 +68,20 @@ def format_flag(flag: Flag) -> str:
     return f"canary {flag.percentage:g}" if flag.mode is Mode.CANARY else flag.mode.value
 
 
+def _written(flag: Flag) -> str:
+    if not flag.shadow:
+        return format_flag(flag)
+    fields: dict[str, Any] = {"mode": flag.mode.value}
+    if flag.mode is Mode.CANARY:
+        fields["percentage"] = flag.percentage
+    fields["shadow"] = flag.shadow
+    if flag.side_effect_free:
+        fields["side_effect_free"] = flag.side_effect_free
+    return yaml.safe_dump(fields, default_flow_style=True, width=1000).strip()
+
+
 def write_flag_file(path: Path, snapshot: FlagSnapshot) -> None:
-    lines = [f"{key}: {format_flag(flag)}" for key, flag in sorted(snapshot.flags.items())]
+    lines = [f"{key}: {_written(flag)}" for key, flag in sorted(snapshot.flags.items())]
     path.write_text(HEADER + "\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from strangler.flags.errors import (
     FlagChangeError,
@@ -17,6 +17,16 @@ from strangler.flags.model import AuditEntry, Flag, FlagSnapshot
 from strangler.flags.store import FlagStore
 from strangler.routing.inventory import Endpoint, Inventory
 from strangler.types import Backend, Mode
+
+
+class FlagEntry(NamedTuple):
+    """A flag as a file or a backup gives it: routing, and a shadow share if it says one."""
+
+    mode: str
+    percentage: float | None = None
+    shadow: float | None = None  # None: keep the endpoint's shadow share as it is
+    side_effect_free: str | None = None
+
 
 # Methods that change nothing (RFC 9110 9.2.1): shadowed without a declaration.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -125,8 +135,13 @@ class FlagService:
         """Validates a shadow change without writing it (see `shadow`)."""
         endpoint = self.endpoint(key)
         current = self.store.snapshot().flags.get(endpoint.key) or Flag(Mode.LEGACY)
+        return endpoint, self._shadowed(endpoint, current, percentage, side_effect_free)
+
+    def _shadowed(
+        self, endpoint: Endpoint, flag: Flag, percentage: float, side_effect_free: str | None
+    ) -> Flag:
         try:
-            flag = current.with_shadow(percentage, side_effect_free)
+            flag = flag.with_shadow(percentage, side_effect_free)
         except InvalidFlag as exc:
             exc.endpoint = endpoint.key
             raise
@@ -142,7 +157,7 @@ class FlagService:
                 " (--side-effect-free 'a pure function of its input'), or shadow a safe method",
                 endpoint=endpoint.key,
             )
-        return endpoint, flag
+        return flag
 
     def unchanged(self, key: str, mode: str, percentage: float | None = None) -> dict[str, Any]:
         """What the admin API and the CLI answer for a change that changes nothing."""
@@ -151,27 +166,30 @@ class FlagService:
 
     def apply(
         self,
-        wanted: Mapping[str, tuple[str, float | None]],
+        wanted: Mapping[str, FlagEntry],
         *,
         actor: str,
         reason: str,
         source: str = "",
     ) -> list[AuditEntry]:
-        """Sets every flag in `wanted` (key -> mode, percentage) that differs from the store,
-        after checking them all: one bad entry and nothing is written. `source` names where
-        they came from, for the errors."""
+        """Sets every flag in `wanted` that differs from the store, after checking them all:
+        one bad entry and nothing is written. An entry without a shadow share keeps the one the
+        endpoint has. `source` names where they came from, for the errors."""
         checked = []
-        for key, (mode, percentage) in wanted.items():
+        for key, entry in wanted.items():
             try:
-                checked.append(self.check(key, mode, percentage))
+                endpoint, flag = self.check(key, entry.mode, entry.percentage)
+                if entry.shadow is not None:
+                    flag = self._shadowed(endpoint, flag, entry.shadow, entry.side_effect_free)
+                checked.append((endpoint, flag, entry.shadow is not None))
             except FlagChangeError as exc:
                 where = f"{source}: " if source else ""
                 raise type(exc)(f"{where}{exc}", endpoint=exc.endpoint) from None
         current = self.store.snapshot().flags
         changes = []
-        for endpoint, flag in checked:
+        for endpoint, flag, shadow_given in checked:
             now = current.get(endpoint.key)
-            new = now.routed_as(flag) if now is not None else flag  # keeps the shadowing
+            new = now.routed_as(flag) if now is not None and not shadow_given else flag
             if now != new:
                 changes.append(self.store.set(endpoint.key, new, actor=actor, reason=reason))
         return changes

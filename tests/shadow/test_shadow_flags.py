@@ -87,3 +87,32 @@ def test_the_cli_sets_shadowing_keeps_it_across_a_flip_and_refuses_unsafe_posts(
     report = strangler(config, "shadow", "report")  # from the store: no gateway runs
     assert report.exit_code == 0, report.output  # type: ignore[attr-defined]
     assert "0 worker(s) reporting" in report.output  # type: ignore[attr-defined]
+
+
+def test_export_import_and_restore_carry_the_shadow_share(config: Path, tmp_path: Path) -> None:
+    """A flags file and a backup keep shadow shares; an entry without one leaves it alone."""
+    free = ("--side-effect-free", "echoes, stores nothing")
+    strangler(config, "shadow", "set", "POST /echo", "25", *free, "-m", "watch")
+    exported = tmp_path / "flags.yaml"
+    assert strangler(config, "flags", "export", str(exported)).exit_code == 0  # type: ignore[attr-defined]
+    text = exported.read_text()
+    expected = (
+        "POST /echo: {mode: legacy, shadow: 25.0, side_effect_free: 'echoes, stores nothing'}"
+    )
+    assert expected in text
+    backup = tmp_path / "backup.db"
+    assert strangler(config, "flags", "backup", str(backup)).exit_code == 0  # type: ignore[attr-defined]
+    strangler(config, "shadow", "set", "POST /echo", "0", "-m", "stop")
+    restored = strangler(config, "flags", "restore", str(backup), "-m", "undo")
+    assert restored.exit_code == 0, restored.output  # type: ignore[attr-defined]
+    store = SQLiteFlagStore(config.parent / "flags.db")
+    assert store.snapshot().flags["POST /echo"].shadow == 25.0
+    strangler(config, "shadow", "set", "POST /echo", "0", "-m", "stop")
+    imported = strangler(config, "flags", "import", str(exported))
+    assert imported.exit_code == 0, imported.output  # type: ignore[attr-defined]
+    assert store.snapshot().flags["POST /echo"] == Flag(
+        Mode.LEGACY, 0.0, 25.0, "echoes, stores nothing"
+    )
+    exported.write_text("POST /echo: migrated\n")
+    strangler(config, "flags", "import", str(exported))
+    assert store.snapshot().flags["POST /echo"].shadow == 25.0  # kept
