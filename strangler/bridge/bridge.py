@@ -225,8 +225,8 @@ class _Exchange:
         """The pool's job: calls the app and answers; never raises."""
         self.running = True
         try:
-            if self.gone:  # the client left while the request waited: the app is not called
-                return
+            if self.gone or self.stopped:  # the client left, or the caller gave up (a shadow
+                return  # call's timeout) while the request waited: the app is not called
             self._call(environ)
         finally:
             self._settle(None)

@@ -69,7 +69,7 @@ def format_flag(flag: Flag) -> str:
 
 
 def _written(flag: Flag) -> str:
-    if not flag.shadow:
+    if not flag.shadow and not flag.side_effect_free:
         return format_flag(flag)
     fields: dict[str, Any] = {"mode": flag.mode.value}
     if flag.mode is Mode.CANARY:

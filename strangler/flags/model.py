@@ -48,7 +48,7 @@ class Flag:
     def with_shadow(self, percentage: float, side_effect_free: str | None) -> Flag:
         """This flag with a shadow share; raises InvalidFlag if it is not 0 to 100."""
         value = _percentage(percentage, "shadow percentage")
-        free = side_effect_free.strip() if side_effect_free else None
+        free = str(side_effect_free).strip() if side_effect_free else None
         return dataclasses.replace(self, shadow=value, side_effect_free=free or None)
 
     def routed_as(self, other: Flag) -> Flag:

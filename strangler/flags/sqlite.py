@@ -102,6 +102,9 @@ def _identify(conn: sqlite3.Connection, path: Path, *, create: bool, readonly: b
     if readonly:
         return str(found[0]) if found and found[0] else ""
     with _transaction(conn):  # a store made by an older strangler: give it what it lacks
+        # Read again under the write lock: another process may have just done it.
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(meta)")}
+        flag_columns = {row[1] for row in conn.execute("PRAGMA table_info(flags)")}
         if "store_id" not in columns:
             conn.execute("ALTER TABLE meta ADD COLUMN store_id TEXT")
         conn.execute(

@@ -174,6 +174,13 @@ class Gateway:
     ) -> None:
         """Serves from `backend` as usual; the shadow tap also sends the request to the other."""
         assert self.shadow is not None
+        pool = self._legacy_pool
+        legacy_busy = getattr(self.legacy, "busy", 0)  # a WSGIBridge counts its requests
+        if backend is Backend.MIGRATED and pool is not None and legacy_busy >= pool.limit:
+            # Every legacy thread is taken: a shadow call would take one from a client.
+            self.shadow.records[key].busy += 1
+            await self.migrated(migrated_scope, receive, send)
+            return
         legacy = (self.legacy, legacy_scope)
         migrated = (self.migrated, migrated_scope)
         serving, other = (migrated, legacy) if backend is Backend.MIGRATED else (legacy, migrated)

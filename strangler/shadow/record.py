@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
+import re
 from typing import Any
 
 import yaml
@@ -18,6 +19,12 @@ from strangler.flags.model import utc_now
 from strangler.shadow.redact import Redactor, SeenRequest, slug
 
 KEEP = 20  # mismatches and recorded samples kept per endpoint
+MAX_NOISE = 100  # noise places learned per endpoint
+NEVER_NOISE = frozenset({"status", "body", "$"})
+
+
+def _any_index(where: str) -> str:
+    return re.sub(r"\[\d+\]", "[*]", where)
 
 
 @dataclasses.dataclass
@@ -60,14 +67,18 @@ class EndpointRecord:
     )
 
     def learn_noise(self, wheres: set[str]) -> None:
-        """Adds A/A differences to the noise, and takes back the mismatches that were only it."""
-        new = wheres - self.noise
-        if not new:
+        """Adds A/A differences to the noise, and takes back the mismatches that were only it.
+
+        Never the status or a whole body (a fault in one answer, not noise), and list items by
+        any index (`$.items[*].id`: the next list may be longer). At most MAX_NOISE places."""
+        places = {_any_index(w) for w in wheres if w not in NEVER_NOISE}
+        new = places - self.noise
+        if not new or len(self.noise) >= MAX_NOISE:
             return
-        self.noise |= new
+        self.noise |= set(sorted(new)[: MAX_NOISE - len(self.noise)])
         kept: collections.deque[Mismatch] = collections.deque(maxlen=KEEP)
         for mismatch in self.mismatches:
-            left = [d for d in mismatch.differences if d.where not in self.noise]
+            left = [d for d in mismatch.differences if not self.is_noise(d)]
             if left:
                 mismatch.differences = left
                 kept.append(mismatch)
@@ -75,8 +86,12 @@ class EndpointRecord:
                 self.mismatched -= 1
                 self.matched += 1
         self.mismatches = kept
-        for where in new:
-            self.where.pop(where, None)
+        for where in list(self.where):
+            if _any_index(where) in self.noise:
+                del self.where[where]
+
+    def is_noise(self, difference: Difference) -> bool:
+        return _any_index(difference.where) in self.noise
 
     def report(self, redactor: Redactor, key: str) -> dict[str, Any]:
         """This endpoint's findings as JSON-ready data. Called from the flag watcher's thread

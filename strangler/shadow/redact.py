@@ -43,10 +43,20 @@ class SeenRequest:
         return f"{self.method} {self.path}" + (f"?{self.query}" if self.query else "")
 
 
+SHOWN = 4096  # characters of a body a report shows (the rest is summed up)
+SECRET_FIELDS = frozenset(
+    {"token", "password", "secret", "api_key", "access_token", "refresh_token"}
+)
+
+
 class Redactor:
     def __init__(self, paths: Iterable[str] = DEFAULT_PATHS) -> None:
         paths = list(paths)
         self._paths = [jsonpath.parse(path) for path in paths]
+        # Query and form fields go by the same names as the secret JSON keys.
+        self._fields = SECRET_FIELDS | {
+            str(path[-1]) for path in self._paths if path and isinstance(path[-1], str)
+        }
         # The same paths as a difference names them: `$.items[*].token` is `$.items[3].token`.
         self._wheres = [
             re.compile(
@@ -58,9 +68,19 @@ class Redactor:
     def difference(self, where: str, value: Any) -> str:
         """A value at `where` in a difference, as a report may show it."""
         secret_header = where.lower().split(":", 1)[-1] in SECRET_HEADERS
-        if secret_header or any(pattern.fullmatch(where) for pattern in self._wheres):
+        whole = where in ("body", "$")  # a whole body holds whatever secrets it has
+        if secret_header or whole or any(pattern.fullmatch(where) for pattern in self._wheres):
             return REDACTED
-        return repr(value)
+        return _cut(repr(value))
+
+    def query(self, query: str) -> str:
+        """A query string (or form body) with the secret fields' values replaced."""
+        pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+        if not any(name.lower() in self._fields for name, _ in pairs):
+            return query
+        return urllib.parse.urlencode(
+            [(n, REDACTED if n.lower() in self._fields else v) for n, v in pairs]
+        )
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> dict[str, str]:
         shown: dict[str, str] = {}
@@ -71,14 +91,19 @@ class Redactor:
             shown[key] = f"{shown[key]}, {value}" if key in shown else value
         return shown
 
-    def body(self, body: bytes) -> Any:
-        """The body for a person to read: JSON with the secret paths replaced, else text."""
+    def body(self, body: bytes, *, form: bool = False, whole: bool = False) -> Any:
+        """The body for a person to read: JSON with the secret paths replaced, a form with the
+        secret fields replaced, else text; cut to SHOWN characters unless `whole` (a case)."""
         try:
             value = json.loads(body)
         except ValueError:
-            return body.decode("utf-8", "replace")
+            text = body.decode("utf-8", "replace")
+            text = self.query(text) if form else text
+            return text if whole else _cut(text)
         for path in self._paths:
             value = jsonpath.transform(value, path, lambda _: REDACTED)
+        if not whole and len(shown := json.dumps(value)) > SHOWN:
+            return _cut(shown)
         return value
 
     def answer(self, answer: Answer | None) -> dict[str, Any] | None:
@@ -94,9 +119,9 @@ class Redactor:
         return {
             "method": request.method,
             "path": request.path,
-            "query": request.query,
+            "query": self.query(request.query),
             "headers": self.headers(request.headers),
-            "body": self.body(request.body) if request.body else None,
+            "body": self.body(request.body, form=_is_form(request)) if request.body else None,
         }
 
     def case(self, name: str, request: SeenRequest, note: str = "") -> dict[str, Any]:
@@ -106,7 +131,7 @@ class Redactor:
             case["description"] = note
         case["method"] = request.method
         case["path"] = request.path
-        query = urllib.parse.parse_qs(request.query, keep_blank_values=True)
+        query = urllib.parse.parse_qs(self.query(request.query), keep_blank_values=True)
         if query:
             case["query"] = {k: v[0] if len(v) == 1 else v for k, v in query.items()}
         headers = {}
@@ -120,7 +145,7 @@ class Redactor:
                 value = REDACTED
             headers[key] = value
         if request.body:
-            body = self.body(request.body)
+            body = self.body(request.body, form=_is_form(request), whole=True)
             if isinstance(body, str):
                 case["body"] = body
             else:
@@ -134,3 +159,14 @@ class Redactor:
 def slug(key: str) -> str:
     """`GET /items/{item_id}` -> `get-items-item-id`: for case and file names."""
     return re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-")
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= SHOWN else f"{text[:SHOWN]}... ({len(text)} characters in all)"
+
+
+def _is_form(request: SeenRequest) -> bool:
+    return any(
+        name.lower() == "content-type" and "x-www-form-urlencoded" in value.lower()
+        for name, value in request.headers
+    )

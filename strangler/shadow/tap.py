@@ -92,6 +92,7 @@ class ShadowTap:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._cpu = CPUGauge()
+        self._published: tuple[object, str] = ((), "")
 
     def wants(self, key: str, method: str, flag: Flag) -> bool:
         """Whether to shadow this request: its share of the flag's, a method it is safe to send
@@ -127,7 +128,9 @@ class ShadowTap:
             return
         if body is None:
             return  # the client left before its request was whole
-        pristine = dict(scope)  # Starlette writes into the scope it is given
+        # Copies taken before anything runs: Starlette writes into the scope it is given (a
+        # Mount rewrites root_path), and the two scopes may be one dict.
+        pristine, other_pristine = dict(scope), dict(other_scope)
         capture = Capture(send, self.limits.max_body)
         await serving_app(scope, replay(body, receive), capture.send)
         if capture.too_big:
@@ -141,7 +144,7 @@ class ShadowTap:
             serving_app,
             pristine,
             other_app,
-            dict(other_scope),
+            other_pristine,
             body,
             capture.answer(),
             _seen(pristine, body),
@@ -164,8 +167,17 @@ class ShadowTap:
 
     def published(self) -> str | None:
         """This process's report for the flag store (every worker's is read from there), or
-        None while it has shadowed nothing."""
-        return json.dumps(self.report()) if self.records else None
+        None while it has shadowed nothing. Made again only when something was counted since
+        (it runs in the flag watcher's thread every few seconds)."""
+        if not self.records:
+            return None
+        state = tuple(
+            (key, r.shadowed, r.compared, r.busy, r.dropped, r.too_big, r.failed, len(r.noise))
+            for key, r in sorted(list(self.records.items()))
+        )
+        if state != self._published[0]:
+            self._published = (state, json.dumps(self.report()))
+        return self._published[1]
 
     def export(self, recorded: bool = False) -> dict[str, str]:
         """This process's findings as corpus files (see record.corpus_files)."""
@@ -199,7 +211,7 @@ class ShadowTap:
             return
         if record.shadowed <= CALIBRATE_FIRST or record.shadowed % CALIBRATE_EVERY == 0:
             again = await self._call(record, job.serving_app, job.scope, job.body, counted=False)
-            if again is not None:
+            if again is not None and again.status == job.answer.status:  # else: a fault, not noise
                 record.calibrations += 1
                 noise = compare(job.answer, again.answer(), self._rules(job.key))
                 record.learn_noise({d.where for d in noise})
@@ -208,9 +220,7 @@ class ShadowTap:
         else:
             legacy, migrated = other.answer(), job.answer
         differences = [
-            d
-            for d in compare(legacy, migrated, self._rules(job.key))
-            if d.where not in record.noise
+            d for d in compare(legacy, migrated, self._rules(job.key)) if not record.is_noise(d)
         ]
         record.compared += 1
         if not differences:
