@@ -128,7 +128,8 @@ class Gateway:
         legacy_scope = scope
         if backend is Backend.MIGRATED:
             app = self.migrated
-            scope = self._for_migrated(scope, path, root_path)
+            if "//" in path:  # rare: no call on the hot path
+                scope = self._for_migrated(scope, path, root_path)
         else:
             app = self.legacy
         if self._body_limits and self._too_large(scope, path):
