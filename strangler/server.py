@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from strangler.admin.auth import Credentials
+from strangler.contracts import jsonpath
 from strangler.contracts.cases import Rules
 from strangler.contracts.corpus import corpus_files, load_corpus
 from strangler.contracts.ledger import load_ledger
@@ -41,6 +42,20 @@ def check_settings(settings: Settings) -> None:
         raise ConfigError(f"legacy_threads = {settings.legacy_threads}: give at least 1")
     if settings.poll_interval <= 0:
         raise ConfigError(f"poll_interval = {settings.poll_interval}: give a positive number")
+    for name in ("shadow_concurrency", "shadow_queue", "shadow_timeout", "shadow_max_body"):
+        value = getattr(settings, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(f"{name} = {value!r}: give a positive number")
+    redact = settings.shadow_redact
+    if not isinstance(redact, list) or not all(isinstance(path, str) for path in redact):
+        raise ConfigError(
+            f"shadow_redact = {redact!r}: give a list of JSON paths, e.g. ['$.token']"
+        )
+    for path in redact:
+        try:
+            jsonpath.parse(path)
+        except ValueError as exc:
+            raise ConfigError(f"shadow_redact: {path!r} is not a JSON path: {exc}") from None
     for name, value in vars(settings.limits).items():
         if value < 0 or (value == 0 and name != "legacy_queue"):  # a queue of 0: no waiting
             raise ConfigError(f"{name} = {value}: give a positive number")
