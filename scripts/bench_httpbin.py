@@ -25,6 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench_table import medians_of, print_rows  # noqa: E402
+
 from tests.support.servers import free_port, running  # noqa: E402
 
 SERVERS = ("gunicorn-sync", "gunicorn-gthread", "gateway")
@@ -148,19 +150,9 @@ def run(
             waits[name].append(abandon_streams(url, ABANDONED, "/drip?duration=10&numbytes=10"))
             time.sleep(1.5)  # the abandoned streams end at their next byte
 
-    medians = {
-        key: {f: statistics.median(r[f] for r in runs) for f in ("rps", "p50_ms", "p99_ms")}
-        for key, runs in samples.items()
-    }
-    print(f"\nhttpbin as legacy: medians of {rounds} round(s) x {seconds}s")
-    print(f"{'endpoint':<14}{'c':>4}  " + "".join(f"{n:>24}" for n in SERVERS))
-    print(f"{'':<14}{'':>4}  " + "".join(f"{'req/s  p50ms  p99ms':>24}" for _ in SERVERS))
-    for endpoint, connections in rows:
-        cells = []
-        for name in SERVERS:
-            m = medians[(name, endpoint, connections)]
-            cells.append(f"{m['rps']:>9.0f} {m['p50_ms']:>6.2f} {m['p99_ms']:>6.2f}")
-        print(f"{endpoint:<14}{connections:>4}  " + "".join(f"{c:>24}" for c in cells))
+    medians = medians_of(samples)
+    title = f"httpbin as legacy: medians of {rounds} round(s) x {seconds}s"
+    print_rows(title, SERVERS, rows, medians)
     first = {name: statistics.median(f for f, _ in streams[name]) for name in SERVERS}
     total = {name: statistics.median(t for _, t in streams[name]) for name in SERVERS}
     print(

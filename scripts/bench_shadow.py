@@ -10,7 +10,6 @@ same core: at c=1 the latency should not move; at c=32 the core does both jobs.
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -20,6 +19,8 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from bench_table import medians_of, print_rows  # noqa: E402
 
 from tests.support.servers import free_port, running  # noqa: E402
 
@@ -82,18 +83,9 @@ def run(
                     result = measure(url, name, endpoint, connections, seconds)
                     samples.setdefault((name, endpoint, connections), []).append(result)
         report = httpx.get(urls["shadow-on"] + "/_strangler/shadow").json()
-    medians = {
-        key: {f: statistics.median(r[f] for r in runs) for f in ("rps", "p50_ms", "p99_ms")}
-        for key, runs in samples.items()
-    }
-    print(f"\nshadow {PERCENT:g} % vs off (worked example, legacy serving): {rounds} x {seconds}s")
-    print(f"{'endpoint':<14}{'c':>4}  " + "".join(f"{n:>24}" for n in SERVERS))
-    for endpoint, connections in ROWS:
-        cells = []
-        for name in SERVERS:
-            m = medians[(name, endpoint, connections)]
-            cells.append(f"{m['rps']:>9.0f} {m['p50_ms']:>6.2f} {m['p99_ms']:>6.2f}")
-        print(f"{endpoint:<14}{connections:>4}  " + "".join(f"{c:>24}" for c in cells))
+    medians = medians_of(samples)
+    title = f"shadow {PERCENT:g} % vs off (worked example, legacy serving): {rounds} x {seconds}s"
+    print_rows(title, SERVERS, ROWS, medians)
     for entry in report["endpoints"]:
         print(
             f"  {entry['endpoint']}: shadowed {entry['shadowed']}, compared {entry['compared']},"

@@ -166,10 +166,9 @@ def build_admin_app(
             reason=change.reason,
         )
         if entry is None:
-            endpoint, flag = service.check_shadow(
+            return service.shadow_unchanged(
                 change.endpoint, change.percentage, change.side_effect_free
             )
-            return {"changed": False, "endpoint": endpoint.key, "flag": flag.to_dict()}
         watcher.refresh()
         return {"changed": True, **entry.to_dict(), "readers": service.readers()}
 

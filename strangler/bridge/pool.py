@@ -38,6 +38,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from strangler.serving.cpu import CPUGauge
+
 logger = logging.getLogger(__name__)
 
 # Between two looks at the CPU while there is work: short enough to reach 64 threads from 4 in
@@ -83,9 +85,8 @@ class LegacyPool:
         self._serial = 0
         self._timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
-        self._since = (0.0, 0.0)  # (wall, process CPU) when the CPU was last looked at
+        self._cpu = CPUGauge()
         self._idle_cpus = IdleCPUs()
-        self._ceiling = min(1.0, cpu_quota())  # the share of a core this process may use
 
     @property
     def adaptive(self) -> bool:
@@ -95,11 +96,6 @@ class LegacyPool:
     def threads(self) -> int:
         """Threads alive now (busy or idle)."""
         return self._alive
-
-    @property
-    def waiting(self) -> int:
-        """Jobs submitted that no thread has taken yet."""
-        return self._jobs.qsize()
 
     def submit(self, job: Job, loop: asyncio.AbstractEventLoop) -> None:
         """Runs `job` (which must not raise) in a thread as soon as one is free."""
@@ -118,7 +114,7 @@ class LegacyPool:
             # another loop (closed, in tests that make one per test) would never fire here.
             if self._timer is not None:
                 self._timer.cancel()
-            self._since = (time.monotonic(), time.process_time())
+            self._cpu.restart()  # the idle time before this work does not count
             self._timer_loop = loop
             self._timer = loop.call_later(TICK, self._adjust, loop)
 
@@ -137,11 +133,9 @@ class LegacyPool:
 
     def _adjust(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer = None
-        wall, cpu = time.monotonic(), time.process_time()
-        busy = (cpu - self._since[1]) / max(wall - self._since[0], 1e-6) / self._ceiling
-        self._since = (wall, cpu)
+        busy = self._cpu.read()
         waiting = self._jobs.qsize()
-        spare = self._idle_cpus.cores(wall) if waiting and busy < GROW_BELOW else 0.0
+        spare = self._idle_cpus.cores(time.monotonic()) if waiting and busy < GROW_BELOW else 0.0
         self.limit = next_limit(self.limit, busy, spare, waiting, self.minimum, self.maximum)
         with self._lock:
             starting = max(0, min(-self._free, self.limit - self._alive))
@@ -261,17 +255,3 @@ def _idle_ticks() -> int | None:
             fields = rest.split()
             total += int(fields[3]) + int(fields[4])  # user nice system IDLE IOWAIT ...
     return total
-
-
-def cpu_quota() -> float:
-    """The CPUs this process's cgroup may use (cgroup v2 `cpu.max`), or infinity if unbounded.
-
-    In a container limited to half a CPU, the process can never look busier than 0.5 to the
-    pool; measured against one core it would look idle and grow for nothing.
-    """
-    try:
-        with open("/sys/fs/cgroup/cpu.max") as limits:
-            quota, period = limits.read().split()[:2]
-        return float("inf") if quota == "max" else int(quota) / int(period)
-    except (OSError, ValueError):
-        return float("inf")

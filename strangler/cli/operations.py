@@ -110,8 +110,7 @@ class LocalOperations:
             endpoint, percentage, side_effect_free=side_effect_free, actor=actor, reason=reason
         )
         if entry is None:
-            key, flag = self.service.check_shadow(endpoint, percentage, side_effect_free)
-            return {"changed": False, "endpoint": key.key, "flag": flag.to_dict()}
+            return self.service.shadow_unchanged(endpoint, percentage, side_effect_free)
         return {"changed": True, **entry.to_dict(), "readers": self.service.readers()}
 
     def shadow_report(self) -> dict[str, Any]:

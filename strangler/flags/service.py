@@ -164,6 +164,13 @@ class FlagService:
         endpoint, flag = self.check(key, mode, percentage)
         return {"changed": False, "endpoint": endpoint.key, "flag": flag.to_dict()}
 
+    def shadow_unchanged(
+        self, key: str, percentage: float, side_effect_free: str | None = None
+    ) -> dict[str, Any]:
+        """What the admin API and the CLI answer for a shadow change that changes nothing."""
+        endpoint, flag = self.check_shadow(key, percentage, side_effect_free)
+        return {"changed": False, "endpoint": endpoint.key, "flag": flag.to_dict()}
+
     def apply(
         self,
         wanted: Mapping[str, FlagEntry],

@@ -15,7 +15,6 @@ from typing import Any
 import yaml
 
 from strangler.contracts.compare import Answer, Difference
-from strangler.flags.model import utc_now
 from strangler.shadow.redact import Redactor, SeenRequest, slug
 
 KEEP = 20  # mismatches and recorded samples kept per endpoint
@@ -142,10 +141,6 @@ class EndpointRecord:
                 for i, request in enumerate(samples)
             ],
         }
-
-
-def now() -> str:
-    return utc_now()
 
 
 COUNTS = (

@@ -25,18 +25,17 @@ import json
 import logging
 import os
 import random
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from strangler.bridge.pool import cpu_quota
 from strangler.contracts.cases import Rules
 from strangler.contracts.compare import Answer, Difference, compare
 from strangler.contracts.ledger import Ledger
-from strangler.flags.model import Flag
+from strangler.flags.model import Flag, utc_now
 from strangler.flags.service import SAFE_METHODS
+from strangler.serving.cpu import CPUGauge
 from strangler.shadow.exchange import Capture, Unreplayable, call, read_body, replay
-from strangler.shadow.record import EndpointRecord, Mismatch, corpus_files, now
+from strangler.shadow.record import EndpointRecord, Mismatch, corpus_files
 from strangler.shadow.redact import DEFAULT_PATHS, Redactor, SeenRequest
 from strangler.types import ASGIApp, Backend, Receive, Scope, Send
 
@@ -234,7 +233,7 @@ class ShadowTap:
         record.mismatched += 1
         record.where.update(d.where for d in undeclared)
         record.mismatches.append(
-            Mismatch(now(), job.request, legacy, migrated, undeclared, job.serving.value)
+            Mismatch(utc_now(), job.request, legacy, migrated, undeclared, job.serving.value)
         )
 
     async def _call(
@@ -276,25 +275,6 @@ class ShadowTap:
             statuses=(legacy.status, migrated.status),
         )
         return entry is not None
-
-
-class CPUGauge:
-    """How busy this process's CPU was lately (1.0: one core all the time), over WINDOW."""
-
-    WINDOW = 0.1
-
-    def __init__(self) -> None:
-        self._ceiling = min(1.0, cpu_quota())
-        self._since = (time.monotonic(), time.process_time())
-        self._busy = 0.0
-
-    def busy(self) -> float:
-        now = time.monotonic()
-        if now - self._since[0] >= self.WINDOW:
-            cpu = time.process_time()
-            self._busy = (cpu - self._since[1]) / (now - self._since[0]) / self._ceiling
-            self._since = (now, cpu)
-        return self._busy
 
 
 def _seen(scope: Scope, body: bytes) -> SeenRequest:
