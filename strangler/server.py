@@ -21,6 +21,7 @@ from strangler.flags.flagfile import import_flags
 from strangler.flags.model import AuditEntry
 from strangler.flags.service import FlagService
 from strangler.gateway.dispatch import Gateway, check_admin_prefix, create_gateway
+from strangler.rollout.guard import EVERY_ENDPOINT, GuardRule
 from strangler.routing.inventory import discover
 from strangler.routing.sticky import parse_sticky
 from strangler.serving.protocol import configure
@@ -56,6 +57,16 @@ def check_settings(settings: Settings) -> None:
             jsonpath.parse(path)
         except ValueError as exc:
             raise ConfigError(f"shadow_redact: {path!r} is not a JSON path: {exc}") from None
+    if not isinstance(settings.guard, list) or not all(isinstance(k, str) for k in settings.guard):
+        raise ConfigError(
+            f"guard = {settings.guard!r}: give a list of endpoints, e.g. ['POST /predict'], or"
+            " ['*'] for every endpoint"
+        )
+    rule = guard_rule(settings)
+    if rule is not None:
+        rule.check()
+    if not 0 <= settings.metrics_port <= 65535:
+        raise ConfigError(f"metrics_port = {settings.metrics_port}: give a port, or 0 for none")
     for name, value in vars(settings.limits).items():
         if value < 0 or (value == 0 and name != "legacy_queue"):  # a queue of 0: no waiting
             raise ConfigError(f"{name} = {value}: give a positive number")
@@ -69,13 +80,15 @@ def check_settings(settings: Settings) -> None:
         )
     except ConfigError:
         return  # the apps' own error is reported where they are imported
-    for endpoint in settings.body_limits:
+    named = [("body_limits", key) for key in settings.body_limits]
+    named += [("guard", key) for key in settings.guard if key != EVERY_ENDPOINT]
+    for setting, endpoint in named:
         try:
             known = endpoints.get(endpoint)
         except ValueError as exc:
-            raise ConfigError(f"body_limits: {exc}") from None
+            raise ConfigError(f"{setting}: {exc}") from None
         if known is None:
-            raise ConfigError(f"body_limits names {endpoint!r}, which neither app serves")
+            raise ConfigError(f"{setting} names {endpoint!r}, which neither app serves")
 
 
 def build_gateway(settings: Settings) -> Gateway:
@@ -103,6 +116,11 @@ def build_gateway(settings: Settings) -> Gateway:
         migrated_concurrency=settings.migrated_concurrency,
         body_limits=settings.body_limits,
         shadow=shadow_tap(settings),
+        metrics=settings.metrics,
+        metrics_public=settings.metrics_public,
+        request_log=settings.request_log or None,
+        request_id_header=settings.request_id_header,
+        guard=guard_rule(settings),
     )
     if seed_store(settings, gateway.service):
         gateway.watcher.refresh()
@@ -137,6 +155,18 @@ def seed_store(settings: Settings, service: FlagService) -> list[AuditEntry]:
     if changes:
         log.info("seeded %d flag(s) from %s", len(changes), seed)
     return changes
+
+
+def guard_rule(settings: Settings) -> GuardRule | None:
+    """The guard the settings ask for, or None."""
+    if not settings.guard:
+        return None
+    return GuardRule(
+        tuple(settings.guard),
+        settings.guard_max_error_rate,
+        settings.guard_window,
+        settings.guard_min_requests,
+    )
 
 
 def settings_to_env(settings: Settings) -> dict[str, str]:

@@ -20,6 +20,15 @@
     body_limits = {"POST /upload" = 1048576}   # per endpoint: a larger body is answered 413
     shadow_timeout = 5.0             # and shadow_concurrency, shadow_queue, shadow_max_body:
     shadow_redact = ["$.token"]      # what shadowing may cost, and the JSON paths it never keeps
+    metrics = true                   # Prometheus metrics at /_strangler/metrics (and for rollouts)
+    metrics_public = false           # true: scraped without the admin credential
+    metrics_port = 0                 # N: `strangler serve` also serves them on a port of their own
+    request_log = ""                 # "stdout", "stderr" or a file: one JSON line per request
+    request_id_header = "X-Request-ID"   # kept when sent, made when not, passed on, returned
+    guard = ["POST /predict"]        # endpoints sent back to legacy when migrated fails ("*": all)
+    guard_max_error_rate = 5.0       # ...when over this % of its migrated answers are 5xx
+    guard_window = 60.0              # over this many seconds
+    guard_min_requests = 20          # with at least this many migrated requests in it
 
 Every setting can also come from the environment as STRANGLER_<NAME> (`STRANGLER_FLAGS=/srv/f.db`,
 `STRANGLER_LEGACY_THREADS=16`), which wins over the file; command-line options win over both.
@@ -40,6 +49,7 @@ from typing import Any
 
 from strangler.errors import ConfigError
 from strangler.flags.watcher import DEFAULT_INTERVAL
+from strangler.rollout.guard import GuardRule
 from strangler.serving.limits import Limits
 from strangler.shadow.redact import DEFAULT_PATHS
 from strangler.shadow.tap import ShadowLimits
@@ -84,6 +94,18 @@ class Settings:
     shadow_max_body: int = ShadowLimits.max_body
     shadow_max_cpu: float = ShadowLimits.max_cpu
     shadow_redact: list[str] = dataclasses.field(default_factory=lambda: list(DEFAULT_PATHS))
+    # Metrics, request logs and request ids (strangler.metrics).
+    metrics: bool = True
+    metrics_public: bool = False
+    metrics_port: int = 0
+    request_log: str = ""
+    request_id_header: str | None = "X-Request-ID"
+    # The guard (strangler.rollout.guard): endpoints on migrated or canary that go back to legacy
+    # by themselves when their migrated answers fail.
+    guard: list[str] = dataclasses.field(default_factory=list)
+    guard_max_error_rate: float = GuardRule.max_error_rate
+    guard_window: float = GuardRule.window
+    guard_min_requests: int = GuardRule.min_requests
     root: str = "."  # the folder the settings came from: relative paths and imports start there
 
     def path(self, value: str) -> str:
@@ -179,8 +201,9 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
             f"say which apps to serve {where}: set {' and '.join(missing)} to MODULE:ATTR,"
             " e.g. --legacy myservice.app:app --migrated myservice_v2.main:app"
         )
-    if values.get("backend_header") == "":
-        values["backend_header"] = None
+    for name in ("backend_header", "request_id_header"):
+        if values.get(name) == "":
+            values[name] = None
     values["legacy_threads"] = _threads(values.get("legacy_threads"))
     return Settings(**values)
 
@@ -205,7 +228,9 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
             continue
         text, kind = environ[name], _kind(field.default)
         try:
-            if field.name == "legacy_threads":  # "auto" or a number: read by _threads
+            if field.name == "guard":  # a list: comma-separated endpoints
+                values[field.name] = [item.strip() for item in text.split(",") if item.strip()]
+            elif field.name == "legacy_threads":  # "auto" or a number: read by _threads
                 if text != "auto" and not text.isdigit():
                     raise ValueError('give "auto" or a number of threads')
                 values[field.name] = text

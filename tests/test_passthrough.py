@@ -33,9 +33,18 @@ SERVED_THROUGH = ["bridge", "gateway"]
 # - date, server: each server stamps its own.
 # - connection, keep-alive, transfer-encoding: hop-by-hop framing and keep-alive policy, which
 #   gunicorn and uvicorn each choose for themselves (chunked vs close-delimited, close vs reuse).
-# - x-strangler-backend: the gateway's mark of the backend that served, added on purpose.
+# - x-strangler-backend, x-request-id: the gateway's mark of the backend that served, and the
+#   request id it makes when a request has none, added on purpose.
 IGNORED_HEADERS = frozenset(
-    {"date", "server", "connection", "keep-alive", "transfer-encoding", "x-strangler-backend"}
+    {
+        "date",
+        "server",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "x-strangler-backend",
+        "x-request-id",
+    }
 )
 UPLOAD = bytes(range(256)) * 2048  # 512 KiB: bigger than the bridge buffers, so it streams in
 

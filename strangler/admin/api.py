@@ -8,6 +8,11 @@
     POST /shadow      shadow an endpoint: {"endpoint", "percentage", "side_effect_free"?, "reason"}
     GET  /shadow      what shadowing found in every worker: counts, noise, the last mismatches
     GET  /shadow/export   those mismatches (and with ?recorded=true live samples) as corpus files
+    GET  /rollouts    every rollout plan, its state and its current step's figures so far
+    POST /rollouts    start one: {"endpoint", "steps", "interval", "min_requests", "reason"...}
+    POST /rollouts/pause | /rollouts/resume | /rollouts/abort    {"endpoint", "reason"}
+    GET  /metrics     Prometheus metrics, every worker's (open without a credential only with
+                      `metrics_public`)
 
 Everything but /health needs the admin credential, as `Authorization: Bearer TOKEN` or
 `X-Strangler-Admin-Token: TOKEN`. With no credential configured the API refuses every call,
@@ -16,10 +21,11 @@ unless the gateway runs in development mode.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from strangler.admin.auth import Credential, Credentials, Role, presented_token
@@ -27,6 +33,11 @@ from strangler.admin.errors import AdminForbidden, AdminUnauthorized
 from strangler.flags.errors import FlagChangeError, FlagStoreError, UnknownEndpoint
 from strangler.flags.service import FlagService
 from strangler.flags.watcher import FlagWatcher
+from strangler.metrics.exposition import render
+from strangler.metrics.gateway import FlagCollector, GatewayMetrics
+from strangler.rollout.errors import InvalidPlan, NoRollout, RolloutError
+from strangler.rollout.plan import Criteria, parse_duration, parse_steps
+from strangler.rollout.service import RolloutService
 from strangler.shadow.record import FRESH, corpus_files, gather
 from strangler.shadow.tap import ShadowTap
 
@@ -55,12 +66,39 @@ class ShadowChange(BaseModel):
     actor: str | None = None
 
 
+class RolloutStart(BaseModel):
+    endpoint: str = Field(examples=["POST /predict"])
+    steps: list[float] | str = Field(
+        examples=[[1, 5, 25, 50, 100]], description="percentages to migrated, in order"
+    )
+    interval: float | str = Field(examples=["5m"], description="seconds, or 30s, 5m, 1h")
+    min_requests: int = Field(100, description="migrated requests a step needs to be promoted")
+    max_error_delta: float = Field(
+        Criteria.max_error_delta, description="migrated 5xx % minus legacy's, in points"
+    )
+    max_p99_ratio: float = Field(Criteria.max_p99_ratio, description="migrated p99 / legacy p99")
+    max_mismatch_rate: float | None = Field(
+        None, description="shadow mismatches, % of comparisons (None: not judged)"
+    )
+    reason: str
+    actor: str | None = None
+
+
+class RolloutAction(BaseModel):
+    endpoint: str = Field(examples=["POST /predict"])
+    reason: str
+    actor: str | None = None
+
+
 def build_admin_app(
     service: FlagService,
     watcher: FlagWatcher,
     *,
     credentials: Credentials,
     shadow: ShadowTap | None = None,
+    metrics: GatewayMetrics | None = None,
+    metrics_public: bool = False,
+    rollouts: RolloutService | None = None,
 ) -> FastAPI:
     admin = FastAPI(title="Strangler admin API", version="1", redoc_url=None)
 
@@ -108,6 +146,12 @@ def build_admin_app(
     @admin.exception_handler(FlagChangeError)
     async def refused(request: Request, exc: FlagChangeError) -> JSONResponse:
         status = 404 if isinstance(exc, UnknownEndpoint) else 422
+        body = {"error": str(exc), "type": type(exc).__name__, "endpoint": exc.endpoint}
+        return JSONResponse(body, status_code=status)
+
+    @admin.exception_handler(RolloutError)
+    async def rollout_refused(request: Request, exc: RolloutError) -> JSONResponse:
+        status = 404 if isinstance(exc, NoRollout) else 422 if isinstance(exc, InvalidPlan) else 409
         body = {"error": str(exc), "type": type(exc).__name__, "endpoint": exc.endpoint}
         return JSONResponse(body, status_code=status)
 
@@ -187,6 +231,69 @@ def build_admin_app(
     @guarded.get("/shadow/export")
     def shadow_export(recorded: bool = False) -> dict[str, Any]:
         return {"files": corpus_files(shadow_findings()["endpoints"], recorded)}
+
+    rollout_service = rollouts or RolloutService(service)
+
+    @guarded.get("/rollouts")
+    def rollout_status(endpoint: str | None = None) -> list[dict[str, Any]]:
+        return rollout_service.status(endpoint)
+
+    @guarded.post("/rollouts")
+    def rollout_start(
+        start: RolloutStart, credential: Credential = Depends(require_writer)
+    ) -> dict[str, Any]:
+        steps = parse_steps(start.steps) if isinstance(start.steps, str) else tuple(start.steps)
+        interval = (
+            parse_duration(start.interval) if isinstance(start.interval, str) else start.interval
+        )
+        criteria = Criteria(start.max_error_delta, start.max_p99_ratio, start.max_mismatch_rate)
+        rollout = rollout_service.start(
+            start.endpoint,
+            steps,
+            float(interval),
+            start.min_requests,
+            criteria,
+            actor=_actor(credential, start.actor),
+            reason=start.reason,
+        )
+        watcher.refresh()
+        return rollout_service.describe(rollout, None, time.time())
+
+    def rollout_action(name: str) -> None:
+        act = getattr(rollout_service, name)
+
+        def action(
+            change: RolloutAction, credential: Credential = Depends(require_writer)
+        ) -> dict[str, Any]:
+            rollout = act(
+                change.endpoint, actor=_actor(credential, change.actor), reason=change.reason
+            )
+            watcher.refresh()
+            return rollout_service.describe(rollout, None, time.time())
+
+        guarded.post(f"/rollouts/{name}", name=f"rollout_{name}")(action)
+
+    for name in ("pause", "resume", "abort"):
+        rollout_action(name)
+
+    flags_collector = FlagCollector(
+        lambda: [(k, f.mode, f.percentage) for k, f in watcher.snapshot.flags.items()]
+    )
+
+    def metrics_page() -> Response:
+        if metrics is None:
+            return JSONResponse(
+                {"error": "this gateway counts nothing (metrics = false)", "type": "NotFound"},
+                status_code=404,
+            )
+        metrics.sync(watcher, shadow)  # this worker's slower figures, exact now
+        body, content_type = render(metrics, flags_collector)
+        return Response(body, media_type=content_type)
+
+    if metrics_public:
+        admin.get("/metrics", response_class=Response)(metrics_page)
+    else:
+        guarded.get("/metrics", response_class=Response)(metrics_page)
 
     admin.include_router(guarded)
     return admin

@@ -4,6 +4,7 @@ the contract tests.
     strangler serve                 cli/serve.py
     strangler endpoints | flags …   cli/flags.py
     strangler shadow …              cli/shadow.py
+    strangler rollout …             cli/rollout.py
     strangler contract run          strangler/contracts/cli.py (needs `strangler[contracts]`)
 """
 
@@ -14,6 +15,7 @@ import importlib
 import click
 
 from strangler.cli.flags import endpoints, flags
+from strangler.cli.rollout import rollout
 from strangler.cli.serve import serve
 from strangler.cli.shadow import shadow
 
@@ -70,3 +72,4 @@ main.add_command(serve)
 main.add_command(endpoints)
 main.add_command(flags)
 main.add_command(shadow)
+main.add_command(rollout)

@@ -7,6 +7,7 @@ the same plain data, so the CLI prints either the same way.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Protocol
 
 import click
@@ -25,6 +26,9 @@ from strangler.flags.errors import (
 from strangler.flags.model import EMPTY_SNAPSHOT
 from strangler.flags.service import FlagService
 from strangler.flags.store import open_store
+from strangler.rollout.errors import InvalidPlan, NoRollout, RolloutError
+from strangler.rollout.plan import Criteria
+from strangler.rollout.service import RolloutService
 from strangler.routing.inventory import discover
 from strangler.settings import Settings, import_string
 from strangler.shadow.record import FRESH, corpus_files, gather
@@ -55,6 +59,16 @@ class Operations(Protocol):
 
     def shadow_export(self, recorded: bool) -> dict[str, str]: ...
 
+    def rollout_start(
+        self, endpoint: str, plan: dict[str, Any], *, actor: str, reason: str
+    ) -> dict[str, Any]: ...
+
+    def rollout_status(self, endpoint: str | None) -> list[dict[str, Any]]: ...
+
+    def rollout_act(self, action: str, endpoint: str, *, actor: str, reason: str) -> dict[str, Any]:
+        """`pause`, `resume` or `abort` the endpoint's rollout."""
+        ...
+
 
 class LocalOperations:
     """Operations on the flag store named in the settings, with the inventory of both apps."""
@@ -70,6 +84,7 @@ class LocalOperations:
         self.service = FlagService(
             open_store(settings.path(settings.flags), create=create), discover(legacy, migrated)
         )
+        self.rollouts = RolloutService(self.service)
 
     def endpoints(self) -> list[dict[str, Any]]:
         """The inventory with where each endpoint routes; without a readable store, where it
@@ -123,13 +138,43 @@ class LocalOperations:
     def shadow_export(self, recorded: bool) -> dict[str, str]:
         return corpus_files(self.shadow_report()["endpoints"], recorded)
 
+    def rollout_start(
+        self, endpoint: str, plan: dict[str, Any], *, actor: str, reason: str
+    ) -> dict[str, Any]:
+        criteria = Criteria(
+            plan["max_error_delta"], plan["max_p99_ratio"], plan["max_mismatch_rate"]
+        )
+        rollout = self.rollouts.start(
+            endpoint,
+            tuple(plan["steps"]),
+            plan["interval"],
+            plan["min_requests"],
+            criteria,
+            actor=actor,
+            reason=reason,
+        )
+        return {
+            **self.rollouts.describe(rollout, None, time.time()),
+            "readers": self.service.readers(),
+        }
+
+    def rollout_status(self, endpoint: str | None) -> list[dict[str, Any]]:
+        return self.rollouts.status(endpoint)
+
+    def rollout_act(self, action: str, endpoint: str, *, actor: str, reason: str) -> dict[str, Any]:
+        rollout = getattr(self.rollouts, action)(endpoint, actor=actor, reason=reason)
+        return self.rollouts.describe(rollout, None, time.time())
+
 
 # The admin API's error types, turned back into the same exceptions the local path raises.
-_REFUSALS: dict[str, type[FlagChangeError]] = {
+_REFUSALS: dict[str, type[FlagChangeError] | type[RolloutError]] = {
     "UnknownEndpoint": UnknownEndpoint,
     "NoMigratedHandler": NoMigratedHandler,
     "NoLegacyHandler": NoLegacyHandler,
     "InvalidFlag": InvalidFlag,
+    "InvalidPlan": InvalidPlan,
+    "NoRollout": NoRollout,
+    "RolloutError": RolloutError,
 }
 
 
@@ -217,4 +262,21 @@ class RemoteOperations:
         result: dict[str, str] = self._call(
             "GET", "/shadow/export", params={"recorded": str(recorded).lower()}
         )["files"]
+        return result
+
+    def rollout_start(
+        self, endpoint: str, plan: dict[str, Any], *, actor: str, reason: str
+    ) -> dict[str, Any]:
+        body = {"endpoint": endpoint, **plan, "reason": reason, "actor": actor}
+        result: dict[str, Any] = self._call("POST", "/rollouts", json=body)
+        return result
+
+    def rollout_status(self, endpoint: str | None) -> list[dict[str, Any]]:
+        params = {"endpoint": endpoint} if endpoint else {}
+        result: list[dict[str, Any]] = self._call("GET", "/rollouts", params=params)
+        return result
+
+    def rollout_act(self, action: str, endpoint: str, *, actor: str, reason: str) -> dict[str, Any]:
+        body = {"endpoint": endpoint, "reason": reason, "actor": actor}
+        result: dict[str, Any] = self._call("POST", f"/rollouts/{action}", json=body)
         return result

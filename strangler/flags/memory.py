@@ -18,6 +18,8 @@ class MemoryFlagStore:
         self._version = 0
         self._readers: dict[str, tuple[int, float]] = {}
         self._published: dict[tuple[str, str], tuple[str, float]] = {}
+        self._leases: dict[str, tuple[str, float]] = {}
+        self._rollouts: dict[str, tuple[int, str]] = {}
 
     def version(self) -> int:
         return self._version
@@ -69,6 +71,26 @@ class MemoryFlagStore:
                 for (worker, of), (payload, at) in self._published.items()
                 if of == kind and at >= since
             }
+
+    def lease(self, name: str, holder: str, seconds: float) -> bool:
+        now = time.time()
+        with self._lock:
+            current = self._leases.get(name)
+            if current is not None and current[0] != holder and current[1] > now:
+                return False
+            self._leases[name] = (holder, now + seconds)
+            return True
+
+    def rollouts(self) -> dict[str, tuple[int, str]]:
+        with self._lock:
+            return dict(self._rollouts)
+
+    def save_rollout(self, endpoint: str, doc: str, revision: int) -> bool:
+        with self._lock:
+            if self._rollouts.get(endpoint, (0, ""))[0] != revision:
+                return False
+            self._rollouts[endpoint] = (revision + 1, doc)
+            return True
 
     def close(self) -> None:
         pass

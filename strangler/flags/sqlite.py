@@ -77,7 +77,28 @@ CREATE TABLE IF NOT EXISTS reports (
     payload TEXT NOT NULL,
     PRIMARY KEY (worker, kind)
 );
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rollouts (
+    endpoint TEXT PRIMARY KEY,
+    revision INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
 """
+
+# Tables a store made by an older strangler may lack; created when it is opened for writing.
+LATER_TABLES = {
+    "readers": "reader TEXT PRIMARY KEY, version INTEGER NOT NULL, seen_at REAL NOT NULL",
+    "reports": "worker TEXT NOT NULL, kind TEXT NOT NULL, at REAL NOT NULL,"
+    " payload TEXT NOT NULL, PRIMARY KEY (worker, kind)",
+    "leases": "name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL",
+    "rollouts": "endpoint TEXT PRIMARY KEY, revision INTEGER NOT NULL, doc TEXT NOT NULL,"
+    " updated_at REAL NOT NULL",
+}
 
 
 def _identify(conn: sqlite3.Connection, path: Path, *, create: bool, readonly: bool) -> str:
@@ -93,9 +114,7 @@ def _identify(conn: sqlite3.Connection, path: Path, *, create: bool, readonly: b
         raise FlagStoreError(f"{path} is not a strangler flag store (no flags tables in it)")
     columns = {row[1] for row in conn.execute("PRAGMA table_info(meta)")}
     flag_columns = {row[1] for row in conn.execute("PRAGMA table_info(flags)")}
-    current = (
-        "store_id" in columns and {"readers", "reports"} <= tables and "shadow" in flag_columns
-    )
+    current = "store_id" in columns and set(LATER_TABLES) <= tables and "shadow" in flag_columns
     found = conn.execute("SELECT store_id FROM meta").fetchone() if "store_id" in columns else None
     if current and found and found[0]:
         return str(found[0])
@@ -107,17 +126,11 @@ def _identify(conn: sqlite3.Connection, path: Path, *, create: bool, readonly: b
         flag_columns = {row[1] for row in conn.execute("PRAGMA table_info(flags)")}
         if "store_id" not in columns:
             conn.execute("ALTER TABLE meta ADD COLUMN store_id TEXT")
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS reports (worker TEXT NOT NULL, kind TEXT NOT NULL,"
-            " at REAL NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (worker, kind))"
-        )
+        for table, columns_sql in LATER_TABLES.items():
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns_sql})")
         if "shadow" not in flag_columns:
             conn.execute("ALTER TABLE flags ADD COLUMN shadow REAL NOT NULL DEFAULT 0")
             conn.execute("ALTER TABLE flags ADD COLUMN side_effect_free TEXT")
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS readers (reader TEXT PRIMARY KEY,"
-            " version INTEGER NOT NULL, seen_at REAL NOT NULL)"
-        )
         conn.execute("UPDATE meta SET store_id = ? WHERE store_id IS NULL", (uuid.uuid4().hex,))
         return str(conn.execute("SELECT store_id FROM meta").fetchone()[0])
 
@@ -191,9 +204,7 @@ class SQLiteFlagStore:
             shadow = any(row[1] == "shadow" for row in conn.execute("PRAGMA table_info(flags)"))
             # (a read-only look at a store made before shadowing has no shadow columns)
             self._columns = "mode, percentage" + (", shadow, side_effect_free" if shadow else "")
-            self._has_reports = any(
-                row[0] == "reports" for row in conn.execute("SELECT name FROM sqlite_master")
-            )
+            self._tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
             if not self._readonly:  # only once it is known to be a flag store
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
@@ -390,13 +401,53 @@ class SQLiteFlagStore:
     def published(self, kind: str, within: float) -> dict[str, str]:
         self._follow_the_file()
         with self._errors("read"), self._lock:
-            if not self._has_reports:
+            if "reports" not in self._tables:
                 return {}
             rows = self._db.execute(
                 "SELECT worker, payload FROM reports WHERE kind = ? AND at >= ?",
                 (kind, time.time() - within),
             ).fetchall()
         return {str(worker): str(payload) for worker, payload in rows}
+
+    def lease(self, name: str, holder: str, seconds: float) -> bool:
+        self._follow_the_file()
+        now = time.time()
+        with self._errors("write"), self._write():
+            row = self._db.execute(
+                "SELECT holder, expires FROM leases WHERE name = ?", (name,)
+            ).fetchone()
+            if row is not None and row[0] != holder and row[1] > now:
+                return False
+            self._db.execute(
+                "INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?) ON CONFLICT (name)"
+                " DO UPDATE SET holder = excluded.holder, expires = excluded.expires",
+                (name, holder, now + seconds),
+            )
+            return True
+
+    def rollouts(self) -> dict[str, tuple[int, str]]:
+        self._follow_the_file()
+        with self._errors("read"), self._lock:
+            if "rollouts" not in self._tables:
+                return {}
+            rows = self._db.execute("SELECT endpoint, revision, doc FROM rollouts").fetchall()
+        return {str(endpoint): (int(revision), str(doc)) for endpoint, revision, doc in rows}
+
+    def save_rollout(self, endpoint: str, doc: str, revision: int) -> bool:
+        self._follow_the_file()
+        with self._errors("write"), self._write():
+            row = self._db.execute(
+                "SELECT revision FROM rollouts WHERE endpoint = ?", (endpoint,)
+            ).fetchone()
+            if (row[0] if row else 0) != revision:
+                return False
+            self._db.execute(
+                "INSERT INTO rollouts (endpoint, revision, doc, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (endpoint) DO UPDATE SET revision = excluded.revision,"
+                " doc = excluded.doc, updated_at = excluded.updated_at",
+                (endpoint, revision + 1, doc, time.time()),
+            )
+            return True
 
     def backup(self, destination: Path) -> None:
         """Writes a consistent copy of the whole store, WAL included, to the new file

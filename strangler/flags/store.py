@@ -51,6 +51,20 @@ class FlagStore(Protocol):
         """Each worker's latest payload of `kind`, from those heard from in `within` seconds."""
         ...
 
+    def lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Takes the lease `name` for `holder`, or renews it, for `seconds`; False while another
+        holder's lease has not run out (one instance judges a rollout at a time)."""
+        ...
+
+    def rollouts(self) -> dict[str, tuple[int, str]]:
+        """Every rollout kept: endpoint -> (revision, its state as JSON)."""
+        ...
+
+    def save_rollout(self, endpoint: str, doc: str, revision: int) -> bool:
+        """Writes the rollout of `endpoint` if its revision is still `revision` (0: there is
+        none yet), as revision + 1; False if another writer got there first."""
+        ...
+
     def close(self) -> None: ...
 
 

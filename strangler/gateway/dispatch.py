@@ -15,9 +15,12 @@ Paths no app declares go to legacy, so legacy's own 404 and 405 answers stay exa
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
+from collections.abc import Iterable
 from pathlib import Path
+from time import perf_counter
 
 from strangler.admin.api import build_admin_app
 from strangler.admin.auth import ADMIN_TOKEN_HEADER, Credentials
@@ -29,6 +32,13 @@ from strangler.flags.store import FlagStore, open_store
 from strangler.flags.watcher import DEFAULT_INTERVAL, FlagWatcher
 from strangler.gateway.errors import ForceRefused
 from strangler.gateway.lifespan import Lifespan
+from strangler.metrics.exposition import worker_exited
+from strangler.metrics.fleet import FleetReader
+from strangler.metrics.gateway import GatewayMetrics
+from strangler.metrics.requestlog import RequestIds, RequestLog
+from strangler.rollout.conductor import Conductor
+from strangler.rollout.guard import EVERY_ENDPOINT, Guard, GuardRule
+from strangler.rollout.service import RolloutService
 from strangler.routing.decision import Decision, Reason, decide
 from strangler.routing.inventory import Inventory, discover, merged_slashes
 from strangler.routing.sticky import StickySource, parse_sticky
@@ -61,6 +71,11 @@ class Gateway:
         legacy_pool: LegacyPool | None = None,
         body_limits: dict[str, int] | None = None,
         shadow: ShadowTap | None = None,
+        metrics: GatewayMetrics | None = None,
+        request_log: RequestLog | None = None,
+        request_id_header: str | None = None,
+        metrics_public: bool = False,
+        guard: GuardRule | None = None,
     ) -> None:
         self.legacy = legacy
         self.migrated = migrated
@@ -70,15 +85,40 @@ class Gateway:
         self.shadow = shadow  # None: this gateway shadows nothing, whatever the flags say
         if shadow is not None:  # every worker's findings, for whichever worker is asked
             watcher.publishers["shadow"] = shadow.published
-        self.admin = build_admin_app(self.service, watcher, credentials=credentials, shadow=shadow)
+        self.metrics = metrics  # None: nothing counted
+        if metrics is not None:  # every worker's totals, for the rollout judge
+            watcher.publishers["requests"] = metrics.published
+        self.request_log = request_log  # None: no line per request
+        self._observing = metrics is not None or request_log is not None
+        self._id_header = request_id_header.lower().encode() if request_id_header else None
+        self._ids = RequestIds()
+        fleet = FleetReader(
+            watcher.store,
+            watcher.reader,
+            metrics.totals if metrics is not None else None,
+            shadow.report if shadow is not None else None,
+        )
+        self.rollouts = RolloutService(self.service, fleet)
+        self.conductor = Conductor(
+            self.rollouts, watcher.reader, Guard(guard) if guard and guard.endpoints else None
+        )
+        self.admin = build_admin_app(
+            self.service,
+            watcher,
+            credentials=credentials,
+            shadow=shadow,
+            metrics=metrics,
+            metrics_public=metrics_public,
+            rollouts=self.rollouts,
+        )
         self._sticky = sticky
         self._admin_prefix = admin_prefix.rstrip("/")
         self._admin_folder = self._admin_prefix + "/"
         self._credentials = credentials
-        self._marks: dict[Backend, tuple[bytes, bytes]] | None = None
+        self._marks: dict[Backend, list[tuple[bytes, bytes]]] = {b: [] for b in Backend}
         if backend_header:
             name = backend_header.lower().encode("latin-1")
-            self._marks = {backend: (name, backend.value.encode()) for backend in Backend}
+            self._marks = {backend: [(name, backend.value.encode())] for backend in Backend}
         # Load shedding: requests in flight per backend, and how many each may have; past that a
         # request is answered 503 at once instead of queueing without bound. Legacy may have as
         # many more as its pool has threads at the moment (the pool adapts).
@@ -99,6 +139,7 @@ class Gateway:
             return
 
         # HTTP, the hot path: written inline, one coroutine frame fewer per request.
+        started = perf_counter()
         if not self._watching:
             self._watch()
         path: str = scope["path"]
@@ -110,14 +151,29 @@ class Gateway:
             await self.admin(child, receive, send)
             return
 
-        backend = self.route(scope, path).backend
+        decision = self.route(scope, path)
+        backend, reason = decision.backend, decision.reason
+        ours = False
+        request_id = None
+        for name, value in scope["headers"]:  # one pass: no generator per request
+            if name in _OUR_HEADERS:
+                ours = True
+            elif name == self._id_header:
+                request_id = value
+        extra: list[tuple[bytes, bytes]] = []  # response headers of the gateway's own
+        if self._id_header is not None:
+            if request_id is None or not RequestIds.valid(request_id):
+                request_id = self._ids.new()  # passed to both apps, and returned
+                scope = _with_request_id(scope, self._id_header, request_id)
+            extra = [(self._id_header, request_id)]
         forced = False
-        if _mentions_our_headers(scope):
+        if ours:
             try:
                 forced = (chosen := self._forced(scope)) is not None
                 backend = chosen or backend
+                reason = Reason.FORCED if forced else reason
             except ForceRefused:
-                await _refuse_force(send)
+                await _refuse_force(_Reply(send, extra))
                 return
             # The apps never see the admin credential.
             scope = dict(scope, headers=[h for h in scope["headers"] if h[0] not in _OUR_HEADERS])
@@ -132,28 +188,83 @@ class Gateway:
                 scope = self._for_migrated(scope, path, root_path)
         else:
             app = self.legacy
-        if self._body_limits and self._too_large(scope, path):
-            await _answer(send, 413, b"the request body is larger than this endpoint accepts")
-            return
-        capacity = self._capacity[backend]
-        if backend is Backend.LEGACY and self._legacy_pool is not None:
-            capacity += self._legacy_pool.limit
-        if self._busy[backend] >= capacity:
-            await _answer(send, 503, b"overloaded: try again shortly", _RETRY_AFTER)
-            return
+        reply = _Reply(send, extra)  # the gateway's own answers: not marked with a backend
+        try:
+            if self._body_limits and self._too_large(scope, path):
+                await _answer(reply, 413, b"the request body is larger than this endpoint accepts")
+                return
+            capacity = self._capacity[backend]
+            if backend is Backend.LEGACY and self._legacy_pool is not None:
+                capacity += self._legacy_pool.limit
+            if self._busy[backend] >= capacity:
+                await _answer(reply, 503, b"overloaded: try again shortly", _RETRY_AFTER)
+                return
+            reply = _Reply(send, self._marks[backend] + extra if extra else self._marks[backend])
+            await self._serve(app, scope, receive, reply, backend, shadowed, legacy_scope, path)
+        finally:
+            if self._observing:
+                seconds = perf_counter() - started
+                self._observe(scope, decision, backend, reason, reply.status, seconds, request_id)
+
+    async def _serve(
+        self,
+        app: ASGIApp,
+        scope: Scope,
+        receive: Receive,
+        reply: _Reply,
+        backend: Backend,
+        shadowed: str | None,
+        legacy_scope: Scope,
+        path: str,
+    ) -> None:
+        """Runs the chosen app (and the shadow tap, if the request is shadowed)."""
         self._busy[backend] += 1
         try:
-            if self._marks is not None:
-                send = _marking(send, self._marks[backend])
             if shadowed is None:
-                await app(scope, receive, send)
+                await app(scope, receive, reply)
             else:
+                root_path = scope.get("root_path", "")
                 migrated_scope = self._for_migrated(legacy_scope, path, root_path)
                 await self._serve_shadowed(
-                    shadowed, backend, legacy_scope, migrated_scope, receive, send
+                    shadowed, backend, legacy_scope, migrated_scope, receive, reply
                 )
+        except Exception:
+            if not reply.status:
+                reply.status = 500  # what the server answers for an app that raised
+            raise
         finally:
             self._busy[backend] -= 1
+
+    def _observe(
+        self,
+        scope: Scope,
+        decision: Decision,
+        backend: Backend,
+        reason: Reason,
+        status: int,
+        seconds: float,
+        request_id: bytes | None,
+    ) -> None:
+        """Counts the request and logs its line; a fault here costs the figures, never the
+        request (already answered)."""
+        status = status or NO_ANSWER
+        try:
+            if self.metrics is not None:
+                self.metrics.observe(decision.endpoint, backend, reason, status, seconds)
+            if self.request_log is not None:
+                self.request_log.write(
+                    request_id or b"-",
+                    scope["method"],
+                    decision.endpoint,
+                    backend.value,
+                    reason.value,
+                    decision.bucket,
+                    decision.version,
+                    status,
+                    seconds,
+                )
+        except Exception:
+            log.exception("could not count or log a request")
 
     def _shadowed(self, scope: Scope, path: str) -> str | None:
         """The endpoint key if this request is to be shadowed (see strangler.shadow)."""
@@ -209,6 +320,19 @@ class Gateway:
         servers that send no lifespan."""
         self._watching = True
         self.watcher.start()
+        if self.metrics is not None:
+            self.metrics.start(self.watcher, self.shadow)
+        self.conductor.start()
+
+    def close(self) -> None:
+        """Stops the gateway's threads and writes what it holds (at shutdown)."""
+        self.conductor.stop()
+        self.watcher.close()
+        if self.metrics is not None:
+            self.metrics.stop()
+            worker_exited()
+        if self.request_log is not None:
+            self.request_log.close()
 
     def route(self, scope: Scope, path: str) -> Decision:
         """The routing decision for a request; never raises (a fault means legacy)."""
@@ -256,7 +380,7 @@ class Gateway:
             gc.freeze()
         await send({"type": "lifespan.startup.complete"})
         await receive()  # lifespan.shutdown
-        self.watcher.close()
+        self.close()
         try:
             await self._lifespan.shutdown()
         except Exception as exc:
@@ -265,14 +389,8 @@ class Gateway:
         await send({"type": "lifespan.shutdown.complete"})
 
 
-def _mentions_our_headers(scope: Scope) -> bool:
-    for name, _ in scope["headers"]:  # noqa: SIM110 (no generator per request: hot path)
-        if name in _OUR_HEADERS:
-            return True
-    return False
-
-
 _UNLIMITED = 1 << 62
+NO_ANSWER = 499  # counted for a request the app never answered (its client had left)
 _RETRY_AFTER = [(b"retry-after", b"1")]
 
 
@@ -310,24 +428,50 @@ def _with_path(scope: Scope, path: str) -> Scope:
     return dict(scope, path=path, raw_path=path.encode("utf-8"))
 
 
-def _marking(send: Send, mark: tuple[bytes, bytes]) -> Send:
-    """Wraps `send` so the response start carries the header naming the backend."""
+class _Reply:
+    """Wraps `send`: adds the gateway's response headers (the backend's name, the request id)
+    to the answer's start, and remembers its status (0 until it starts)."""
 
-    async def marked(message: Message) -> None:
+    __slots__ = ("_headers", "_send", "status")
+
+    def __init__(self, send: Send, headers: list[tuple[bytes, bytes]]) -> None:
+        self._send = send
+        self._headers = headers
+        self.status = 0
+
+    async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", ()), mark]
-        await send(message)
+            self.status = message["status"]
+            if self._headers:
+                message["headers"] = _added(message.get("headers", ()), self._headers)
+        await self._send(message)
 
-    return marked
+
+def _added(
+    headers: Iterable[tuple[bytes, bytes]], ours: list[tuple[bytes, bytes]]
+) -> list[tuple[bytes, bytes]]:
+    """The answer's headers and ours, but not those the app set itself (an app that echoes the
+    request id keeps its own)."""
+    headers = list(headers)
+    if not headers:
+        return [*ours]
+    names = {name.lower() for name, _ in headers}
+    return headers + [header for header in ours if header[0] not in names]
 
 
-def _endpoint_key(inventory: Inventory, key: str) -> str:
+def _with_request_id(scope: Scope, name: bytes, value: bytes) -> Scope:
+    """The scope with the request id header set to `value` (replacing an unsound one)."""
+    headers = [header for header in scope["headers"] if header[0] != name]
+    return dict(scope, headers=[*headers, (name, value)])
+
+
+def _endpoint_key(inventory: Inventory, key: str, setting: str) -> str:
     try:
         endpoint = inventory.get(key)
     except ValueError as exc:
-        raise ConfigError(f"body_limits: {exc}") from None
+        raise ConfigError(f"{setting}: {exc}") from None
     if endpoint is None:
-        raise ConfigError(f"body_limits names {key!r}, which neither app serves")
+        raise ConfigError(f"{setting} names {key!r}, which neither app serves")
     return endpoint.key
 
 
@@ -357,6 +501,11 @@ def create_gateway(
     migrated_concurrency: int | None = None,
     body_limits: dict[str, int] | None = None,
     shadow: ShadowTap | None = None,
+    metrics: bool = True,
+    metrics_public: bool = False,
+    request_log: str | None = None,
+    request_id_header: str | None = "X-Request-ID",
+    guard: GuardRule | None = None,
 ) -> Gateway:
     """Builds the gateway in front of a WSGI app (`legacy`) and an ASGI app (`migrated`).
 
@@ -377,6 +526,15 @@ def create_gateway(
     body_limits: `{"POST /upload": 1048576}`: a larger declared body is answered 413.
     shadow: the shadow tap that serves the flags' shadow shares (strangler.shadow); None: one
         comparing by the default rules, with no ledger (`build_gateway` gives the corpus's).
+    metrics: count requests for Prometheus (served at `{admin_prefix}/metrics`) and the rollout
+        judge (strangler.metrics); False: nothing is counted. `metrics_public`: the scrape
+        needs no credential (it says which endpoints exist and how they fare).
+    request_log: `stdout`, `stderr` or a file path: one JSON line per request there
+        (strangler.metrics.requestlog); None: none.
+    request_id_header: the request id kept when sent, made when not, passed to both apps and
+        returned; None: no request ids.
+    guard: endpoints sent back to legacy by themselves when their migrated answers fail
+        (strangler.rollout.guard); None: none.
     freeze_gc: after startup, move every object alive to the garbage collector's permanent
         generation (`gc.freeze()`), so full collections stop walking both apps and the model.
         Worth it in a process the gateway owns (`strangler serve` turns it on); off by default
@@ -385,7 +543,17 @@ def create_gateway(
     check_admin_prefix(admin_prefix)
     store = open_store(flags) if isinstance(flags, str | Path) else flags
     inventory = discover(legacy, migrated)
-    limits = {_endpoint_key(inventory, key): int(size) for key, size in (body_limits or {}).items()}
+    limits = {
+        _endpoint_key(inventory, key, "body_limits"): int(size)
+        for key, size in (body_limits or {}).items()
+    }
+    if guard is not None:
+        guard.check()
+        guarded = tuple(
+            key if key == EVERY_ENDPOINT else _endpoint_key(inventory, key, "guard")
+            for key in guard.endpoints
+        )
+        guard = dataclasses.replace(guard, endpoints=guarded)
     capacity = {}
     if legacy_queue is not None:
         capacity[Backend.LEGACY] = legacy_queue
@@ -406,4 +574,9 @@ def create_gateway(
         body_limits=limits,
         shadow=shadow if shadow is not None else ShadowTap(),
         freeze_gc=freeze_gc,
+        metrics=GatewayMetrics() if metrics else None,
+        request_log=RequestLog(request_log) if request_log else None,
+        request_id_header=request_id_header,
+        metrics_public=metrics_public,
+        guard=guard,
     )

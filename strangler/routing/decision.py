@@ -35,14 +35,19 @@ class Reason(enum.StrEnum):
     STATIC = "static"  # flag mode legacy or migrated
     SPLIT = "split"  # canary, by the caller's bucket (or 0 / 100 %: by the percentage alone)
     RANDOM = "random"  # canary, caller without a sticky identifier
+    FORCED = "forced"  # the X-Strangler-Force-Backend header chose (set by the gateway)
 
 
 class Decision(NamedTuple):
-    """Where a request goes, why, and by which flag-table version (a tuple: made per request)."""
+    """Where a request goes, why, and by which flag-table version (a tuple: made per request).
+    `endpoint`: the key of the endpoint matched (None: none); `bucket`: the caller's canary
+    bucket, where a split needed it (for the request log)."""
 
     backend: Backend
     reason: Reason
     version: int
+    endpoint: str | None = None
+    bucket: int | None = None
 
 
 def bucket(endpoint_key: str, identifier: str) -> int:
@@ -68,25 +73,29 @@ def decide(
     """
     if endpoint is None:
         return Decision(Backend.LEGACY, Reason.FALLTHROUGH, version)
+    key = endpoint.key
     if len(endpoint.backends) == 1:
         only = next(iter(endpoint.backends))
         if flag is not None and flag.mode is Mode.OFF:
             other = Backend.LEGACY if only is Backend.MIGRATED else Backend.MIGRATED
-            return Decision(other, Reason.OFF, version)
-        return Decision(only, Reason.ONLY_BACKEND, version)
+            return Decision(other, Reason.OFF, version, key)
+        return Decision(only, Reason.ONLY_BACKEND, version, key)
     if flag is None:
-        return Decision(Backend.LEGACY, Reason.DEFAULT, version)
+        return Decision(Backend.LEGACY, Reason.DEFAULT, version, key)
     if flag.mode is Mode.LEGACY:
-        return Decision(Backend.LEGACY, Reason.STATIC, version)
+        return Decision(Backend.LEGACY, Reason.STATIC, version, key)
     if flag.mode is Mode.MIGRATED:
-        return Decision(Backend.MIGRATED, Reason.STATIC, version)
+        return Decision(Backend.MIGRATED, Reason.STATIC, version, key)
     threshold = threshold_of(flag)
     if threshold == 0 or threshold == BUCKETS:  # everyone on one side: no caller needed
-        return Decision(Backend.MIGRATED if threshold else Backend.LEGACY, Reason.SPLIT, version)
+        everyone = Backend.MIGRATED if threshold else Backend.LEGACY
+        return Decision(everyone, Reason.SPLIT, version, key)
     identifier = identify()
     if identifier is None:
-        return Decision(side(threshold, random_bucket()), Reason.RANDOM, version)
-    return Decision(side(threshold, bucket(endpoint.key, identifier)), Reason.SPLIT, version)
+        drawn = random_bucket()
+        return Decision(side(threshold, drawn), Reason.RANDOM, version, key, drawn)
+    caller = bucket(key, identifier)
+    return Decision(side(threshold, caller), Reason.SPLIT, version, key, caller)
 
 
 def threshold_of(flag: Flag) -> int:

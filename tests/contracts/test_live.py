@@ -23,7 +23,7 @@ def gateway() -> Iterator[Gateway]:
         shop_legacy.app, shop_migrated.app, "memory:", admin_token="admin-token"
     )
     yield gateway
-    gateway.watcher.close()
+    gateway.close()
 
 
 def test_a_live_gateway_is_tested_through_its_force_header(gateway: Gateway) -> None:

@@ -16,7 +16,7 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 def gateway() -> Iterator[Gateway]:
     gateway = create_gateway(pair.legacy, pair.migrated, "memory:", admin_token=ADMIN_TOKEN)
     yield gateway
-    gateway.watcher.close()  # its poll thread starts at the first request
+    gateway.close()  # its poll thread starts at the first request
 
 
 @pytest.fixture

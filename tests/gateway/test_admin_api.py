@@ -139,7 +139,7 @@ async def test_a_store_fault_is_a_503_with_a_json_error(tmp_path: Path) -> None:
         change = {"endpoint": "GET /hello", "mode": "migrated", "reason": "r"}
         response = await client.post("/_strangler/flags", json=change, headers=ADMIN)
         health = (await client.get("/_strangler/health")).json()
-    gateway.watcher.close()
+    gateway.close()
     assert response.status_code == 503
     assert response.json()["type"] == "FlagStoreError"
     assert "no flag store" in response.json()["error"] or "deleted" in response.json()["error"]

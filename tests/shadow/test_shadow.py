@@ -38,7 +38,7 @@ def build(tap: ShadowTap | None = None) -> Gateway:
 def gateway() -> Iterator[Gateway]:
     gateway = build()
     yield gateway
-    gateway.watcher.close()
+    gateway.close()
 
 
 @pytest.fixture
@@ -139,7 +139,7 @@ async def test_rules_and_the_ledger_decide_as_in_the_contract_run() -> None:
         await client.get("/items/13")
         echo = await settled(gateway, "POST /echo", 1)
         items = await settled(gateway, "GET /items/{item_id}", 1)
-    gateway.watcher.close()
+    gateway.close()
     assert (echo["matched"], echo["mismatched"]) == (1, 0)
     assert (items["declared"], items["mismatched"]) == (1, 0)
 
@@ -159,7 +159,7 @@ async def test_a_port_that_raises_or_hangs_changes_nothing_for_the_client() -> N
         assert took < 0.5  # not the port's 10 s, nor the 0.2 s timeout twice
         boom_report = await settled(gateway, "GET /boom", 1)
         hang_report = await settled(gateway, "GET /hang", 1)
-    gateway.watcher.close()
+    gateway.close()
     assert boom_report["mismatched_where"].get("status") == 1
     assert hang_report["timed_out"] == 1
 
@@ -173,7 +173,7 @@ async def test_shadow_work_is_bounded_and_what_does_not_fit_is_dropped() -> None
         shadow(gateway, "GET /hang", 100)
         answers = await asyncio.gather(*(client.get("/hang") for _ in range(10)))
         report = await settled(gateway, "GET /hang", 10)
-    gateway.watcher.close()
+    gateway.close()
     assert all(a.status_code == 200 for a in answers)
     assert report["dropped"] >= 6
     assert report["timed_out"] + report["dropped"] == 10
@@ -185,7 +185,7 @@ async def test_a_body_over_the_limit_is_served_and_counted_not_shadowed() -> Non
     async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
         shadow(gateway, "POST /echo", 100, free="pure")
         answer = await client.post("/echo", json={"long": "x" * 100})
-    gateway.watcher.close()
+    gateway.close()
     assert answer.json()["echo"] == {"long": "x" * 100}
     assert gateway.shadow is not None
     assert gateway.shadow.records["POST /echo"].too_big == 1
@@ -248,7 +248,7 @@ async def test_a_busy_cpu_is_left_to_the_clients_and_the_skips_counted() -> None
         shadow(gateway, "GET /items/{item_id}", 100)
         for i in range(5):
             assert (await client.get(f"/items/{i}")).status_code == 200
-    gateway.watcher.close()
+    gateway.close()
     assert gateway.shadow is not None
     record = gateway.shadow.records["GET /items/{item_id}"]
     assert (record.busy, record.shadowed) == (5, 0)

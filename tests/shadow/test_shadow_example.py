@@ -23,6 +23,6 @@ async def test_the_health_timestamp_is_learned_as_noise_not_counted() -> None:
         for _ in range(20):
             assert (await client.get("/health")).status_code == 200
         report = await settled(gateway, "GET /health", 20)
-    gateway.watcher.close()
+    gateway.close()
     assert report["noise"] == ["$.timestamp"]
     assert (report["compared"], report["mismatched"]) == (20, 0)

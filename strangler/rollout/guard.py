@@ -1,0 +1,107 @@
+"""The guard: without any plan, an endpoint on migrated (or a canary) whose migrated answers fail
+goes back to legacy by itself, audited.
+
+    [tool.strangler]
+    guard = ["POST /predict"]     # or ["*"]: every endpoint both apps serve
+    guard_max_error_rate = 5.0    # % of its migrated answers that are 5xx...
+    guard_window = 60.0           # ...over the last this many seconds...
+    guard_min_requests = 20       # ...counting at least this many migrated requests
+
+The window counts only since the endpoint's flag last changed: an endpoint an operator sends
+back to migrated after a trip starts with a clean slate. Endpoints under a running rollout are
+left to it.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import math
+
+from strangler.errors import ConfigError
+from strangler.flags.model import Flag
+from strangler.metrics.figures import Tally, percent
+from strangler.metrics.figures import window as window_of
+from strangler.types import Backend, Mode
+
+EVERY_ENDPOINT = "*"
+
+
+@dataclasses.dataclass(frozen=True)
+class GuardRule:
+    endpoints: tuple[str, ...] = ()  # route keys, or "*"
+    max_error_rate: float = 5.0  # percent of migrated answers that are 5xx
+    window: float = 60.0  # seconds
+    min_requests: int = 20
+
+    def check(self) -> None:
+        if not (math.isfinite(self.max_error_rate) and 0 <= self.max_error_rate <= 100):
+            raise ConfigError(f"guard_max_error_rate = {self.max_error_rate}: give 0 to 100 (%)")
+        if not (math.isfinite(self.window) and self.window >= 1):
+            raise ConfigError(f"guard_window = {self.window}: give at least 1 (seconds)")
+        if self.min_requests < 1:
+            raise ConfigError(f"guard_min_requests = {self.min_requests}: give at least 1")
+
+    def covers(self, key: str) -> bool:
+        return EVERY_ENDPOINT in self.endpoints or key in self.endpoints
+
+
+@dataclasses.dataclass(frozen=True)
+class Trip:
+    endpoint: str
+    reason: str  # for the audit trail: the figures
+
+
+class Guard:
+    """Keeps a second-by-second history of migrated's figures per guarded endpoint (in the
+    worker holding the guard's lease) and says which endpoints to send back."""
+
+    def __init__(self, rule: GuardRule) -> None:
+        self.rule = rule
+        # endpoint -> the flag it was watched under, and (time, worker -> migrated tally)
+        self._history: dict[
+            str, tuple[Flag, collections.deque[tuple[float, dict[str, Tally]]]]
+        ] = {}
+
+    def watched(self, key: str, flag: Flag | None) -> bool:
+        """Whether the endpoint is guarded and sends requests to migrated under `flag`."""
+        if flag is None or not self.rule.covers(key):
+            return False
+        return flag.mode is Mode.MIGRATED or (flag.mode is Mode.CANARY and flag.percentage > 0)
+
+    def check(
+        self, key: str, flag: Flag, sides: dict[str, dict[str, Tally]], now: float
+    ) -> Trip | None:
+        """Adds the endpoint's figures now (worker -> backend -> tally) and says whether it
+        breaches the rule over the window."""
+        migrated = {
+            worker: {Backend.MIGRATED.value: by[Backend.MIGRATED.value]}
+            for worker, by in sides.items()
+            if Backend.MIGRATED.value in by
+        }
+        watched = self._history.get(key)
+        if watched is None or watched[0] != flag:  # the flag changed: a clean slate
+            watched = (flag, collections.deque())
+            self._history[key] = watched
+        samples = watched[1]
+        samples.append((now, {w: by[Backend.MIGRATED.value] for w, by in migrated.items()}))
+        while len(samples) > 1 and samples[1][0] <= now - self.rule.window:
+            samples.popleft()
+        start_at, start = samples[0]
+        counted = window_of(
+            migrated, {w: {Backend.MIGRATED.value: t} for w, t in start.items()}
+        ).get(Backend.MIGRATED.value, Tally())
+        rate = counted.error_rate
+        if rate is None or counted.requests < self.rule.min_requests:
+            return None
+        if rate * 100 <= self.rule.max_error_rate:
+            return None
+        return Trip(
+            key,
+            f"guard: migrated answered 5xx to {percent(rate)} of {counted.requests} requests"
+            f" over the last {now - start_at:.0f} s (max {self.rule.max_error_rate:g}%);"
+            f" back to legacy",
+        )
+
+    def forget(self, key: str) -> None:
+        self._history.pop(key, None)

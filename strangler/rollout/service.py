@@ -1,0 +1,249 @@
+"""Rollouts as operators drive them: start, pause, resume, abort, status. The admin API and the
+CLI call this; the conductor (strangler.rollout.conductor) moves running ones along.
+
+A rollout's state is a JSON document in the flag store, written back only at the revision it
+was read at, so an operator's pause and a judgment made at the same moment cannot undo each
+other: the later writer reads again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from strangler.flags.errors import InvalidFlag
+from strangler.flags.model import Flag
+from strangler.flags.service import FlagService
+from strangler.metrics.figures import Tally
+from strangler.metrics.figures import window as window_of
+from strangler.metrics.fleet import Fleet, FleetReader, shadow_since
+from strangler.rollout.errors import InvalidPlan, NoRollout, RolloutError
+from strangler.rollout.judge import Window, judge
+from strangler.rollout.plan import Criteria, Plan, Rollout, State
+from strangler.types import Backend, Mode
+
+log = logging.getLogger("strangler.rollout")
+
+# Who moves a flag when a rollout or the guard does (operators' own moves carry their name).
+ROLLOUT_ACTOR = "strangler rollout"
+
+
+class RolloutService:
+    """Operator actions on rollouts, checked against the inventory and the flags."""
+
+    def __init__(self, flags: FlagService, fleet: FleetReader | None = None) -> None:
+        self.flags = flags
+        self.store = flags.store
+        self.fleet = fleet or FleetReader(flags.store)
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def load(self) -> dict[str, Rollout]:
+        """Every rollout in the store; one that cannot be read is logged and left out."""
+        found = {}
+        for endpoint, (revision, doc) in self.store.rollouts().items():
+            try:
+                found[endpoint] = Rollout.from_json(json.loads(doc), revision)
+            except (ValueError, TypeError, KeyError) as exc:
+                log.error("the rollout of %s in the store cannot be read: %s", endpoint, exc)
+        return found
+
+    def get(self, key: str) -> Rollout:
+        endpoint = self.flags.endpoint(key).key
+        rollout = self.load().get(endpoint)
+        if rollout is None:
+            raise NoRollout(f"{endpoint} has no rollout; start one first", endpoint=endpoint)
+        return rollout
+
+    def save(self, rollout: Rollout) -> bool:
+        """Writes the rollout back at the revision it was read at; False if another wrote it
+        since (the caller reads again)."""
+        doc = json.dumps(rollout.to_json())
+        saved = self.store.save_rollout(rollout.plan.endpoint, doc, rollout.revision)
+        if saved:
+            rollout.revision += 1
+        return saved
+
+    def window(self, rollout: Rollout, fleet: Fleet) -> Window:
+        """What was counted for the rollout's endpoint since its step began."""
+        key = rollout.plan.endpoint
+        counted = window_of(fleet.endpoint(key), rollout.baseline)
+        compared, mismatched = shadow_since(fleet.shadow_of(key), rollout.shadow_baseline)
+        return Window(
+            counted.get(Backend.MIGRATED.value, Tally()),
+            counted.get(Backend.LEGACY.value, Tally()),
+            compared,
+            mismatched,
+        )
+
+    def status(self, key: str | None = None) -> list[dict[str, Any]]:
+        """Every rollout (or one), with the figures of its current step so far."""
+        rollouts = [self.get(key)] if key else list(self.load().values())
+        fleet = self.fleet.try_read()
+        now = time.time()
+        return [self.describe(rollout, fleet, now) for rollout in rollouts]
+
+    def describe(self, rollout: Rollout, fleet: Fleet | None, now: float) -> dict[str, Any]:
+        plan = rollout.plan
+        data = rollout.to_json()
+        del data["baseline"], data["shadow_baseline"], data["reference"]  # the judge's own
+        data["percentage"] = rollout.percentage
+        data["plan"] = plan.describe()
+        if rollout.state is State.RUNNING:
+            data["judged_in"] = max(0.0, rollout.judge_at - now)
+        if fleet is not None and rollout.state.active:
+            window = self.window(rollout, fleet)
+            due = rollout.state is State.RUNNING and now >= rollout.judge_at
+            verdict = judge(plan, rollout.step, window, rollout.reference, due=due)
+            data["figures"] = verdict.figures
+            data["workers"] = len(fleet.totals)
+        return data
+
+    # --- operator actions ----------------------------------------------------------------------
+
+    def start(
+        self,
+        key: str,
+        steps: tuple[float, ...],
+        interval: float,
+        min_requests: int,
+        criteria: Criteria,
+        *,
+        actor: str,
+        reason: str,
+    ) -> Rollout:
+        """Starts a rollout: the endpoint goes to the first step now (an audited change)."""
+        endpoint = self.flags.endpoint(key)
+        plan = Plan(endpoint.key, steps, interval, min_requests, criteria)
+        try:
+            plan.check()
+        except InvalidPlan as exc:
+            exc.endpoint = endpoint.key
+            raise
+        if len(endpoint.backends) != 2:
+            raise InvalidPlan(
+                f"{endpoint.key} is served by one app only: there is nothing to roll out",
+                endpoint=endpoint.key,
+            )
+        _need_reason(reason, endpoint.key)
+        current = self.load().get(endpoint.key)
+        if current is not None and current.state.active:
+            raise RolloutError(
+                f"{endpoint.key} has a rollout {current.state.value} at"
+                f" {current.percentage:g}%; abort it first",
+                endpoint=endpoint.key,
+            )
+        now = time.time()
+        fleet = self.fleet.read()
+        rollout = Rollout(
+            plan=plan,
+            state=State.RUNNING,
+            step=0,
+            step_started=now,
+            judge_at=now + plan.interval,
+            baseline=fleet.endpoint(endpoint.key),
+            shadow_baseline=fleet.shadow_of(endpoint.key),
+            reference=None,
+            started_by=actor,
+            started_at=now,
+            revision=current.revision if current is not None else 0,
+        )
+        rollout.note("started", f"{plan.describe()}; by {actor}: {reason.strip()}", now)
+        self.move(rollout, 0, actor, f"rollout started ({plan.describe()}): {reason.strip()}")
+        if not self.save(rollout):
+            raise RolloutError(
+                f"another rollout of {endpoint.key} was started at the same moment",
+                endpoint=endpoint.key,
+            )
+        return rollout
+
+    def pause(self, key: str, *, actor: str, reason: str) -> Rollout:
+        """Stops judging; the flag stays where it is."""
+        return self._act(key, "paused", actor, reason, _pause)
+
+    def resume(self, key: str, *, actor: str, reason: str) -> Rollout:
+        """Judges again, from a fresh window at the current step (its flag set back to the
+        step's, audited, if it was changed meanwhile)."""
+        return self._act(key, "resumed", actor, reason, self._resume)
+
+    def abort(self, key: str, *, actor: str, reason: str) -> Rollout:
+        """Stops the rollout and sends the endpoint back to legacy (audited)."""
+        return self._act(key, "aborted", actor, reason, self._abort)
+
+    def _act(
+        self,
+        key: str,
+        what: str,
+        actor: str,
+        reason: str,
+        change: Callable[[Rollout, str, str], None],
+    ) -> Rollout:
+        _need_reason(reason, key)
+        for _ in range(5):  # another writer got there first: read again
+            rollout = self.get(key)
+            change(rollout, actor, reason.strip())
+            rollout.note(what, f"by {actor}: {reason.strip()}")
+            if self.save(rollout):
+                return rollout
+        raise RolloutError(f"the rollout of {key} kept changing under us; try again", endpoint=key)
+
+    def _resume(self, rollout: Rollout, actor: str, reason: str) -> None:
+        if rollout.state is not State.PAUSED:
+            raise NoRollout(
+                f"the rollout of {rollout.plan.endpoint} is {rollout.state.value}, not paused",
+                endpoint=rollout.plan.endpoint,
+            )
+        now = time.time()
+        fleet = self.fleet.read()
+        rollout.state = State.RUNNING
+        rollout.step_started, rollout.judge_at = now, now + rollout.plan.interval
+        rollout.baseline = fleet.endpoint(rollout.plan.endpoint)
+        rollout.shadow_baseline = fleet.shadow_of(rollout.plan.endpoint)
+        self.move(rollout, rollout.step, actor, f"rollout resumed: {reason}")
+
+    def _abort(self, rollout: Rollout, actor: str, reason: str) -> None:
+        if not rollout.state.active:
+            raise NoRollout(
+                f"the rollout of {rollout.plan.endpoint} is {rollout.state.value} already",
+                endpoint=rollout.plan.endpoint,
+            )
+        rollout.state = State.ABORTED
+        self.flags.set(
+            rollout.plan.endpoint, "legacy", actor=actor, reason=f"rollout aborted: {reason}"
+        )
+
+    def move(self, rollout: Rollout, step: int, actor: str, reason: str) -> None:
+        """Sets the endpoint's flag to step `step`'s (an audited change; none if it is so)."""
+        flag = rollout.plan.flag(step)
+        percentage = flag.percentage if flag.mode is Mode.CANARY else None
+        self.flags.set(
+            rollout.plan.endpoint, flag.mode.value, percentage, actor=actor, reason=reason
+        )
+
+    def routes_as_planned(self, rollout: Rollout) -> Flag | None:
+        """None if the endpoint's flag routes as the rollout's step says; else the flag."""
+        flag = self.store.snapshot().flags.get(rollout.plan.endpoint)
+        wanted = rollout.plan.flag(rollout.step)
+        if flag is not None and (flag.mode, flag.percentage) == (wanted.mode, wanted.percentage):
+            return None
+        return flag or Flag(Mode.LEGACY)
+
+
+def _pause(rollout: Rollout, actor: str, reason: str) -> None:
+    if rollout.state is not State.RUNNING:
+        raise NoRollout(
+            f"the rollout of {rollout.plan.endpoint} is {rollout.state.value}, not running",
+            endpoint=rollout.plan.endpoint,
+        )
+    rollout.state = State.PAUSED
+
+
+def _need_reason(reason: str, endpoint: str) -> None:
+    if not reason.strip():
+        raise InvalidFlag(
+            "say why: a rollout action needs a reason (it goes in the audit trail)",
+            endpoint=endpoint,
+        )
