@@ -37,23 +37,27 @@ Row = dict[str, float]
 Check = tuple[str, float, str, bool]
 
 
+def example_server(
+    stack: ExitStack, pin: list[str], workdir: Path, name: str, extra: str = ""
+) -> str:
+    """Starts `strangler serve` over the worked example (everything on legacy, admin API open
+    on loopback, no access log), pinned by `pin`, with `extra` settings; returns its URL."""
+    strangler = str(Path(sys.executable).parent / "strangler")
+    config = workdir / f"{name}.toml"
+    config.write_text(
+        'legacy = "legacy.app:app"\nmigrated = "migrated.app:app"\n'
+        f'flags = "{name}.db"\ncontracts = "{REPO / "contract_tests"}"\n' + extra
+    )
+    port = free_port()
+    argv = [strangler, "serve", "--config", str(config), "--port", str(port)]
+    argv += ["--no-access-log", "--dev"]
+    return stack.enter_context(running(pin + argv, port=port, ready_path="/health", timeout=120))
+
+
 @contextmanager
 def servers(pin: list[str], workdir: Path) -> Iterator[dict[str, str]]:
-    strangler = str(Path(sys.executable).parent / "strangler")
     with ExitStack() as stack:
-        urls = {}
-        for name in SERVERS:
-            config = workdir / f"{name}.toml"
-            config.write_text(
-                'legacy = "legacy.app:app"\nmigrated = "migrated.app:app"\n'
-                f'flags = "{name}.db"\ncontracts = "{REPO / "contract_tests"}"\n'
-            )
-            port = free_port()
-            argv = [strangler, "serve", "--config", str(config), "--port", str(port)]
-            argv += ["--no-access-log", "--dev"]
-            urls[name] = stack.enter_context(
-                running(pin + argv, port=port, ready_path="/health", timeout=120)
-            )
+        urls = {name: example_server(stack, pin, workdir, name) for name in SERVERS}
         for endpoint, free in SHADOWED:
             body = {"endpoint": endpoint, "percentage": PERCENT, "reason": "bench"}
             if free:

@@ -15,6 +15,7 @@ alike; the medians of the rounds are reported, with the ratios the performance i
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -384,9 +385,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="where to write the figures")
     parser.add_argument(
         "--suites",
-        default="example,httpbin,shadow",
+        default="example,httpbin,shadow,observe",
         help="example (the worked example, four servers), httpbin (scripts/bench_httpbin.py),"
-        " shadow (scripts/bench_shadow.py)",
+        " shadow (scripts/bench_shadow.py), observe (scripts/bench_observe.py)",
     )
     args = parser.parse_args()
     if args.quick:
@@ -413,26 +414,26 @@ def main() -> None:
         )
         medians.update({("httpbin/" + s, e, c): m for (s, e, c), m in httpbin_medians.items()})
         checks += httpbin_checks
-    if "shadow" in suites:
-        import bench_shadow
+    workdir = Path(tempfile.mkdtemp())
 
-        workdir = Path(tempfile.mkdtemp())
+    def measure_example(
+        url: str, name: str, endpoint: str, connections: int, seconds: int
+    ) -> dict[str, float]:
+        script = workdir / f"{name}-{endpoint}.lua"
+        if not script.exists():
+            script.write_text(lua_for(endpoint, login(url)))
+        if use_wrk:
+            return run_wrk(url, script, connections, seconds)
+        return run_fallback(url, endpoint, login(url), connections, seconds)
 
-        def measure_example(
-            url: str, name: str, endpoint: str, connections: int, seconds: int
-        ) -> dict[str, float]:
-            script = workdir / f"{name}-{endpoint}.lua"
-            if not script.exists():
-                script.write_text(lua_for(endpoint, login(url)))
-            if use_wrk:
-                return run_wrk(url, script, connections, seconds)
-            return run_fallback(url, endpoint, login(url), connections, seconds)
-
-        shadow_medians, shadow_checks = bench_shadow.run(
-            ["taskset", "-c", SERVER_CPU], workdir, measure_example, args.rounds, args.seconds
-        )
-        medians.update({("shadow/" + s, e, c): m for (s, e, c), m in shadow_medians.items()})
-        checks += shadow_checks
+    for suite in ("shadow", "observe"):
+        if suite in suites:
+            module = importlib.import_module(f"bench_{suite}")
+            suite_medians, suite_checks = module.run(
+                ["taskset", "-c", SERVER_CPU], workdir, measure_example, args.rounds, args.seconds
+            )
+            medians.update({(f"{suite}/{s}", e, c): m for (s, e, c), m in suite_medians.items()})
+            checks += suite_checks
 
     print("\nratios")
     for label, value, target, ok in checks:

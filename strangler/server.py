@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import start_http_server
+
 from strangler.admin.auth import Credentials
 from strangler.contracts import jsonpath
 from strangler.contracts.cases import Rules
@@ -21,6 +23,7 @@ from strangler.flags.flagfile import import_flags
 from strangler.flags.model import AuditEntry
 from strangler.flags.service import FlagService
 from strangler.gateway.dispatch import Gateway, check_admin_prefix, create_gateway
+from strangler.metrics.gateway import multiprocess
 from strangler.rollout.guard import EVERY_ENDPOINT, GuardRule
 from strangler.routing.inventory import discover
 from strangler.routing.sticky import parse_sticky
@@ -177,7 +180,14 @@ def from_environment() -> Gateway:
     """The uvicorn factory each worker process calls (`strangler serve` set the environment):
     the gateway, with this worker's connection limits."""
     values: dict[str, Any] = json.loads(os.environ[SETTINGS_ENV])
-    return build_gateway(Settings(**values))
+    settings = Settings(**values)
+    gateway = build_gateway(settings)
+    if settings.metrics_port and gateway.metrics is not None and not multiprocess():
+        # One process: it serves its own metrics port (with workers, `strangler serve` does).
+        start_http_server(
+            settings.metrics_port, addr=settings.metrics_host, registry=gateway.metrics.registry
+        )
+    return gateway
 
 
 def shadow_tap(settings: Settings) -> ShadowTap:

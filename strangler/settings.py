@@ -23,6 +23,7 @@
     metrics = true                   # Prometheus metrics at /_strangler/metrics (and for rollouts)
     metrics_public = false           # true: scraped without the admin credential
     metrics_port = 0                 # N: `strangler serve` also serves them on a port of their own
+    metrics_host = "127.0.0.1"       # ...on this address
     request_log = ""                 # "stdout", "stderr" or a file: one JSON line per request
     request_id_header = "X-Request-ID"   # kept when sent, made when not, passed on, returned
     guard = ["POST /predict"]        # endpoints sent back to legacy when migrated fails ("*": all)
@@ -98,6 +99,7 @@ class Settings:
     metrics: bool = True
     metrics_public: bool = False
     metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
     request_log: str = ""
     request_id_header: str | None = "X-Request-ID"
     # The guard (strangler.rollout.guard): endpoints on migrated or canary that go back to legacy

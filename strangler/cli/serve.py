@@ -12,6 +12,7 @@ import click
 from strangler.cli.common import config_option, fail
 from strangler.cli.operations import LocalOperations
 from strangler.errors import ConfigError, StranglerError
+from strangler.metrics.exposition import prepare_multiprocess, serve_port
 from strangler.server import check_settings, create_store, settings_to_env
 from strangler.serving.protocol import configure
 from strangler.settings import TOKEN_ENV, import_string, load_settings
@@ -29,7 +30,11 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 @click.option(
     "--dev", is_flag=True, help="Open the admin API without a token (never in production)."
 )
-@click.option("--access-log/--no-access-log", default=True, show_default=True)
+@click.option(
+    "--access-log/--no-access-log",
+    default=None,
+    help="uvicorn's access log (default: on, unless the settings' request_log is on).",
+)
 @click.option(
     "--loop",
     type=click.Choice(["auto", "asyncio", "uvloop"]),
@@ -54,7 +59,7 @@ def serve(
     port: int,
     workers: int,
     dev: bool,
-    access_log: bool,
+    access_log: bool | None,
     loop: str,
     http: str,
     config: Path | None,
@@ -97,6 +102,12 @@ def serve(
             fg="yellow",
             err=True,
         )
+    if workers > 1:  # each worker writes its metrics to files; a scrape adds them up
+        prepare_multiprocess()
+        if settings.metrics and settings.metrics_port:
+            serve_port(settings.metrics_port, settings.metrics_host)
+    if access_log is None:
+        access_log = not settings.request_log
     os.environ.update(settings_to_env(settings))
     uvicorn.run(
         "strangler.server:from_environment",

@@ -401,9 +401,10 @@ class SQLiteFlagStore:
     def published(self, kind: str, within: float) -> dict[str, str]:
         self._follow_the_file()
         with self._errors("read"), self._lock:
+            db = self._db  # opened first: it reads which tables the file has
             if "reports" not in self._tables:
                 return {}
-            rows = self._db.execute(
+            rows = db.execute(
                 "SELECT worker, payload FROM reports WHERE kind = ? AND at >= ?",
                 (kind, time.time() - within),
             ).fetchall()
@@ -428,9 +429,10 @@ class SQLiteFlagStore:
     def rollouts(self) -> dict[str, tuple[int, str]]:
         self._follow_the_file()
         with self._errors("read"), self._lock:
+            db = self._db  # opened first: it reads which tables the file has
             if "rollouts" not in self._tables:
                 return {}
-            rows = self._db.execute("SELECT endpoint, revision, doc FROM rollouts").fetchall()
+            rows = db.execute("SELECT endpoint, revision, doc FROM rollouts").fetchall()
         return {str(endpoint): (int(revision), str(doc)) for endpoint, revision, doc in rows}
 
     def save_rollout(self, endpoint: str, doc: str, revision: int) -> bool:

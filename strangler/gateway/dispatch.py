@@ -173,7 +173,7 @@ class Gateway:
                 backend = chosen or backend
                 reason = Reason.FORCED if forced else reason
             except ForceRefused:
-                await _refuse_force(_Reply(send, extra))
+                await _refuse_force(_Reply(send, extra, self._id_header))
                 return
             # The apps never see the admin credential.
             scope = dict(scope, headers=[h for h in scope["headers"] if h[0] not in _OUR_HEADERS])
@@ -188,7 +188,8 @@ class Gateway:
                 scope = self._for_migrated(scope, path, root_path)
         else:
             app = self.legacy
-        reply = _Reply(send, extra)  # the gateway's own answers: not marked with a backend
+        id_name = self._id_header
+        reply = _Reply(send, extra, id_name)  # the gateway's own answers: no backend named
         try:
             if self._body_limits and self._too_large(scope, path):
                 await _answer(reply, 413, b"the request body is larger than this endpoint accepts")
@@ -199,7 +200,7 @@ class Gateway:
             if self._busy[backend] >= capacity:
                 await _answer(reply, 503, b"overloaded: try again shortly", _RETRY_AFTER)
                 return
-            reply = _Reply(send, self._marks[backend] + extra if extra else self._marks[backend])
+            reply = _Reply(send, self._marks[backend] + extra, id_name)
             await self._serve(app, scope, receive, reply, backend, shadowed, legacy_scope, path)
         finally:
             if self._observing:
@@ -432,37 +433,44 @@ class _Reply:
     """Wraps `send`: adds the gateway's response headers (the backend's name, the request id)
     to the answer's start, and remembers its status (0 until it starts)."""
 
-    __slots__ = ("_headers", "_send", "status")
+    __slots__ = ("_headers", "_id_name", "_send", "status")
 
-    def __init__(self, send: Send, headers: list[tuple[bytes, bytes]]) -> None:
+    def __init__(
+        self, send: Send, headers: list[tuple[bytes, bytes]], id_name: bytes | None = None
+    ) -> None:
         self._send = send
-        self._headers = headers
+        self._headers = headers  # the request id last, when `id_name` names it
+        self._id_name = id_name
         self.status = 0
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
             if self._headers:
-                message["headers"] = _added(message.get("headers", ()), self._headers)
+                headers = message.get("headers", ())
+                message["headers"] = _added(headers, self._headers, self._id_name)
         await self._send(message)
 
 
 def _added(
-    headers: Iterable[tuple[bytes, bytes]], ours: list[tuple[bytes, bytes]]
+    headers: Iterable[tuple[bytes, bytes]], ours: list[tuple[bytes, bytes]], id_name: bytes | None
 ) -> list[tuple[bytes, bytes]]:
-    """The answer's headers and ours, but not those the app set itself (an app that echoes the
-    request id keeps its own)."""
+    """The answer's headers, then ours. Ours end with the request id when `id_name` is given,
+    left out if the app set one itself (an app that echoes it keeps its own)."""
     headers = list(headers)
-    if not headers:
-        return [*ours]
-    names = {name.lower() for name, _ in headers}
-    return headers + [header for header in ours if header[0] not in names]
+    if id_name is not None:
+        size = len(id_name)
+        for name, _ in headers:
+            if len(name) == size and name.lower() == id_name:
+                return headers + ours[:-1]
+    return headers + ours
 
 
 def _with_request_id(scope: Scope, name: bytes, value: bytes) -> Scope:
-    """The scope with the request id header set to `value` (replacing an unsound one)."""
-    headers = [header for header in scope["headers"] if header[0] != name]
-    return dict(scope, headers=[*headers, (name, value)])
+    """The scope with the request id header set to `value` (replacing an unsound one). The
+    server made the scope for this request alone: its headers are replaced, the dict kept."""
+    scope["headers"] = [*(h for h in scope["headers"] if h[0] != name), (name, value)]
+    return scope
 
 
 def _endpoint_key(inventory: Inventory, key: str, setting: str) -> str:

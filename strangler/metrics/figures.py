@@ -40,8 +40,10 @@ class Tally:
 
     def since(self, earlier: Tally) -> Tally:
         """What was counted after `earlier`; everything, if the counts went down (a restart)."""
-        if self.requests < earlier.requests or any(
-            a < b for a, b in zip(self.buckets, earlier.buckets, strict=True)
+        if (
+            self.requests < earlier.requests
+            or self.errors < earlier.errors
+            or any(a < b for a, b in zip(self.buckets, earlier.buckets, strict=True))
         ):
             return self
         return Tally(
@@ -106,7 +108,7 @@ def decode(payload: str) -> Totals:
             str(key): {str(backend): Tally.from_list(t) for backend, t in sides.items()}
             for key, sides in data.items()
         }
-    except (TypeError, ValueError, AttributeError) as exc:
+    except (TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
         raise ValueError(f"not request totals: {exc}") from None
 
 

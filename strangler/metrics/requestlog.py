@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
 import sys
 import time
 
 from strangler.errors import ConfigError
+
+log = logging.getLogger("strangler.requests")
 
 FLUSH_AFTER = 0.2
 BATCH = 3584  # bytes: a batch and the longest line stay under PIPE_BUF (4096)
@@ -64,7 +67,10 @@ class RequestLog:
         self._lines: list[str] = []
         self._size = 0
         self._pending: asyncio.TimerHandle | None = None
-        self._quoted: dict[str | None, str] = {None: "null"}
+        # The part of a line that is the same for every request of an endpoint, backend and
+        # reason: built (and its endpoint JSON-quoted) once.
+        self._middles: dict[tuple[str, str | None, str, str], str] = {}
+        self.failed = False  # a write failed: logged once
 
     def write(
         self,
@@ -79,12 +85,11 @@ class RequestLog:
         seconds: float,
     ) -> None:
         """Adds one request's line (on the event loop)."""
-        quoted = self._quoted.get(endpoint)
-        if quoted is None:  # endpoint keys come from the apps' routes: few, quoted once
-            quoted = self._quoted[endpoint] = json.dumps(endpoint)
+        middle = self._middles.get((method, endpoint, backend, reason))
+        if middle is None:
+            middle = self._middle(method, endpoint, backend, reason)
         line = (
-            f'{{"ts":{time.time():.3f},"request_id":"{request_id.decode("ascii")}",'
-            f'"method":"{method}","endpoint":{quoted},"backend":"{backend}","reason":"{reason}",'
+            f'{{"ts":{time.time():.3f},"request_id":"{request_id.decode()}",{middle},'
             f'"bucket":{"null" if bucket is None else bucket},"flags":{version},'
             f'"status":{status},"ms":{seconds * 1000:.3f}}}\n'
         )
@@ -92,14 +97,24 @@ class RequestLog:
             self.flush()
         self._lines.append(line)
         self._size += len(line)
-        if self._pending is None:
-            self._pending = asyncio.get_running_loop().call_later(FLUSH_AFTER, self.flush)
+        if self._pending is None:  # at most one timer a FLUSH_AFTER, never cancelled
+            self._pending = asyncio.get_running_loop().call_later(FLUSH_AFTER, self._flush_due)
+
+    def _middle(self, method: str, endpoint: str | None, backend: str, reason: str) -> str:
+        middle = (
+            f'"method":{json.dumps(method)},"endpoint":{json.dumps(endpoint)},'
+            f'"backend":"{backend}","reason":"{reason}"'
+        )
+        if len(self._middles) < 10_000:  # methods come from clients: bounded
+            self._middles[(method, endpoint, backend, reason)] = middle
+        return middle
+
+    def _flush_due(self) -> None:
+        self._pending = None
+        self.flush()
 
     def flush(self) -> None:
         """Writes the lines gathered so far, in one write (whole lines, under PIPE_BUF)."""
-        if self._pending is not None:
-            self._pending.cancel()
-            self._pending = None
         if not self._lines:
             return
         data = "".join(self._lines).encode()
@@ -108,10 +123,15 @@ class RequestLog:
         try:
             while data:
                 data = data[os.write(self._fd, data) :]
-        except OSError:  # a full disk or a closed pipe costs the log, never the request
-            pass
+        except OSError as exc:  # a full disk or a closed pipe costs the log, never the request
+            if not self.failed:
+                log.error("the request log %s cannot be written: %s", self.target, exc)
+            self.failed = True
 
     def close(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
         self.flush()
         if self._owned:
             os.close(self._fd)

@@ -3,7 +3,8 @@
 Each second the conductor hands over the step's window so far (every worker's requests since the
 step began, strangler.metrics.figures). The step is:
 
-- rolled back as soon as it breaches a criterion with `min_requests` migrated requests counted,
+- rolled back as soon as it breaches a criterion (p99 only from P99_MIN_REQUESTS migrated
+  requests on) with `min_requests` migrated requests counted,
   or sooner when its 5xx answers alone already breach the error criterion as if every request
   still to come up to `min_requests` succeeded (no wait for proof already in hand);
 - when its interval is over: held (judged again one interval later, counting on) while it has
@@ -25,6 +26,8 @@ from strangler.rollout.plan import Plan
 # p99 differences under this never breach: within one latency bucket the estimate cannot
 # tell them apart (strangler.metrics.figures.BUCKETS).
 P99_NOISE = 0.005
+# Nor is p99 judged on fewer requests than this: it would be the slowest one (a cold start).
+P99_MIN_REQUESTS = 100
 
 
 class Action(enum.StrEnum):
@@ -80,10 +83,11 @@ def _assess(plan: Plan, window: Window, legacy: Tally | None) -> tuple[list[str]
     migrated = window.migrated
     figures, breaches = [], []
     certain = False
-    legacy_rate = legacy.error_rate if legacy is not None else 0.0
-    legacy_text = percent(legacy_rate) if legacy is not None else "no legacy figures (0% taken)"
+    known = legacy.error_rate if legacy is not None else None
+    legacy_rate = known if known is not None else 0.0
+    legacy_text = percent(known) if known is not None else "no legacy figures (0% taken)"
     rate = migrated.error_rate
-    if rate is not None and legacy_rate is not None:
+    if rate is not None:
         delta = (rate - legacy_rate) * 100
         figures.append(
             f"migrated {migrated.requests} requests, 5xx {percent(rate)} vs legacy {legacy_text}"
@@ -97,14 +101,17 @@ def _assess(plan: Plan, window: Window, legacy: Tally | None) -> tuple[list[str]
     else:
         figures.append("migrated 0 requests")
     ours = migrated.quantile(0.99)
-    theirs = legacy.quantile(0.99) if legacy is not None else None
+    theirs = legacy.quantile(0.99) if legacy is not None and legacy.requests else None
     if ours is not None and theirs is not None:
         ratio = ours / theirs if theirs else float("inf")
+        judged = migrated.requests >= P99_MIN_REQUESTS
+        unjudged = "" if judged else f", not judged under {P99_MIN_REQUESTS} requests"
         figures.append(
             f"p99 {millis(ours)} vs {millis(theirs)} ({ratio:.2f}x,"
-            f" max {criteria.max_p99_ratio:g}x)"
+            f" max {criteria.max_p99_ratio:g}x{unjudged})"
         )
-        if ours > criteria.max_p99_ratio * theirs and ours - theirs > P99_NOISE:
+        breached = ours > criteria.max_p99_ratio * theirs and ours - theirs > P99_NOISE
+        if judged and breached:
             breaches.append("p99 latency")
     elif ours is not None:
         figures.append(f"p99 {millis(ours)} (no legacy figures to compare)")

@@ -118,7 +118,8 @@ class Rollout:
 
     def note(self, what: str, detail: str, now: float | None = None) -> None:
         """Keeps an event (a judgment, an operator's action) in the rollout's own record."""
-        self.events.append({"at": now or time.time(), "what": what, "detail": detail})
+        at = now if now is not None else time.time()
+        self.events.append({"at": at, "what": what, "detail": detail})
         del self.events[:-MAX_EVENTS]
 
     def to_json(self) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -198,3 +199,24 @@ def test_another_store_copied_over_the_file_in_place_is_a_fault(tmp_path: Path) 
     shutil.copyfile(tmp_path / "other.db", path)
     with pytest.raises(FlagStoreError, match="overwritten by another store"):
         reader.version()
+
+
+def test_a_lease_is_held_by_one_holder_until_it_runs_out(store: FlagStore) -> None:
+    """One holder at a time; the holder renews; another takes it only once it has run out."""
+    assert store.lease("rollout GET /a", "worker-1", 0.3)
+    assert not store.lease("rollout GET /a", "worker-2", 0.3)
+    assert store.lease("rollout GET /a", "worker-1", 0.3)  # renewed
+    assert store.lease("rollout GET /b", "worker-2", 0.3)  # another lease is another matter
+    time.sleep(0.4)
+    assert store.lease("rollout GET /a", "worker-2", 0.3)
+    assert not store.lease("rollout GET /a", "worker-1", 0.3)
+
+
+def test_a_rollout_is_written_only_at_the_revision_it_was_read_at(store: FlagStore) -> None:
+    """Compare-and-set: a writer that read an older revision is refused, and writes nothing."""
+    assert store.rollouts() == {}
+    assert store.save_rollout("GET /a", '{"v": 1}', 0)
+    assert not store.save_rollout("GET /a", '{"v": "lost"}', 0)  # someone else created it
+    assert store.save_rollout("GET /a", '{"v": 2}', 1)
+    assert not store.save_rollout("GET /a", '{"v": "stale"}', 1)
+    assert store.rollouts() == {"GET /a": (2, '{"v": 2}')}
