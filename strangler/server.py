@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,9 @@ from strangler.shadow.tap import ShadowLimits, ShadowTap
 log = logging.getLogger("strangler.server")
 
 SETTINGS_ENV = "STRANGLER_SETTINGS_JSON"
+
+_TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")  # an HTTP header name (RFC 9110 token)
+_OURS = {"x-strangler-admin-token", "x-strangler-force-backend", "x-strangler-backend"}
 
 
 def check_settings(settings: Settings) -> None:
@@ -68,6 +72,22 @@ def check_settings(settings: Settings) -> None:
     rule = guard_rule(settings)
     if rule is not None:
         rule.check()
+        if not settings.metrics:
+            raise ConfigError("guard needs metrics = true: it judges by the requests counted")
+    id_header = settings.request_id_header
+    if id_header is not None and (not _TOKEN.fullmatch(id_header) or id_header.lower() in _OURS):
+        raise ConfigError(
+            f"request_id_header = {id_header!r}: give a header name (letters, digits, '-'), not one"
+            " the gateway uses itself, e.g. 'X-Request-ID'; or '' for no request ids"
+        )
+    if settings.request_log not in ("", "stdout", "stderr"):
+        log_path = Path(settings.path(settings.request_log))
+        try:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(log_path, "a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            raise ConfigError(f"request_log: cannot write {log_path}: {exc}") from None
     if not 0 <= settings.metrics_port <= 65535:
         raise ConfigError(f"metrics_port = {settings.metrics_port}: give a port, or 0 for none")
     for name, value in vars(settings.limits).items():
@@ -121,7 +141,7 @@ def build_gateway(settings: Settings) -> Gateway:
         shadow=shadow_tap(settings),
         metrics=settings.metrics,
         metrics_public=settings.metrics_public,
-        request_log=settings.request_log or None,
+        request_log=request_log(settings),
         request_id_header=settings.request_id_header,
         guard=guard_rule(settings),
     )
@@ -158,6 +178,14 @@ def seed_store(settings: Settings, service: FlagService) -> list[AuditEntry]:
     if changes:
         log.info("seeded %d flag(s) from %s", len(changes), seed)
     return changes
+
+
+def request_log(settings: Settings) -> str | None:
+    """Where the request log goes: stdout, stderr, a path (resolved against the settings'
+    folder), or None."""
+    if settings.request_log in ("", "stdout", "stderr"):
+        return settings.request_log or None
+    return settings.path(settings.request_log)
 
 
 def guard_rule(settings: Settings) -> GuardRule | None:

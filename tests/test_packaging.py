@@ -31,6 +31,7 @@ GATEWAY_DEPENDENCIES = {
     "flask",
     "httpx",
     "mmh3",
+    "prometheus-client",
     "pydantic",
     "pyyaml",
     "uvicorn",

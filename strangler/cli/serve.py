@@ -13,6 +13,7 @@ from strangler.cli.common import config_option, fail
 from strangler.cli.operations import LocalOperations
 from strangler.errors import ConfigError, StranglerError
 from strangler.metrics.exposition import prepare_multiprocess, serve_port
+from strangler.metrics.gateway import multiprocess
 from strangler.server import check_settings, create_store, settings_to_env
 from strangler.serving.protocol import configure
 from strangler.settings import TOKEN_ENV, import_string, load_settings
@@ -104,8 +105,9 @@ def serve(
         )
     if workers > 1:  # each worker writes its metrics to files; a scrape adds them up
         prepare_multiprocess()
-        if settings.metrics and settings.metrics_port:
-            serve_port(settings.metrics_port, settings.metrics_host)
+    if settings.metrics and settings.metrics_port and multiprocess():
+        # This process reads every worker's files (one process alone serves its own port).
+        serve_port(settings.metrics_port, settings.metrics_host)
     if access_log is None:
         access_log = not settings.request_log
     os.environ.update(settings_to_env(settings))

@@ -174,6 +174,9 @@ class Gateway:
                 reason = Reason.FORCED if forced else reason
             except ForceRefused:
                 await _refuse_force(_Reply(send, extra, self._id_header))
+                if self._observing:
+                    seconds = perf_counter() - started
+                    self._observe(scope, decision, backend, reason, 401, seconds, request_id)
                 return
             # The apps never see the admin credential.
             scope = dict(scope, headers=[h for h in scope["headers"] if h[0] not in _OUR_HEADERS])
@@ -192,12 +195,14 @@ class Gateway:
         reply = _Reply(send, extra, id_name)  # the gateway's own answers: no backend named
         try:
             if self._body_limits and self._too_large(scope, path):
+                reason = Reason.TOO_LARGE  # the gateway's answer, not the backend's
                 await _answer(reply, 413, b"the request body is larger than this endpoint accepts")
                 return
             capacity = self._capacity[backend]
             if backend is Backend.LEGACY and self._legacy_pool is not None:
                 capacity += self._legacy_pool.limit
             if self._busy[backend] >= capacity:
+                reason = Reason.SHED  # the gateway's answer: not held against the backend
                 await _answer(reply, 503, b"overloaded: try again shortly", _RETRY_AFTER)
                 return
             reply = _Reply(send, self._marks[backend] + extra, id_name)
@@ -446,9 +451,9 @@ class _Reply:
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
-            if self._headers:
-                headers = message.get("headers", ())
-                message["headers"] = _added(headers, self._headers, self._id_name)
+            if self._headers:  # a new message: the app may send the same one again
+                headers = _added(message.get("headers", ()), self._headers, self._id_name)
+                message = {**message, "headers": headers}
         await self._send(message)
 
 

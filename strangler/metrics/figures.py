@@ -1,10 +1,11 @@
 """Request figures per endpoint and backend, and the arithmetic the rollout judge does on them.
 
-Each worker counts its requests in Prometheus metrics (strangler.metrics.gateway) and publishes
-its running totals in the flag store with its heartbeat, so the one instance that judges a
-rollout sees every worker of every gateway on that store. Totals only grow, except when a worker
-restarts: `since` subtracts a worker's earlier totals and takes a total that went down as counted
-from zero, as Prometheus's rate() does.
+Each worker counts its requests (strangler.metrics.gateway) and publishes its running totals in
+the flag store with its heartbeat, so the one instance that judges a rollout sees every worker of
+every gateway on that store. A worker's id names one process (host, pid, gateway object): a
+restarted worker is a new worker, counted from zero, and one worker's totals only grow. Totals
+read at two moments can still be one fresh and one up to a heartbeat old (the judging worker
+reads its own live): `since` never lets such a read count less than nothing.
 """
 
 from __future__ import annotations
@@ -39,18 +40,13 @@ class Tally:
         )
 
     def since(self, earlier: Tally) -> Tally:
-        """What was counted after `earlier`; everything, if the counts went down (a restart)."""
-        if (
-            self.requests < earlier.requests
-            or self.errors < earlier.errors
-            or any(a < b for a, b in zip(self.buckets, earlier.buckets, strict=True))
-        ):
-            return self
+        """What was counted after `earlier`, field by field; a count that went down (`earlier`
+        read fresher than this) counts as nothing, never as less."""
         return Tally(
-            self.requests - earlier.requests,
-            self.errors - earlier.errors,
+            max(0, self.requests - earlier.requests),
+            max(0, self.errors - earlier.errors),
             max(0.0, self.seconds - earlier.seconds),
-            tuple(a - b for a, b in zip(self.buckets, earlier.buckets, strict=True)),
+            tuple(max(0, a - b) for a, b in zip(self.buckets, earlier.buckets, strict=True)),
         )
 
     @property
@@ -116,7 +112,8 @@ def window(
     now: Mapping[str, Mapping[str, Tally]], start: Mapping[str, Mapping[str, Tally]]
 ) -> dict[str, Tally]:
     """backend -> what every worker counted between `start` and `now` (both worker -> backend
-    -> tally). A worker new since `start` counts from zero; one gone is left out."""
+    -> tally). A worker new since `start` counts from zero; one gone is left out (its requests
+    since `start` with it: a rollout judged then has fewer requests, never wrong ones)."""
     summed: dict[str, Tally] = {}
     for worker, sides in now.items():
         before = start.get(worker, {})

@@ -58,6 +58,9 @@ SHADOW_OUTCOMES = (
     "too_big",
     "busy",
 )
+# Answers the gateway gave itself (load shed, body too large): counted in the metrics, not held
+# against the backend by the rollout judge and the guard (strangler.rollout).
+GATEWAY_ANSWERS = frozenset({Reason.SHED.value, Reason.TOO_LARGE.value})
 # How often a worker brings its slower metrics (shadow counts, the flag gauges) up to date.
 SYNC_EVERY = 1.0
 
@@ -140,6 +143,8 @@ class GatewayMetrics:
         if count is None:
             count = self._counts[(endpoint, backend, reason, status // 100)] = [0]
         count[0] += 1
+        if reason in GATEWAY_ANSWERS:
+            return  # not the backend's latency
         latency = self._latencies.get((endpoint, backend))
         if latency is None:
             latency = self._latencies[(endpoint, backend)] = [0.0] * (len(BUCKETS) + 2)
@@ -159,21 +164,24 @@ class GatewayMetrics:
             )
             self._series[(endpoint, backend, reason, status // 100)] = series
         series[0].inc()
-        series[1].observe(seconds)
+        if reason not in GATEWAY_ANSWERS:  # not the backend's latency
+            series[1].observe(seconds)
 
     def totals(self) -> Totals:
         """This worker's running totals per endpoint and backend (for the rollout judge)."""
         if self.shared:
             return self._shared_totals()
         counts: dict[tuple[str, str], list[int]] = {}
-        for (endpoint, backend, _, status_class), count in list(self._counts.items()):
+        for (endpoint, backend, reason, status_class), count in self._counts.copy().items():
+            if reason in GATEWAY_ANSWERS:
+                continue
             where = (endpoint if endpoint is not None else UNMATCHED, backend.value)
             requests_errors = counts.setdefault(where, [0, 0])
             requests_errors[0] += count[0]
             if status_class >= 5:
                 requests_errors[1] += count[0]
         totals: Totals = {}
-        for (endpoint, backend), latency in list(self._latencies.items()):
+        for (endpoint, backend), latency in self._latencies.copy().items():
             where = (endpoint if endpoint is not None else UNMATCHED, backend.value)
             requests, errors = counts.get(where, (0, 0))
             buckets = tuple(int(n) for n in latency[1:])
@@ -189,6 +197,8 @@ class GatewayMetrics:
                 if not sample.name.endswith("_total"):
                     continue
                 labels = sample.labels
+                if labels["reason"] in GATEWAY_ANSWERS:
+                    continue
                 where = (labels["endpoint"], labels["backend"])
                 requests_errors = counts.setdefault(where, [0, 0])
                 requests_errors[0] += int(sample.value)
@@ -268,7 +278,7 @@ class _Figures(Collector):
         labels = ["endpoint", "backend", "reason", "code"]
         requests = CounterMetricFamily("strangler_requests", REQUESTS_HELP, labels=labels)
         by_code: dict[tuple[str, str, str, str], int] = {}
-        for (endpoint, backend, reason, status_class), count in list(self._counts.items()):
+        for (endpoint, backend, reason, status_class), count in self._counts.copy().items():
             label = endpoint if endpoint is not None else UNMATCHED
             code = _code(status_class * 100)
             key = (label, backend.value, reason.value, code)
@@ -280,7 +290,7 @@ class _Figures(Collector):
             "strangler_request_duration_seconds", DURATION_HELP, labels=["endpoint", "backend"]
         )
         bounds = [*(repr(float(b)) for b in BUCKETS), "+Inf"]
-        for (endpoint, backend), latency in list(self._latencies.items()):
+        for (endpoint, backend), latency in self._latencies.copy().items():
             label = endpoint if endpoint is not None else UNMATCHED
             cumulative, running = [], 0.0
             for bound, observed in zip(bounds, latency[1:], strict=True):

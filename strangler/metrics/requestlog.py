@@ -60,6 +60,7 @@ class RequestLog:
             self._fd, self._owned = sys.stderr.fileno(), False
         else:
             try:
+                os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
                 self._fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             except OSError as exc:
                 raise ConfigError(f"request_log: cannot open {target!r}: {exc}") from exc
@@ -85,6 +86,8 @@ class RequestLog:
         seconds: float,
     ) -> None:
         """Adds one request's line (on the event loop)."""
+        if self._fd < 0:
+            return  # closed: the gateway is shutting down
         middle = self._middles.get((method, endpoint, backend, reason))
         if middle is None:
             middle = self._middle(method, endpoint, backend, reason)
@@ -101,6 +104,8 @@ class RequestLog:
             self._pending = asyncio.get_running_loop().call_later(FLUSH_AFTER, self._flush_due)
 
     def _middle(self, method: str, endpoint: str | None, backend: str, reason: str) -> str:
+        if len(method) > 16:  # a client's own method: kept short, so lines stay whole
+            method = method[:16] + "..."
         middle = (
             f'"method":{json.dumps(method)},"endpoint":{json.dumps(endpoint)},'
             f'"backend":"{backend}","reason":"{reason}"'
@@ -132,6 +137,9 @@ class RequestLog:
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
+        if self._fd < 0:
+            return
         self.flush()
         if self._owned:
             os.close(self._fd)
+        self._fd = -1

@@ -28,6 +28,10 @@ GUARD_LEASE = "guard"
 GUARD_ACTOR = "strangler guard"
 
 
+def _lease(rollout: Rollout) -> str:
+    return f"rollout {rollout.plan.endpoint}"
+
+
 class Conductor:
     """Judges the rollouts whose lease this worker holds, and runs the guard under its own."""
 
@@ -74,11 +78,14 @@ class Conductor:
         guarded = self._guarded(snapshot, {r.plan.endpoint for r in running})
         if not running and not guarded:
             return
+        mine = [r for r in running if self.store.lease(_lease(r), self.worker, LEASE)]
+        guarding = bool(guarded) and self.store.lease(GUARD_LEASE, self.worker, LEASE)
+        if not mine and not guarding:
+            return  # another worker judges: no need to read the fleet
         fleet = self.rollouts.fleet.read()
-        for rollout in running:
-            if self.store.lease(f"rollout {rollout.plan.endpoint}", self.worker, LEASE):
-                self._judge(rollout, fleet, now)
-        if guarded and self.guard is not None and self.store.lease(GUARD_LEASE, self.worker, LEASE):
+        for rollout in mine:
+            self._judge(rollout, fleet, now)
+        if guarding and self.guard is not None:
             for key in guarded:
                 flag = snapshot.flags[key]
                 trip = self.guard.check(key, flag, fleet.endpoint(key), now)
@@ -115,6 +122,7 @@ class Conductor:
             rollout.reference = verdict.reference
         if verdict.action is Action.WAIT:
             return  # nothing to write: the next tick looks again
+        moved = verdict.action in (Action.ROLLBACK, Action.PROMOTE)
         if verdict.action is Action.HOLD:
             rollout.judge_at = now + plan.interval
             rollout.note("hold", verdict.figures, now)
@@ -125,7 +133,8 @@ class Conductor:
             rollout.note("completed", f"healthy at {rollout.percentage:g}%: {verdict.figures}", now)
         else:
             self._promote(rollout, verdict, fleet, now)
-        self._save(rollout)
+        if not self._save(rollout) and moved:
+            self._settle(plan.endpoint)
 
     def _promote(self, rollout: Rollout, verdict: Verdict, fleet: Fleet, now: float) -> None:
         plan = rollout.plan
@@ -154,9 +163,21 @@ class Conductor:
         rollout.note("rolled back", reason, now)
         log.warning("%s: %s", plan.endpoint, reason)
 
-    def _save(self, rollout: Rollout) -> None:
-        if not self.rollouts.save(rollout):  # an operator acted meanwhile: theirs stands
-            log.info(
-                "the rollout of %s changed while it was judged; judging it again",
-                rollout.plan.endpoint,
-            )
+    def _save(self, rollout: Rollout) -> bool:
+        if self.rollouts.save(rollout):
+            return True
+        log.info("the rollout of %s changed while it was judged", rollout.plan.endpoint)
+        return False  # an operator acted meanwhile: theirs stands
+
+    def _settle(self, endpoint: str) -> None:
+        """After a move whose rollout an operator changed meanwhile (paused, aborted), the
+        operator's word stands: the flag goes where the rollout now says."""
+        rollout = self.rollouts.load().get(endpoint)
+        if rollout is None:
+            return
+        if rollout.state in (State.ABORTED, State.ROLLED_BACK):
+            reason = "rollout stopped while it was judged: back to legacy"
+            self.rollouts.flags.set(endpoint, "legacy", actor=ROLLOUT_ACTOR, reason=reason)
+        elif rollout.state is State.PAUSED:
+            reason = "rollout paused while it was judged: back to its step"
+            self.rollouts.move(rollout, rollout.step, ROLLOUT_ACTOR, reason)

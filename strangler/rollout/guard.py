@@ -25,6 +25,7 @@ from strangler.metrics.figures import window as window_of
 from strangler.types import Backend, Mode
 
 EVERY_ENDPOINT = "*"
+STEP = 1.0  # seconds between the guard's looks (the conductor's tick)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +81,10 @@ class Guard:
             if Backend.MIGRATED.value in by
         }
         watched = self._history.get(key)
-        if watched is None or watched[0] != flag:  # the flag changed: a clean slate
+        routing = (flag.mode, flag.percentage)  # a shadow share changed is no new slate
+        stale = watched is not None and bool(watched[1]) and watched[1][-1][0] < now - 2 * STEP
+        if watched is None or (watched[0].mode, watched[0].percentage) != routing or stale:
+            # A clean slate: the flag changed, or another worker held the guard's lease.
             watched = (flag, collections.deque())
             self._history[key] = watched
         samples = watched[1]

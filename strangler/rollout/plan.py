@@ -75,6 +75,8 @@ class Plan:
         for step in self.steps:
             if not (math.isfinite(step) and 0 < step <= 100):
                 raise InvalidPlan(f"step {step:g}: steps are percentages above 0, up to 100")
+            if round(step, 2) != step:  # a flag's percentage has 0.01 % steps
+                raise InvalidPlan(f"step {step:g}: give percentages in steps of 0.01")
         if any(b <= a for a, b in zip(self.steps, self.steps[1:], strict=False)):
             raise InvalidPlan(f"steps {_steps(self.steps)}: each must be larger than the last")
         if not (math.isfinite(self.interval) and self.interval >= MIN_INTERVAL):

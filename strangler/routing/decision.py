@@ -36,6 +36,8 @@ class Reason(enum.StrEnum):
     SPLIT = "split"  # canary, by the caller's bucket (or 0 / 100 %: by the percentage alone)
     RANDOM = "random"  # canary, caller without a sticky identifier
     FORCED = "forced"  # the X-Strangler-Force-Backend header chose (set by the gateway)
+    SHED = "shed"  # the gateway answered 503: the backend had all it may have in flight
+    TOO_LARGE = "too-large"  # the gateway answered 413: the body is over the endpoint's limit
 
 
 class Decision(NamedTuple):

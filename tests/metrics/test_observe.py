@@ -184,7 +184,7 @@ async def test_the_flags_and_the_shed_answers_are_in_the_metrics() -> None:
         text = (await client.get("/_strangler/metrics", headers=ADMIN)).text
         assert 'strangler_flag_migrated_percentage{endpoint="GET /ok"} 25.0' in text
         assert 'strangler_flag_migrated_percentage{endpoint="GET /boom"} 100.0' in text
-        assert counts(text)[("GET /boom", "migrated", "static", "5xx")] == 1
+        assert counts(text)[("GET /boom", "migrated", "shed", "5xx")] == 1  # the gateway's
 
 
 async def test_the_request_log_has_one_json_line_per_request(tmp_path: Path) -> None:
@@ -210,3 +210,19 @@ async def test_the_request_log_has_one_json_line_per_request(tmp_path: Path) -> 
     assert {line["backend"] for line in lines[:20]} == {"legacy", "migrated"}
     assert lines[20]["endpoint"] is None
     assert lines[20]["status"] == 404
+
+
+async def test_the_gateway_s_own_answers_are_not_held_against_the_backend() -> None:
+    """A 503 the gateway sheds is counted (reason `shed`) but not as the backend's error in the
+    totals the rollout judge and the guard read; a refused force header is counted as 401."""
+    async for gateway, client in client_for(migrated_concurrency=0):
+        await set_flag(client, "GET /boom", "migrated")
+        for _ in range(3):
+            assert (await client.get("/boom")).status_code == 503
+        assert (
+            await client.get("/ok", headers={"X-Strangler-Force-Backend": "x"})
+        ).status_code == 401
+        assert gateway.metrics is not None
+        assert "GET /boom" not in gateway.metrics.totals()
+        found = counts((await client.get("/_strangler/metrics", headers=ADMIN)).text)
+        assert found[("GET /ok", "legacy", "default", "4xx")] == 1

@@ -245,3 +245,40 @@ def test_the_cli_starts_reads_pauses_resumes_and_aborts_on_the_store(tmp_path: P
     )
     assert refused.exit_code == 2
     assert "interval 'soon': give a duration such as 30s, 5m or 1h" in refused.output
+
+
+async def test_a_move_made_while_an_operator_aborted_follows_the_abort(
+    gw: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    """The judge read the plan, the operator aborted, the judge promoted: the judge's write of
+    the plan fails, and the flag goes where the aborted plan says (legacy), not where it moved."""
+    gateway, client = gw
+    rollout = start(gateway)
+    await traffic(client, 400)
+    stale = current(gateway)  # what the judge read before the operator acted
+    gateway.rollouts.abort(ENDPOINT, actor="ann", reason="stop")
+    fleet = gateway.rollouts.fleet.read()
+    gateway.conductor._judge(stale, fleet, rollout.judge_at)
+    assert routing(gateway) == "legacy"
+    assert current(gateway).state is State.ABORTED
+
+
+def test_settings_refuse_a_guard_without_metrics_and_a_bad_request_id_header(
+    tmp_path: Path,
+) -> None:
+    from strangler.errors import ConfigError
+    from strangler.server import check_settings
+    from strangler.settings import load_settings
+
+    config = tmp_path / "strangler.toml"
+    config.write_text(
+        'legacy = "tests.test_apps.rollout_pair:legacy"\n'
+        'migrated = "tests.test_apps.rollout_pair:migrated"\n'
+    )
+    with pytest.raises(ConfigError, match="guard needs metrics = true"):
+        check_settings(load_settings(config, guard=["GET /work"], metrics=False))
+    with pytest.raises(ConfigError, match="request_id_header = 'X Request ID'"):
+        check_settings(load_settings(config, request_id_header="X Request ID"))
+    with pytest.raises(ConfigError, match="guard names 'GET /nowhere'"):
+        check_settings(load_settings(config, guard=["GET /nowhere"]))
+    check_settings(load_settings(config, guard=["*"], request_log="logs/requests.log"))
