@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 from bench_shadow import example_server
-from bench_table import medians_of, print_rows
+from bench_table import measure_rounds, medians_of, print_rows
 
 SERVERS = ("bare", "metrics", "metrics+log")
 SETTINGS = {
@@ -38,7 +38,6 @@ def run(
     seconds: int,
 ) -> tuple[dict[tuple[str, str, int], Row], list[Check]]:
     """Measures the rows on the three servers; prints the table; returns medians and checks."""
-    samples: dict[tuple[str, str, int], list[Row]] = {}
     with ExitStack() as stack:
         urls = {}
         for name in SERVERS:
@@ -46,16 +45,7 @@ def run(
             urls[name] = url = example_server(stack, pin, workdir, f"observe-{name}", extra)
             body = {"endpoint": "GET /health", "mode": "migrated", "reason": "bench"}
             httpx.post(url + "/_strangler/flags", json=body).raise_for_status()
-        for name, url in urls.items():  # warm up
-            for endpoint, connections in ROWS:
-                measure(url, name, endpoint, connections, 1)
-        order = list(urls)
-        for _ in range(rounds):
-            for endpoint, connections in ROWS:
-                for name in order:  # each server first in turn: no favourite position
-                    result = measure(urls[name], name, endpoint, connections, seconds)
-                    samples.setdefault((name, endpoint, connections), []).append(result)
-            order = order[1:] + order[:1]
+        samples = measure_rounds(urls, ROWS, measure, rounds, seconds)
     logged = (workdir / "requests.log").read_bytes().count(b"\n")  # flushed at shutdown
     medians = medians_of(samples)
     title = f"metrics and request log vs none (GET /health on migrated): {rounds} x {seconds}s"

@@ -20,7 +20,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench_table import medians_of, print_rows  # noqa: E402
+from bench_table import measure_rounds, medians_of, print_rows  # noqa: E402
 
 from tests.support.servers import free_port, running  # noqa: E402
 
@@ -76,16 +76,8 @@ def run(
 ) -> tuple[dict[tuple[str, str, int], Row], list[Check]]:
     """Measures the rows on both servers; prints the table; returns medians and checks.
     `measure(url, name, endpoint, connections, seconds)` runs the load."""
-    samples: dict[tuple[str, str, int], list[Row]] = {}
     with servers(pin, workdir) as urls:
-        for name, url in urls.items():
-            for endpoint, connections in ROWS:
-                measure(url, name, endpoint, connections, 1)
-        for _ in range(rounds):
-            for endpoint, connections in ROWS:
-                for name, url in urls.items():
-                    result = measure(url, name, endpoint, connections, seconds)
-                    samples.setdefault((name, endpoint, connections), []).append(result)
+        samples = measure_rounds(urls, ROWS, measure, rounds, seconds)
         report = httpx.get(urls["shadow-on"] + "/_strangler/shadow").json()
     medians = medians_of(samples)
     title = f"shadow {PERCENT:g} % vs off (worked example, legacy serving): {rounds} x {seconds}s"

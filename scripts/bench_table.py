@@ -1,8 +1,10 @@
-"""The medians and the table the side-by-side suites print (bench_httpbin, bench_shadow)."""
+"""The measuring rounds, the medians and the table of the side-by-side suites (bench_httpbin,
+bench_shadow, bench_observe)."""
 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 
 Row = dict[str, float]
 Key = tuple[str, str, int]  # server, endpoint, connections
@@ -29,3 +31,26 @@ def print_rows(
             m = medians[(name, endpoint, connections)]
             cells.append(f"{m['rps']:>9.0f} {m['p50_ms']:>6.2f} {m['p99_ms']:>6.2f}")
         print(f"{endpoint:<14}{connections:>4}  " + "".join(f"{c:>24}" for c in cells))
+
+
+def measure_rounds(
+    urls: dict[str, str],
+    rows: list[tuple[str, int]],
+    measure: Callable[[str, str, str, int, int], Row],
+    rounds: int,
+    seconds: int,
+) -> dict[Key, list[Row]]:
+    """Warms every server up, then measures each row on each server `rounds` times, each server
+    first in turn (no favourite position). `measure(url, name, endpoint, connections, seconds)`."""
+    for name, url in urls.items():
+        for endpoint, connections in rows:
+            measure(url, name, endpoint, connections, 1)
+    samples: dict[Key, list[Row]] = {}
+    order = list(urls)
+    for _ in range(rounds):
+        for endpoint, connections in rows:
+            for name in order:
+                result = measure(urls[name], name, endpoint, connections, seconds)
+                samples.setdefault((name, endpoint, connections), []).append(result)
+        order = order[1:] + order[:1]
+    return samples

@@ -10,6 +10,9 @@ A request, folder by folder:
     routing/    no I/O: route templates, the inventory of both apps, the decision, sticky ids
     bridge/     the WSGI bridge serving the Flask app from a thread pool
     flags/      the flag table: its model, stores (memory, SQLite), checked changes, the watcher
+    shadow/     shadow traffic: the other backend asked too, the answers compared
+    metrics/    what each request adds (Prometheus), request ids, the JSON request log
+    rollout/    rollout plans judged step by step under a lease in the store, and the guard
     admin/      the admin HTTP API under /_strangler, and its credential
     cli/        the `strangler` command; server.py builds a gateway from settings.py
     contracts/  the contract runner (`pip install 'strangler[contracts]'`); not imported here

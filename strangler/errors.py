@@ -10,6 +10,7 @@ Each subpackage keeps its errors in its own `errors` module; together they form 
      ├── AdminUnauthorized        a request lacks the admin credential (strangler.admin.errors)
      ├── GatewayError             the request path refused or failed (strangler.gateway.errors)
      ├── ClientDisconnected       the client left mid-exchange       (strangler.bridge.errors)
+     ├── RolloutError             a rollout action was refused       (strangler.rollout.errors)
      └── ContractError            the contract runner cannot run     (strangler.contracts.errors)
 
 A routing decision never raises: store faults degrade to the last good snapshot (see

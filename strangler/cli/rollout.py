@@ -119,40 +119,23 @@ def rollout_status(
         _print_status(entry, events)
 
 
-@rollout.command("pause")
-@click.argument("endpoint")
-@reason_option
-@actor_option
-@config_option
-@store_option
-@url_option
-def rollout_pause(**options: Any) -> None:
-    """Stop judging ENDPOINT's rollout; its flag stays where it is."""
-    _act("pause", **options)
+def _action(name: str, help_text: str) -> None:
+    """Adds `strangler rollout NAME ENDPOINT -m WHY` (pause, resume, abort)."""
+
+    @rollout.command(name, help=help_text)
+    @click.argument("endpoint")
+    @reason_option
+    @actor_option
+    @config_option
+    @store_option
+    @url_option
+    def command(**options: Any) -> None:
+        _act(name, **options)
 
 
-@rollout.command("resume")
-@click.argument("endpoint")
-@reason_option
-@actor_option
-@config_option
-@store_option
-@url_option
-def rollout_resume(**options: Any) -> None:
-    """Judge ENDPOINT's rollout again, from a fresh interval at its current step."""
-    _act("resume", **options)
-
-
-@rollout.command("abort")
-@click.argument("endpoint")
-@reason_option
-@actor_option
-@config_option
-@store_option
-@url_option
-def rollout_abort(**options: Any) -> None:
-    """Stop ENDPOINT's rollout and send the endpoint back to legacy."""
-    _act("abort", **options)
+_action("pause", "Stop judging ENDPOINT's rollout; its flag stays where it is.")
+_action("resume", "Judge ENDPOINT's rollout again, from a fresh interval at its current step.")
+_action("abort", "Stop ENDPOINT's rollout and send the endpoint back to legacy.")
 
 
 def _act(

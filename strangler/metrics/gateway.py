@@ -38,6 +38,7 @@ from prometheus_client.registry import Collector
 
 from strangler.metrics.figures import BUCKETS, Tally, Totals, encode
 from strangler.routing.decision import Reason
+from strangler.shadow.record import COUNTS
 from strangler.types import Backend, Mode
 
 if TYPE_CHECKING:
@@ -46,18 +47,7 @@ if TYPE_CHECKING:
 
 UNMATCHED = "(unmatched)"
 CODES = ("1xx", "1xx", "2xx", "3xx", "4xx", "5xx")  # by status // 100
-SHADOW_OUTCOMES = (
-    "shadowed",
-    "compared",
-    "matched",
-    "mismatched",
-    "declared",
-    "dropped",
-    "timed_out",
-    "failed",
-    "too_big",
-    "busy",
-)
+SHADOW_OUTCOMES = COUNTS  # each count of a shadow report is an outcome
 # Answers the gateway gave itself (load shed, body too large): counted in the metrics, not held
 # against the backend by the rollout judge and the guard (strangler.rollout).
 GATEWAY_ANSWERS = frozenset({Reason.SHED.value, Reason.TOO_LARGE.value})

@@ -14,6 +14,7 @@ from flask import Flask, jsonify, request
 from prometheus_client.parser import text_string_to_metric_families
 
 from strangler.gateway.dispatch import Gateway, create_gateway
+from strangler.rollout.plan import Criteria
 
 TOKEN = "observe-token"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -226,3 +227,35 @@ async def test_the_gateway_s_own_answers_are_not_held_against_the_backend() -> N
         assert "GET /boom" not in gateway.metrics.totals()
         found = counts((await client.get("/_strangler/metrics", headers=ADMIN)).text)
         assert found[("GET /ok", "legacy", "default", "4xx")] == 1
+
+
+async def test_on_httpbin_ids_reach_the_app_and_every_answer_is_counted() -> None:
+    """An app nobody here wrote: httpbin sees the request id, its 5xx are counted under the
+    route template, and a rollout of its one ported endpoint promotes on healthy figures."""
+    import httpbin
+
+    from tests.test_apps.httpbin_pair.port import app as port
+
+    gateway = create_gateway(
+        httpbin.app, port, "memory:", admin_token=TOKEN, sticky="header:x-user"
+    )
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
+        echoed = await client.get("/headers?show_env=1")  # httpbin hides it otherwise
+        assert echoed.json()["headers"]["X-Request-Id"] == echoed.headers["x-request-id"]
+        for code in (200, 500, 503):
+            await client.get(f"/status/{code}")
+        found = counts((await client.get("/_strangler/metrics", headers=ADMIN)).text)
+        template = next(k for k in found if k[0].startswith("GET /status/"))[0]
+        assert found[(template, "legacy", "only-backend", "5xx")] == 2
+        assert found[(template, "legacy", "only-backend", "2xx")] == 1
+        rollout = gateway.rollouts.start(
+            "GET /uuid", (50, 100), 60, 10, Criteria(), actor="ann", reason="port /uuid"
+        )
+        gateway.watcher.refresh()
+        gateway.conductor.stop()
+        for user in range(100):
+            await client.get("/uuid", headers={"x-user": f"user-{user}"})
+        gateway.conductor.tick(rollout.judge_at)
+        assert gateway.watcher.store.snapshot().flags["GET /uuid"].describe() == "migrated"
+    gateway.close()
