@@ -192,20 +192,21 @@ class Gateway:
         else:
             app = self.legacy
         id_name = self._id_header
-        reply = _Reply(send, extra, id_name)  # the gateway's own answers: no backend named
+        reply = _Reply(send, self._marks[backend] + extra, id_name)
         try:
             if self._body_limits and self._too_large(scope, path):
-                reason = Reason.TOO_LARGE  # the gateway's answer, not the backend's
+                reason = Reason.TOO_LARGE  # the gateway's answer, not the backend's: unmarked
+                reply = _Reply(send, extra, id_name)
                 await _answer(reply, 413, b"the request body is larger than this endpoint accepts")
                 return
             capacity = self._capacity[backend]
             if backend is Backend.LEGACY and self._legacy_pool is not None:
                 capacity += self._legacy_pool.limit
             if self._busy[backend] >= capacity:
-                reason = Reason.SHED  # the gateway's answer: not held against the backend
+                reason = Reason.SHED  # likewise: not held against the backend
+                reply = _Reply(send, extra, id_name)
                 await _answer(reply, 503, b"overloaded: try again shortly", _RETRY_AFTER)
                 return
-            reply = _Reply(send, self._marks[backend] + extra, id_name)
             await self._serve(app, scope, receive, reply, backend, shadowed, legacy_scope, path)
         finally:
             if self._observing:
