@@ -112,7 +112,7 @@ class Settings:
 
     def path(self, value: str) -> str:
         """A path setting, resolved against the settings' folder (`memory:` stays as it is)."""
-        if value in ("memory:", ":memory:"):
+        if value in ("memory:", ":memory:") or "://" in value:  # a store's URL stays as it is
             return value
         return str(Path(self.root, value))
 

@@ -167,7 +167,12 @@ def build_admin_app(
         # within a poll of the truth; a refresh is tried too, unless one is under way.
         watcher.refresh(wait=False)
         flags = watcher.health()
-        return {"status": flags["status"], "flags": flags, "endpoints": len(service.inventory)}
+        return {
+            "status": flags["status"],
+            "flags": flags,
+            "endpoints": len(service.inventory),
+            "worker": watcher.reader,  # which worker answered (host:pid:gateway)
+        }
 
     @guarded.get("/endpoints")
     def endpoints() -> list[dict[str, Any]]:

@@ -25,7 +25,10 @@ from strangler.cli.common import (
 from strangler.cli.operations import LocalOperations
 from strangler.errors import ConfigError, StranglerError
 from strangler.flags.backup import backup_store, restore_flags
+from strangler.flags.errors import FlagStoreError
 from strangler.flags.flagfile import import_flags, write_flag_file
+from strangler.flags.store import open_store
+from strangler.flags.transfer import is_store_file, load_store_file, write_store_file
 from strangler.server import create_store
 from strangler.settings import load_settings
 
@@ -150,9 +153,14 @@ def flags_history(
 @config_option
 @store_option
 def flags_import(path: Path, actor: str, config: Path | None, store: str | None) -> None:
-    """Load a flags file into the local store (only the flags that differ)."""
+    """Load a flags file into the local store (only the flags that differ); or a whole-store
+    export (`export --with-history`) into an empty store, history and all."""
     try:
         service = local(config, store).service
+        if is_store_file(path):
+            flags_loaded, entries = load_store_file(path, service.store)
+            click.echo(f"loaded {flags_loaded} flag(s) and {entries} audit entries from {path}")
+            return
         changes = import_flags(service, path, actor=actor)
     except StranglerError as exc:
         fail(exc)
@@ -163,17 +171,39 @@ def flags_import(path: Path, actor: str, config: Path | None, store: str | None)
 
 @flags.command("export")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--with-history",
+    is_flag=True,
+    help="write the whole store (flags, version, audit trail) as JSON, for `flags import` into"
+    " another, empty store",
+)
 @config_option
 @store_option
-def flags_export(path: Path, config: Path | None, store: str | None) -> None:
+def flags_export(path: Path, with_history: bool, config: Path | None, store: str | None) -> None:
     """Write the local store's flags to a flags file (to commit it)."""
     try:
-        write_flag_file(path, local(config, store).service.store.snapshot())
+        source = local(config, store).service.store
+        if with_history:
+            entries = write_store_file(path, source)
+            click.echo(f"wrote {path}: the flags and {entries} audit entries")
+            return
+        write_flag_file(path, source.snapshot())
     except StranglerError as exc:
         fail(exc)
     except OSError as exc:
         fail(ConfigError(f"cannot write {path}: {exc.strerror}"))
     click.echo(f"wrote {path}")
+
+
+def _exists(location: str) -> bool:
+    """Whether a store is there: a file, or a Redis store that answers as one."""
+    if "://" not in location:
+        return Path(location).exists()
+    try:
+        open_store(location).version()
+    except FlagStoreError:
+        return False
+    return True
 
 
 def local(config: Path | None, store: str | None, *, create: bool = False) -> LocalOperations:
@@ -189,7 +219,7 @@ def flags_init(config: Path | None, store: str | None) -> None:
     try:
         settings = load_settings(config, flags=store)
         location = settings.path(settings.flags)
-        if Path(location).exists():
+        if _exists(location):
             click.echo(f"a flag store exists at {location} already; nothing to do")
             return
         operations = LocalOperations(settings, create=True)

@@ -92,5 +92,11 @@ class MemoryFlagStore:
             self._rollouts[endpoint] = (revision + 1, doc)
             return True
 
+    def load(self, version: int, flags: dict[str, Flag], audit: list[AuditEntry]) -> None:
+        with self._lock:
+            self._version = version
+            self._flags = dict(flags)
+            self._audit = list(audit)
+
     def close(self) -> None:
         pass

@@ -451,6 +451,44 @@ class SQLiteFlagStore:
             )
             return True
 
+    def load(self, version: int, flags: dict[str, Flag], audit: list[AuditEntry]) -> None:
+        self._follow_the_file()
+        last_change = {entry.endpoint: entry for entry in audit}
+        with self._errors("write"), self._write():
+            if self._db.execute("SELECT version FROM meta").fetchone()[0] != 0:
+                raise FlagStoreError("the store is not empty: nothing was loaded")
+            for entry in audit:
+                self._db.execute(
+                    "INSERT INTO audit (id, at, actor, endpoint, before, after, reason, version)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        entry.id,
+                        entry.at,
+                        entry.actor,
+                        entry.endpoint,
+                        _flag_json(entry.before),
+                        _flag_json(entry.after),
+                        entry.reason,
+                        entry.version,
+                    ),
+                )
+            for endpoint, flag in flags.items():
+                changed = last_change.get(endpoint)
+                self._db.execute(
+                    "INSERT INTO flags (endpoint, mode, percentage, version, updated_at, shadow,"
+                    " side_effect_free) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        endpoint,
+                        flag.mode.value,
+                        flag.percentage,
+                        changed.version if changed else version,
+                        changed.at if changed else utc_now(),
+                        flag.shadow,
+                        flag.side_effect_free,
+                    ),
+                )
+            self._db.execute("UPDATE meta SET version = ?", (version,))
+
     def backup(self, destination: Path) -> None:
         """Writes a consistent copy of the whole store, WAL included, to the new file
         `destination` (SQLite's online backup: writers may go on meanwhile)."""

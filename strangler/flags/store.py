@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from strangler.flags.errors import FlagStoreError
 from strangler.flags.memory import MemoryFlagStore
 from strangler.flags.model import AuditEntry, Flag, FlagSnapshot
 from strangler.flags.sqlite import SQLiteFlagStore
@@ -65,12 +66,27 @@ class FlagStore(Protocol):
         none yet), as revision + 1; False if another writer got there first."""
         ...
 
+    def load(self, version: int, flags: dict[str, Flag], audit: list[AuditEntry]) -> None:
+        """Fills an empty store with another's table and history, as they were, in one write
+        (strangler.flags.transfer checks that it is empty first)."""
+        ...
+
     def close(self) -> None: ...
 
 
 def open_store(location: str | Path, *, create: bool = False) -> FlagStore:
-    """Opens a store by location: `memory:` (or `:memory:`), else the path of a SQLite file,
-    which must exist unless `create` (see sqlite.py: a store is created only on purpose)."""
+    """Opens a store by location: `memory:` (or `:memory:`), a `redis://` or `rediss://` URL,
+    else the path of a SQLite file. It must exist unless `create` (a store is created only on
+    purpose: see sqlite.py)."""
     if str(location) in ("memory:", ":memory:"):
         return MemoryFlagStore()
+    if str(location).startswith(("redis://", "rediss://", "unix://")):
+        try:
+            from strangler.flags.redis import RedisFlagStore
+        except ImportError as exc:  # redis-py: the `redis` extra
+            raise FlagStoreError(
+                f"a Redis flag store needs redis-py ({exc.name} is not installed):"
+                " pip install 'strangler[redis]'"
+            ) from None
+        return RedisFlagStore(str(location), create=create)
     return SQLiteFlagStore(Path(location), create=create)

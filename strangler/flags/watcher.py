@@ -44,6 +44,7 @@ class FlagWatcher:
         # older table read by one can never replace a newer one read by the other.
         self._refreshing = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._unlisten: Callable[[], None] | None = None
         # Who this worker is to operators: `flags set` says how many workers read the store.
         self.reader = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._reported_at = 0.0
@@ -89,6 +90,11 @@ class FlagWatcher:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="strangler-flags", daemon=True)
             self._thread.start()
+            # A store that pushes its changes (Redis) is heard at once; the poll stays, for
+            # a message lost on the way.
+            listen = getattr(self.store, "listen", None)
+            if callable(listen):
+                self._unlisten = listen(self.refresh)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -112,6 +118,9 @@ class FlagWatcher:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None

@@ -15,12 +15,19 @@ from strangler.flags.model import Flag
 from strangler.flags.sqlite import SQLiteFlagStore
 from strangler.flags.store import FlagStore, MemoryFlagStore, open_store
 from strangler.types import Mode
+from tests.support.redis_server import redis_server
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FlagStore]:
     if request.param == "memory":
         opened: FlagStore = MemoryFlagStore()
+    elif request.param == "redis":
+        with redis_server(tmp_path) as url:
+            opened = open_store(url, create=True)
+            yield opened
+            opened.close()
+        return
     else:
         opened = open_store(tmp_path / "flags.db", create=True)
     yield opened

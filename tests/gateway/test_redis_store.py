@@ -1,0 +1,138 @@
+"""The Redis store against a real redis-server: what SQLite's tests cannot say about it (#15)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from strangler.flags.errors import FlagStoreError
+from strangler.flags.model import Flag
+from strangler.flags.store import open_store
+from strangler.flags.watcher import FlagWatcher
+from tests.support.redis_server import redis_server
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> Iterator[str]:
+    with redis_server(tmp_path) as found:
+        yield found
+
+
+def test_a_store_is_created_on_purpose_and_never_by_a_read(url: str) -> None:
+    with pytest.raises(FlagStoreError, match=r"no flag store at redis://127\.0\.0\.1"):
+        open_store(url).version()
+    open_store(url, create=True).version()
+    assert open_store(url).version() == 0
+
+
+def test_a_change_is_pushed_to_a_watcher_before_its_poll(url: str) -> None:
+    """A watcher polling every 30 s still sees a change at once: it listens for it."""
+    writer = open_store(url, create=True)
+    watcher = FlagWatcher(open_store(url), interval=30)
+    watcher.start()
+    try:
+        time.sleep(0.3)  # subscribed
+        started = time.monotonic()
+        writer.set("GET /a", Flag.build("migrated"), actor="ann", reason="go")
+        while watcher.snapshot.version != 1:
+            assert time.monotonic() - started < 2, "the change was not pushed"
+            time.sleep(0.005)
+        assert time.monotonic() - started < 0.5
+    finally:
+        watcher.close()
+        writer.close()
+
+
+def _writer(url: str, worker: int, count: int) -> None:
+    store = open_store(url)
+    for i in range(count):
+        percentage = float((worker * count + i) % 100)
+        store.set(
+            f"GET /e{i % 5}", Flag.build("canary", percentage), actor=f"w{worker}", reason="x"
+        )
+    store.close()
+
+
+def test_four_processes_of_100_changes_lose_nothing(url: str) -> None:
+    open_store(url, create=True).version()
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_writer, args=(url, w, 100)) for w in range(4)]
+    for process in writers:
+        process.start()
+    for process in writers:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    store = open_store(url)
+    assert store.version() == 400
+    history = store.history(limit=1000)
+    assert len(history) == 400
+    assert sorted(entry.version for entry in history) == list(range(1, 401))
+    # Each entry's `before` is the `after` of the change before it on that endpoint.
+    last: dict[str, Flag] = {}
+    for entry in sorted(history, key=lambda e: e.version):
+        assert entry.before == last.get(entry.endpoint)
+        last[entry.endpoint] = entry.after
+    assert dict(store.snapshot().flags) == last
+
+
+def test_redis_down_is_a_store_fault_and_back_is_caught_up(tmp_path: Path) -> None:
+    """A watcher keeps its last good table while Redis is away (degraded), and hears of a change
+    made while it was cut off once Redis is back."""
+    with redis_server(tmp_path) as url:
+        store = open_store(url, create=True)
+        store.set("GET /a", Flag.build("migrated"), actor="ann", reason="go")
+        watcher = FlagWatcher(open_store(url), interval=0.1)
+        watcher.start()
+        time.sleep(0.3)
+    # Redis is stopped here.
+    time.sleep(0.5)
+    assert watcher.health()["status"] == "degraded"
+    assert watcher.snapshot.flags["GET /a"] == Flag.build("migrated")
+    watcher.close()
+    threading.Event().wait(0)  # nothing left running
+
+
+def test_a_sqlite_store_moves_to_redis_with_its_history(url: str, tmp_path: Path) -> None:
+    """`flags export --with-history` from SQLite and `flags import` into a new Redis store: the
+    same flags, version and audit trail, and the next change continues the trail."""
+    from click.testing import CliRunner
+
+    from strangler.cli.main import main
+
+    config = tmp_path / "strangler.toml"
+    config.write_text(
+        'legacy = "tests.test_apps.rollout_pair:legacy"\n'
+        'migrated = "tests.test_apps.rollout_pair:migrated"\nflags = "flags.db"\n'
+    )
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        result = runner.invoke(main, [*args, "--config", str(config)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("flags", "init")
+    run("flags", "set", "GET /work", "canary", "25", "-m", "try", "--actor", "ann")
+    run("flags", "set", "GET /work", "migrated", "-m", "go", "--actor", "bob")
+    run("flags", "set", "GET /other", "migrated", "-m", "too", "--actor", "ann")
+    export = tmp_path / "store.json"
+    assert "the flags and 3 audit entries" in run("flags", "export", str(export), "--with-history")
+    assert "created the flag store redis://" in run("flags", "init", "--flags", url)
+    assert "exists at redis://" in run("flags", "init", "--flags", url)
+    loaded = run("flags", "import", str(export), "--flags", url)
+    assert "loaded 2 flag(s) and 3 audit entries" in loaded
+    old, new = open_store(tmp_path / "flags.db"), open_store(url)
+    assert new.snapshot() == old.snapshot()
+    assert new.history() == old.history()
+    new.set("GET /work", Flag.build("legacy"), actor="cy", reason="back")
+    assert [e.version for e in new.history()] == [4, 3, 2, 1]
+    again = runner.invoke(
+        main, ["flags", "import", str(export), "--flags", url, "--config", str(config)]
+    )
+    assert again.exit_code == 2
+    assert "has flags or history already" in again.output
