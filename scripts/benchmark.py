@@ -385,9 +385,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="where to write the figures")
     parser.add_argument(
         "--suites",
-        default="example,httpbin,shadow,observe",
+        default="example,httpbin,shadow,observe,fleet",
         help="example (the worked example, four servers), httpbin (scripts/bench_httpbin.py),"
-        " shadow (scripts/bench_shadow.py), observe (scripts/bench_observe.py)",
+        " shadow (scripts/bench_shadow.py), observe (scripts/bench_observe.py),"
+        " fleet (scripts/bench_fleet.py)",
     )
     args = parser.parse_args()
     if args.quick:
@@ -434,6 +435,11 @@ def main() -> None:
             )
             medians.update({(f"{suite}/{s}", e, c): m for (s, e, c), m in suite_medians.items()})
             checks += suite_checks
+
+    if "fleet" in suites:
+        import bench_fleet
+
+        checks += bench_fleet.run()
 
     print("\nratios")
     for label, value, target, ok in checks:

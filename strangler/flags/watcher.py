@@ -39,6 +39,7 @@ class FlagWatcher:
         self.loaded = False  # whether `snapshot` ever came from the store
         self.error: str | None = None
         self.checked_at: float | None = None
+        self.changed_at: float | None = None  # when this worker took its current version
         self._stop = threading.Event()
         # The poll thread and the admin API (after a change) both refresh; one at a time, so an
         # older table read by one can never replace a newer one read by the other.
@@ -66,7 +67,10 @@ class FlagWatcher:
     def _refresh(self) -> None:
         try:
             if not self.loaded or self.store.version() != self.snapshot.version:
-                self.snapshot = self.store.snapshot()
+                snapshot = self.store.snapshot()
+                if snapshot.version != self.snapshot.version:
+                    self.changed_at = time.time()
+                self.snapshot = snapshot
                 self.loaded = True
         except Exception as exc:  # any fault: keep routing on what we have
             if self.error is None:
@@ -137,4 +141,5 @@ class FlagWatcher:
             "loaded": self.loaded,
             "error": self.error,
             "checked_at": self.checked_at,
+            "changed_at": self.changed_at,
         }

@@ -15,6 +15,7 @@ from strangler.flags.model import Flag
 from strangler.flags.store import open_store
 from strangler.flags.watcher import FlagWatcher
 from tests.support.redis_server import redis_server
+from tests.support.servers import free_port
 
 
 @pytest.fixture
@@ -136,3 +137,14 @@ def test_a_sqlite_store_moves_to_redis_with_its_history(url: str, tmp_path: Path
     )
     assert again.exit_code == 2
     assert "has flags or history already" in again.output
+
+
+def test_messages_never_show_the_password() -> None:
+    from strangler.flags.redis import _safe
+
+    assert _safe("redis://:s3cret@db:6379/0") == "redis://:***@db:6379/0"
+    assert _safe("rediss://ann:s3cret@db/0") == "rediss://ann:***@db/0"
+    assert _safe("redis://db:6379/0") == "redis://db:6379/0"
+    with pytest.raises(FlagStoreError) as refused:
+        open_store(f"redis://:s3cret@127.0.0.1:{free_port()}/0").version()
+    assert "s3cret" not in str(refused.value)

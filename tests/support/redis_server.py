@@ -16,14 +16,17 @@ from tests.support.servers import free_port
 
 
 @contextlib.contextmanager
-def redis_server(folder: Path) -> Iterator[str]:
-    """Runs redis-server in `folder` and yields its URL; skips the test if there is none."""
+def redis_server(folder: Path, port: int | None = None, *, persist: bool = False) -> Iterator[str]:
+    """Runs redis-server in `folder` and yields its URL; skips the test if there is none.
+    `persist`: every write to an append-only file in `folder`, so a restart keeps the data."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is not installed (scripts/setup installs it with apt-get)")
-    port = free_port()
-    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    argv += ["--dir", str(folder)]
+    port = port or free_port()
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(folder)]
+    argv += (
+        ["--appendonly", "yes", "--appendfsync", "always"] if persist else ["--appendonly", "no"]
+    )
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
     try:
