@@ -21,6 +21,9 @@ unless the gateway runs in development mode.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
 import time
 from typing import Annotated, Any
 
@@ -40,6 +43,10 @@ from strangler.rollout.plan import Criteria, parse_duration, parse_steps
 from strangler.rollout.service import RolloutService
 from strangler.shadow.record import FRESH, corpus_files, gather
 from strangler.shadow.tap import ShadowTap
+
+# Health waits this long for a fresh read of the store, then answers with what it has.
+HEALTH_WAIT = 0.25
+_HEALTH_POOL = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="strangler-health")
 
 
 class FlagChange(BaseModel):
@@ -163,9 +170,14 @@ def build_admin_app(
 
     @admin.get("/health")
     async def health() -> dict[str, Any]:
-        # On the loop (no thread to wait for under overload). The poll thread keeps the state
-        # within a poll of the truth; a refresh is tried too, unless one is under way.
-        watcher.refresh(wait=False)
+        # The poll thread keeps the state within a poll of the truth; a refresh is tried too,
+        # unless one is under way, in a thread of its own: a store across the network may take
+        # its timeout to answer, and the loop never waits for it (nor for a busy thread pool).
+        refresh = asyncio.get_running_loop().run_in_executor(
+            _HEALTH_POOL, lambda: watcher.refresh(wait=False)
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(refresh), HEALTH_WAIT)
         flags = watcher.health()
         return {
             "status": flags["status"],
