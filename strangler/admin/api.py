@@ -168,14 +168,18 @@ def build_admin_app(
         body = {"error": str(exc), "type": "FlagStoreError"}
         return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
 
+    pending: list[asyncio.Future[None] | None] = [None]  # the health refresh under way
+
     @admin.get("/health")
     async def health() -> dict[str, Any]:
         # The poll thread keeps the state within a poll of the truth; a refresh is tried too,
         # unless one is under way, in a thread of its own: a store across the network may take
         # its timeout to answer, and the loop never waits for it (nor for a busy thread pool).
-        refresh = asyncio.get_running_loop().run_in_executor(
-            _HEALTH_POOL, lambda: watcher.refresh(wait=False)
-        )
+        refresh, loop = pending[0], asyncio.get_running_loop()
+        if refresh is None or refresh.done() or refresh.get_loop() is not loop:
+            refresh = pending[0] = loop.run_in_executor(  # never more than one queued
+                _HEALTH_POOL, lambda: watcher.refresh(wait=False)
+            )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(refresh), HEALTH_WAIT)
         flags = watcher.health()

@@ -195,6 +195,15 @@ def flags_export(path: Path, with_history: bool, config: Path | None, store: str
     click.echo(f"wrote {path}")
 
 
+def _shown(location: str) -> str:
+    """A store's location for the terminal: a URL without its password."""
+    if "://" not in location:
+        return location
+    from strangler.flags.redis import _safe
+
+    return _safe(location)
+
+
 def _exists(location: str) -> bool:
     """Whether a store is there: a file, or a Redis store that answers as one."""
     if "://" not in location:
@@ -219,16 +228,16 @@ def flags_init(config: Path | None, store: str | None) -> None:
     try:
         settings = load_settings(config, flags=store)
         location = settings.path(settings.flags)
+        shown = _shown(location)
         if _exists(location):
-            click.echo(f"a flag store exists at {location} already; nothing to do")
+            click.echo(f"a flag store exists at {shown} already; nothing to do")
             return
         operations = LocalOperations(settings, create=True)
         changes = create_store(settings, operations.service)
     except StranglerError as exc:
         fail(exc)
     click.echo(
-        f"created the flag store {location}"
-        + (f", {len(changes)} flag(s) seeded" if changes else "")
+        f"created the flag store {shown}" + (f", {len(changes)} flag(s) seeded" if changes else "")
     )
 
 

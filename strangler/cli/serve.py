@@ -12,7 +12,7 @@ import click
 from strangler.cli.common import config_option, fail
 from strangler.cli.operations import LocalOperations
 from strangler.errors import ConfigError, StranglerError
-from strangler.flags.errors import FlagStoreError
+from strangler.flags.errors import FlagStoreUnreachable
 from strangler.metrics.exposition import prepare_multiprocess, serve_port
 from strangler.metrics.gateway import multiprocess
 from strangler.server import check_settings, create_store, settings_to_env
@@ -94,9 +94,7 @@ def serve(
             # The first start creates the store; later ones find it (or report it missing).
             try:
                 changes = create_store(settings, LocalOperations(settings, create=True).service)
-            except FlagStoreError as exc:
-                if "://" not in settings.flags:
-                    raise
+            except FlagStoreUnreachable as exc:
                 # A server store (Redis) that is away: serve anyway, everything on legacy,
                 # until it is back (the workers keep trying; health says degraded).
                 click.secho(f"WARNING: {exc}; serving on legacy until it answers", err=True)

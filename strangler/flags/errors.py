@@ -40,3 +40,7 @@ class InvalidFlag(FlagChangeError):
 
 class FlagStoreError(StranglerError):
     """The flag store could not be read or written; the message names the store."""
+
+
+class FlagStoreUnreachable(FlagStoreError):
+    """The flag store's server did not answer (down, or the network): it may be back soon."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +30,7 @@ from typing import Any
 
 import redis
 
-from strangler.flags.errors import FlagStoreError
+from strangler.flags.errors import FlagStoreError, FlagStoreUnreachable
 from strangler.flags.model import AuditEntry, Flag, FlagSnapshot, utc_now
 
 log = logging.getLogger("strangler.flags")
@@ -80,9 +81,12 @@ class RedisFlagStore:
                 socket_timeout=TIMEOUT,
                 socket_connect_timeout=TIMEOUT,
                 decode_responses=True,
+                health_check_interval=5,  # an idle connection (the listener's) is PINGed
             )
-        except ValueError as exc:
-            raise FlagStoreError(f"{_safe(url)} is not a Redis URL: {exc}") from None
+        except ValueError:  # its message may quote the password
+            raise FlagStoreError(
+                f"{_safe(url)} is not a Redis URL: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]"
+            ) from None
         self._set = self._redis.register_script(_SET)
         self._lease = self._redis.register_script(_LEASE)
         self._save_rollout = self._redis.register_script(_SAVE_ROLLOUT)
@@ -94,19 +98,35 @@ class RedisFlagStore:
 
     @contextmanager
     def _errors(self, doing: str) -> Iterator[None]:
+        where = _safe(self.url)
         try:
             yield
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            if isinstance(exc, redis.AuthenticationError):
+                raise FlagStoreError(f"cannot {doing} the flag store {where}: {exc}") from exc
+            raise FlagStoreUnreachable(f"cannot {doing} the flag store {where}: {exc}") from exc
         except redis.RedisError as exc:
-            raise FlagStoreError(f"cannot {doing} the flag store {_safe(self.url)}: {exc}") from exc
+            raise FlagStoreError(f"cannot {doing} the flag store {where}: {exc}") from exc
+        except (ValueError, KeyError, TypeError) as exc:  # data that is not ours
+            raise FlagStoreError(
+                f"the flag store {where} holds data it cannot read: {exc}"
+            ) from exc
 
-    def _identify(self) -> None:
+    def _identify(self, found: str | None = None, *, read: bool = True) -> None:
         """Binds this object to the store's identity on first use; creates it if allowed. A
-        store that was never created, or replaced by another (flushed), is a fault."""
-        found = _text(self._redis.get(self._key("store_id")))
+        store that was never created, or replaced by another (flushed), is a fault. `found`:
+        the id, when the caller read it already (in the same round trip as its data)."""
+        if read:
+            found = _text(self._redis.get(self._key("store_id")))
         if found is None and self._create:
             self._redis.set(self._key("store_id"), f"redis-{time.time_ns():x}", nx=True)
             self._redis.setnx(self._key("version"), 0)
             found = _text(self._redis.get(self._key("store_id")))
+        if found is None and self.store_id is not None:
+            raise FlagStoreError(
+                f"the flag store at {_safe(self.url)} was deleted (flushed?); routing by the last"
+                " good table. Restore it (`strangler flags import` of an export) and restart"
+            )
         if found is None:
             raise FlagStoreError(
                 f"no flag store at {_safe(self.url)}: create it with `strangler flags init` (or"
@@ -122,9 +142,10 @@ class RedisFlagStore:
             )
 
     def version(self) -> int:
-        with self._errors("read"):
-            self._identify()
-            return int(self._redis.get(self._key("version")) or 0)
+        with self._errors("read"):  # one round trip: the identity and the version
+            found, version = self._redis.mget(self._key("store_id"), self._key("version"))
+            self._identify(_text(found), read=False)
+            return int(version or 0)
 
     def snapshot(self) -> FlagSnapshot:
         with self._errors("read"):
@@ -148,28 +169,35 @@ class RedisFlagStore:
         return AuditEntry(int(entry_id), at, actor, endpoint, previous, flag, reason, int(version))
 
     def history(self, endpoint: str | None = None, limit: int = 50) -> list[AuditEntry]:
+        entries: list[AuditEntry] = []
         with self._errors("read"):
             self._identify()
-            rows = self._redis.lrange(self._key("audit"), 0, -1)
-        entries = []
-        for index in range(len(rows) - 1, -1, -1):
-            data = json.loads(rows[index])
-            if endpoint is not None and data["endpoint"] != endpoint:
-                continue
-            entries.append(_entry(index + 1, data))
-            if len(entries) >= limit:
-                break
+            end = self._redis.llen(self._key("audit"))  # entry ids are 1..end
+            page = min(max(limit, 100), 10_000)
+            while end > 0 and len(entries) < limit:  # newest first, a page at a time
+                start = max(0, end - page)
+                rows = self._redis.lrange(self._key("audit"), start, end - 1)
+                for offset in range(len(rows) - 1, -1, -1):
+                    data = json.loads(rows[offset])
+                    if endpoint is None or data["endpoint"] == endpoint:
+                        entries.append(_entry(start + offset + 1, data))
+                        if len(entries) >= limit:
+                            break
+                end = start
+                page = min(page * 2, 10_000)
         return entries
 
     def note_reader(self, reader: str, version: int) -> None:
         now = time.time()
         with self._errors("write"):
+            self._identify()  # never a heartbeat into a store that replaced ours
             self._redis.hset(self._key("readers"), reader, json.dumps([version, now]))
             self._forget_old("readers", lambda value: json.loads(value)[1], now)
 
     def readers(self, within: float) -> dict[str, int]:
         since = time.time() - within
         with self._errors("read"):
+            self._identify()
             rows = self._redis.hgetall(self._key("readers"))
         found = {}
         for reader, value in rows.items():
@@ -181,6 +209,7 @@ class RedisFlagStore:
     def publish(self, worker: str, kind: str, payload: str) -> None:
         now = time.time()
         with self._errors("write"):
+            self._identify()
             value = json.dumps([now, payload])
             self._redis.hset(self._key("reports"), f"{kind}\n{worker}", value)
             self._forget_old("reports", lambda text: json.loads(text)[0], now)
@@ -188,6 +217,7 @@ class RedisFlagStore:
     def published(self, kind: str, within: float) -> dict[str, str]:
         since = time.time() - within
         with self._errors("read"):
+            self._identify()
             rows = self._redis.hgetall(self._key("reports"))
         found = {}
         for field, value in rows.items():
@@ -209,6 +239,7 @@ class RedisFlagStore:
 
     def lease(self, name: str, holder: str, seconds: float) -> bool:
         with self._errors("write"):
+            self._identify()
             taken = self._lease(
                 keys=[self._key(f"lease:{name}")], args=[holder, int(seconds * 1000)]
             )
@@ -216,6 +247,7 @@ class RedisFlagStore:
 
     def rollouts(self) -> dict[str, tuple[int, str]]:
         with self._errors("read"):
+            self._identify()
             rows = self._redis.hgetall(self._key("rollouts"))
         found = {}
         for endpoint, value in rows.items():
@@ -225,10 +257,16 @@ class RedisFlagStore:
 
     def save_rollout(self, endpoint: str, doc: str, revision: int) -> bool:
         with self._errors("write"):
+            self._identify()
             saved = self._save_rollout(keys=[self._key("rollouts")], args=[endpoint, revision, doc])
         return bool(saved)
 
     def load(self, version: int, flags: dict[str, Flag], audit: list[AuditEntry]) -> None:
+        if [entry.id for entry in audit] != list(range(1, len(audit) + 1)):
+            raise FlagStoreError(
+                "the audit entries to load are not numbered 1, 2, 3...: a Redis store numbers"
+                " them by their place"
+            )
         entries = [
             json.dumps(
                 {
@@ -269,6 +307,8 @@ class RedisFlagStore:
     def close(self) -> None:
         for listener in self._listeners:
             listener.stop()
+        for listener in self._listeners:
+            listener.join()
         self._redis.close()
 
 
@@ -298,7 +338,9 @@ class _Listener:
                     if message is not None:
                         self._changed()
                 pubsub.close()
-            except redis.RedisError as exc:
+            except (redis.RedisError, OSError, ValueError) as exc:  # ValueError: a closed socket
+                if self._stopped.is_set():
+                    return
                 log.debug("flag change channel lost (%s); again in %.1f s", exc, delay)
                 self._stopped.wait(delay)
                 delay = min(delay * 2, 5.0)
@@ -308,6 +350,9 @@ class _Listener:
 
     def stop(self) -> None:
         self._stopped.set()
+
+    def join(self) -> None:
+        self._thread.join(timeout=2)
 
 
 def _entry(entry_id: int, data: dict[str, Any]) -> AuditEntry:
@@ -330,6 +375,7 @@ def _text(value: Any) -> str | None:
 
 def _safe(url: str) -> str:
     """The URL without its password, for messages."""
+    url = re.sub(r"([?&]password=)[^&]*", r"\1***", url)
     scheme, _, rest = url.partition("://")
     credentials, at, host = rest.rpartition("@")
     if not at:

@@ -35,8 +35,13 @@ def is_store_file(path: Path) -> bool:
 
 def write_store_file(path: Path, store: FlagStore) -> int:
     """Writes the store's version, flags and whole history to `path`; returns the entries."""
-    snapshot = store.snapshot()
-    history = store.history(None, EVERYTHING)[::-1]
+    for _ in range(10):  # two reads: again if a change landed between them
+        snapshot = store.snapshot()
+        history = store.history(None, EVERYTHING)[::-1]
+        if max((entry.version for entry in history), default=0) == snapshot.version:
+            break
+    else:
+        raise FlagStoreError("the store kept changing while it was exported; try again")
     data = {
         "format": FORMAT,
         "version": snapshot.version,
@@ -58,6 +63,11 @@ def load_store_file(path: Path, store: FlagStore) -> tuple[int, int]:
         version = int(data["version"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"cannot read the store export {path}: {exc}") from exc
+    if max((entry.version for entry in audit), default=0) != version:
+        raise ConfigError(
+            f"{path}: its history does not end at its version {version}: an export written"
+            " while the store changed; export again"
+        )
     if store.version() != 0 or store.history(None, 1):
         raise FlagStoreError(
             "the store to import into has flags or history already: a whole-store import goes"

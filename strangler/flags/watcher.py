@@ -66,7 +66,11 @@ class FlagWatcher:
 
     def _refresh(self) -> None:
         try:
-            if not self.loaded or self.store.version() != self.snapshot.version:
+            # After a fault, the whole table is read again whatever its version says: a store
+            # restored from a copy, or a Redis that lost its last writes, may be back at a
+            # version this worker has seen, with other flags.
+            stale = not self.loaded or self.error is not None
+            if stale or self.store.version() != self.snapshot.version:
                 snapshot = self.store.snapshot()
                 if snapshot.version != self.snapshot.version:
                     self.changed_at = time.time()

@@ -145,6 +145,21 @@ def test_messages_never_show_the_password() -> None:
     assert _safe("redis://:s3cret@db:6379/0") == "redis://:***@db:6379/0"
     assert _safe("rediss://ann:s3cret@db/0") == "rediss://ann:***@db/0"
     assert _safe("redis://db:6379/0") == "redis://db:6379/0"
+    assert _safe("redis://db:6379/0?password=s3cret") == "redis://db:6379/0?password=***"
     with pytest.raises(FlagStoreError) as refused:
         open_store(f"redis://:s3cret@127.0.0.1:{free_port()}/0").version()
     assert "s3cret" not in str(refused.value)
+
+
+def test_a_flushed_store_is_a_fault_not_an_invitation(url: str) -> None:
+    """A store this worker knew, flushed away: it says so, rather than suggest `flags init`
+    (which would make a store the running workers refuse)."""
+    import redis
+
+    store = open_store(url, create=True)
+    store.version()
+    redis.Redis.from_url(url).flushall()
+    with pytest.raises(FlagStoreError, match="was deleted"):
+        store.version()
+    with pytest.raises(FlagStoreError, match="was deleted"):
+        store.note_reader("w1", 0)  # no heartbeat into whatever comes next

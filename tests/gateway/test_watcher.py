@@ -72,3 +72,32 @@ def test_cold_start_without_a_readable_store_routes_by_defaults(tmp_path: Path) 
     assert dict(watcher.snapshot.flags) == {}
     assert watcher.health()["loaded"] is False
     assert watcher.health()["status"] == "degraded"
+
+
+def test_after_a_fault_the_table_is_read_again_whatever_its_version() -> None:
+    """A store back from an outage at a version this worker has seen, with other flags (a
+    Redis that lost its last write and took another): the worker reads the table again."""
+    from strangler.flags.errors import FlagStoreError
+    from strangler.flags.memory import MemoryFlagStore
+    from strangler.flags.model import Flag
+
+    class Flaky(MemoryFlagStore):
+        down = False
+
+        def version(self) -> int:
+            if self.down:
+                raise FlagStoreError("the store is away")
+            return super().version()
+
+    store = Flaky()
+    store.set("GET /a", Flag.build("legacy"), actor="ann", reason="rollback")
+    watcher = FlagWatcher(store)
+    assert watcher.snapshot.flags["GET /a"] == Flag.build("legacy")
+    store.down = True
+    watcher.refresh()
+    assert watcher.health()["status"] == "degraded"
+    store.load(1, {"GET /a": Flag.build("migrated")}, [])  # same version, another table
+    store.down = False
+    watcher.refresh()
+    assert watcher.snapshot.flags["GET /a"] == Flag.build("migrated")
+    assert watcher.health()["status"] == "ok"
