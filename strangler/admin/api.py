@@ -11,6 +11,7 @@
     GET  /rollouts    every rollout plan, its state and its current step's figures so far
     POST /rollouts    start one: {"endpoint", "steps", "interval", "min_requests", "reason"...}
     POST /rollouts/pause | /rollouts/resume | /rollouts/abort    {"endpoint", "reason"}
+    GET  /service/openapi.json   one OpenAPI for the service: the port's, and legacy's own routes
     GET  /metrics     Prometheus metrics, every worker's (open without a credential only with
                       `metrics_public`)
 
@@ -25,6 +26,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
@@ -106,6 +108,7 @@ def build_admin_app(
     metrics: GatewayMetrics | None = None,
     metrics_public: bool = False,
     rollouts: RolloutService | None = None,
+    service_openapi: Callable[[], dict[str, Any]] | None = None,
 ) -> FastAPI:
     admin = FastAPI(title="Strangler admin API", version="1", redoc_url=None)
 
@@ -254,6 +257,12 @@ def build_admin_app(
         return {"files": corpus_files(shadow_findings()["endpoints"], recorded)}
 
     rollout_service = rollouts or RolloutService(service)
+
+    @guarded.get("/service/openapi.json")
+    def whole_service_openapi() -> dict[str, Any]:
+        if service_openapi is None:
+            raise UnknownEndpoint("this gateway was built without its apps' OpenAPI")
+        return service_openapi()
 
     @guarded.get("/rollouts")
     def rollout_status(endpoint: str | None = None) -> list[dict[str, Any]]:

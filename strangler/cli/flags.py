@@ -6,6 +6,7 @@ They act on the local flag store named in the settings, or on a running gateway 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -29,8 +30,10 @@ from strangler.flags.errors import FlagStoreError
 from strangler.flags.flagfile import import_flags, write_flag_file
 from strangler.flags.store import open_store
 from strangler.flags.transfer import is_store_file, load_store_file, write_store_file
+from strangler.routing.inventory import discover
+from strangler.routing.openapi import service_openapi
 from strangler.server import create_store
-from strangler.settings import load_settings
+from strangler.settings import import_string, load_settings
 
 
 @click.command()
@@ -272,3 +275,26 @@ def flags_restore(
     for entry in changes:
         print_change(entry.to_dict())
     click.echo(f"{len(changes)} flag(s) changed")
+
+
+@click.command()
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="file (default: stdout)"
+)
+@config_option
+def openapi(output: Path | None, config: Path | None) -> None:
+    """Write one OpenAPI document for the whole service: the port's operations, and the
+    endpoints only legacy serves, marked as such (x-strangler-backend)."""
+    try:
+        settings = load_settings(config)
+        legacy = import_string(settings.legacy, settings.root)
+        migrated = import_string(settings.migrated, settings.root)
+        document = service_openapi(legacy, migrated, discover(legacy, migrated))
+    except StranglerError as exc:
+        fail(exc)
+    text = json.dumps(document, indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}: {len(document.get('paths', {}))} paths")

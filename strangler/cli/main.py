@@ -2,7 +2,7 @@
 the contract tests.
 
     strangler serve                 cli/serve.py
-    strangler endpoints | flags …   cli/flags.py
+    strangler endpoints | flags … | openapi   cli/flags.py
     strangler shadow …              cli/shadow.py
     strangler rollout …             cli/rollout.py
     strangler contract run          strangler/contracts/cli.py (needs `strangler[contracts]`)
@@ -14,7 +14,7 @@ import importlib
 
 import click
 
-from strangler.cli.flags import endpoints, flags
+from strangler.cli.flags import endpoints, flags, openapi
 from strangler.cli.rollout import rollout
 from strangler.cli.serve import serve
 from strangler.cli.shadow import shadow
@@ -73,3 +73,4 @@ main.add_command(endpoints)
 main.add_command(flags)
 main.add_command(shadow)
 main.add_command(rollout)
+main.add_command(openapi)

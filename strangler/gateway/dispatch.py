@@ -41,6 +41,7 @@ from strangler.rollout.guard import EVERY_ENDPOINT, Guard, GuardRule
 from strangler.rollout.service import RolloutService
 from strangler.routing.decision import Decision, Reason, decide
 from strangler.routing.inventory import Inventory, discover, merged_slashes
+from strangler.routing.openapi import service_openapi
 from strangler.routing.sticky import StickySource, parse_sticky
 from strangler.shadow.tap import ShadowTap
 from strangler.types import ASGIApp, Backend, Message, Receive, Scope, Send, WSGIApp
@@ -110,6 +111,7 @@ class Gateway:
             metrics=metrics,
             metrics_public=metrics_public,
             rollouts=self.rollouts,
+            service_openapi=lambda: service_openapi(legacy, migrated, inventory),
         )
         self._sticky = sticky
         self._admin_prefix = admin_prefix.rstrip("/")

@@ -154,7 +154,7 @@ def flask_endpoints(wsgi_app: Any) -> Iterator[Endpoint]:
     WSGI middleware in front of the Flask app (werkzeug's ProxyFix, say) is looked through: such
     wrappers keep the app they wrap as `.app`.
     """
-    url_map = getattr(_unwrapped(wsgi_app), "url_map", None)
+    url_map = getattr(unwrapped(wsgi_app), "url_map", None)
     if url_map is None:
         return
     legacy = frozenset({Backend.LEGACY})
@@ -165,7 +165,7 @@ def flask_endpoints(wsgi_app: Any) -> Iterator[Endpoint]:
                 yield Endpoint(method, template, legacy)
 
 
-def _unwrapped(wsgi_app: Any) -> Any:
+def unwrapped(wsgi_app: Any) -> Any:
     """The Flask app behind a chain of WSGI middleware that keep it as `.app`."""
     for _ in range(8):  # a chain of wrappers, not a cycle
         if hasattr(wsgi_app, "url_map") or not hasattr(wsgi_app, "app"):
@@ -202,7 +202,7 @@ def asgi_endpoints(asgi_app: Any, prefix: str = "") -> Iterator[Endpoint]:
 
 def discover(legacy: Any, migrated: Any) -> Inventory:
     """Builds the inventory from the apps themselves: Flask's url_map and the ASGI app's routes."""
-    url_map = getattr(_unwrapped(legacy), "url_map", None)
+    url_map = getattr(unwrapped(legacy), "url_map", None)
     return Inventory(
         [*flask_endpoints(legacy), *asgi_endpoints(migrated)],
         legacy_router=werkzeug_router(url_map) if url_map is not None else None,

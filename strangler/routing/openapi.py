@@ -1,0 +1,89 @@
+"""One OpenAPI document for the whole service while it is being migrated: the port's own
+operations, and the endpoints only legacy serves (read from its url_map, path parameters typed by
+their converters), each marked with the backend that serves it (`x-strangler-backend`). Client
+teams see one API, whichever app answers each part of it.
+
+    strangler openapi -o openapi.json      GET /_strangler/service/openapi.json
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from strangler.routing.inventory import Inventory, unwrapped
+from strangler.routing.templates import normalise_template, route_key
+from strangler.types import Backend
+
+# Flask's converters as OpenAPI schemas.
+_SCHEMAS: dict[str, dict[str, str]] = {
+    "int": {"type": "integer"},
+    "float": {"type": "number"},
+    "uuid": {"type": "string", "format": "uuid"},
+    "path": {"type": "string"},
+    "string": {"type": "string"},
+    "default": {"type": "string"},
+    "any": {"type": "string"},
+}
+_PARAM = re.compile(r"<(?:(?P<conv>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
+
+
+def service_openapi(legacy: Any, migrated: Any, inventory: Inventory) -> dict[str, Any]:
+    """The merged document (a new dict: the port's own is not changed)."""
+    openapi = getattr(migrated, "openapi", None)
+    spec: dict[str, Any] = copy.deepcopy(openapi()) if callable(openapi) else {}
+    spec.setdefault("openapi", "3.1.0")
+    info = spec.setdefault("info", {"title": "service", "version": "0"})
+    info["description"] = (
+        (info.get("description") or "")
+        + "\n\nDuring the migration: operations marked `x-strangler-backend: legacy` are served"
+        " by the legacy app only and are described by their route alone."
+    ).strip()
+    paths: dict[str, Any] = spec.setdefault("paths", {})
+    served = {endpoint.key: endpoint for endpoint in inventory}
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            if isinstance(operation, dict):
+                endpoint = served.get(route_key(method.upper(), normalise_template(path)))
+                if endpoint is not None:
+                    operation["x-strangler-backend"] = endpoint.served_by
+    for rule in _legacy_rules(legacy):
+        template = normalise_template(rule.rule)
+        for method in sorted(rule.methods or ()):
+            endpoint = served.get(route_key(method, template))
+            if endpoint is None or Backend.MIGRATED in endpoint.backends:
+                continue  # HEAD/OPTIONS, or the port describes it
+            openapi_path = re.sub(r"{(\w+):path}", r"{\1}", template)
+            paths.setdefault(openapi_path, {})[method.lower()] = _legacy_operation(
+                method, rule.rule
+            )
+    return spec
+
+
+def _legacy_rules(legacy: Any) -> list[Any]:
+    url_map = getattr(unwrapped(legacy), "url_map", None)
+    return list(url_map.iter_rules()) if url_map is not None else []
+
+
+def _legacy_operation(method: str, rule: str) -> dict[str, Any]:
+    parameters = [
+        {
+            "name": match["name"],
+            "in": "path",
+            "required": True,
+            "schema": dict(_SCHEMAS.get(match["conv"] or "default", {"type": "string"})),
+        }
+        for match in _PARAM.finditer(rule)
+    ]
+    operation: dict[str, Any] = {
+        "summary": f"{method} {rule} (legacy)",
+        # One view may serve several rules: the rule makes the id unique.
+        "operationId": f"legacy_{method.lower()}_{re.sub(r'[^A-Za-z0-9]+', '_', rule).strip('_')}",
+        "tags": ["legacy"],
+        "x-strangler-backend": "legacy",
+        "responses": {"default": {"description": "Served by the legacy app; not described."}},
+    }
+    if parameters:
+        operation["parameters"] = parameters
+    return operation
