@@ -14,6 +14,8 @@
     ledger = "contract_tests/ledger.yaml"    # accepted differences (default: in `contracts`)
     contract_reset = "migrated.domain:prediction_cache.clear"  # fresh state: MODULE:ATTR
                                      # called before each contract scenario, on each side
+    contract_results = "var/contract-results.json"   # the last whole contract run, for reports
+    legacy_quiet_days = 7            # "legacy can be deleted" after this long all on migrated
     fuzz_examples = 300              # generated requests per endpoint
     fuzz_seed = 0                    # the same seed fuzzes the same requests
     max_body = 10485760              # and the other limits: see strangler/serving/limits.py
@@ -75,6 +77,8 @@ class Settings:
     contracts: str = "contract_tests"
     ledger: str | None = None  # None: ledger.yaml in the `contracts` folder
     contract_reset: str | None = None
+    contract_results: str = "var/contract-results.json"  # the last whole run, for the report
+    legacy_quiet_days: float = 7.0  # "legacy can be deleted": this long all on migrated
     fuzz_examples: int = 300
     fuzz_seed: int = 0
     # Limits (strangler.serving.limits): sizes, times and counts, with their safe defaults.
@@ -124,6 +128,10 @@ class Settings:
     def contracts_path(self) -> Path:
         """The contract corpus folder."""
         return Path(self.path(self.contracts))
+
+    @property
+    def contract_results_path(self) -> Path:
+        return Path(self.path(self.contract_results))
 
     @property
     def ledger_path(self) -> Path:

@@ -30,6 +30,7 @@ GATEWAY_DEPENDENCIES = {
     "fastapi",
     "flask",
     "httpx",
+    "jinja2",
     "mmh3",
     "prometheus-client",
     "pydantic",

@@ -5,6 +5,7 @@ the contract tests.
     strangler endpoints | flags … | openapi   cli/flags.py
     strangler shadow …              cli/shadow.py
     strangler rollout …             cli/rollout.py
+    strangler status | report       cli/report.py
     strangler contract run          strangler/contracts/cli.py (needs `strangler[contracts]`)
 """
 
@@ -15,6 +16,7 @@ import importlib
 import click
 
 from strangler.cli.flags import endpoints, flags, openapi
+from strangler.cli.report import report, status
 from strangler.cli.rollout import rollout
 from strangler.cli.serve import serve
 from strangler.cli.shadow import shadow
@@ -74,3 +76,5 @@ main.add_command(flags)
 main.add_command(shadow)
 main.add_command(rollout)
 main.add_command(openapi)
+main.add_command(status)
+main.add_command(report)

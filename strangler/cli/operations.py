@@ -26,6 +26,8 @@ from strangler.flags.errors import (
 from strangler.flags.model import EMPTY_SNAPSHOT
 from strangler.flags.service import FlagService
 from strangler.flags.store import open_store
+from strangler.metrics.fleet import FleetReader
+from strangler.report.progress import Progress, progress_of
 from strangler.rollout.errors import InvalidPlan, NoRollout, RolloutError
 from strangler.rollout.plan import Criteria
 from strangler.rollout.service import RolloutService
@@ -85,6 +87,14 @@ class LocalOperations:
             open_store(settings.path(settings.flags), create=create), discover(legacy, migrated)
         )
         self.rollouts = RolloutService(self.service)
+        self.settings = settings
+
+    def progress(self) -> Progress:
+        """How far the migration is (strangler.report), from the store, every worker's
+        published figures and the last saved contract run."""
+        return progress_of(
+            self.settings, self.service, self.rollouts, FleetReader(self.service.store)
+        )
 
     def endpoints(self) -> list[dict[str, Any]]:
         """The inventory with where each endpoint routes; without a readable store, where it

@@ -19,6 +19,7 @@ from strangler.contracts.cases import Request
 from strangler.contracts.corpus import CorpusFile, corpus_files, load_corpus
 from strangler.contracts.ledger import load_ledger
 from strangler.contracts.results import RunResult
+from strangler.contracts.saved import save_results
 from strangler.contracts.session import ContractSession
 from strangler.contracts.suite import Progress, run_suite
 from strangler.contracts.targets import Via
@@ -135,6 +136,11 @@ def run(
     defaults = {f.endpoint: f.defaults for f in files if f.endpoint}
     report.terminal(result, defaults=defaults, full=full)
     _write(result, junit, markdown, full, defaults)
+    if select is None:  # a whole run: what `strangler status` and `report` show
+        try:
+            save_results(result, settings.contract_results_path)
+        except OSError as exc:
+            click.secho(f"warning: results not saved: {exc}", fg="yellow", err=True)
     sys.exit(1 if result.failed or (strict_ledger and result.stale) else 0)
 
 

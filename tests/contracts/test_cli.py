@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from strangler.cli.main import main
+from strangler.contracts.saved import load_results
 from tests.contracts.conftest import PAIR
 
 CONFIG = str(PAIR / "strangler.toml")
@@ -35,6 +36,11 @@ def test_the_second_pair_passes_with_its_config_file_alone(tmp_path: Path) -> No
     assert suite.get("failures") == "0"
     assert {case.get("name") for case in suite} >= {"items-create", "visits-count-from-fresh-state"}
     assert "✅ no undeclared difference" in markdown.read_text()
+    saved = load_results(PAIR / "var" / "contract-results.json")  # for `strangler report`
+    assert saved is not None
+    assert saved["failed"] is False
+    assert {case["name"] for case in saved["cases"]} >= {"items-create"}
+    assert any(f["endpoint"] == "POST /items" and f["examples"] for f in saved["fuzz"])
 
 
 def test_a_naive_port_fails_with_each_difference_named(tmp_path: Path) -> None:
