@@ -144,6 +144,8 @@ def build_gateway(settings: Settings) -> Gateway:
         request_log=request_log(settings),
         request_id_header=settings.request_id_header,
         guard=guard_rule(settings),
+        contract_results=settings.contract_results_path,
+        legacy_quiet_days=settings.legacy_quiet_days,
     )
     if seed_store(settings, gateway.service):
         gateway.watcher.refresh()

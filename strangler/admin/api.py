@@ -12,6 +12,8 @@
     POST /rollouts    start one: {"endpoint", "steps", "interval", "min_requests", "reason"...}
     POST /rollouts/pause | /rollouts/resume | /rollouts/abort    {"endpoint", "reason"}
     GET  /service/openapi.json   one OpenAPI for the service: the port's, and legacy's own routes
+    GET  /status      how far the migration is (strangler.report), as JSON
+    GET  /ui/         the operator dashboard (a login form; strangler.dashboard)
     GET  /metrics     Prometheus metrics, every worker's (open without a credential only with
                       `metrics_public`)
 
@@ -35,11 +37,14 @@ from pydantic import BaseModel, Field
 
 from strangler.admin.auth import Credential, Credentials, Role, presented_token
 from strangler.admin.errors import AdminForbidden, AdminUnauthorized
+from strangler.dashboard.app import build_dashboard
 from strangler.flags.errors import FlagChangeError, FlagStoreError, UnknownEndpoint
 from strangler.flags.service import FlagService
 from strangler.flags.watcher import FlagWatcher
 from strangler.metrics.exposition import render
 from strangler.metrics.gateway import FlagCollector, GatewayMetrics
+from strangler.report.progress import Progress
+from strangler.report.progress import gather as gather_progress
 from strangler.rollout.errors import InvalidPlan, NoRollout, RolloutError
 from strangler.rollout.plan import Criteria, parse_duration, parse_steps
 from strangler.rollout.service import RolloutService
@@ -109,6 +114,7 @@ def build_admin_app(
     metrics_public: bool = False,
     rollouts: RolloutService | None = None,
     service_openapi: Callable[[], dict[str, Any]] | None = None,
+    progress: Callable[[], Progress] | None = None,
 ) -> FastAPI:
     admin = FastAPI(title="Strangler admin API", version="1", redoc_url=None)
 
@@ -325,6 +331,23 @@ def build_admin_app(
     else:
         guarded.get("/metrics", response_class=Response)(metrics_page)
 
+    def progress_now() -> Progress:
+        if progress is not None:
+            return progress()
+        return gather_progress(
+            service, watcher.snapshot, None, rollout_service.load(), None, None, 7.0
+        )
+
+    @guarded.get("/status")
+    def status() -> dict[str, Any]:
+        return progress_now().to_dict()
+
+    admin.mount(
+        "/ui",
+        build_dashboard(
+            service, watcher, credentials, rollout_service, progress_now, shadow_findings
+        ),
+    )
     admin.include_router(guarded)
     return admin
 

@@ -17,6 +17,7 @@ import dataclasses
 import enum
 import hashlib
 import hmac
+import os
 from collections.abc import Iterable
 
 from strangler.errors import ConfigError
@@ -41,6 +42,7 @@ class Credential:
         return self.role is Role.WRITE or role is Role.READ
 
 
+_PROCESS_SECRET = os.urandom(32)
 DEV = Credential("dev", Role.WRITE, "")  # development mode: no credential needed, all allowed
 
 
@@ -75,6 +77,20 @@ class Credentials:
     @property
     def configured(self) -> bool:
         return bool(self._all)
+
+    def named(self, name: str) -> Credential | None:
+        """The credential called `name` (development mode: DEV for `dev`), or None."""
+        if not self._all:
+            return DEV if self.dev_mode and name == DEV.name else None
+        return next((c for c in self._all if c.name == name), None)
+
+    def secret(self) -> bytes:
+        """A key the workers of one gateway share (the same credentials give the same key),
+        for signing dashboard sessions; random in development mode without credentials."""
+        if not self._all:
+            return _PROCESS_SECRET
+        tokens = "\n".join(sorted(c.token for c in self._all))
+        return hashlib.sha256(b"strangler-dashboard\n" + tokens.encode()).digest()
 
     def match(self, given: str | None) -> Credential | None:
         """The credential `given` is the token of (development mode: DEV), or None."""

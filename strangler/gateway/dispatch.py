@@ -26,6 +26,7 @@ from strangler.admin.api import build_admin_app
 from strangler.admin.auth import ADMIN_TOKEN_HEADER, Credentials
 from strangler.bridge.bridge import make_bridge
 from strangler.bridge.pool import LegacyPool
+from strangler.contracts.saved import load_results
 from strangler.errors import ConfigError
 from strangler.flags.service import FlagService
 from strangler.flags.store import FlagStore, open_store
@@ -36,6 +37,7 @@ from strangler.metrics.exposition import worker_exited
 from strangler.metrics.fleet import FleetReader
 from strangler.metrics.gateway import GatewayMetrics
 from strangler.metrics.requestlog import RequestIds, RequestLog
+from strangler.report.progress import Progress, gather
 from strangler.rollout.conductor import Conductor
 from strangler.rollout.guard import EVERY_ENDPOINT, Guard, GuardRule
 from strangler.rollout.service import RolloutService
@@ -77,6 +79,8 @@ class Gateway:
         request_id_header: str | None = None,
         metrics_public: bool = False,
         guard: GuardRule | None = None,
+        contract_results: Path | None = None,
+        legacy_quiet_days: float = 7.0,
     ) -> None:
         self.legacy = legacy
         self.migrated = migrated
@@ -93,6 +97,8 @@ class Gateway:
         self._observing = metrics is not None or request_log is not None
         self._id_header = request_id_header.lower().encode() if request_id_header else None
         self._ids = RequestIds()
+        self._contract_results = contract_results
+        self._legacy_quiet_days = legacy_quiet_days
         fleet = FleetReader(
             watcher.store,
             watcher.reader,
@@ -112,6 +118,7 @@ class Gateway:
             metrics_public=metrics_public,
             rollouts=self.rollouts,
             service_openapi=lambda: service_openapi(legacy, migrated, inventory),
+            progress=self.progress,
         )
         self._sticky = sticky
         self._admin_prefix = admin_prefix.rstrip("/")
@@ -333,6 +340,21 @@ class Gateway:
             self.metrics.start(self.watcher, self.shadow)
         self.conductor.start()
 
+    def progress(self) -> Progress:
+        """How far the migration is (strangler.report): the flags, every worker's figures, the
+        rollouts, and the last contract run saved."""
+        contracts = load_results(self._contract_results) if self._contract_results else None
+        ledger = self.shadow.ledger if self.shadow is not None else None
+        return gather(
+            self.service,
+            self.watcher.snapshot,
+            self.rollouts.fleet.try_read(),
+            self.rollouts.load(),
+            contracts,
+            ledger,
+            self._legacy_quiet_days,
+        )
+
     def close(self) -> None:
         """Stops the gateway's threads and writes what it holds (at shutdown)."""
         self.conductor.stop()
@@ -522,6 +544,8 @@ def create_gateway(
     request_log: str | None = None,
     request_id_header: str | None = "X-Request-ID",
     guard: GuardRule | None = None,
+    contract_results: str | Path | None = None,
+    legacy_quiet_days: float = 7.0,
 ) -> Gateway:
     """Builds the gateway in front of a WSGI app (`legacy`) and an ASGI app (`migrated`).
 
@@ -595,4 +619,6 @@ def create_gateway(
         request_id_header=request_id_header,
         metrics_public=metrics_public,
         guard=guard,
+        contract_results=Path(contract_results) if contract_results else None,
+        legacy_quiet_days=legacy_quiet_days,
     )

@@ -1,0 +1,1 @@
+"""The operator dashboard, served under the admin prefix at `/ui` (strangler.dashboard.app)."""

@@ -1,0 +1,270 @@
+"""The operator dashboard: every endpoint at a glance, the changes operators make, the audit
+trail and the shadow mismatches. Server-rendered (Jinja2), no build step and nothing fetched from
+elsewhere: one small inline script refreshes the table every 5 s.
+
+    GET  /ui/login, POST /ui/login    the admin credential for a session cookie (session.py)
+    POST /ui/logout
+    GET  /ui/                         the overview (and /ui/table: its table alone)
+    POST /ui/flag | /ui/shadow | /ui/rollback   each with a reason, a CSRF token, same origin
+    GET  /ui/history?endpoint=&actor=          the audit trail, filtered
+    GET  /ui/mismatches?endpoint=               the last mismatches, both answers side by side
+
+Every page but the login needs a session; a change also needs the `write` role, the session's
+CSRF token, and to come from the dashboard's own origin.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+import yaml
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from strangler.admin.auth import Credentials, Role
+from strangler.dashboard import session as sessions
+from strangler.errors import StranglerError
+from strangler.flags.service import FlagService
+from strangler.flags.watcher import FlagWatcher
+from strangler.report import render
+from strangler.report.progress import Progress
+from strangler.rollout.service import RolloutService
+
+_PAGES = jinja2.Environment(
+    loader=jinja2.PackageLoader("strangler.dashboard", "templates"),
+    autoescape=jinja2.select_autoescape(["html"]),
+)
+
+
+def build_dashboard(
+    service: FlagService,
+    watcher: FlagWatcher,
+    credentials: Credentials,
+    rollouts: RolloutService,
+    progress: Callable[[], Progress],
+    shadow_findings: Callable[[], dict[str, Any]],
+) -> FastAPI:
+    ui = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    rates = _Rates()
+
+    def page(name: str, request: Request, status: int = 200, **context: Any) -> HTMLResponse:
+        html = _PAGES.get_template(name).render(
+            base=str(request.scope.get("root_path", "")), **context
+        )
+        return HTMLResponse(
+            html,
+            status_code=status,
+            headers={
+                "Cache-Control": "no-store",
+                "X-Frame-Options": "DENY",
+                "Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline';"
+                " script-src 'unsafe-inline'; frame-ancestors 'none'",
+            },
+        )
+
+    def current(request: Request) -> sessions.Session | None:
+        return sessions.read(credentials, request.cookies.get(sessions.COOKIE))
+
+    def to_login(request: Request) -> Response:
+        return RedirectResponse(str(request.scope.get("root_path", "")) + "/login", 303)
+
+    @ui.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request, failed: bool = False) -> Response:
+        return page("login.html", request, 401 if failed else 200, failed=failed)
+
+    @ui.post("/login")
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        credential = credentials.match(str(form.get("token", "")) or None)
+        if credential is None or (not credentials.configured and not credentials.dev_mode):
+            return page("login.html", request, 401, failed=True)
+        root = str(request.scope.get("root_path", ""))
+        answer = RedirectResponse(root + "/", 303)
+        answer.set_cookie(
+            sessions.COOKIE,
+            sessions.issue(credentials, credential),
+            max_age=int(sessions.LIFETIME),
+            path=root.rsplit("/ui", 1)[0] or "/",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return answer
+
+    @ui.post("/logout")
+    def logout(request: Request) -> Response:
+        answer = to_login(request)
+        root = str(request.scope.get("root_path", ""))
+        answer.delete_cookie(sessions.COOKIE, path=root.rsplit("/ui", 1)[0] or "/")
+        return answer
+
+    def overview_context(request: Request, session: sessions.Session) -> dict[str, Any]:
+        found = progress()
+        active = {k: r for k, r in rollouts.load().items() if r.state.active}
+        return {
+            "progress": found,
+            "rows": found.endpoints,
+            "rates": rates.of(found),
+            "overall": render.overall(found),
+            "percent": render.percent,
+            "contract_cell": render.contract_cell,
+            "shadow_cell": render.shadow_cell,
+            "millis": _millis,
+            "session": session,
+            "writer": session.credential.may(Role.WRITE),
+            "version": watcher.snapshot.version,
+            "store": watcher.health()["status"],
+            "rollouts": active,
+            "message": request.query_params.get("message"),
+            "error": request.query_params.get("error"),
+        }
+
+    @ui.get("/", response_class=HTMLResponse)
+    def overview(request: Request) -> Response:
+        session = current(request)
+        if session is None:
+            return to_login(request)
+        return page("overview.html", request, **overview_context(request, session))
+
+    @ui.get("/table", response_class=HTMLResponse)
+    def table(request: Request) -> Response:
+        session = current(request)
+        if session is None:
+            return Response(status_code=401)
+        return page("table.html", request, **overview_context(request, session))
+
+    async def change(request: Request, act: Callable[[dict[str, str], str], str]) -> Response:
+        """A change from a form: session, role, CSRF token, origin, reason; then `act`."""
+        session = current(request)
+        if session is None:
+            return Response("log in first", status_code=401)
+        if not session.credential.may(Role.WRITE):
+            return Response("this credential may read, not change", status_code=403)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if not sessions.same_origin(headers, request.url.netloc, request.url.scheme):
+            return Response("refused: the change did not come from this page", status_code=403)
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        if not form.get("csrf") or form["csrf"] != session.csrf:
+            return Response("refused: the form is stale or forged; reload it", status_code=403)
+        root = str(request.scope.get("root_path", ""))
+        if not form.get("reason", "").strip():
+            return RedirectResponse(root + "/?" + urlencode({"error": "say why"}), 303)
+        actor = f"{session.credential.name} (dashboard)"
+        try:
+            said = act(form, actor)
+        except StranglerError as exc:
+            return RedirectResponse(root + "/?" + urlencode({"error": str(exc)}), 303)
+        watcher.refresh()
+        return RedirectResponse(root + "/?" + urlencode({"message": said}), 303)
+
+    @ui.post("/flag")
+    async def set_flag(request: Request) -> Response:
+        def act(form: dict[str, str], actor: str) -> str:
+            mode = form.get("mode", "")
+            percentage = float(form["percentage"]) if mode == "canary" else None
+            entry = service.set(
+                form.get("endpoint", ""), mode, percentage, actor=actor, reason=form["reason"]
+            )
+            return f"{form.get('endpoint')}: {entry.after.describe()}" if entry else "unchanged"
+
+        return await change(request, act)
+
+    @ui.post("/shadow")
+    async def set_shadow(request: Request) -> Response:
+        def act(form: dict[str, str], actor: str) -> str:
+            entry = service.shadow(
+                form.get("endpoint", ""),
+                float(form.get("percentage") or 0),
+                side_effect_free=form.get("side_effect_free") or None,
+                actor=actor,
+                reason=form["reason"],
+            )
+            return f"{form.get('endpoint')}: {entry.after.describe()}" if entry else "unchanged"
+
+        return await change(request, act)
+
+    @ui.post("/rollback")
+    async def roll_back(request: Request) -> Response:
+        def act(form: dict[str, str], actor: str) -> str:
+            key = form.get("endpoint", "")
+            plan = rollouts.load().get(service.endpoint(key).key)
+            if plan is not None and plan.state.active:
+                rollouts.abort(key, actor=actor, reason=form["reason"])
+            else:
+                service.set(key, "legacy", actor=actor, reason=form["reason"])
+            return f"{key}: back on legacy"
+
+        return await change(request, act)
+
+    @ui.get("/history", response_class=HTMLResponse)
+    def history(request: Request, endpoint: str = "", actor: str = "") -> Response:
+        session = current(request)
+        if session is None:
+            return to_login(request)
+        error: str | None = None
+        try:
+            entries = service.history(endpoint or None, 500)
+        except StranglerError as exc:
+            entries, error = [], str(exc)
+        if actor:
+            entries = [e for e in entries if actor.lower() in e.actor.lower()]
+        return page(
+            "history.html",
+            request,
+            entries=entries[:200],
+            endpoint=endpoint,
+            actor=actor,
+            endpoints=[e.key for e in service.inventory],
+            error=error,
+            session=session,
+        )
+
+    @ui.get("/mismatches", response_class=HTMLResponse)
+    def mismatches(request: Request, endpoint: str = "") -> Response:
+        session = current(request)
+        if session is None:
+            return to_login(request)
+        found = shadow_findings().get("endpoints", [])
+        shown = [e for e in found if not endpoint or e["endpoint"] == endpoint]
+        for entry in shown:
+            for mismatch in entry["last_mismatches"]:
+                mismatch["case_yaml"] = yaml.safe_dump(
+                    [mismatch["case"]], sort_keys=False, allow_unicode=True
+                )
+                mismatch["legacy_json"] = json.dumps(mismatch["legacy"], indent=1)
+                mismatch["migrated_json"] = json.dumps(mismatch["migrated"], indent=1)
+        return page("mismatches.html", request, entries=shown, session=session)
+
+    return ui
+
+
+class _Rates:
+    """Requests a second per endpoint and backend, between two looks at the counts."""
+
+    def __init__(self) -> None:
+        self._last: tuple[float, dict[tuple[str, str], int]] | None = None
+
+    def of(self, progress: Progress) -> dict[tuple[str, str], float]:
+        now = time.monotonic()
+        counts = {
+            (e.endpoint, backend): n
+            for e in progress.endpoints
+            for backend, n in e.requests.items()
+        }
+        rates: dict[tuple[str, str], float] = {}
+        if self._last is not None and now - self._last[0] >= 1:
+            then, before = self._last
+            for key, n in counts.items():
+                rates[key] = max(0, n - before.get(key, 0)) / (now - then)
+        if self._last is None or now - self._last[0] >= 1:
+            self._last = (now, counts)
+        return rates
+
+
+def _millis(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.1f} ms"

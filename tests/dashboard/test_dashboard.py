@@ -1,0 +1,143 @@
+"""The dashboard in process: sessions, refusals, changes, pages (#16)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from strangler.gateway.dispatch import Gateway, create_gateway
+from tests.test_apps import rollout_pair
+
+TOKENS = "ann:write:ann-secret-token,cy:read:cy-secret-token"
+UI = "/_strangler/ui"
+
+
+@pytest.fixture
+async def gw() -> AsyncIterator[tuple[Gateway, httpx.AsyncClient]]:
+    gateway = create_gateway(
+        rollout_pair.legacy, rollout_pair.migrated, "memory:", admin_tokens=TOKENS
+    )
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as client:
+        yield gateway, client
+    gateway.close()
+
+
+async def login(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await client.post(UI + "/login", data={"token": token})
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, "no form with a CSRF token on the page"
+    return found.group(1)
+
+
+async def test_without_a_session_every_page_and_action_is_refused(
+    gw: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    _, client = gw
+    for page in ("/", "/history", "/mismatches"):
+        answer = await client.get(UI + page)
+        assert answer.status_code == 303
+        assert answer.headers["location"].endswith("/ui/login")
+    assert (await client.get(UI + "/table")).status_code == 401
+    for action in ("/flag", "/shadow", "/rollback"):
+        body = {"endpoint": "GET /work", "mode": "migrated", "reason": "x", "csrf": "x"}
+        assert (await client.post(UI + action, data=body)).status_code == 401
+    wrong = await login(client, "not-a-token")
+    assert wrong.status_code == 401
+    assert "not an admin credential" in wrong.text
+    assert "strangler_session" not in wrong.headers.get("set-cookie", "")
+    assert (await client.get(UI + "/")).status_code == 303
+    client.cookies.set("strangler_session", "ann.9999999999.x.y.z")  # forged
+    assert (await client.get(UI + "/")).status_code == 303
+
+
+async def test_a_session_shows_every_endpoint_and_makes_an_audited_change(
+    gw: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    gateway, client = gw
+    answer = await login(client, "ann-secret-token")
+    assert answer.status_code == 303
+    cookie = answer.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert "ann-secret-token" not in cookie
+    page = (await client.get(UI + "/")).text
+    for key in ("GET /work", "POST /work", "GET /other", "GET /legacy-only"):
+        assert key in page
+    body = {
+        "endpoint": "GET /work",
+        "mode": "canary",
+        "percentage": "25",
+        "reason": "try the port",
+        "csrf": csrf_of(page),
+    }
+    done = await client.post(UI + "/flag", data=body, headers={"Origin": "http://gw.test"})
+    assert done.status_code == 303
+    assert "GET+%2Fwork%3A+canary+25%25" in done.headers["location"]
+    entry = gateway.service.history("GET /work")[0]
+    assert (entry.actor, entry.reason) == ("ann (dashboard)", "try the port")
+    history = (await client.get(UI + "/history", params={"endpoint": "GET /work"})).text
+    assert "try the port" in history
+    assert "canary 25%" in history
+    rolled = await client.post(
+        UI + "/rollback",
+        data={"endpoint": "GET /work", "reason": "not yet", "csrf": csrf_of(page)},
+    )
+    assert rolled.status_code == 303
+    assert gateway.service.history("GET /work")[0].after.describe() == "legacy"
+
+
+async def test_a_change_from_another_origin_or_a_stale_form_is_refused(
+    gw: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    gateway, client = gw
+    await login(client, "ann-secret-token")
+    page = (await client.get(UI + "/")).text
+    body = {"endpoint": "GET /work", "mode": "migrated", "reason": "x", "csrf": csrf_of(page)}
+    evil = await client.post(UI + "/flag", data=body, headers={"Origin": "http://evil.test"})
+    assert evil.status_code == 403
+    cross = await client.post(UI + "/flag", data=body, headers={"Sec-Fetch-Site": "cross-site"})
+    assert cross.status_code == 403
+    stale = await client.post(UI + "/flag", data={**body, "csrf": "guessed"})
+    assert stale.status_code == 403
+    no_reason = await client.post(UI + "/flag", data={**body, "reason": " "})
+    assert "say+why" in no_reason.headers["location"]
+    assert gateway.service.history() == []  # none of them changed anything
+
+
+async def test_a_read_credential_sees_but_cannot_change(
+    gw: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    gateway, client = gw
+    await login(client, "cy-secret-token")
+    page = (await client.get(UI + "/")).text
+    assert "GET /work" in page
+    assert 'name="csrf"' not in page  # no forms
+    answer = await client.post(
+        UI + "/flag", data={"endpoint": "GET /work", "mode": "migrated", "reason": "x"}
+    )
+    assert answer.status_code == 403
+    assert gateway.service.history() == []
+
+
+async def test_the_status_and_the_table_fragment(gw: tuple[Gateway, httpx.AsyncClient]) -> None:
+    _, client = gw
+    await login(client, "ann-secret-token")
+    for _ in range(3):
+        await client.get("/work")
+    fragment = await client.get(UI + "/table")
+    assert fragment.status_code == 200
+    assert '<table id="endpoints">' in fragment.text
+    status = await client.get(
+        "/_strangler/status", headers={"Authorization": "Bearer ann-secret-token"}
+    )
+    assert status.status_code == 200
+    data = status.json()
+    assert {e["endpoint"] for e in data["endpoints"]} >= {"GET /work", "GET /legacy-only"}
+    assert data["legacy_can_be_deleted"] is False
