@@ -79,9 +79,12 @@ def build_dashboard(
 
     @ui.post("/login")
     async def login(request: Request) -> Response:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if not sessions.same_origin(headers, request.url.netloc, request.url.scheme):
+            return Response("refused: log in from this page", status_code=403)
         form = await request.form()
         credential = credentials.match(str(form.get("token", "")) or None)
-        if credential is None or (not credentials.configured and not credentials.dev_mode):
+        if credential is None:
             return page("login.html", request, 401, failed=True)
         root = str(request.scope.get("root_path", ""))
         answer = RedirectResponse(root + "/", 303)
@@ -159,6 +162,9 @@ def build_dashboard(
             said = act(form, actor)
         except StranglerError as exc:
             return RedirectResponse(root + "/?" + urlencode({"error": str(exc)}), 303)
+        except ValueError:  # a percentage that is not a number
+            error = "give the percentage as a number from 0 to 100"
+            return RedirectResponse(root + "/?" + urlencode({"error": error}), 303)
         watcher.refresh()
         return RedirectResponse(root + "/?" + urlencode({"message": said}), 303)
 

@@ -141,3 +141,51 @@ async def test_the_status_and_the_table_fragment(gw: tuple[Gateway, httpx.AsyncC
     data = status.json()
     assert {e["endpoint"] for e in data["endpoints"]} >= {"GET /work", "GET /legacy-only"}
     assert data["legacy_can_be_deleted"] is False
+
+
+async def test_a_mismatch_is_shown_with_both_answers_and_as_a_case() -> None:
+    """The port's one slip (item 13), shadowed: both answers side by side, the case to copy."""
+    from strangler.shadow.tap import ShadowLimits, ShadowTap
+    from tests.shadow.test_shadow import settled
+    from tests.test_apps import shadow_pair
+
+    tap = ShadowTap(limits=ShadowLimits(max_cpu=float("inf")))
+    gateway = create_gateway(
+        shadow_pair.legacy, shadow_pair.migrated, "memory:", admin_tokens=TOKENS, shadow=tap
+    )
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as client:
+        key = "GET /items/{item_id}"
+        gateway.service.shadow(key, 100, actor="ann", reason="watch")
+        gateway.watcher.refresh()
+        for item in range(1, 31):
+            await client.get(f"/items/{item}")
+        await settled(gateway, key, 30)
+        await login(client, "ann-secret-token")
+        page = (await client.get(UI + "/mismatches", params={"endpoint": key})).text
+        assert "1 mismatched of" in page
+        assert "item thirteen" in page
+        assert "item 13" in page
+        assert 'class="pair"' in page
+        assert 'class="case"' in page
+        assert "path: /items/13" in page  # the case, ready for the corpus
+        overview = (await client.get(UI + "/")).text
+        assert "mismatches?endpoint=GET%20/items/%7Bitem_id%7D" in overview
+    gateway.close()
+
+
+async def test_a_canary_without_a_number_is_an_error_on_the_page(
+    gw: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    gateway, client = gw
+    await login(client, "ann-secret-token")
+    page = (await client.get(UI + "/")).text
+    body = {"endpoint": "GET /work", "mode": "canary", "percentage": "", "reason": "x"}
+    answer = await client.post(UI + "/flag", data={**body, "csrf": csrf_of(page)})
+    assert answer.status_code == 303
+    assert "give+the+percentage+as+a+number" in answer.headers["location"]
+    assert gateway.service.history() == []
+    cross_login = await client.post(
+        UI + "/login", data={"token": "ann-secret-token"}, headers={"Origin": "http://evil.test"}
+    )
+    assert cross_login.status_code == 403
