@@ -146,6 +146,7 @@ def build_gateway(settings: Settings) -> Gateway:
         guard=guard_rule(settings),
         contract_results=settings.contract_results_path,
         legacy_quiet_days=settings.legacy_quiet_days,
+        dashboard_hosts=tuple(settings.dashboard_hosts),
     )
     if seed_store(settings, gateway.service):
         gateway.watcher.refresh()

@@ -28,6 +28,7 @@
     metrics_host = "127.0.0.1"       # ...on this address
     request_log = ""                 # "stdout", "stderr" or a file: one JSON line per request
     request_id_header = "X-Request-ID"   # kept when sent, made when not, passed on, returned
+    dashboard_hosts = ["admin.example.com"]   # the dashboard's own host names (default: loopback)
     guard = ["POST /predict"]        # endpoints sent back to legacy when migrated fails ("*": all)
     guard_max_error_rate = 5.0       # ...when over this % of its migrated answers are 5xx
     guard_window = 60.0              # over this many seconds
@@ -109,6 +110,10 @@ class Settings:
     # The guard (strangler.rollout.guard): endpoints on migrated or canary that go back to legacy
     # by themselves when their migrated answers fail.
     guard: list[str] = dataclasses.field(default_factory=list)
+    # The host names the dashboard answers on (its own, never the apps'): strangler.dashboard.
+    dashboard_hosts: list[str] = dataclasses.field(
+        default_factory=lambda: ["127.0.0.1", "localhost", "[::1]"]
+    )
     guard_max_error_rate: float = GuardRule.max_error_rate
     guard_window: float = GuardRule.window
     guard_min_requests: int = GuardRule.min_requests
@@ -238,7 +243,7 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
             continue
         text, kind = environ[name], _kind(field.default)
         try:
-            if field.name == "guard":  # a list: comma-separated endpoints
+            if field.name in ("guard", "dashboard_hosts"):  # a list: comma-separated
                 values[field.name] = [item.strip() for item in text.split(",") if item.strip()]
             elif field.name == "legacy_threads":  # "auto" or a number: read by _threads
                 if text != "auto" and not text.isdigit():

@@ -38,6 +38,7 @@ from pydantic import BaseModel, Field
 from strangler.admin.auth import Credential, Credentials, Role, presented_token
 from strangler.admin.errors import AdminForbidden, AdminUnauthorized
 from strangler.dashboard.app import build_dashboard
+from strangler.dashboard.session import LOOPBACK
 from strangler.flags.errors import FlagChangeError, FlagStoreError, UnknownEndpoint
 from strangler.flags.service import FlagService
 from strangler.flags.watcher import FlagWatcher
@@ -115,6 +116,7 @@ def build_admin_app(
     rollouts: RolloutService | None = None,
     service_openapi: Callable[[], dict[str, Any]] | None = None,
     progress: Callable[[], Progress] | None = None,
+    dashboard_hosts: tuple[str, ...] = LOOPBACK,
 ) -> FastAPI:
     admin = FastAPI(title="Strangler admin API", version="1", redoc_url=None)
 
@@ -345,7 +347,13 @@ def build_admin_app(
     admin.mount(
         "/ui",
         build_dashboard(
-            service, watcher, credentials, rollout_service, progress_now, shadow_findings
+            service,
+            watcher,
+            credentials,
+            rollout_service,
+            progress_now,
+            shadow_findings,
+            dashboard_hosts,
         ),
     )
     admin.include_router(guarded)

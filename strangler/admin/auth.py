@@ -43,6 +43,7 @@ class Credential:
 
 
 _PROCESS_SECRET = os.urandom(32)
+SESSION_SECRET_ENV = "STRANGLER_SESSION_SECRET"
 DEV = Credential("dev", Role.WRITE, "")  # development mode: no credential needed, all allowed
 
 
@@ -87,8 +88,9 @@ class Credentials:
     def secret(self) -> bytes:
         """A key the workers of one gateway share (the same credentials give the same key),
         for signing dashboard sessions; random in development mode without credentials."""
-        if not self._all:
-            return _PROCESS_SECRET
+        if not self._all:  # development mode: `strangler serve` gives every worker one
+            shared = os.environ.get(SESSION_SECRET_ENV)
+            return hashlib.sha256(shared.encode()).digest() if shared else _PROCESS_SECRET
         tokens = "\n".join(sorted(c.token for c in self._all))
         return hashlib.sha256(b"strangler-dashboard\n" + tokens.encode()).digest()
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
 import click
 
+from strangler.admin.auth import SESSION_SECRET_ENV
 from strangler.cli.common import config_option, fail
 from strangler.cli.operations import LocalOperations
 from strangler.errors import ConfigError, StranglerError
@@ -117,6 +119,9 @@ def serve(
         serve_port(settings.metrics_port, settings.metrics_host)
     if access_log is None:
         access_log = not settings.request_log
+    # Development mode signs dashboard sessions with a key of this run's, the same in every
+    # worker (with credentials, the key comes from them).
+    os.environ.setdefault(SESSION_SECRET_ENV, secrets.token_hex(16))
     os.environ.update(settings_to_env(settings))
     uvicorn.run(
         "strangler.server:from_environment",

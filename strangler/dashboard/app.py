@@ -11,6 +11,11 @@ elsewhere: one small inline script refreshes the table every 5 s.
 
 Every page but the login needs a session; a change also needs the `write` role, the session's
 CSRF token, and to come from the dashboard's own origin.
+
+The dashboard answers only on host names of its own (`dashboard_hosts`; loopback by default),
+never on the host the apps are served on: a script injected into any page of those apps (which
+share that origin) could otherwise read a logged-in operator's CSRF token and change flags.
+Point a name of its own at the gateway (admin.example.com) and list it.
 """
 
 from __future__ import annotations
@@ -48,8 +53,23 @@ def build_dashboard(
     rollouts: RolloutService,
     progress: Callable[[], Progress],
     shadow_findings: Callable[[], dict[str, Any]],
+    hosts: tuple[str, ...] = sessions.LOOPBACK,
 ) -> FastAPI:
+    """The dashboard app; it answers only requests whose Host is one of `hosts` (see the
+    module docstring: never on the origin of the apps it fronts)."""
     ui = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    allowed = {host.lower() for host in hosts}
+
+    @ui.middleware("http")
+    async def own_origin_only(request: Request, call_next: Any) -> Response:
+        if sessions.host_name(request.url.netloc).lower() not in allowed:
+            return Response(
+                "the dashboard is served on its own host name only (dashboard_hosts)",
+                status_code=404,
+            )
+        response: Response = await call_next(request)
+        return response
+
     rates = _Rates()
 
     def page(name: str, request: Request, status: int = 200, **context: Any) -> HTMLResponse:
@@ -80,7 +100,7 @@ def build_dashboard(
     @ui.post("/login")
     async def login(request: Request) -> Response:
         headers = {k.lower(): v for k, v in request.headers.items()}
-        if not sessions.same_origin(headers, request.url.netloc, request.url.scheme):
+        if not sessions.same_origin(headers, request.url.netloc):
             return Response("refused: log in from this page", status_code=403)
         form = await request.form()
         credential = credentials.match(str(form.get("token", "")) or None)
@@ -95,7 +115,9 @@ def build_dashboard(
             path=root.rsplit("/ui", 1)[0] or "/",
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
+            # Secure except on a loopback host (a browser keeps Secure cookies from http only
+            # there); behind a TLS proxy the gateway sees http, the browser https.
+            secure=sessions.host_name(request.url.netloc) not in sessions.LOOPBACK,
         )
         return answer
 
@@ -149,7 +171,7 @@ def build_dashboard(
         if not session.credential.may(Role.WRITE):
             return Response("this credential may read, not change", status_code=403)
         headers = {k.lower(): v for k, v in request.headers.items()}
-        if not sessions.same_origin(headers, request.url.netloc, request.url.scheme):
+        if not sessions.same_origin(headers, request.url.netloc):
             return Response("refused: the change did not come from this page", status_code=403)
         form = {k: str(v) for k, v in (await request.form()).items()}
         if not form.get("csrf") or form["csrf"] != session.csrf:

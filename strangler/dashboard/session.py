@@ -28,8 +28,9 @@ class Session(NamedTuple):
     csrf: str
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()[:16]
+def _digest(key: bytes, token: str) -> str:
+    """A keyed digest of the credential's token: a leaked cookie tells nothing about it."""
+    return hmac.new(key, b"token\n" + token.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def _sign(key: bytes, text: str) -> str:
@@ -39,35 +40,49 @@ def _sign(key: bytes, text: str) -> str:
 
 def issue(credentials: Credentials, credential: Credential, now: float | None = None) -> str:
     """The cookie value of a new session for `credential`."""
+    key = credentials.secret()
     expiry = int((now or time.time()) + LIFETIME)
-    body = f"{credential.name}.{expiry}.{secrets.token_urlsafe(18)}.{_digest(credential.token)}"
-    return f"{body}.{_sign(credentials.secret(), body)}"
+    body = (
+        f"{credential.name}.{expiry}.{secrets.token_urlsafe(18)}.{_digest(key, credential.token)}"
+    )
+    return f"{body}.{_sign(key, body)}"
 
 
 def read(credentials: Credentials, value: str | None, now: float | None = None) -> Session | None:
     """The session a cookie holds, or None: forged, expired, or its credential gone or
     rotated."""
-    if not value or value.count(".") != 4:
+    if not value or not value.isascii() or value.count(".") < 4:
         return None
+    key = credentials.secret()
     body, _, signature = value.rpartition(".")
-    if not hmac.compare_digest(signature, _sign(credentials.secret(), body)):
+    if not hmac.compare_digest(signature.encode(), _sign(key, body).encode()):
         return None
-    name, expiry, csrf, digest = body.split(".")
+    name, expiry, csrf, digest = body.rsplit(".", 3)  # a name may hold dots; the rest cannot
     if not expiry.isdigit() or int(expiry) < (now or time.time()):
         return None
     credential = credentials.named(name)
-    if credential is None or not hmac.compare_digest(digest, _digest(credential.token)):
+    expected = _digest(key, credential.token) if credential is not None else ""
+    if credential is None or not hmac.compare_digest(digest.encode(), expected.encode()):
         return None
     return Session(credential, csrf)
 
 
-def same_origin(headers: dict[str, str], host: str, scheme: str) -> bool:
+def same_origin(headers: dict[str, str], host: str) -> bool:
     """Whether a change comes from the dashboard's own pages: the browser's Sec-Fetch-Site, or
-    failing that its Origin, must say so (a browser sends one of them with every form post)."""
+    failing that its Origin, must say so (a browser sends one of them with every form post).
+    The Origin's host is compared, not its scheme: behind a TLS proxy the gateway sees http."""
     site = headers.get("sec-fetch-site")
     if site is not None:
         return site in ("same-origin", "none")
     origin = headers.get("origin")
     if origin is not None:
-        return origin == f"{scheme}://{host}"
+        return origin.partition("://")[2] == host
     return True  # not a browser (curl, a test client): the CSRF token alone guards it
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")
+
+
+def host_name(host: str) -> str:
+    """`example.com:8000` -> `example.com`; `[::1]:8000` -> `[::1]`."""
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 or "]:" in host else host

@@ -27,6 +27,7 @@ from strangler.admin.auth import ADMIN_TOKEN_HEADER, Credentials
 from strangler.bridge.bridge import make_bridge
 from strangler.bridge.pool import LegacyPool
 from strangler.contracts.saved import load_results
+from strangler.dashboard.session import LOOPBACK
 from strangler.errors import ConfigError
 from strangler.flags.service import FlagService
 from strangler.flags.store import FlagStore, open_store
@@ -81,6 +82,7 @@ class Gateway:
         guard: GuardRule | None = None,
         contract_results: Path | None = None,
         legacy_quiet_days: float = 7.0,
+        dashboard_hosts: tuple[str, ...] = LOOPBACK,
     ) -> None:
         self.legacy = legacy
         self.migrated = migrated
@@ -119,6 +121,7 @@ class Gateway:
             rollouts=self.rollouts,
             service_openapi=lambda: service_openapi(legacy, migrated, inventory),
             progress=self.progress,
+            dashboard_hosts=dashboard_hosts,
         )
         self._sticky = sticky
         self._admin_prefix = admin_prefix.rstrip("/")
@@ -546,6 +549,7 @@ def create_gateway(
     guard: GuardRule | None = None,
     contract_results: str | Path | None = None,
     legacy_quiet_days: float = 7.0,
+    dashboard_hosts: tuple[str, ...] | list[str] = LOOPBACK,
 ) -> Gateway:
     """Builds the gateway in front of a WSGI app (`legacy`) and an ASGI app (`migrated`).
 
@@ -575,6 +579,8 @@ def create_gateway(
         returned; None: no request ids.
     guard: endpoints sent back to legacy by themselves when their migrated answers fail
         (strangler.rollout.guard); None: none.
+    dashboard_hosts: the host names the dashboard (`{admin_prefix}/ui/`) answers on: never the
+        apps' own (strangler.dashboard.app says why); loopback by default.
     freeze_gc: after startup, move every object alive to the garbage collector's permanent
         generation (`gc.freeze()`), so full collections stop walking both apps and the model.
         Worth it in a process the gateway owns (`strangler serve` turns it on); off by default
@@ -621,4 +627,5 @@ def create_gateway(
         guard=guard,
         contract_results=Path(contract_results) if contract_results else None,
         legacy_quiet_days=legacy_quiet_days,
+        dashboard_hosts=tuple(dashboard_hosts),
     )

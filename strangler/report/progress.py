@@ -38,8 +38,9 @@ class EndpointProgress:
     error_rates: dict[str, float | None]  # backend -> 5xx share
     p99: dict[str, float | None]  # backend -> seconds
     shadow: tuple[int, int]  # compared, mismatched
-    cases: int = 0
+    cases: int = 0  # that ran
     failed_cases: int = 0
+    skipped_cases: int = 0
     fuzzed: int = 0  # examples
     fuzz_failed: bool = False
     ledger: int = 0  # entries naming this endpoint
@@ -49,6 +50,16 @@ class EndpointProgress:
     @property
     def ported(self) -> bool:
         return self.served_by in ("both", "migrated")
+
+    @property
+    def retired(self) -> bool:
+        """A legacy-only endpoint switched off: nobody serves it any more, on purpose."""
+        return self.served_by == "legacy" and self.routing.startswith("off")
+
+    @property
+    def done(self) -> bool:
+        """On migrated (whatever its shadow share), or retired."""
+        return self.retired or self.routing.startswith("migrated")
 
     @property
     def mismatch_rate(self) -> float | None:
@@ -79,8 +90,7 @@ class Progress:
     def endpoints_migrated(self) -> float | None:
         """The share of the endpoints legacy serves that are routed to migrated."""
         legacy = self.legacy_endpoints
-        on = [e for e in legacy if e.routing.startswith("migrated")]
-        return len(on) / len(legacy) if legacy else None
+        return sum(1 for e in legacy if e.done) / len(legacy) if legacy else None
 
     @property
     def traffic_migrated(self) -> float | None:
@@ -93,6 +103,8 @@ class Progress:
         now = now or time.time()
         reasons = []
         for e in self.legacy_endpoints:
+            if e.retired:
+                continue
             if not e.ported:
                 reasons.append(f"{e.endpoint} is not ported")
             elif not e.routing.startswith("migrated"):
@@ -104,6 +116,8 @@ class Progress:
                 )
             elif e.requests.get("legacy", 0):
                 reasons.append(f"{e.endpoint}: {e.requests['legacy']} legacy requests counted")
+            elif "shadow" in e.routing:  # shadow calls still go to legacy
+                reasons.append(f"{e.endpoint} is still shadowed to legacy")
         if self.contracts_failed is None:
             reasons.append("no contract run saved (`strangler contract run`)")
         elif self.contracts_failed:
@@ -175,8 +189,11 @@ def gather(
                 error_rates={b: t.error_rate for b, t in sides.items()},
                 p99={b: t.quantile(0.99) for b, t in sides.items()},
                 shadow=shadow.get(key, (0, 0)),
-                cases=len(cases.get(key, [])),
-                failed_cases=sum(1 for c in cases.get(key, []) if c["failed"]),
+                cases=sum(1 for c in cases.get(key, []) if not c.get("skipped")),
+                failed_cases=sum(
+                    1 for c in cases.get(key, []) if c["failed"] and not c.get("skipped")
+                ),
+                skipped_cases=sum(1 for c in cases.get(key, []) if c.get("skipped")),
                 fuzzed=sum(f["examples"] for f in fuzz.get(key, [])),
                 fuzz_failed=any(f["failed"] for f in fuzz.get(key, [])),
                 ledger=sum(1 for e in (ledger.entries if ledger else []) if e.endpoint == key),

@@ -20,9 +20,11 @@ def percent(share: float | None) -> str:
 
 
 def contract_cell(e: EndpointProgress) -> str:
-    if not e.cases and not e.fuzzed:
+    if not e.cases and not e.fuzzed and not e.skipped_cases:
         return "none"
     text = f"{e.cases - e.failed_cases}/{e.cases} cases"
+    if e.skipped_cases:
+        text += f" ({e.skipped_cases} skipped)"
     if e.fuzzed:
         text += f", {e.fuzzed} fuzzed" + (" (failed)" if e.fuzz_failed else "")
     return text

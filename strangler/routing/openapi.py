@@ -12,8 +12,13 @@ import copy
 import re
 from typing import Any
 
-from strangler.routing.inventory import Inventory, unwrapped
-from strangler.routing.templates import normalise_template, route_key
+from strangler.routing.inventory import Endpoint, Inventory, unwrapped
+from strangler.routing.templates import (
+    normalise_template,
+    route_key,
+    template_params,
+    template_shape,
+)
 from strangler.types import Backend
 
 # Flask's converters as OpenAPI schemas.
@@ -41,24 +46,41 @@ def service_openapi(legacy: Any, migrated: Any, inventory: Inventory) -> dict[st
         " by the legacy app only and are described by their route alone."
     ).strip()
     paths: dict[str, Any] = spec.setdefault("paths", {})
-    served = {endpoint.key: endpoint for endpoint in inventory}
+    by_shape = {template_shape(path): path for path in paths}  # {id} and {item_id}: one path
+    ids = {
+        op.get("operationId")
+        for ops in paths.values()
+        for op in ops.values()
+        if isinstance(op, dict)
+    }
     for path, operations in paths.items():
         for method, operation in operations.items():
             if isinstance(operation, dict):
-                endpoint = served.get(route_key(method.upper(), normalise_template(path)))
+                endpoint = _endpoint(inventory, method, path)
                 if endpoint is not None:
                     operation["x-strangler-backend"] = endpoint.served_by
     for rule in _legacy_rules(legacy):
         template = normalise_template(rule.rule)
         for method in sorted(rule.methods or ()):
-            endpoint = served.get(route_key(method, template))
+            endpoint = _endpoint(inventory, method, template)
             if endpoint is None or Backend.MIGRATED in endpoint.backends:
                 continue  # HEAD/OPTIONS, or the port describes it
             openapi_path = re.sub(r"{(\w+):path}", r"{\1}", template)
-            paths.setdefault(openapi_path, {})[method.lower()] = _legacy_operation(
-                method, rule.rule
-            )
+            same = by_shape.setdefault(template_shape(openapi_path), openapi_path)
+            operation = _legacy_operation(method, rule.rule, template_params(same))
+            while operation["operationId"] in ids:  # /a-b and /a_b: one id each
+                operation["operationId"] += "_"
+            ids.add(operation["operationId"])
+            paths.setdefault(same, {})[method.lower()] = operation
     return spec
+
+
+def _endpoint(inventory: Inventory, method: str, path: str) -> Endpoint | None:
+    """The endpoint of an operation, whatever its parameters are called."""
+    try:
+        return inventory.get(route_key(method.upper(), normalise_template(path)))
+    except ValueError:
+        return None
 
 
 def _legacy_rules(legacy: Any) -> list[Any]:
@@ -66,15 +88,17 @@ def _legacy_rules(legacy: Any) -> list[Any]:
     return list(url_map.iter_rules()) if url_map is not None else []
 
 
-def _legacy_operation(method: str, rule: str) -> dict[str, Any]:
+def _legacy_operation(method: str, rule: str, names: list[str]) -> dict[str, Any]:
+    """The operation of a legacy rule, its path parameters named as the path it goes under
+    (`names`: the port may call legacy's `id` `item_id`)."""
     parameters = [
         {
-            "name": match["name"],
+            "name": names[index] if index < len(names) else match["name"],
             "in": "path",
             "required": True,
             "schema": dict(_SCHEMAS.get(match["conv"] or "default", {"type": "string"})),
         }
-        for match in _PARAM.finditer(rule)
+        for index, match in enumerate(_PARAM.finditer(rule))
     ]
     operation: dict[str, Any] = {
         "summary": f"{method} {rule} (legacy)",

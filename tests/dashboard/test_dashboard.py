@@ -18,10 +18,14 @@ UI = "/_strangler/ui"
 @pytest.fixture
 async def gw() -> AsyncIterator[tuple[Gateway, httpx.AsyncClient]]:
     gateway = create_gateway(
-        rollout_pair.legacy, rollout_pair.migrated, "memory:", admin_tokens=TOKENS
+        rollout_pair.legacy,
+        rollout_pair.migrated,
+        "memory:",
+        admin_tokens=TOKENS,
+        dashboard_hosts=["gw.test"],
     )
     transport = httpx.ASGITransport(app=gateway)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="https://gw.test") as client:
         yield gateway, client
     gateway.close()
 
@@ -151,10 +155,15 @@ async def test_a_mismatch_is_shown_with_both_answers_and_as_a_case() -> None:
 
     tap = ShadowTap(limits=ShadowLimits(max_cpu=float("inf")))
     gateway = create_gateway(
-        shadow_pair.legacy, shadow_pair.migrated, "memory:", admin_tokens=TOKENS, shadow=tap
+        shadow_pair.legacy,
+        shadow_pair.migrated,
+        "memory:",
+        admin_tokens=TOKENS,
+        shadow=tap,
+        dashboard_hosts=["gw.test"],
     )
     transport = httpx.ASGITransport(app=gateway)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="https://gw.test") as client:
         key = "GET /items/{item_id}"
         gateway.service.shadow(key, 100, actor="ann", reason="watch")
         gateway.watcher.refresh()
@@ -189,3 +198,45 @@ async def test_a_canary_without_a_number_is_an_error_on_the_page(
         UI + "/login", data={"token": "ann-secret-token"}, headers={"Origin": "http://evil.test"}
     )
     assert cross_login.status_code == 403
+
+
+async def test_the_dashboard_answers_only_on_its_own_host_name() -> None:
+    """Not on the host the apps are served on: a script in one of their pages shares that
+    origin, and could read a logged-in operator's CSRF token."""
+    gateway = create_gateway(
+        rollout_pair.legacy,
+        rollout_pair.migrated,
+        "memory:",
+        admin_tokens=TOKENS,
+        dashboard_hosts=["admin.gw.test"],
+    )
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.gw.test") as client:
+        assert (await client.get(UI + "/login")).status_code == 404
+        assert (
+            await client.post(UI + "/login", data={"token": "ann-secret-token"})
+        ).status_code == 404
+        assert (await client.get("/work")).status_code == 200  # the apps as ever
+    async with httpx.AsyncClient(transport=transport, base_url="https://admin.gw.test") as client:
+        assert (await client.get(UI + "/login")).status_code == 200
+        answer = await login(client, "ann-secret-token")
+        assert "Secure" in answer.headers["set-cookie"]  # not a loopback host
+    gateway.close()
+
+
+def test_sessions_refuse_garbage_and_allow_dotted_names() -> None:
+    from strangler.admin.auth import Credentials
+    from strangler.dashboard import session
+
+    credentials = Credentials.parse("ann.smith:write:dotted-name-token", None, dev_mode=False)
+    ann = credentials.match("dotted-name-token")
+    assert ann is not None
+    cookie = session.issue(credentials, ann)
+    found = session.read(credentials, cookie)
+    assert found is not None
+    assert found.credential.name == "ann.smith"
+    assert "dotted-name-token" not in cookie
+    for garbage in ("a.b.c.d.\xe9", "a.b.c.d", "", cookie + "x", cookie.replace("ann", "bob")):
+        assert session.read(credentials, garbage) is None
+    rotated = Credentials.parse("ann.smith:write:a-new-token", None, dev_mode=False)
+    assert session.read(rotated, cookie) is None  # a rotated token ends its sessions

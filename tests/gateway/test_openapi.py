@@ -66,3 +66,32 @@ def test_served_under_the_admin_prefix_and_written_by_the_cli(tmp_path: Path) ->
     result = CliRunner().invoke(main, ["openapi", "-o", str(out), "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["paths"].keys() == served["paths"].keys()  # type: ignore[attr-defined]
+
+
+def test_parameters_named_otherwise_and_look_alike_routes_stay_one_valid_document() -> None:
+    """Legacy's `<int:id>` and the port's `{item_id}` are one path; `/a-b` and `/a_b` get an
+    id each; the port's operation with another parameter name is still marked."""
+    from fastapi import FastAPI
+    from flask import Flask
+
+    legacy = Flask(__name__)
+    legacy.add_url_rule("/items/<int:id>", "get_item", lambda id: "", methods=["GET"])
+    legacy.add_url_rule("/items/<int:id>", "drop_item", lambda id: "", methods=["DELETE"])
+    legacy.add_url_rule("/a-b", "dash", lambda: "")
+    legacy.add_url_rule("/a_b", "underscore", lambda: "")
+    migrated = FastAPI()
+
+    @migrated.get("/items/{item_id}")
+    async def item(item_id: int) -> dict[str, int]:
+        return {"id": item_id}
+
+    spec = service_openapi(legacy, migrated, discover(legacy, migrated))
+    paths = spec["paths"]
+    assert "/items/{id}" not in paths  # no second path that differs only by its names
+    assert paths["/items/{item_id}"]["get"]["x-strangler-backend"] == "both"
+    drop = paths["/items/{item_id}"]["delete"]
+    assert drop["x-strangler-backend"] == "legacy"
+    assert drop["parameters"][0]["name"] == "item_id"
+    assert drop["parameters"][0]["schema"] == {"type": "integer"}
+    ids = [op["operationId"] for ops in paths.values() for op in ops.values()]
+    assert len(ids) == len(set(ids))
