@@ -22,6 +22,7 @@ few microseconds a request more, for the file writes.
 from __future__ import annotations
 
 import bisect
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -38,12 +39,15 @@ from prometheus_client.registry import Collector
 
 from strangler.metrics.figures import BUCKETS, Tally, Totals, encode
 from strangler.routing.decision import Reason
+from strangler.serving.ticker import Ticker
 from strangler.shadow.record import COUNTS
 from strangler.types import Backend, Mode
 
 if TYPE_CHECKING:
     from strangler.flags.watcher import FlagWatcher
     from strangler.shadow.tap import ShadowTap
+
+log = logging.getLogger("strangler.metrics")
 
 UNMATCHED = "(unmatched)"
 CODES = ("1xx", "1xx", "2xx", "3xx", "4xx", "5xx")  # by status // 100
@@ -118,8 +122,7 @@ class GatewayMetrics:
             multiprocess_mode="liveall",
         )
         self._shadow_counted: dict[tuple[str, str], int] = {}
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
+        self._ticker: Ticker | None = None
         self._lock = threading.Lock()  # one sync at a time: the thread's or a scrape's
 
     def observe(
@@ -218,23 +221,22 @@ class GatewayMetrics:
 
     def start(self, watcher: FlagWatcher, shadow: ShadowTap | None) -> None:
         """Keeps the shadow counts and the flag gauges current, every SYNC_EVERY seconds."""
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, args=(watcher, shadow), name="strangler-metrics", daemon=True
-        )
-        self._thread.start()
+        if self._ticker is None:
+            self._ticker = Ticker(
+                "strangler-metrics", SYNC_EVERY, lambda: self._sync(watcher, shadow)
+            )
+            self._ticker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
 
-    def _run(self, watcher: FlagWatcher, shadow: ShadowTap | None) -> None:
-        while not self._stop.wait(SYNC_EVERY):
+    def _sync(self, watcher: FlagWatcher, shadow: ShadowTap | None) -> None:
+        try:
             self.sync(watcher, shadow)
+        except Exception:  # the next second tries again
+            log.exception("could not bring the metrics up to date")
 
     def sync(self, watcher: FlagWatcher, shadow: ShadowTap | None) -> None:
         """Brings the flag gauges and the shadow counters up to date (a scrape calls it too, so

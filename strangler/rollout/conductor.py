@@ -9,7 +9,6 @@ a rollout's state, baseline included, is in the store, not in the worker.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from strangler.flags.errors import FlagStoreError
@@ -19,6 +18,7 @@ from strangler.rollout.guard import Guard
 from strangler.rollout.judge import Action, Verdict, judge
 from strangler.rollout.plan import Rollout, State, duration_text
 from strangler.rollout.service import ROLLOUT_ACTOR, RolloutService
+from strangler.serving.ticker import Ticker
 
 log = logging.getLogger("strangler.rollout")
 
@@ -40,26 +40,13 @@ class Conductor:
         self.store = rollouts.store
         self.worker = worker
         self.guard = guard
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ticker = Ticker("strangler-rollouts", TICK, self.tick)
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(
-                target=self._run, name="strangler-rollouts", daemon=True
-            )
-            self._thread.start()
+        self._ticker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(TICK):
-            self.tick()
+        self._ticker.stop()
 
     def tick(self, now: float | None = None) -> None:
         """One look; never raises (a store fault is logged, and the next tick tries again)."""

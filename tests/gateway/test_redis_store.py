@@ -14,6 +14,7 @@ from strangler.flags.errors import FlagStoreError
 from strangler.flags.model import Flag
 from strangler.flags.store import open_store
 from strangler.flags.watcher import FlagWatcher
+from tests.support.cli import pair_cli
 from tests.support.redis_server import redis_server
 from tests.support.servers import free_port
 
@@ -101,22 +102,7 @@ def test_redis_down_is_a_store_fault_and_back_is_caught_up(tmp_path: Path) -> No
 def test_a_sqlite_store_moves_to_redis_with_its_history(url: str, tmp_path: Path) -> None:
     """`flags export --with-history` from SQLite and `flags import` into a new Redis store: the
     same flags, version and audit trail, and the next change continues the trail."""
-    from click.testing import CliRunner
-
-    from strangler.cli.main import main
-
-    config = tmp_path / "strangler.toml"
-    config.write_text(
-        'legacy = "tests.test_apps.rollout_pair:legacy"\n'
-        'migrated = "tests.test_apps.rollout_pair:migrated"\nflags = "flags.db"\n'
-    )
-    runner = CliRunner()
-
-    def run(*args: str) -> str:
-        result = runner.invoke(main, [*args, "--config", str(config)])
-        assert result.exit_code == 0, result.output
-        return result.output
-
+    run, invoke = pair_cli(tmp_path)
     run("flags", "init")
     run("flags", "set", "GET /work", "canary", "25", "-m", "try", "--actor", "ann")
     run("flags", "set", "GET /work", "migrated", "-m", "go", "--actor", "bob")
@@ -132,9 +118,7 @@ def test_a_sqlite_store_moves_to_redis_with_its_history(url: str, tmp_path: Path
     assert new.history() == old.history()
     new.set("GET /work", Flag.build("legacy"), actor="cy", reason="back")
     assert [e.version for e in new.history()] == [4, 3, 2, 1]
-    again = runner.invoke(
-        main, ["flags", "import", str(export), "--flags", url, "--config", str(config)]
-    )
+    again = invoke("flags", "import", str(export), "--flags", url)
     assert again.exit_code == 2
     assert "has flags or history already" in again.output
 

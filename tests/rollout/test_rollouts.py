@@ -13,14 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
-from click.testing import CliRunner
 
-from strangler.cli.main import main
 from strangler.gateway.dispatch import Gateway, create_gateway
 from strangler.rollout.conductor import Conductor
 from strangler.rollout.errors import InvalidPlan, NoRollout, RolloutError
 from strangler.rollout.guard import GuardRule
 from strangler.rollout.plan import Criteria, Rollout, State
+from tests.support.cli import pair_cli
 from tests.test_apps import rollout_pair
 
 ENDPOINT = "GET /work"
@@ -216,18 +215,7 @@ async def test_the_guard_sends_a_failing_migrated_endpoint_back_to_legacy(
 
 
 def test_the_cli_starts_reads_pauses_resumes_and_aborts_on_the_store(tmp_path: Path) -> None:
-    config = tmp_path / "strangler.toml"
-    config.write_text(
-        'legacy = "tests.test_apps.rollout_pair:legacy"\n'
-        'migrated = "tests.test_apps.rollout_pair:migrated"\nflags = "flags.db"\n'
-    )
-    runner = CliRunner()
-
-    def run(*args: str) -> str:
-        result = runner.invoke(main, [*args, "--config", str(config)])
-        assert result.exit_code == 0, result.output
-        return result.output
-
+    run, invoke = pair_cli(tmp_path)
     run("flags", "init")
     out = run("rollout", "start", ENDPOINT, "--steps", "5,100", "--interval", "2m", "-m", "go")
     assert "GET /work: rollout started at 5%" in out
@@ -239,10 +227,7 @@ def test_the_cli_starts_reads_pauses_resumes_and_aborts_on_the_store(tmp_path: P
     assert "rollout running at 5%" in run("rollout", "resume", ENDPOINT, "-m", "go on")
     assert "rollout aborted at 5%" in run("rollout", "abort", ENDPOINT, "-m", "stop")
     assert "legacy" in run("flags", "list")
-    refused = runner.invoke(
-        main,
-        ["rollout", "start", ENDPOINT, "--interval", "soon", "-m", "x", "--config", str(config)],
-    )
+    refused = invoke("rollout", "start", ENDPOINT, "--interval", "soon", "-m", "x")
     assert refused.exit_code == 2
     assert "interval 'soon': give a duration such as 30s, 5m or 1h" in refused.output
 
