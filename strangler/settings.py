@@ -57,6 +57,7 @@ from strangler.rollout.guard import GuardRule
 from strangler.serving.limits import Limits
 from strangler.shadow.redact import DEFAULT_PATHS
 from strangler.shadow.tap import ShadowLimits
+from strangler.types import LOOPBACK
 
 TOKEN_ENV = "STRANGLER_ADMIN_TOKEN"
 TOKENS_ENV = "STRANGLER_ADMIN_TOKENS"
@@ -111,9 +112,7 @@ class Settings:
     # by themselves when their migrated answers fail.
     guard: list[str] = dataclasses.field(default_factory=list)
     # The host names the dashboard answers on (its own, never the apps'): strangler.dashboard.
-    dashboard_hosts: list[str] = dataclasses.field(
-        default_factory=lambda: ["127.0.0.1", "localhost", "[::1]"]
-    )
+    dashboard_hosts: list[str] = dataclasses.field(default_factory=lambda: list(LOOPBACK))
     guard_max_error_rate: float = GuardRule.max_error_rate
     guard_window: float = GuardRule.window
     guard_min_requests: int = GuardRule.min_requests

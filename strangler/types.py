@@ -1,4 +1,4 @@
-"""Small shared types: the backends, ASGI aliases and WSGI aliases."""
+"""Small shared types: the backends, ASGI aliases and WSGI aliases, and this machine's names."""
 
 from __future__ import annotations
 
@@ -31,3 +31,8 @@ class Mode(enum.StrEnum):
     MIGRATED = "migrated"
     CANARY = "canary"
     OFF = "off"  # for an endpoint only one app serves: answered by the other app (its 404)
+
+
+# This machine's own host names, as a Host header or `--host` gives them: where development mode
+# may open the admin API, and where the dashboard answers unless told otherwise.
+LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")

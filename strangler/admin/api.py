@@ -38,7 +38,6 @@ from pydantic import BaseModel, Field
 from strangler.admin.auth import Credential, Credentials, Role, presented_token
 from strangler.admin.errors import AdminForbidden, AdminUnauthorized
 from strangler.dashboard.app import build_dashboard
-from strangler.dashboard.session import LOOPBACK
 from strangler.flags.errors import FlagChangeError, FlagStoreError, UnknownEndpoint
 from strangler.flags.service import FlagService
 from strangler.flags.watcher import FlagWatcher
@@ -51,6 +50,7 @@ from strangler.rollout.plan import Criteria, parse_duration, parse_steps
 from strangler.rollout.service import RolloutService
 from strangler.shadow.record import FRESH, corpus_files, gather
 from strangler.shadow.tap import ShadowTap
+from strangler.types import LOOPBACK
 
 # Health waits this long for a fresh read of the store, then answers with what it has.
 HEALTH_WAIT = 0.25

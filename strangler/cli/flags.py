@@ -202,9 +202,9 @@ def _shown(location: str) -> str:
     """A store's location for the terminal: a URL without its password."""
     if "://" not in location:
         return location
-    from strangler.flags.redis import _safe
+    from strangler.flags.redis import redacted
 
-    return _safe(location)
+    return redacted(location)
 
 
 def _exists(location: str) -> bool:

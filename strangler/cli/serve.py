@@ -20,8 +20,7 @@ from strangler.metrics.gateway import multiprocess
 from strangler.server import check_settings, create_store, settings_to_env
 from strangler.serving.protocol import configure
 from strangler.settings import TOKEN_ENV, import_string, load_settings
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+from strangler.types import LOOPBACK
 
 
 @click.command()

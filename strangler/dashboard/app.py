@@ -36,9 +36,11 @@ from strangler.dashboard import session as sessions
 from strangler.errors import StranglerError
 from strangler.flags.service import FlagService
 from strangler.flags.watcher import FlagWatcher
+from strangler.metrics.figures import millis
 from strangler.report import render
 from strangler.report.progress import Progress
 from strangler.rollout.service import RolloutService
+from strangler.types import LOOPBACK
 
 _PAGES = jinja2.Environment(
     loader=jinja2.PackageLoader("strangler.dashboard", "templates"),
@@ -53,7 +55,7 @@ def build_dashboard(
     rollouts: RolloutService,
     progress: Callable[[], Progress],
     shadow_findings: Callable[[], dict[str, Any]],
-    hosts: tuple[str, ...] = sessions.LOOPBACK,
+    hosts: tuple[str, ...] = LOOPBACK,
 ) -> FastAPI:
     """The dashboard app; it answers only requests whose Host is one of `hosts` (see the
     module docstring: never on the origin of the apps it fronts)."""
@@ -117,7 +119,7 @@ def build_dashboard(
             samesite="strict",
             # Secure except on a loopback host (a browser keeps Secure cookies from http only
             # there); behind a TLS proxy the gateway sees http, the browser https.
-            secure=sessions.host_name(request.url.netloc) not in sessions.LOOPBACK,
+            secure=sessions.host_name(request.url.netloc) not in LOOPBACK,
         )
         return answer
 
@@ -139,7 +141,7 @@ def build_dashboard(
             "percent": render.percent,
             "contract_cell": render.contract_cell,
             "shadow_cell": render.shadow_cell,
-            "millis": _millis,
+            "millis": millis,
             "session": session,
             "writer": session.credential.may(Role.WRITE),
             "version": watcher.snapshot.version,
@@ -292,7 +294,3 @@ class _Rates:
         if self._last is None or now - self._last[0] >= 1:
             self._last = (now, counts)
         return rates
-
-
-def _millis(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds * 1000:.1f} ms"

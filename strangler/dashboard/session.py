@@ -80,9 +80,6 @@ def same_origin(headers: dict[str, str], host: str) -> bool:
     return True  # not a browser (curl, a test client): the CSRF token alone guards it
 
 
-LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")
-
-
 def host_name(host: str) -> str:
     """`example.com:8000` -> `example.com`; `[::1]:8000` -> `[::1]`."""
     return host.rsplit(":", 1)[0] if host.count(":") == 1 or "]:" in host else host

@@ -85,7 +85,7 @@ class RedisFlagStore:
             )
         except ValueError:  # its message may quote the password
             raise FlagStoreError(
-                f"{_safe(url)} is not a Redis URL: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]"
+                f"{redacted(url)} is not a Redis URL: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]"
             ) from None
         self._set = self._redis.register_script(_SET)
         self._lease = self._redis.register_script(_LEASE)
@@ -98,7 +98,7 @@ class RedisFlagStore:
 
     @contextmanager
     def _errors(self, doing: str) -> Iterator[None]:
-        where = _safe(self.url)
+        where = redacted(self.url)
         try:
             yield
         except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -124,12 +124,12 @@ class RedisFlagStore:
             found = _text(self._redis.get(self._key("store_id")))
         if found is None and self.store_id is not None:
             raise FlagStoreError(
-                f"the flag store at {_safe(self.url)} was deleted (flushed?); routing by the last"
-                " good table. Restore it (`strangler flags import` of an export) and restart"
+                f"the flag store at {redacted(self.url)} was deleted (flushed?); routing by the"
+                " last good table. Restore it (`strangler flags import` of an export) and restart"
             )
         if found is None:
             raise FlagStoreError(
-                f"no flag store at {_safe(self.url)}: create it with `strangler flags init` (or"
+                f"no flag store at {redacted(self.url)}: create it with `strangler flags init` (or"
                 " `strangler serve`, which creates it on its first start)"
             )
         if self.store_id is None:
@@ -137,7 +137,7 @@ class RedisFlagStore:
             self._create = False
         elif found != self.store_id:
             raise FlagStoreError(
-                f"the flag store at {_safe(self.url)} was replaced by another (id {found}, not"
+                f"the flag store at {redacted(self.url)} was replaced by another (id {found}, not"
                 f" {self.store_id}); routing by the last good table"
             )
 
@@ -373,7 +373,7 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _safe(url: str) -> str:
+def redacted(url: str) -> str:
     """The URL without its password, for messages."""
     url = re.sub(r"([?&]password=)[^&]*", r"\1***", url)
     scheme, _, rest = url.partition("://")

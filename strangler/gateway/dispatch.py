@@ -27,7 +27,6 @@ from strangler.admin.auth import ADMIN_TOKEN_HEADER, Credentials
 from strangler.bridge.bridge import make_bridge
 from strangler.bridge.pool import LegacyPool
 from strangler.contracts.saved import load_results
-from strangler.dashboard.session import LOOPBACK
 from strangler.errors import ConfigError
 from strangler.flags.service import FlagService
 from strangler.flags.store import FlagStore, open_store
@@ -47,7 +46,7 @@ from strangler.routing.inventory import Inventory, discover, merged_slashes
 from strangler.routing.openapi import service_openapi
 from strangler.routing.sticky import StickySource, parse_sticky
 from strangler.shadow.tap import ShadowTap
-from strangler.types import ASGIApp, Backend, Message, Receive, Scope, Send, WSGIApp
+from strangler.types import LOOPBACK, ASGIApp, Backend, Message, Receive, Scope, Send, WSGIApp
 
 log = logging.getLogger("strangler.gateway")
 
@@ -195,7 +194,7 @@ class Gateway:
 
         shadowed = None
         if self.watcher.snapshot.shadowing and self.shadow is not None and not forced:
-            shadowed = self._shadowed(scope, path)  # the endpoint, if this request is shadowed
+            shadowed = self._shadowed(scope, decision.endpoint)  # its key, if it is shadowed
         legacy_scope = scope
         if backend is Backend.MIGRATED:
             app = self.migrated
@@ -206,7 +205,7 @@ class Gateway:
         id_name = self._id_header
         reply = _Reply(send, self._marks[backend] + extra, id_name)
         try:
-            if self._body_limits and self._too_large(scope, path):
+            if self._body_limits and self._too_large(scope, decision.endpoint):
                 reason = Reason.TOO_LARGE  # the gateway's answer, not the backend's: unmarked
                 reply = _Reply(send, extra, id_name)
                 await _answer(reply, 413, b"the request body is larger than this endpoint accepts")
@@ -285,11 +284,14 @@ class Gateway:
         except Exception:
             log.exception("could not count or log a request")
 
-    def _shadowed(self, scope: Scope, path: str) -> str | None:
-        """The endpoint key if this request is to be shadowed (see strangler.shadow)."""
+    def _shadowed(self, scope: Scope, key: str | None) -> str | None:
+        """The endpoint key if this request (to the endpoint `key` the routing matched) is to be
+        shadowed (see strangler.shadow)."""
         assert self.shadow is not None
-        endpoint = self.inventory.match(scope["method"], path)
-        flag = self.watcher.snapshot.flags.get(endpoint.key) if endpoint is not None else None
+        if key is None:
+            return None
+        endpoint = self.inventory.endpoints.get(key)
+        flag = self.watcher.snapshot.flags.get(key)
         if endpoint is None or flag is None or not flag.shadow or len(endpoint.backends) != 2:
             return None
         return endpoint.key if self.shadow.wants(endpoint.key, scope["method"], flag) else None
@@ -323,10 +325,10 @@ class Gateway:
             return _with_path(scope, root_path + merged_slashes(path))
         return scope
 
-    def _too_large(self, scope: Scope, path: str) -> bool:
-        """Whether the declared body exceeds its endpoint's `body_limits` entry."""
-        endpoint = self.inventory.match(scope["method"], path)
-        limit = self._body_limits.get(endpoint.key) if endpoint is not None else None
+    def _too_large(self, scope: Scope, key: str | None) -> bool:
+        """Whether the declared body exceeds the `body_limits` entry of the endpoint `key` the
+        routing matched."""
+        limit = self._body_limits.get(key) if key is not None else None
         if limit is None:
             return False
         for name, value in scope["headers"]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from strangler.routing.inventory import Endpoint, Inventory, unwrapped
 from strangler.routing.templates import (
+    flask_params,
     normalise_template,
     route_key,
     template_params,
@@ -31,7 +32,6 @@ _SCHEMAS: dict[str, dict[str, str]] = {
     "default": {"type": "string"},
     "any": {"type": "string"},
 }
-_PARAM = re.compile(r"<(?:(?P<conv>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 
 
 def service_openapi(legacy: Any, migrated: Any, inventory: Inventory) -> dict[str, Any]:
@@ -93,12 +93,12 @@ def _legacy_operation(method: str, rule: str, names: list[str]) -> dict[str, Any
     (`names`: the port may call legacy's `id` `item_id`)."""
     parameters = [
         {
-            "name": names[index] if index < len(names) else match["name"],
+            "name": names[index] if index < len(names) else name,
             "in": "path",
             "required": True,
-            "schema": dict(_SCHEMAS.get(match["conv"] or "default", {"type": "string"})),
+            "schema": dict(_SCHEMAS.get(converter, {"type": "string"})),
         }
-        for index, match in enumerate(_PARAM.finditer(rule))
+        for index, (name, converter) in enumerate(flask_params(rule))
     ]
     operation: dict[str, Any] = {
         "summary": f"{method} {rule} (legacy)",

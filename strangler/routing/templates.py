@@ -33,6 +33,12 @@ def template_shape(template: str) -> str:
     )
 
 
+def flask_params(rule: str) -> list[tuple[str, str]]:
+    """A Flask rule's path parameters, in order, as (name, converter): `default` where the rule
+    names none (`/items/<int:id>/<slug>` -> [("id", "int"), ("slug", "default")])."""
+    return [(m["name"], m["conv"] or "default") for m in _FLASK_PARAM.finditer(rule)]
+
+
 def template_params(template: str) -> list[str]:
     """The names of a template's path parameters, in order."""
     return [m["name"] for m in _BRACE_PARAM.finditer(normalise_template(template))]

@@ -124,12 +124,12 @@ def test_a_sqlite_store_moves_to_redis_with_its_history(url: str, tmp_path: Path
 
 
 def test_messages_never_show_the_password() -> None:
-    from strangler.flags.redis import _safe
+    from strangler.flags.redis import redacted
 
-    assert _safe("redis://:s3cret@db:6379/0") == "redis://:***@db:6379/0"
-    assert _safe("rediss://ann:s3cret@db/0") == "rediss://ann:***@db/0"
-    assert _safe("redis://db:6379/0") == "redis://db:6379/0"
-    assert _safe("redis://db:6379/0?password=s3cret") == "redis://db:6379/0?password=***"
+    assert redacted("redis://:s3cret@db:6379/0") == "redis://:***@db:6379/0"
+    assert redacted("rediss://ann:s3cret@db/0") == "rediss://ann:***@db/0"
+    assert redacted("redis://db:6379/0") == "redis://db:6379/0"
+    assert redacted("redis://db:6379/0?password=s3cret") == "redis://db:6379/0?password=***"
     with pytest.raises(FlagStoreError) as refused:
         open_store(f"redis://:s3cret@127.0.0.1:{free_port()}/0").version()
     assert "s3cret" not in str(refused.value)
