@@ -1,8 +1,9 @@
 """Errors of the admin API, on both ends of the wire.
 
 StranglerError
- ├── AdminError               a call to a running gateway failed (unreachable, 401, bad answer)
- └── AdminUnauthorized        a request to this gateway's admin API lacks the credential (401)
+ └── AdminError               an admin call failed; raised as is by the CLI's remote operations
+      ├── AdminUnauthorized   a request to this gateway's admin API lacks the credential (401)
+      └── AdminForbidden      a read credential asked for a change (403)
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from strangler.errors import StranglerError
 
 
 class AdminError(StranglerError):
-    """A call to a running gateway's admin API failed (raised by the CLI's remote operations)."""
+    """An admin call failed. Raised as is by the CLI's remote operations when a running gateway
+    cannot be reached or refuses (its 401 or 403 included); the admin API raises the subclasses."""
 
 
-class AdminUnauthorized(StranglerError):
+class AdminUnauthorized(AdminError):
     """A request to the admin API came without the admin credential; answered 401."""
 
 
-class AdminForbidden(StranglerError):
+class AdminForbidden(AdminError):
     """A read credential asked for a change; answered 403."""
