@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from strangler.flags.store import open_store
+from strangler.metrics.fleet import FleetReader
 from tests.support.servers import REPO, free_port, running
 
 pytestmark = pytest.mark.server
@@ -17,9 +19,23 @@ pytestmark = pytest.mark.server
 STRANGLER = str(Path(sys.executable).parent / "strangler")
 
 
+def published(store_path: Path) -> int:
+    """The requests the workers have published with their heartbeats, where the report reads."""
+    store = open_store(store_path)
+    try:
+        fleet = FleetReader(store).read()
+    finally:
+        store.close()
+    return sum(
+        t.requests for totals in fleet.totals.values() for s in totals.values() for t in s.values()
+    )
+
+
 def test_the_report_after_flipping_two_endpoints_shows_them_and_the_shares(
     tmp_path: Path,
 ) -> None:
+    """After two endpoints are flipped, the report and the status show them on migrated, the
+    endpoint and traffic shares, and the quiet days still ahead."""
     config = tmp_path / "strangler.toml"
     config.write_text(
         'legacy = "legacy.app:app"\nmigrated = "migrated.app:app"\nflags = "flags.db"\n'
@@ -41,7 +57,10 @@ def test_the_report_after_flipping_two_endpoints_shows_them_and_the_shares(
             flip(client, "GET /health")
             for _ in range(10):
                 assert client.get("/health").headers["x-strangler-backend"] == "migrated"
-        time.sleep(2.5)  # the worker publishes its counts with its heartbeat
+        deadline = time.monotonic() + 20
+        while published(tmp_path / "flags.db") < 30:  # counts go out with the heartbeat
+            assert time.monotonic() < deadline, "the worker never published its 30 requests"
+            time.sleep(0.1)
         markdown = tmp_path / "report.md"
         html = tmp_path / "report.html"
         done = subprocess.run(
