@@ -18,9 +18,9 @@ from typing import Any
 from fastapi import FastAPI
 from flask import Flask
 
+from strangler.assembly import create_gateway
 from strangler.flags.model import Flag
 from strangler.flags.store import MemoryFlagStore
-from strangler.gateway.dispatch import create_gateway
 
 
 def build(endpoints: int) -> tuple[Any, list[str]]:

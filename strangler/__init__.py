@@ -4,18 +4,21 @@
 
     app = create_gateway(flask_app, fastapi_app, "var/strangler.db", sticky="jwt:user")
 
-A request, folder by folder:
+The library in layers, bottom up (each imports only those below it; tests/test_layout.py checks):
 
-    gateway/    dispatch: the admin prefix, then match, decide, call one app, mark the answer
-    routing/    no I/O: route templates, the inventory of both apps, the decision, sticky ids
-    bridge/     the WSGI bridge serving the Flask app from a thread pool
-    flags/      the flag table: its model, stores (memory, SQLite), checked changes, the watcher
-    shadow/     shadow traffic: the other backend asked too, the answers compared
-    metrics/    what each request adds (Prometheus), request ids, the JSON request log
-    rollout/    rollout plans judged step by step under a lease in the store, and the guard
-    admin/      the admin HTTP API under /_strangler, and its credential
-    cli/        the `strangler` command; server.py builds a gateway from settings.py
-    contracts/  the contract runner (`pip install 'strangler[contracts]'`); not imported here
+    types, errors            shared types (Backend, Mode, ASGI aliases) and the root error
+    credentials, serving     admin credentials; server limits, the guarded protocol, CPU gauge
+    routing, bridge          no I/O: templates, inventory, decision, sticky ids; the WSGI bridge
+    flags                    the flag table: model, stores, checked changes, the watcher
+    comparison               the comparison core: jsonpath, rules, compare, corpus, ledger, results
+    shadow                   shadow traffic: the other backend asked too, the answers compared
+    metrics                  what each request adds (Prometheus), the request log, fleet figures
+    gateway, rollout         the request path (only serves); rollout plans, the judge, the guard
+    settings                 the `[tool.strangler]` table, the environment
+    report                   the migration's progress
+    admin, dashboard         the admin HTTP API; the operator pages
+    assembly                 the one composition root: builds every part from the settings
+    cli, contracts, ...      the `strangler` command, the contract runner, the pytest plugin
 
 The names below are imported on first use, so `import strangler.pytest_plugin` (which pytest
 loads in every project where strangler is installed) stays light.
@@ -30,34 +33,36 @@ __version__ = "0.2.0"
 
 # Each public name, and the module it comes from.
 _EXPORTS = {
-    "WSGIBridge": "strangler.bridge",
-    "make_bridge": "strangler.bridge",
+    "WSGIBridge": "strangler.bridge.bridge",
+    "make_bridge": "strangler.bridge.bridge",
     "ConfigError": "strangler.errors",
     "StranglerError": "strangler.errors",
-    "AuditEntry": "strangler.flags",
-    "Flag": "strangler.flags",
-    "FlagService": "strangler.flags",
-    "FlagSnapshot": "strangler.flags",
-    "FlagStore": "strangler.flags",
-    "FlagWatcher": "strangler.flags",
-    "MemoryFlagStore": "strangler.flags",
-    "SQLiteFlagStore": "strangler.flags",
-    "open_store": "strangler.flags",
+    "AuditEntry": "strangler.flags.model",
+    "Flag": "strangler.flags.model",
+    "FlagSnapshot": "strangler.flags.model",
+    "FlagService": "strangler.flags.service",
+    "FlagStore": "strangler.flags.store",
+    "open_store": "strangler.flags.store",
+    "FlagWatcher": "strangler.flags.watcher",
+    "MemoryFlagStore": "strangler.flags.memory",
+    "SQLiteFlagStore": "strangler.flags.sqlite",
     "FlagChangeError": "strangler.flags.errors",
     "FlagStoreError": "strangler.flags.errors",
     "InvalidFlag": "strangler.flags.errors",
     "NoLegacyHandler": "strangler.flags.errors",
     "NoMigratedHandler": "strangler.flags.errors",
     "UnknownEndpoint": "strangler.flags.errors",
-    "Gateway": "strangler.gateway",
-    "create_gateway": "strangler.gateway",
-    "Decision": "strangler.routing",
-    "Endpoint": "strangler.routing",
-    "Inventory": "strangler.routing",
-    "Reason": "strangler.routing",
-    "decide": "strangler.routing",
-    "discover": "strangler.routing",
-    "build_gateway": "strangler.server",
+    "Gateway": "strangler.gateway.dispatch",
+    "create_gateway": "strangler.assembly",
+    "build_gateway": "strangler.assembly",
+    "Runtime": "strangler.assembly",
+    "runtime_of": "strangler.assembly",
+    "Decision": "strangler.routing.decision",
+    "Reason": "strangler.routing.decision",
+    "decide": "strangler.routing.decision",
+    "Endpoint": "strangler.routing.inventory",
+    "Inventory": "strangler.routing.inventory",
+    "discover": "strangler.routing.inventory",
     "Settings": "strangler.settings",
     "import_string": "strangler.settings",
     "load_settings": "strangler.settings",
@@ -69,10 +74,22 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr__
-    from strangler.bridge import (
+    from strangler.assembly import (
+        Runtime as Runtime,
+    )
+    from strangler.assembly import (
+        build_gateway as build_gateway,
+    )
+    from strangler.assembly import (
+        create_gateway as create_gateway,
+    )
+    from strangler.assembly import (
+        runtime_of as runtime_of,
+    )
+    from strangler.bridge.bridge import (
         WSGIBridge as WSGIBridge,
     )
-    from strangler.bridge import (
+    from strangler.bridge.bridge import (
         make_bridge as make_bridge,
     )
     from strangler.errors import (
@@ -80,33 +97,6 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr_
     )
     from strangler.errors import (
         StranglerError as StranglerError,
-    )
-    from strangler.flags import (
-        AuditEntry as AuditEntry,
-    )
-    from strangler.flags import (
-        Flag as Flag,
-    )
-    from strangler.flags import (
-        FlagService as FlagService,
-    )
-    from strangler.flags import (
-        FlagSnapshot as FlagSnapshot,
-    )
-    from strangler.flags import (
-        FlagStore as FlagStore,
-    )
-    from strangler.flags import (
-        FlagWatcher as FlagWatcher,
-    )
-    from strangler.flags import (
-        MemoryFlagStore as MemoryFlagStore,
-    )
-    from strangler.flags import (
-        SQLiteFlagStore as SQLiteFlagStore,
-    )
-    from strangler.flags import (
-        open_store as open_store,
     )
     from strangler.flags.errors import (
         FlagChangeError as FlagChangeError,
@@ -126,32 +116,53 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time, __getattr_
     from strangler.flags.errors import (
         UnknownEndpoint as UnknownEndpoint,
     )
-    from strangler.gateway import (
+    from strangler.flags.memory import (
+        MemoryFlagStore as MemoryFlagStore,
+    )
+    from strangler.flags.model import (
+        AuditEntry as AuditEntry,
+    )
+    from strangler.flags.model import (
+        Flag as Flag,
+    )
+    from strangler.flags.model import (
+        FlagSnapshot as FlagSnapshot,
+    )
+    from strangler.flags.service import (
+        FlagService as FlagService,
+    )
+    from strangler.flags.sqlite import (
+        SQLiteFlagStore as SQLiteFlagStore,
+    )
+    from strangler.flags.store import (
+        FlagStore as FlagStore,
+    )
+    from strangler.flags.store import (
+        open_store as open_store,
+    )
+    from strangler.flags.watcher import (
+        FlagWatcher as FlagWatcher,
+    )
+    from strangler.gateway.dispatch import (
         Gateway as Gateway,
     )
-    from strangler.gateway import (
-        create_gateway as create_gateway,
-    )
-    from strangler.routing import (
+    from strangler.routing.decision import (
         Decision as Decision,
     )
-    from strangler.routing import (
-        Endpoint as Endpoint,
-    )
-    from strangler.routing import (
-        Inventory as Inventory,
-    )
-    from strangler.routing import (
+    from strangler.routing.decision import (
         Reason as Reason,
     )
-    from strangler.routing import (
+    from strangler.routing.decision import (
         decide as decide,
     )
-    from strangler.routing import (
-        discover as discover,
+    from strangler.routing.inventory import (
+        Endpoint as Endpoint,
     )
-    from strangler.server import (
-        build_gateway as build_gateway,
+    from strangler.routing.inventory import (
+        Inventory as Inventory,
+    )
+    from strangler.routing.inventory import (
+        discover as discover,
     )
     from strangler.settings import (
         Settings as Settings,

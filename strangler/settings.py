@@ -150,7 +150,7 @@ class Settings:
 
     @property
     def admin_tokens(self) -> str | None:
-        """Named admin credentials, `name:role:token,...` (see strangler.admin.auth)."""
+        """Named admin credentials, `name:role:token,...` (see strangler.credentials)."""
         return os.environ.get(TOKENS_ENV) or None
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from strangler.assembly import runtime_of
 from strangler.flags.model import Flag
 from strangler.gateway.dispatch import Gateway
 from strangler.types import Mode
@@ -20,7 +21,8 @@ def override_flags(gateway: Gateway, flags: dict[str, str | tuple[str, float]]) 
     The changes go through the gateway's store and audit trail (actor `testing`), and the
     gateway's snapshot is refreshed on entry and exit, so requests see them at once.
     """
-    service, store = gateway.service, gateway.service.store
+    service = runtime_of(gateway).service
+    store = service.store
     checked = []
     for key, value in flags.items():
         mode, percentage = (value, None) if isinstance(value, str) else value

@@ -1,7 +1,9 @@
-"""The two rules that keep the layout honest, checked on the source.
+"""The rules that keep the layout honest, checked on the source.
 
 The library imports neither app (it knows them only by MODULE:ATTR), and nothing outside
-`legacy/` imports it, since a migration ends by deleting `legacy/`.
+`legacy/` imports it, since a migration ends by deleting `legacy/`. Inside the library, each
+package imports only the layers below it (strangler/__init__.py draws them), so there is no
+cycle, and the request path loads neither the admin app, Jinja2 nor YAML.
 """
 
 from __future__ import annotations
@@ -23,6 +25,118 @@ def imports(path: Path) -> Iterator[str]:
             yield from (alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             yield node.module.split(".")[0]
+
+
+# The library's layers, bottom up: a package may import its own modules and any package of a
+# lower layer, never one of its own layer or above. (The root package's lazy exports are the
+# one exception: they import nothing until a name is used.)
+LAYERS: list[set[str]] = [
+    {"types", "errors"},
+    {"credentials", "serving"},
+    {"routing", "bridge"},
+    {"flags"},
+    {"comparison"},
+    {"shadow"},
+    {"metrics"},
+    {"gateway", "rollout"},
+    {"settings"},
+    {"report"},
+    {"admin", "dashboard"},
+    {"assembly"},
+    {"cli", "contracts", "testing"},
+    {"pytest_plugin"},
+]
+LIBRARY = REPO / "strangler"
+
+
+def layer_of(package: str) -> int:
+    for number, layer in enumerate(LAYERS):
+        if package in layer:
+            return number
+    raise AssertionError(f"strangler.{package} is in no layer: add it to LAYERS")
+
+
+def library_imports(path: Path, root: Path) -> Iterator[tuple[str, int]]:
+    """Every strangler module `path` (below the library folder `root`) imports, anywhere in it
+    (type-checking blocks and functions included: a late import is still a dependency)."""
+    module = ".".join(path.relative_to(root.parent).with_suffix("").parts)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                names = [".".join([*base, *([node.module] if node.module else [])])]
+            else:
+                names = [node.module or ""]
+        else:
+            continue
+        yield from ((name, node.lineno) for name in names if name.startswith("strangler."))
+
+
+def package_of(module: str) -> str:
+    """`strangler.flags.sqlite` -> `flags`; `strangler.assembly` -> `assembly`."""
+    return module.split(".")[1]
+
+
+def upward_imports(root: Path) -> list[str]:
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path == root / "__init__.py":
+            continue  # the lazy exports
+        here = package_of(".".join(path.relative_to(root.parent).with_suffix("").parts))
+        for target, line in library_imports(path, root):
+            there = package_of(target)
+            if there != here and layer_of(there) >= layer_of(here):
+                found.append(f"{path.relative_to(root.parent)}:{line}: {here} imports {target}")
+    return found
+
+
+def test_each_package_imports_only_lower_layers() -> None:
+    """No module of the library imports a package of its own layer or above: no cycles."""
+    assert len(list(LIBRARY.rglob("*.py"))) > 80
+    assert upward_imports(LIBRARY) == []
+
+
+def test_every_package_has_a_layer() -> None:
+    """A new package must be placed in a layer before it can be imported."""
+    packages = {p.stem if p.is_file() else p.name for p in LIBRARY.iterdir()}
+    packages = {p for p in packages if not p.startswith(("_", "."))} - {"py", "report.html"}
+    for package in packages:
+        if (LIBRARY / package).is_dir() or (LIBRARY / f"{package}.py").is_file():
+            layer_of(package)
+
+
+def test_the_layer_check_finds_an_upward_import(tmp_path: Path) -> None:
+    """An import from a lower layer into a higher one is reported, with its file and line."""
+    library = tmp_path / "strangler"
+    (library / "flags").mkdir(parents=True)
+    (library / "__init__.py").write_text("")
+    (library / "flags" / "__init__.py").write_text("")
+    (library / "flags" / "bad.py").write_text(
+        "import json\n\ndef late():\n    from strangler.gateway.dispatch import Gateway\n"
+    )
+    assert upward_imports(library) == [
+        "strangler/flags/bad.py:4: flags imports strangler.gateway.dispatch"
+    ]
+
+
+def test_the_request_path_loads_no_admin_app_templates_or_yaml() -> None:
+    """Importing the gateway's request path loads neither the admin API, the dashboard,
+    the settings, Jinja2, YAML, FastAPI nor the contract runner."""
+    probe = (
+        "import sys, strangler.gateway.dispatch;"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in"
+        " ('jinja2', 'yaml', 'fastapi', 'hypothesis') or m.startswith(('strangler.admin',"
+        " 'strangler.dashboard', 'strangler.settings', 'strangler.contracts',"
+        " 'strangler.assembly', 'strangler.rollout', 'strangler.report')));"
+        "assert not heavy, heavy"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def python_files(*folders: str) -> list[Path]:

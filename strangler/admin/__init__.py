@@ -1,10 +1,3 @@
-"""The admin HTTP API under the gateway's reserved prefix, and its credential.
-
-api        the FastAPI app: health, endpoints, flags, history
-auth       how a request presents the admin token, and how it is checked
+"""The admin HTTP API under the admin prefix (`api`: flags, inventory, audit, shadow, rollouts,
+metrics, health, status) and its errors; the credentials it checks are strangler.credentials.
 """
-
-from strangler.admin.api import build_admin_app
-from strangler.admin.auth import ADMIN_TOKEN_HEADER, Credential, Credentials, Role
-
-__all__ = ["ADMIN_TOKEN_HEADER", "Credential", "Credentials", "Role", "build_admin_app"]

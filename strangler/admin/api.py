@@ -35,22 +35,19 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from strangler.admin.auth import Credential, Credentials, Role, presented_token
 from strangler.admin.errors import AdminForbidden, AdminUnauthorized
-from strangler.dashboard.app import build_dashboard
+from strangler.credentials import Credential, Credentials, Role, presented_token
 from strangler.flags.errors import FlagChangeError, FlagStoreError, UnknownEndpoint
 from strangler.flags.service import FlagService
 from strangler.flags.watcher import FlagWatcher
 from strangler.metrics.exposition import render
 from strangler.metrics.gateway import FlagCollector, GatewayMetrics
 from strangler.report.progress import Progress
-from strangler.report.progress import gather as gather_progress
 from strangler.rollout.errors import InvalidPlan, NoRollout, RolloutError
 from strangler.rollout.plan import Criteria, parse_duration, parse_steps
 from strangler.rollout.service import RolloutService
-from strangler.shadow.record import FRESH, corpus_files, gather
+from strangler.shadow.record import corpus_files
 from strangler.shadow.tap import ShadowTap
-from strangler.types import LOOPBACK
 
 # Health waits this long for a fresh read of the store, then answers with what it has.
 HEALTH_WAIT = 0.25
@@ -113,11 +110,13 @@ def build_admin_app(
     shadow: ShadowTap | None = None,
     metrics: GatewayMetrics | None = None,
     metrics_public: bool = False,
-    rollouts: RolloutService | None = None,
+    rollouts: RolloutService,
+    progress: Callable[[], Progress],
+    shadow_findings: Callable[[], dict[str, Any]],
     service_openapi: Callable[[], dict[str, Any]] | None = None,
-    progress: Callable[[], Progress] | None = None,
-    dashboard_hosts: tuple[str, ...] = LOOPBACK,
 ) -> FastAPI:
+    """The admin API (see the module docstring) over the gateway's parts; strangler.assembly
+    builds them, and mounts the dashboard under /ui."""
     admin = FastAPI(title="Strangler admin API", version="1", redoc_url=None)
 
     def require_admin(
@@ -248,11 +247,6 @@ def build_admin_app(
         watcher.refresh()
         return {"changed": True, **entry.to_dict(), "readers": service.readers()}
 
-    def shadow_findings() -> dict[str, Any]:
-        """Every worker's findings: those published in the store, and this worker's, live."""
-        live = (watcher.reader, shadow.report()) if shadow is not None else None
-        return gather(service.store.published("shadow", FRESH), live)
-
     @guarded.get("/shadow")
     def shadow_report() -> dict[str, Any]:
         shadowing = {
@@ -264,7 +258,7 @@ def build_admin_app(
     def shadow_export(recorded: bool = False) -> dict[str, Any]:
         return {"files": corpus_files(shadow_findings()["endpoints"], recorded)}
 
-    rollout_service = rollouts or RolloutService(service)
+    rollout_service = rollouts
 
     @guarded.get("/service/openapi.json")
     def whole_service_openapi() -> dict[str, Any]:
@@ -333,29 +327,10 @@ def build_admin_app(
     else:
         guarded.get("/metrics", response_class=Response)(metrics_page)
 
-    def progress_now() -> Progress:
-        if progress is not None:
-            return progress()
-        return gather_progress(
-            service, watcher.snapshot, None, rollout_service.load(), None, None, 7.0
-        )
-
     @guarded.get("/status")
     def status() -> dict[str, Any]:
-        return progress_now().to_dict()
+        return progress().to_dict()
 
-    admin.mount(
-        "/ui",
-        build_dashboard(
-            service,
-            watcher,
-            credentials,
-            rollout_service,
-            progress_now,
-            shadow_findings,
-            dashboard_hosts,
-        ),
-    )
     admin.include_router(guarded)
     return admin
 

@@ -4,7 +4,3 @@ bridge     the ASGI app and the two paths of a request (lean, streamed)
 environ    the PEP 3333 environ built from an ASGI scope (pure)
 streams    the request body and response queue between a worker thread and the loop
 """
-
-from strangler.bridge.bridge import WSGIBridge, make_bridge
-
-__all__ = ["WSGIBridge", "make_bridge"]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from strangler.assembly import create_store
 from strangler.cli.common import (
     actor_option,
     config_option,
@@ -32,7 +33,6 @@ from strangler.flags.store import open_store
 from strangler.flags.transfer import is_store_file, load_store_file, write_store_file
 from strangler.routing.inventory import discover
 from strangler.routing.openapi import service_openapi
-from strangler.server import create_store
 from strangler.settings import import_string, load_settings
 
 

@@ -10,14 +10,14 @@ from typing import Any
 
 import click
 
-from strangler.admin.auth import SESSION_SECRET_ENV
+from strangler.assembly import check_settings, create_store, settings_to_env
 from strangler.cli.common import config_option, fail
 from strangler.cli.operations import LocalOperations
+from strangler.credentials import SESSION_SECRET_ENV
 from strangler.errors import ConfigError, StranglerError
 from strangler.flags.errors import FlagStoreUnreachable
 from strangler.metrics.exposition import prepare_multiprocess, serve_port
 from strangler.metrics.gateway import multiprocess
-from strangler.server import check_settings, create_store, settings_to_env
 from strangler.serving.protocol import configure
 from strangler.settings import TOKEN_ENV, import_string, load_settings
 from strangler.types import LOOPBACK
@@ -123,7 +123,7 @@ def serve(
     os.environ.setdefault(SESSION_SECRET_ENV, secrets.token_hex(16))
     os.environ.update(settings_to_env(settings))
     uvicorn.run(
-        "strangler.server:from_environment",
+        "strangler.assembly:from_environment",
         factory=True,
         host=host,
         port=port,

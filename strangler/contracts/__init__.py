@@ -3,11 +3,11 @@
     corpus (YAML) ─► runner ─► legacy and migrated, each on fresh state ─► normalise ─► diff
                                                                   ─► ledger ─► report
 
-Modules: `cases` (what a corpus holds), `corpus` (loading it), `jsonpath`, `compare` (the
-normalisation pipeline and the diff), `targets` (where requests go), `runner` (one case on both
-sides), `session` (sync access for the CLI, pytest and Hypothesis), `ledger`, `strategies` and
-`fuzz` (differential fuzzing), `suite` (a whole run), `report`, `cli`, `pytest_items` (collected
-by strangler/pytest_plugin.py), `errors`.
+What a corpus holds, loading it, comparing answers and the ledger are the comparison core
+(strangler.comparison), which shadowing uses too. Modules here: `targets` (where requests go),
+`runner` (one case on both sides), `session` (sync access for the CLI, pytest and Hypothesis),
+`strategies` and `fuzz` (differential fuzzing), `suite` (a whole run), `report`, `cli`,
+`pytest_items` (collected by strangler/pytest_plugin.py), `errors`.
 
 Needs the `contracts` extra: `pip install 'strangler[contracts]'`.
 """
@@ -17,26 +17,25 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-# Loaded on first use (PEP 562), so the gateway's shadow comparison can import `compare`,
-# `corpus` and `ledger` without the extra: only the runner and fuzzing need Hypothesis.
+# Loaded on first use (PEP 562): importing a module of the runner loads no other, nor Hypothesis.
 _EXPORTS = {
-    "Case": "strangler.contracts.cases",
-    "Request": "strangler.contracts.cases",
-    "Rules": "strangler.contracts.cases",
-    "Step": "strangler.contracts.cases",
-    "Answer": "strangler.contracts.compare",
-    "Difference": "strangler.contracts.compare",
-    "compare": "strangler.contracts.compare",
-    "CorpusFile": "strangler.contracts.corpus",
-    "corpus_files": "strangler.contracts.corpus",
-    "load_corpus": "strangler.contracts.corpus",
-    "load_file": "strangler.contracts.corpus",
-    "Ledger": "strangler.contracts.ledger",
-    "load_ledger": "strangler.contracts.ledger",
-    "CaseResult": "strangler.contracts.results",
-    "Found": "strangler.contracts.results",
-    "FuzzResult": "strangler.contracts.results",
-    "RunResult": "strangler.contracts.results",
+    "Case": "strangler.comparison.cases",
+    "Request": "strangler.comparison.cases",
+    "Rules": "strangler.comparison.cases",
+    "Step": "strangler.comparison.cases",
+    "Answer": "strangler.comparison.compare",
+    "Difference": "strangler.comparison.compare",
+    "compare": "strangler.comparison.compare",
+    "CorpusFile": "strangler.comparison.corpus",
+    "corpus_files": "strangler.comparison.corpus",
+    "load_corpus": "strangler.comparison.corpus",
+    "load_file": "strangler.comparison.corpus",
+    "Ledger": "strangler.comparison.ledger",
+    "load_ledger": "strangler.comparison.ledger",
+    "CaseResult": "strangler.comparison.results",
+    "Found": "strangler.comparison.results",
+    "FuzzResult": "strangler.comparison.results",
+    "RunResult": "strangler.comparison.results",
     "ContractSession": "strangler.contracts.session",
     "run_suite": "strangler.contracts.suite",
 }
@@ -64,11 +63,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from strangler.contracts.cases import Case, Request, Rules, Step
-    from strangler.contracts.compare import Answer, Difference, compare
-    from strangler.contracts.corpus import CorpusFile, corpus_files, load_corpus, load_file
-    from strangler.contracts.ledger import Ledger, load_ledger
-    from strangler.contracts.results import CaseResult, Found, FuzzResult, RunResult
+    from strangler.comparison.cases import Case, Request, Rules, Step
+    from strangler.comparison.compare import Answer, Difference, compare
+    from strangler.comparison.corpus import CorpusFile, corpus_files, load_corpus, load_file
+    from strangler.comparison.ledger import Ledger, load_ledger
+    from strangler.comparison.results import CaseResult, Found, FuzzResult, RunResult
     from strangler.contracts.session import ContractSession
     from strangler.contracts.suite import run_suite
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import click
 
+from strangler.comparison.cases import Request
+from strangler.comparison.corpus import CorpusFile, corpus_files, load_corpus
+from strangler.comparison.ledger import load_ledger
+from strangler.comparison.results import RunResult
+from strangler.comparison.saved import save_results
 from strangler.contracts import report
-from strangler.contracts.cases import Request
-from strangler.contracts.corpus import CorpusFile, corpus_files, load_corpus
-from strangler.contracts.ledger import load_ledger
-from strangler.contracts.results import RunResult
-from strangler.contracts.saved import save_results
 from strangler.contracts.session import ContractSession
 from strangler.contracts.suite import Progress, run_suite
 from strangler.contracts.targets import Via

@@ -21,9 +21,9 @@ import yaml
 from hypothesis import HealthCheck, Phase, Verbosity, find, settings
 from hypothesis.errors import NoSuchExample
 
-from strangler.contracts.cases import MISSING, Case, Request, Step
-from strangler.contracts.corpus import CorpusFile
-from strangler.contracts.results import CaseResult, FuzzResult
+from strangler.comparison.cases import MISSING, Case, Request, Step
+from strangler.comparison.corpus import CorpusFile
+from strangler.comparison.results import CaseResult, FuzzResult
 from strangler.contracts.strategies import Schema, requests
 from strangler.routing.templates import parse_route_key, template_shape
 
@@ -76,9 +76,9 @@ def fuzz_endpoint(
     assert file.endpoint is not None, "only files with an `endpoint:` are fuzzed"
     started = time.perf_counter()
     result = FuzzResult(file.endpoint, seed=seed)
-    strategy = requests(
-        file.endpoint, operation(document, file.endpoint), file.defaults, Schema(document)
-    )
+    schema = Schema(document)
+    strategy = requests(file.endpoint, operation(document, file.endpoint), file.defaults, schema)
+    result.notes = schema.notes  # what the generated requests could not follow
 
     def differs(request: Request) -> bool:
         result.examples += 1

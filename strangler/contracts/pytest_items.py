@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 
-from strangler.contracts.cases import Case
-from strangler.contracts.corpus import CorpusFile, load_file
+from strangler.comparison.cases import Case
+from strangler.comparison.corpus import CorpusFile, load_file
+from strangler.comparison.ledger import load_ledger
+from strangler.comparison.results import CaseResult, FuzzResult
 from strangler.contracts.errors import ContractFailure
 from strangler.contracts.fuzz import fuzz_endpoint
-from strangler.contracts.ledger import load_ledger
 from strangler.contracts.report import case_failure, fuzz_failure
-from strangler.contracts.results import CaseResult, FuzzResult
 from strangler.contracts.session import ContractSession
 from strangler.settings import Settings, find_config, load_settings
 

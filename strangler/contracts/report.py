@@ -17,11 +17,11 @@ from typing import Any
 
 import click
 
-from strangler.contracts.cases import Request
-from strangler.contracts.compare import ABSENT, Conforms
+from strangler.comparison.cases import Request
+from strangler.comparison.compare import ABSENT, Conforms
+from strangler.comparison.ledger import Entry
+from strangler.comparison.results import CaseResult, Found, FuzzResult, RunResult
 from strangler.contracts.fuzz import as_corpus_case
-from strangler.contracts.ledger import Entry
-from strangler.contracts.results import CaseResult, Found, FuzzResult, RunResult
 
 WIDTH = 48  # of a value in a table; longer values are cut around their first difference
 DIFF_LINES = 60  # of a unified diff, unless full
@@ -213,6 +213,8 @@ def terminal(
             for note in result.raised:  # alike on both sides, so no difference; still worth a look
                 echo(yellow("RAISED ") + f"{result.case.name}: {note}")
     for fuzzed in run.fuzz:
+        for note in fuzzed.notes:
+            echo(yellow("NOTE ") + f"fuzz {fuzzed.endpoint}: {note}")
         if fuzzed.failed:
             defaults_for = (defaults or {}).get(fuzzed.endpoint)
             echo(red("FAIL ") + fuzz_failure(fuzzed, defaults_for, full=full))

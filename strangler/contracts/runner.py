@@ -26,11 +26,11 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from strangler.contracts import jsonpath
-from strangler.contracts.cases import MISSING, Case, Request, Rules, Step
-from strangler.contracts.compare import Answer, Difference, compare
-from strangler.contracts.ledger import Ledger
-from strangler.contracts.results import CaseResult, Found
+from strangler.comparison import jsonpath
+from strangler.comparison.cases import MISSING, Case, Request, Rules, Step
+from strangler.comparison.compare import Answer, Difference, compare
+from strangler.comparison.ledger import Ledger
+from strangler.comparison.results import CaseResult, Found
 from strangler.contracts.targets import Target
 from strangler.types import Backend
 

@@ -20,10 +20,10 @@ from typing import Any, TypeVar
 
 import httpx
 
-from strangler.contracts.cases import Case, Request
+from strangler.comparison.cases import Case, Request
+from strangler.comparison.ledger import Ledger
+from strangler.comparison.results import CaseResult
 from strangler.contracts.errors import TargetError
-from strangler.contracts.ledger import Ledger
-from strangler.contracts.results import CaseResult
 from strangler.contracts.runner import run_case
 from strangler.contracts.targets import ResetHook, Target, Via, in_process, live
 from strangler.settings import Settings, import_string

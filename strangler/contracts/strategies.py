@@ -1,6 +1,7 @@
 """Hypothesis strategies for requests to one endpoint: its OpenAPI schema, then mutations.
 
-    request ─ body:    a valid value from the schema (or one of its examples)
+    request ─ body:    a valid value from the schema (or one of its examples), drawn by
+            │          hypothesis-jsonschema from the schema made plain by `schemas`
             │          a mutation of one: a field missing or extra, a value replaced by a nasty
             │          one (NaN, infinities, huge numbers, unicode, wrong types), a list resized
             │          to a boundary (0, the schema's min/max and one past them)
@@ -9,7 +10,7 @@
             ├ headers: the file's defaults, sometimes one dropped or garbled
             └ path parameters and query strings: from the schema, plus junk
 
-Only JSON-Schema keywords that OpenAPI documents use are read; anything else means "any JSON".
+A schema hypothesis-jsonschema cannot use means "any JSON value" there, with a note saying why.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Any, Final
 
 from hypothesis import strategies as st
 
-from strangler.contracts.cases import MISSING, Request
+from strangler.comparison.cases import MISSING, Request
+from strangler.contracts.schemas import Translation, pointer, values
 from strangler.routing.templates import fill_template, parse_route_key, template_params
 
 NASTY: Final[tuple[Any, ...]] = (
@@ -97,82 +99,39 @@ any_json = st.recursive(
 
 
 class Schema:
-    """An OpenAPI document's schemas: resolves `$ref`s and builds strategies from schemas."""
+    """An OpenAPI document's schemas as strategies for valid values, by hypothesis-jsonschema.
+
+    A schema it cannot read (a reference cycle with no way out, no value at all, a keyword it
+    rejects) gives any JSON value instead, and says why in `notes`: the run goes on.
+    """
 
     def __init__(self, document: Mapping[str, Any] | None) -> None:
         self.document: Mapping[str, Any] = document or {}
+        self.translate = Translation(self.document)
 
-    def resolve(self, schema: Any, local: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The schema a `$ref` points at (`#/components/...` or `#/$defs/...`), else itself."""
+    @property
+    def notes(self) -> list[str]:
+        """What the generated values could not follow, one line per schema and reason."""
+        return self.translate.notes
+
+    def resolve(self, schema: Any) -> dict[str, Any]:
+        """The object a `$ref` points at (`#/components/requestBodies/...`), else itself."""
         for _ in range(20):  # refs to refs, bounded
             if not isinstance(schema, dict) or "$ref" not in schema:
                 break
-            pointer = str(schema["$ref"])
-            root = local if pointer.startswith("#/$defs/") and local else self.document
-            target: Any = root
-            for part in pointer.lstrip("#/").split("/"):
-                target = target.get(part, {}) if isinstance(target, dict) else {}
-            schema = target
+            schema = pointer(self.document, str(schema["$ref"]))
         return schema if isinstance(schema, dict) else {}
 
-    def valid(self, schema: Any, local: Mapping[str, Any] | None = None, depth: int = 0) -> Any:
-        """A strategy for values that satisfy `schema` (roughly: sizes are kept small)."""
-        local = local or (schema if isinstance(schema, dict) and "$defs" in schema else None)
-        schema = self.resolve(schema, local)
-        if depth > 6:
-            return leaves
-        options = [st.sampled_from(schema["examples"])] if schema.get("examples") else []
-        if "const" in schema:
-            return st.just(schema["const"])
-        if schema.get("enum"):
-            return st.sampled_from(schema["enum"])
-        for key in ("anyOf", "oneOf", "allOf"):
-            if schema.get(key):
-                choices = [self.valid(s, local, depth + 1) for s in schema[key]]
-                return st.one_of(*options, *choices) if key != "allOf" else choices[0]
-        kind = schema.get("type")
-        if isinstance(kind, list):
-            choices = [self.valid({**schema, "type": k}, local, depth + 1) for k in kind]
-            return st.one_of(*options, *choices)
-        return st.one_of(*options, self._typed(kind, schema, local, depth))
+    def json_schema(self, schema: Any, where: str) -> Any:
+        """`schema` as the self-contained draft-7 schema hypothesis-jsonschema reads."""
+        return self.translate(schema, where)
 
-    def _typed(self, kind: Any, schema: dict[str, Any], local: Any, depth: int) -> Any:
-        if kind == "object" or "properties" in schema:
-            properties = schema.get("properties", {})
-            required = set(schema.get("required", ()))
-            return st.fixed_dictionaries(
-                {
-                    k: self.valid(v, local, depth + 1)
-                    for k, v in properties.items()
-                    if k in required
-                },
-                optional={
-                    k: self.valid(v, local, depth + 1)
-                    for k, v in properties.items()
-                    if k not in required
-                },
-            )
-        if kind == "array":
-            low = int(schema.get("minItems", 0))
-            high = min(int(schema.get("maxItems", low + 4)), low + 4)
-            return st.lists(
-                self.valid(schema.get("items", {}), local, depth + 1), min_size=low, max_size=high
-            )
-        if kind == "integer":
-            return st.integers(schema.get("minimum"), schema.get("maximum"))
-        if kind == "number":
-            bounds = schema.get("minimum"), schema.get("maximum")
-            finite = st.floats(*bounds, allow_nan=False, allow_infinity=False)
-            return finite | st.integers(-1000, 1000)
-        if kind == "string":
-            if schema.get("pattern"):
-                return st.from_regex(schema["pattern"], fullmatch=True)
-            low = int(schema.get("minLength", 0))
-            return st.text(min_size=low, max_size=max(low, int(schema.get("maxLength", 20))))
-        if kind == "boolean":
-            return st.booleans()
-        if kind == "null":
-            return st.none()
+    def valid(self, schema: Any, where: str = "a schema") -> st.SearchStrategy[Any]:
+        """Values that satisfy `schema` (found at `where`, which the notes name)."""
+        strategy, problem = values(self.json_schema(schema, where))
+        if problem is None:
+            return strategy
+        self.translate.notes.append(f"{where}: {problem}; generating any JSON value instead")
         return any_json
 
 
@@ -257,8 +216,10 @@ def requests(
     method, template = parse_route_key(endpoint)
     operation = operation or {}
     body_schema = _json_body_schema(operation, schema)
-    valid = schema.valid(body_schema) if body_schema is not None else any_json
-    sizes = boundaries(body_schema) if body_schema is not None else [0, 1, 2]
+    valid, sizes = any_json, [0, 1, 2]
+    if body_schema is not None:
+        valid = schema.valid(body_schema, "the JSON body")
+        sizes = boundaries(schema.json_schema(body_schema, "the JSON body"))  # $refs inlined
     json_values = st.one_of(valid, mutation(valid, sizes), any_json)
     if body_schema is not None or method in ("POST", "PUT", "PATCH"):
         bodies = st.one_of(
@@ -302,7 +263,8 @@ def _path(template: str, operation: Mapping[str, Any], schema: Schema) -> st.Sea
     params = {p.get("name"): p for p in operation.get("parameters", []) if p.get("in") == "path"}
     parts = {}
     for name in names:
-        valid = schema.valid(params.get(name, {}).get("schema", {"type": "string"}))
+        declared = params.get(name, {}).get("schema", {"type": "string"})
+        valid = schema.valid(declared, f"path parameter {name!r}")
         parts[name] = st.one_of(valid, st.sampled_from(NASTY[:20])).map(
             lambda v: urllib.parse.quote(str(v), safe="")[:200] or "x"
         )
@@ -311,7 +273,7 @@ def _path(template: str, operation: Mapping[str, Any], schema: Schema) -> st.Sea
 
 def _query(operation: Mapping[str, Any], schema: Schema) -> st.SearchStrategy[dict[str, str]]:
     declared = {
-        p["name"]: schema.valid(p.get("schema", {})).map(str)
+        p["name"]: schema.valid(p.get("schema", {}), f"query parameter {p['name']!r}").map(str)
         for p in operation.get("parameters", [])
         if p.get("in") == "query" and "name" in p
     }

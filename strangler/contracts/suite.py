@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from strangler.contracts.cases import Case
-from strangler.contracts.corpus import CorpusFile
+from strangler.comparison.cases import Case
+from strangler.comparison.corpus import CorpusFile
+from strangler.comparison.ledger import wildcard
+from strangler.comparison.results import CaseResult, FuzzResult, RunResult
 from strangler.contracts.errors import SideUnreachable, TargetError
 from strangler.contracts.fuzz import fuzz_endpoint, operations
-from strangler.contracts.ledger import wildcard
-from strangler.contracts.results import CaseResult, FuzzResult, RunResult
 from strangler.contracts.session import ContractSession
 
 Progress = Callable[[str], None]

@@ -28,13 +28,14 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
-from strangler.admin.auth import ADMIN_TOKEN_HEADER
-from strangler.contracts.cases import MISSING, Request
-from strangler.contracts.compare import Answer
+from strangler.assembly import create_gateway, runtime_of
+from strangler.comparison.cases import MISSING, Request
+from strangler.comparison.compare import Answer
 from strangler.contracts.errors import SideUnreachable, TargetError
 from strangler.contracts.raised import Raised
+from strangler.credentials import ADMIN_TOKEN_HEADER
 from strangler.flags.model import Flag
-from strangler.gateway.dispatch import FORCE_HEADER, Gateway, create_gateway
+from strangler.gateway.dispatch import FORCE_HEADER, Gateway
 from strangler.gateway.errors import LifespanError
 from strangler.gateway.lifespan import Lifespan
 from strangler.settings import Settings, import_string
@@ -179,7 +180,7 @@ class FlaggedSide(GatewaySide):
 
     def _flag_everything(self) -> None:
         """Puts the flag table in this side's state: every endpoint both serve on its backend."""
-        store, flag = self._gateway.service.store, Flag.build(self.backend.value)
+        store, flag = runtime_of(self._gateway).service.store, Flag.build(self.backend.value)
         reason = f"contract run, {self.backend} side"
         current = store.snapshot().flags
         changed = False

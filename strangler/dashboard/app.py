@@ -31,7 +31,7 @@ import yaml
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from strangler.admin.auth import Credentials, Role
+from strangler.credentials import Credentials, Role
 from strangler.dashboard import session as sessions
 from strangler.errors import StranglerError
 from strangler.flags.service import FlagService

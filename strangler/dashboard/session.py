@@ -2,25 +2,28 @@
 signed cookie (HttpOnly, SameSite=Strict) naming the credential; and the cross-site checks every
 change passes.
 
-A session is `name.expiry.csrf.digest.signature`: the credential's name, when the session ends,
-the token forms must send back, a digest of the credential's token (a rotated token ends its
-sessions), and an HMAC of the rest with a key every worker of the gateway derives from the same
-credentials. Nothing is kept server-side, so any worker serves any session.
+The cookie is itsdangerous's URL-safe, timestamped serialization of `[name, csrf, digest]`: the
+credential's name, the token forms must send back, and a keyed digest of the credential's token
+(a rotated token ends its sessions). It is signed with a key every worker of the gateway derives
+from the same credentials (`Credentials.secret()`), and refused once older than LIFETIME.
+Nothing is kept server-side, so any worker serves any session.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
-import time
 from typing import NamedTuple
 
-from strangler.admin.auth import Credential, Credentials
+from itsdangerous import BadData, URLSafeTimedSerializer
+
+from strangler.credentials import Credential, Credentials
 
 COOKIE = "strangler_session"
-LIFETIME = 8 * 3600.0  # seconds
+LIFETIME = 8 * 3600  # seconds
+# Keeps a dashboard cookie from verifying as anything else signed with the same key, and back.
+_SALT = "strangler.dashboard.session"
 
 
 class Session(NamedTuple):
@@ -28,38 +31,39 @@ class Session(NamedTuple):
     csrf: str
 
 
+def _serializer(key: bytes) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(key, salt=_SALT, signer_kwargs={"digest_method": hashlib.sha256})
+
+
 def _digest(key: bytes, token: str) -> str:
-    """A keyed digest of the credential's token: a leaked cookie tells nothing about it."""
+    """A keyed digest of the credential's token: a leaked cookie tells nothing about it. The key
+    already changes with any token, but not in development mode with STRANGLER_SESSION_SECRET;
+    the digest ends a session whenever its own credential's token changes."""
     return hmac.new(key, b"token\n" + token.encode(), hashlib.sha256).hexdigest()[:16]
 
 
-def _sign(key: bytes, text: str) -> str:
-    mac = hmac.new(key, text.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
-
-
-def issue(credentials: Credentials, credential: Credential, now: float | None = None) -> str:
+def issue(credentials: Credentials, credential: Credential) -> str:
     """The cookie value of a new session for `credential`."""
     key = credentials.secret()
-    expiry = int((now or time.time()) + LIFETIME)
-    body = (
-        f"{credential.name}.{expiry}.{secrets.token_urlsafe(18)}.{_digest(key, credential.token)}"
-    )
-    return f"{body}.{_sign(key, body)}"
+    payload = [credential.name, secrets.token_urlsafe(18), _digest(key, credential.token)]
+    return _serializer(key).dumps(payload)
 
 
-def read(credentials: Credentials, value: str | None, now: float | None = None) -> Session | None:
+def read(credentials: Credentials, value: str | None) -> Session | None:
     """The session a cookie holds, or None: forged, expired, or its credential gone or
     rotated."""
-    if not value or not value.isascii() or value.count(".") < 4:
+    if not value or not value.isascii():  # a browser's garbage, never one of our cookies
         return None
     key = credentials.secret()
-    body, _, signature = value.rpartition(".")
-    if not hmac.compare_digest(signature.encode(), _sign(key, body).encode()):
+    try:
+        payload = _serializer(key).loads(value, max_age=LIFETIME)
+    except BadData:  # a bad signature, an expired one, or a payload that is not ours
         return None
-    name, expiry, csrf, digest = body.rsplit(".", 3)  # a name may hold dots; the rest cannot
-    if not expiry.isdigit() or int(expiry) < (now or time.time()):
+    if not (isinstance(payload, list) and len(payload) == 3):
         return None
+    if not all(isinstance(part, str) for part in payload):
+        return None
+    name, csrf, digest = payload
     credential = credentials.named(name)
     expected = _digest(key, credential.token) if credential is not None else ""
     if credential is None or not hmac.compare_digest(digest.encode(), expected.encode()):

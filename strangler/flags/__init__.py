@@ -8,23 +8,3 @@ service    operator changes checked against the inventory before they are writte
 watcher    each worker's current snapshot, refreshed by polling; faults keep the last good one
 flagfile   the flags file in the repo: seeds an empty store, takes exports back
 """
-
-from strangler.flags.memory import MemoryFlagStore
-from strangler.flags.model import EMPTY_SNAPSHOT, AuditEntry, Flag, FlagSnapshot
-from strangler.flags.service import FlagService
-from strangler.flags.sqlite import SQLiteFlagStore
-from strangler.flags.store import FlagStore, open_store
-from strangler.flags.watcher import FlagWatcher
-
-__all__ = [
-    "EMPTY_SNAPSHOT",
-    "AuditEntry",
-    "Flag",
-    "FlagService",
-    "FlagSnapshot",
-    "FlagStore",
-    "FlagWatcher",
-    "MemoryFlagStore",
-    "SQLiteFlagStore",
-    "open_store",
-]

@@ -15,38 +15,22 @@ Paths no app declares go to legacy, so legacy's own 404 and 405 answers stay exa
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import logging
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 from time import perf_counter
 
-from strangler.admin.api import build_admin_app
-from strangler.admin.auth import ADMIN_TOKEN_HEADER, Credentials
-from strangler.bridge.bridge import make_bridge
 from strangler.bridge.pool import LegacyPool
-from strangler.contracts.saved import load_results
-from strangler.errors import ConfigError
-from strangler.flags.service import FlagService
-from strangler.flags.store import FlagStore, open_store
-from strangler.flags.watcher import DEFAULT_INTERVAL, FlagWatcher
+from strangler.credentials import ADMIN_TOKEN_HEADER, Credentials
+from strangler.flags.watcher import FlagWatcher
 from strangler.gateway.errors import ForceRefused
+from strangler.gateway.hooks import Lifecycle, RequestObserver, Shadow
 from strangler.gateway.lifespan import Lifespan
-from strangler.metrics.exposition import worker_exited
-from strangler.metrics.fleet import FleetReader
-from strangler.metrics.gateway import GatewayMetrics
-from strangler.metrics.requestlog import RequestIds, RequestLog
-from strangler.report.progress import Progress, gather
-from strangler.rollout.conductor import Conductor
-from strangler.rollout.guard import EVERY_ENDPOINT, Guard, GuardRule
-from strangler.rollout.service import RolloutService
+from strangler.gateway.requestid import RequestIds
 from strangler.routing.decision import Decision, Reason, decide
-from strangler.routing.inventory import Inventory, discover, merged_slashes
-from strangler.routing.openapi import service_openapi
+from strangler.routing.inventory import Inventory, merged_slashes
 from strangler.routing.sticky import StickySource, parse_sticky
-from strangler.shadow.tap import ShadowTap
-from strangler.types import LOOPBACK, ASGIApp, Backend, Message, Receive, Scope, Send, WSGIApp
+from strangler.types import ASGIApp, Backend, Message, Receive, Scope, Send
 
 log = logging.getLogger("strangler.gateway")
 
@@ -56,7 +40,16 @@ _OUR_HEADERS = (FORCE_HEADER, _ADMIN_HEADER)
 
 
 class Gateway:
-    """The ASGI app `create_gateway` returns; see the module docstring for the request path."""
+    """The request path; see the module docstring. It takes its collaborators ready-made:
+    strangler.assembly builds them from the settings (`create_gateway`, `build_gateway`).
+
+    legacy, migrated: the two apps, both ASGI (legacy through the WSGI bridge).
+    inventory: both apps' endpoints, and the matcher. watcher: this worker's flag snapshot.
+    credentials: who may use the force header. admin: the app served under `admin_prefix`.
+    capacity: requests in flight per backend past which the answer is 503 (with `legacy_pool`,
+        legacy may have as many more as the pool has threads). body_limits: by endpoint key.
+    shadow, observers, runtime (a Lifecycle): see strangler.gateway.hooks.
+    """
 
     def __init__(
         self,
@@ -65,64 +58,31 @@ class Gateway:
         inventory: Inventory,
         watcher: FlagWatcher,
         *,
-        sticky: StickySource,
-        backend_header: str | None,
-        admin_prefix: str,
         credentials: Credentials,
-        freeze_gc: bool = False,
+        admin: ASGIApp | None = None,
+        admin_prefix: str = "/_strangler",
+        sticky: StickySource | None = None,
+        backend_header: str | None = "X-Strangler-Backend",
+        request_id_header: str | None = "X-Request-ID",
         capacity: dict[Backend, int] | None = None,
         legacy_pool: LegacyPool | None = None,
         body_limits: dict[str, int] | None = None,
-        shadow: ShadowTap | None = None,
-        metrics: GatewayMetrics | None = None,
-        request_log: RequestLog | None = None,
-        request_id_header: str | None = None,
-        metrics_public: bool = False,
-        guard: GuardRule | None = None,
-        contract_results: Path | None = None,
-        legacy_quiet_days: float = 7.0,
-        dashboard_hosts: tuple[str, ...] = LOOPBACK,
+        shadow: Shadow | None = None,
+        observers: Sequence[RequestObserver] = (),
+        runtime: Lifecycle | None = None,
+        freeze_gc: bool = False,
     ) -> None:
         self.legacy = legacy
         self.migrated = migrated
         self.inventory = inventory
         self.watcher = watcher
-        self.service = FlagService(watcher.store, inventory)
+        self.admin = admin
         self.shadow = shadow  # None: this gateway shadows nothing, whatever the flags say
-        if shadow is not None:  # every worker's findings, for whichever worker is asked
-            watcher.publishers["shadow"] = shadow.published
-        self.metrics = metrics  # None: nothing counted
-        if metrics is not None:  # every worker's totals, for the rollout judge
-            watcher.publishers["requests"] = metrics.published
-        self.request_log = request_log  # None: no line per request
-        self._observing = metrics is not None or request_log is not None
+        self.observers = tuple(observers)
+        self.runtime = runtime
         self._id_header = request_id_header.lower().encode() if request_id_header else None
         self._ids = RequestIds()
-        self._contract_results = contract_results
-        self._legacy_quiet_days = legacy_quiet_days
-        fleet = FleetReader(
-            watcher.store,
-            watcher.reader,
-            metrics.totals if metrics is not None else None,
-            shadow.report if shadow is not None else None,
-        )
-        self.rollouts = RolloutService(self.service, fleet)
-        self.conductor = Conductor(
-            self.rollouts, watcher.reader, Guard(guard) if guard and guard.endpoints else None
-        )
-        self.admin = build_admin_app(
-            self.service,
-            watcher,
-            credentials=credentials,
-            shadow=shadow,
-            metrics=metrics,
-            metrics_public=metrics_public,
-            rollouts=self.rollouts,
-            service_openapi=lambda: service_openapi(legacy, migrated, inventory),
-            progress=self.progress,
-            dashboard_hosts=dashboard_hosts,
-        )
-        self._sticky = sticky
+        self._sticky = sticky or parse_sticky("client")
         self._admin_prefix = admin_prefix.rstrip("/")
         self._admin_folder = self._admin_prefix + "/"
         self._credentials = credentials
@@ -157,7 +117,9 @@ class Gateway:
         root_path: str = scope.get("root_path", "")
         if root_path and (path == root_path or path.startswith(root_path + "/")):
             path = path[len(root_path) :]
-        if path.startswith(self._admin_folder) or path == self._admin_prefix:
+        if self.admin is not None and (
+            path.startswith(self._admin_folder) or path == self._admin_prefix
+        ):
             child = dict(scope, root_path=root_path + self._admin_prefix)
             await self.admin(child, receive, send)
             return
@@ -185,7 +147,7 @@ class Gateway:
                 reason = Reason.FORCED if forced else reason
             except ForceRefused:
                 await _refuse_force(_Reply(send, extra, self._id_header))
-                if self._observing:
+                if self.observers:
                     seconds = perf_counter() - started
                     self._observe(scope, decision, backend, reason, 401, seconds, request_id)
                 return
@@ -220,7 +182,7 @@ class Gateway:
                 return
             await self._serve(app, scope, receive, reply, backend, shadowed, legacy_scope, path)
         finally:
-            if self._observing:
+            if self.observers:
                 seconds = perf_counter() - started
                 self._observe(scope, decision, backend, reason, reply.status, seconds, request_id)
 
@@ -263,26 +225,17 @@ class Gateway:
         seconds: float,
         request_id: bytes | None,
     ) -> None:
-        """Counts the request and logs its line; a fault here costs the figures, never the
-        request (already answered)."""
+        """Tells every observer; a fault in one costs its figures, never the request (already
+        answered) nor the other observers."""
         status = status or NO_ANSWER
-        try:
-            if self.metrics is not None:
-                self.metrics.observe(decision.endpoint, backend, reason, status, seconds)
-            if self.request_log is not None:
-                self.request_log.write(
-                    request_id or b"-",
-                    scope["method"],
-                    decision.endpoint,
-                    backend.value,
-                    reason.value,
-                    decision.bucket,
-                    decision.version,
-                    status,
-                    seconds,
+        method = scope["method"]
+        for observer in self.observers:
+            try:
+                observer.request_done(
+                    method, decision, backend, reason, status, seconds, request_id
                 )
-        except Exception:
-            log.exception("could not count or log a request")
+            except Exception:
+                log.exception("%r could not count or log a request", observer)
 
     def _shadowed(self, scope: Scope, key: str | None) -> str | None:
         """The endpoint key if this request (to the endpoint `key` the routing matched) is to be
@@ -311,7 +264,7 @@ class Gateway:
         legacy_busy = getattr(self.legacy, "busy", 0)  # a WSGIBridge counts its requests
         if backend is Backend.MIGRATED and pool is not None and legacy_busy >= pool.limit:
             # Every legacy thread is taken: a shadow call would take one from a client.
-            self.shadow.records[key].busy += 1
+            self.shadow.skipped_busy(key)
             await self.migrated(migrated_scope, receive, send)
             return
         legacy = (self.legacy, legacy_scope)
@@ -337,38 +290,16 @@ class Gateway:
         return False
 
     def _watch(self) -> None:
-        """Starts polling the flag store: at lifespan startup, or at the first request for
+        """Starts the gateway's threads: at lifespan startup, or at the first request for
         servers that send no lifespan."""
         self._watching = True
-        self.watcher.start()
-        if self.metrics is not None:
-            self.metrics.start(self.watcher, self.shadow)
-        self.conductor.start()
-
-    def progress(self) -> Progress:
-        """How far the migration is (strangler.report): the flags, every worker's figures, the
-        rollouts, and the last contract run saved."""
-        contracts = load_results(self._contract_results) if self._contract_results else None
-        ledger = self.shadow.ledger if self.shadow is not None else None
-        return gather(
-            self.service,
-            self.watcher.snapshot,
-            self.rollouts.fleet.try_read(),
-            self.rollouts.load(),
-            contracts,
-            ledger,
-            self._legacy_quiet_days,
-        )
+        if self.runtime is not None:
+            self.runtime.start()
 
     def close(self) -> None:
-        """Stops the gateway's threads and writes what it holds (at shutdown)."""
-        self.conductor.stop()
-        self.watcher.close()
-        if self.metrics is not None:
-            self.metrics.stop()
-            worker_exited()
-        if self.request_log is not None:
-            self.request_log.close()
+        """Stops the gateway's threads and writes what they hold (at shutdown)."""
+        if self.runtime is not None:
+            self.runtime.close()
 
     def route(self, scope: Scope, path: str) -> Decision:
         """The routing decision for a request; never raises (a fault means legacy)."""
@@ -506,128 +437,3 @@ def _with_request_id(scope: Scope, name: bytes, value: bytes) -> Scope:
     server made the scope for this request alone: its headers are replaced, the dict kept."""
     scope["headers"] = [*(h for h in scope["headers"] if h[0] != name), (name, value)]
     return scope
-
-
-def _endpoint_key(inventory: Inventory, key: str, setting: str) -> str:
-    try:
-        endpoint = inventory.get(key)
-    except ValueError as exc:
-        raise ConfigError(f"{setting}: {exc}") from None
-    if endpoint is None:
-        raise ConfigError(f"{setting} names {key!r}, which neither app serves")
-    return endpoint.key
-
-
-def check_admin_prefix(admin_prefix: str) -> None:
-    """Raises ConfigError unless the admin prefix is a path below the root."""
-    if not admin_prefix.startswith("/") or admin_prefix.rstrip("/") == "":
-        raise ConfigError(
-            f"admin_prefix {admin_prefix!r} must be a path below the root, e.g. '/_strangler'"
-        )
-
-
-def create_gateway(
-    legacy: WSGIApp,
-    migrated: ASGIApp,
-    flags: str | Path | FlagStore = "memory:",
-    *,
-    sticky: str = "client",
-    backend_header: str | None = "X-Strangler-Backend",
-    admin_prefix: str = "/_strangler",
-    admin_token: str | None = None,
-    admin_tokens: str | None = None,
-    dev_mode: bool = False,
-    legacy_threads: int | None = None,
-    poll_interval: float = DEFAULT_INTERVAL,
-    freeze_gc: bool = False,
-    legacy_queue: int | None = None,
-    migrated_concurrency: int | None = None,
-    body_limits: dict[str, int] | None = None,
-    shadow: ShadowTap | None = None,
-    metrics: bool = True,
-    metrics_public: bool = False,
-    request_log: str | None = None,
-    request_id_header: str | None = "X-Request-ID",
-    guard: GuardRule | None = None,
-    contract_results: str | Path | None = None,
-    legacy_quiet_days: float = 7.0,
-    dashboard_hosts: tuple[str, ...] | list[str] = LOOPBACK,
-) -> Gateway:
-    """Builds the gateway in front of a WSGI app (`legacy`) and an ASGI app (`migrated`).
-
-    flags: where the flag table lives: a SQLite file path, `memory:`, or a FlagStore. Every
-        worker pointed at the same file sees every change within `poll_interval` seconds.
-    sticky: where a canary caller's identity comes from: `jwt:CLAIM`, `header:NAME`,
-        `cookie:NAME` or `client` (see strangler.routing.sticky).
-    backend_header: response header naming the backend that served; None to leave it out.
-    admin_prefix: the reserved path of the admin API. Its credentials: `admin_tokens`, named
-        ones (`ann:write:TOKEN,ci:read:TOKEN`, see strangler.admin.auth), and `admin_token`, one
-        shared credential named admin. They guard the API and the X-Strangler-Force-Backend
-        request header; with none the API is closed unless `dev_mode`.
-    legacy_threads: threads running the legacy app (its concurrency). None: from 4 up to 64,
-        more while they wait on I/O, not while they compute (strangler.bridge.pool).
-    legacy_queue: legacy requests that may wait for a thread; past the threads plus this, 503
-        with Retry-After at once (None: no bound). `migrated_concurrency`: migrated requests in
-        flight, likewise. Shedding keeps latency bounded and the admin API answerable.
-    body_limits: `{"POST /upload": 1048576}`: a larger declared body is answered 413.
-    shadow: the shadow tap that serves the flags' shadow shares (strangler.shadow); None: one
-        comparing by the default rules, with no ledger (`build_gateway` gives the corpus's).
-    metrics: count requests for Prometheus (served at `{admin_prefix}/metrics`) and the rollout
-        judge (strangler.metrics); False: nothing is counted. `metrics_public`: the scrape
-        needs no credential (it says which endpoints exist and how they fare).
-    request_log: `stdout`, `stderr` or a file path: one JSON line per request there
-        (strangler.metrics.requestlog); None: none.
-    request_id_header: the request id kept when sent, made when not, passed to both apps and
-        returned; None: no request ids.
-    guard: endpoints sent back to legacy by themselves when their migrated answers fail
-        (strangler.rollout.guard); None: none.
-    dashboard_hosts: the host names the dashboard (`{admin_prefix}/ui/`) answers on: never the
-        apps' own (strangler.dashboard.app says why); loopback by default.
-    freeze_gc: after startup, move every object alive to the garbage collector's permanent
-        generation (`gc.freeze()`), so full collections stop walking both apps and the model.
-        Worth it in a process the gateway owns (`strangler serve` turns it on); off by default
-        because it changes the host process.
-    """
-    check_admin_prefix(admin_prefix)
-    store = open_store(flags) if isinstance(flags, str | Path) else flags
-    inventory = discover(legacy, migrated)
-    limits = {
-        _endpoint_key(inventory, key, "body_limits"): int(size)
-        for key, size in (body_limits or {}).items()
-    }
-    if guard is not None:
-        guard.check()
-        guarded = tuple(
-            key if key == EVERY_ENDPOINT else _endpoint_key(inventory, key, "guard")
-            for key in guard.endpoints
-        )
-        guard = dataclasses.replace(guard, endpoints=guarded)
-    capacity = {}
-    if legacy_queue is not None:
-        capacity[Backend.LEGACY] = legacy_queue
-    if migrated_concurrency is not None:
-        capacity[Backend.MIGRATED] = migrated_concurrency
-    bridge = make_bridge(legacy, threads=legacy_threads)
-    return Gateway(
-        bridge,
-        migrated,
-        inventory,
-        FlagWatcher(store, poll_interval),
-        sticky=parse_sticky(sticky),
-        backend_header=backend_header,
-        admin_prefix=admin_prefix,
-        credentials=Credentials.parse(admin_tokens, admin_token, dev_mode=dev_mode),
-        capacity=capacity,
-        legacy_pool=bridge.pool,
-        body_limits=limits,
-        shadow=shadow if shadow is not None else ShadowTap(),
-        freeze_gc=freeze_gc,
-        metrics=GatewayMetrics() if metrics else None,
-        request_log=RequestLog(request_log) if request_log else None,
-        request_id_header=request_id_header,
-        metrics_public=metrics_public,
-        guard=guard,
-        contract_results=Path(contract_results) if contract_results else None,
-        legacy_quiet_days=legacy_quiet_days,
-        dashboard_hosts=tuple(dashboard_hosts),
-    )

@@ -38,7 +38,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from strangler.metrics.figures import BUCKETS, Tally, Totals, encode
-from strangler.routing.decision import Reason
+from strangler.routing.decision import Decision, Reason
 from strangler.serving.ticker import Ticker
 from strangler.shadow.record import COUNTS
 from strangler.types import Backend, Mode
@@ -124,6 +124,19 @@ class GatewayMetrics:
         self._shadow_counted: dict[tuple[str, str], int] = {}
         self._ticker: Ticker | None = None
         self._lock = threading.Lock()  # one sync at a time: the thread's or a scrape's
+
+    def request_done(
+        self,
+        method: str,
+        decision: Decision,
+        backend: Backend,
+        reason: Reason,
+        status: int,
+        seconds: float,
+        request_id: bytes | None,
+    ) -> None:
+        """The gateway's observer hook (strangler.gateway.hooks): counts the request."""
+        self.observe(decision.endpoint, backend, reason, status, seconds)
 
     def observe(
         self, endpoint: str | None, backend: Backend, reason: Reason, status: int, seconds: float

@@ -1,4 +1,4 @@
-"""The request log, one JSON line per request, and request ids.
+"""The request log, one JSON line per request (the ids are strangler.gateway.requestid's).
 
     {"ts":1795499301.123,"request_id":"9f86d081884c7d65-1a","method":"POST",
      "endpoint":"POST /predict","backend":"migrated","reason":"split","bucket":1234,
@@ -16,37 +16,17 @@ import asyncio
 import json
 import logging
 import os
-import re
 import sys
 import time
 
 from strangler.errors import ConfigError
+from strangler.routing.decision import Decision, Reason
+from strangler.types import Backend
 
 log = logging.getLogger("strangler.requests")
 
 FLUSH_AFTER = 0.2
 BATCH = 3584  # bytes: a batch and the longest line stay under PIPE_BUF (4096)
-
-# A request id as sent is kept when it is printable ASCII without quotes or backslashes, up to
-# 200 characters (it is logged and passed on as it is); any other is replaced by a new one.
-_VALID_ID = re.compile(rb"[!#-\[\]-~]{1,200}")
-
-
-class RequestIds:
-    """Request ids: the one the client sent if it is sound, else a new one, unique per
-    process (a random prefix per process, then a counter: no syscall per request)."""
-
-    def __init__(self) -> None:
-        self._prefix = os.urandom(8).hex().encode() + b"-"
-        self._count = 0
-
-    def new(self) -> bytes:
-        self._count += 1
-        return self._prefix + b"%x" % self._count
-
-    @staticmethod
-    def valid(value: bytes) -> bool:
-        return _VALID_ID.fullmatch(value) is not None
 
 
 class RequestLog:
@@ -72,6 +52,29 @@ class RequestLog:
         # reason: built (and its endpoint JSON-quoted) once.
         self._middles: dict[tuple[str, str | None, str, str], str] = {}
         self.failed = False  # a write failed: logged once
+
+    def request_done(
+        self,
+        method: str,
+        decision: Decision,
+        backend: Backend,
+        reason: Reason,
+        status: int,
+        seconds: float,
+        request_id: bytes | None,
+    ) -> None:
+        """The gateway's observer hook (strangler.gateway.hooks): the request's line."""
+        self.write(
+            request_id or b"-",
+            method,
+            decision.endpoint,
+            backend.value,
+            reason.value,
+            decision.bucket,
+            decision.version,
+            status,
+            seconds,
+        )
 
     def write(
         self,

@@ -13,8 +13,8 @@ import datetime
 import time
 from typing import Any
 
-from strangler.contracts.ledger import Ledger, load_ledger
-from strangler.contracts.saved import load_results
+from strangler.comparison.ledger import Ledger, load_ledger
+from strangler.comparison.saved import load_results
 from strangler.errors import StranglerError
 from strangler.flags.model import FlagSnapshot
 from strangler.flags.service import FlagService

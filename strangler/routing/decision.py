@@ -12,15 +12,26 @@ from __future__ import annotations
 import enum
 import random
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import mmh3
 
 from strangler.types import Backend, Mode
 
-if TYPE_CHECKING:  # the decision reads a flag's fields; routing imports nothing of flags/
-    from strangler.flags.model import Flag
+if TYPE_CHECKING:
     from strangler.routing.inventory import Endpoint
+
+
+class Flag(Protocol):
+    """What the decision reads of a flag (strangler.flags.model.Flag is one): routing sits below
+    the flag table and imports nothing of it."""
+
+    @property
+    def mode(self) -> Mode: ...
+
+    @property
+    def percentage(self) -> float: ...
+
 
 BUCKETS = 10_000
 

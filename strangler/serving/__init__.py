@@ -4,7 +4,3 @@ limits     the Limits (sizes, times, counts) and their safe defaults
 protocol   uvicorn's HTTP protocol with those limits enforced as bytes arrive
 cpu        how busy the process keeps its CPU (the legacy pool and the shadow tap read it)
 """
-
-from strangler.serving.limits import Limits
-
-__all__ = ["Limits"]

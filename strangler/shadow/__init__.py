@@ -9,7 +9,3 @@ Modules: `exchange` (reading a body once, replaying it, capturing an answer), `t
 sampling, the bounded work and the comparison), `record` (per-endpoint counts and the last
 mismatches), `redact` (secrets out, corpus cases written).
 """
-
-from strangler.shadow.tap import ShadowLimits, ShadowTap
-
-__all__ = ["ShadowLimits", "ShadowTap"]

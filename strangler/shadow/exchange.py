@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from strangler.bridge.streams import read_whole_body
-from strangler.contracts.compare import Answer
+from strangler.comparison.compare import Answer
 from strangler.types import ASGIApp, Message, Receive, Scope, Send
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from strangler.contracts.compare import Answer, Difference
+from strangler.comparison.compare import Answer, Difference
 from strangler.shadow.redact import Redactor, SeenRequest, slug
 
 KEEP = 20  # mismatches and recorded samples kept per endpoint

@@ -14,8 +14,8 @@ import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
-from strangler.contracts import jsonpath
-from strangler.contracts.compare import Answer
+from strangler.comparison import jsonpath
+from strangler.comparison.compare import Answer
 
 REDACTED = "[redacted]"
 SECRET_HEADERS = frozenset(

@@ -28,9 +28,9 @@ import random
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from strangler.contracts.cases import Rules
-from strangler.contracts.compare import Answer, Difference, compare
-from strangler.contracts.ledger import Ledger
+from strangler.comparison.cases import Rules
+from strangler.comparison.compare import Answer, Difference, compare
+from strangler.comparison.ledger import Ledger
 from strangler.flags.model import Flag, utc_now
 from strangler.flags.service import SAFE_METHODS
 from strangler.serving.cpu import CPUGauge
@@ -104,6 +104,10 @@ class ShadowTap:
             self.records[key].busy += 1  # the clients need the CPU more
             return False
         return True
+
+    def skipped_busy(self, key: str) -> None:
+        """Counts a request not shadowed: every legacy thread was taken by clients."""
+        self.records[key].busy += 1
 
     async def serve(
         self,

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from strangler.cli.main import main
-from strangler.contracts.saved import load_results
+from strangler.comparison.saved import load_results
 from tests.contracts.conftest import PAIR
 
 CONFIG = str(PAIR / "strangler.toml")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from strangler.contracts.cases import Rules
-from strangler.contracts.compare import (
+from strangler.comparison.cases import Rules
+from strangler.comparison.compare import (
     ABSENT,
     Answer,
     Conforms,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from strangler.contracts.cases import MISSING
-from strangler.contracts.corpus import corpus_files, load_corpus, load_file
-from strangler.contracts.errors import CorpusError
+from strangler.comparison.cases import MISSING
+from strangler.comparison.corpus import corpus_files, load_corpus, load_file
+from strangler.comparison.errors import CorpusError
 
 CORPUS = """
 endpoint: post /items

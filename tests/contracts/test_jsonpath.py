@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from strangler.contracts import jsonpath
+from strangler.comparison import jsonpath
 
 
 def test_parse_reads_keys_indexes_wildcards_and_quoted_keys() -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from strangler.contracts.errors import CorpusError
-from strangler.contracts.ledger import Entry, Ledger, load_ledger
+from strangler.comparison.errors import CorpusError
+from strangler.comparison.ledger import Entry, Ledger, load_ledger
 
 
 def test_an_entry_covers_by_case_glob_endpoint_and_where() -> None:

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from strangler.assembly import create_gateway
+from strangler.comparison.corpus import corpus_files
 from strangler.contracts import ContractSession, load_corpus, load_ledger, run_suite
-from strangler.contracts.corpus import corpus_files
 from strangler.contracts.errors import TargetError
-from strangler.gateway.dispatch import Gateway, create_gateway
+from strangler.gateway.dispatch import Gateway
 from tests.contracts.conftest import PAIR
 from tests.test_apps.contract_pair import shop_legacy, shop_migrated
 

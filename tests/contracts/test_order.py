@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from strangler.comparison.corpus import CorpusFile, corpus_files
+from strangler.comparison.results import RunResult
 from strangler.contracts import ContractSession, load_corpus, load_ledger, run_suite
-from strangler.contracts.corpus import CorpusFile, corpus_files
-from strangler.contracts.results import RunResult
 from strangler.settings import load_settings
 from tests.support.servers import REPO
 

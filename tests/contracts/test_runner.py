@@ -6,9 +6,9 @@ import json
 
 import httpx
 
-from strangler.contracts.cases import Case, Request, Step
-from strangler.contracts.compare import Answer
-from strangler.contracts.ledger import Entry, Ledger
+from strangler.comparison.cases import Case, Request, Step
+from strangler.comparison.compare import Answer
+from strangler.comparison.ledger import Entry, Ledger
 from strangler.contracts.runner import run_case
 from strangler.types import Backend
 

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from strangler.gateway.dispatch import Gateway, create_gateway
+from strangler.assembly import create_gateway
+from strangler.gateway.dispatch import Gateway
 from tests.test_apps import rollout_pair
 
 TOKENS = "ann:write:ann-secret-token,cy:read:cy-secret-token"
@@ -84,7 +85,7 @@ async def test_a_session_shows_every_endpoint_and_makes_an_audited_change(
     done = await client.post(UI + "/flag", data=body, headers={"Origin": "http://gw.test"})
     assert done.status_code == 303
     assert "GET+%2Fwork%3A+canary+25%25" in done.headers["location"]
-    entry = gateway.service.history("GET /work")[0]
+    entry = gateway.runtime.service.history("GET /work")[0]
     assert (entry.actor, entry.reason) == ("ann (dashboard)", "try the port")
     history = (await client.get(UI + "/history", params={"endpoint": "GET /work"})).text
     assert "try the port" in history
@@ -94,7 +95,7 @@ async def test_a_session_shows_every_endpoint_and_makes_an_audited_change(
         data={"endpoint": "GET /work", "reason": "not yet", "csrf": csrf_of(page)},
     )
     assert rolled.status_code == 303
-    assert gateway.service.history("GET /work")[0].after.describe() == "legacy"
+    assert gateway.runtime.service.history("GET /work")[0].after.describe() == "legacy"
 
 
 async def test_a_change_from_another_origin_or_a_stale_form_is_refused(
@@ -112,7 +113,7 @@ async def test_a_change_from_another_origin_or_a_stale_form_is_refused(
     assert stale.status_code == 403
     no_reason = await client.post(UI + "/flag", data={**body, "reason": " "})
     assert "say+why" in no_reason.headers["location"]
-    assert gateway.service.history() == []  # none of them changed anything
+    assert gateway.runtime.service.history() == []  # none of them changed anything
 
 
 async def test_a_read_credential_sees_but_cannot_change(
@@ -127,7 +128,7 @@ async def test_a_read_credential_sees_but_cannot_change(
         UI + "/flag", data={"endpoint": "GET /work", "mode": "migrated", "reason": "x"}
     )
     assert answer.status_code == 403
-    assert gateway.service.history() == []
+    assert gateway.runtime.service.history() == []
 
 
 async def test_the_status_and_the_table_fragment(gw: tuple[Gateway, httpx.AsyncClient]) -> None:
@@ -165,7 +166,7 @@ async def test_a_mismatch_is_shown_with_both_answers_and_as_a_case() -> None:
     transport = httpx.ASGITransport(app=gateway)
     async with httpx.AsyncClient(transport=transport, base_url="https://gw.test") as client:
         key = "GET /items/{item_id}"
-        gateway.service.shadow(key, 100, actor="ann", reason="watch")
+        gateway.runtime.service.shadow(key, 100, actor="ann", reason="watch")
         gateway.watcher.refresh()
         for item in range(1, 31):
             await client.get(f"/items/{item}")
@@ -193,7 +194,7 @@ async def test_a_canary_without_a_number_is_an_error_on_the_page(
     answer = await client.post(UI + "/flag", data={**body, "csrf": csrf_of(page)})
     assert answer.status_code == 303
     assert "give+the+percentage+as+a+number" in answer.headers["location"]
-    assert gateway.service.history() == []
+    assert gateway.runtime.service.history() == []
     cross_login = await client.post(
         UI + "/login", data={"token": "ann-secret-token"}, headers={"Origin": "http://evil.test"}
     )
@@ -225,7 +226,8 @@ async def test_the_dashboard_answers_only_on_its_own_host_name() -> None:
 
 
 def test_sessions_refuse_garbage_and_allow_dotted_names() -> None:
-    from strangler.admin.auth import Credentials
+    """A cookie names a dotted credential; garbage, tampered and rotated ones are refused."""
+    from strangler.credentials import Credentials
     from strangler.dashboard import session
 
     credentials = Credentials.parse("ann.smith:write:dotted-name-token", None, dev_mode=False)
@@ -236,7 +238,49 @@ def test_sessions_refuse_garbage_and_allow_dotted_names() -> None:
     assert found is not None
     assert found.credential.name == "ann.smith"
     assert "dotted-name-token" not in cookie
-    for garbage in ("a.b.c.d.\xe9", "a.b.c.d", "", cookie + "x", cookie.replace("ann", "bob")):
+    payload, _, signature = cookie.rpartition(".")
+    tampered = payload[:-1] + ("A" if payload[-1] != "A" else "B") + "." + signature
+    for garbage in ("a.b.c.d.\xe9", "a.b.c.d", "", cookie + "x", tampered, "\udcff"):
         assert session.read(credentials, garbage) is None
     rotated = Credentials.parse("ann.smith:write:a-new-token", None, dev_mode=False)
     assert session.read(rotated, cookie) is None  # a rotated token ends its sessions
+
+
+def test_a_session_ends_after_its_lifetime(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cookie is accepted until LIFETIME seconds after it was issued, and refused after."""
+    import time
+
+    from strangler.credentials import Credentials
+    from strangler.dashboard import session
+
+    credentials = Credentials.parse("ann:write:ann-secret-token", None, dev_mode=False)
+    ann = credentials.match("ann-secret-token")
+    assert ann is not None
+    issued = time.time()
+    monkeypatch.setattr(time, "time", lambda: issued)  # itsdangerous reads time.time()
+    cookie = session.issue(credentials, ann)
+    monkeypatch.setattr(time, "time", lambda: issued + session.LIFETIME - 1)
+    assert session.read(credentials, cookie) is not None
+    monkeypatch.setattr(time, "time", lambda: issued + session.LIFETIME + 2)
+    assert session.read(credentials, cookie) is None
+
+
+def test_a_session_holds_a_signed_credential_of_this_gateway_only() -> None:
+    """A cookie signed by another gateway's credentials, or for a removed credential, is refused."""
+    from strangler.credentials import Credentials
+    from strangler.dashboard import session
+
+    ours = Credentials.parse("ann:write:t1,cy:read:t2", None, dev_mode=False)
+    theirs = Credentials.parse("ann:write:t9", None, dev_mode=False)
+    ann = theirs.match("t9")
+    assert ann is not None
+    assert session.read(ours, session.issue(theirs, ann)) is None
+    cy = ours.match("t2")
+    assert cy is not None
+    cookie = session.issue(ours, cy)
+    found = session.read(ours, cookie)
+    assert found is not None
+    assert found.credential.name == "cy"
+    again = session.read(ours, session.issue(ours, cy))
+    assert again is not None
+    assert again.csrf != found.csrf  # each session its own CSRF token

@@ -21,6 +21,7 @@ from migrated.batcher import MicroBatcher
 from migrated.domain import predict_one, predict_rows, prediction_cache
 from migrated.settings import BatchSettings
 from tests.example.conftest import running_client
+from tests.support.waiting import wait_until_async
 
 ClientFactory = Callable[..., AsyncIterator[httpx.AsyncClient]]
 
@@ -185,7 +186,7 @@ async def test_inference_runs_off_the_event_loop() -> None:
 
     def slow(rows: Sequence[Any]) -> list[float | Exception]:
         seen.append(threading.get_ident())
-        time.sleep(0.05)
+        time.sleep(0.05)  # a slow model: the loop must keep ticking meanwhile
         return [0.0 for _ in rows]
 
     batcher = MicroBatcher(slow, max_size=8, max_wait_s=0.001)
@@ -206,12 +207,12 @@ async def test_rows_queued_while_the_model_is_busy_share_the_next_call() -> None
 
     def slow(rows: Sequence[Any]) -> list[float | Exception]:
         sizes.append(len(rows))
-        time.sleep(0.05)
+        time.sleep(0.05)  # busy long enough for the other rows to queue
         return [0.0 for _ in rows]
 
     batcher = MicroBatcher(slow, max_size=32, max_wait_s=0.0)
     first = asyncio.create_task(batcher.submit([0]))
-    await asyncio.sleep(0.02)  # The first row is now in the model.
+    await wait_until_async(lambda: sizes, what="the first row in the model")
     rest = [asyncio.create_task(batcher.submit([i])) for i in range(10)]
     await asyncio.gather(first, *rest)
     await batcher.close()

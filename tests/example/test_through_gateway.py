@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from strangler.comparison.corpus import corpus_files
 from strangler.contracts import ContractSession, load_corpus, load_ledger, run_suite
-from strangler.contracts.corpus import corpus_files
 from strangler.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]

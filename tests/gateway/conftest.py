@@ -5,7 +5,8 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from strangler.gateway.dispatch import Gateway, create_gateway
+from strangler.assembly import create_gateway
+from strangler.gateway.dispatch import Gateway
 from tests.test_apps import pair
 
 ADMIN_TOKEN = "test-admin-token"

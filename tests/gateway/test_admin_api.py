@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from strangler.gateway.dispatch import create_gateway
+from strangler.assembly import create_gateway
 from tests.gateway.conftest import ADMIN, ADMIN_TOKEN
 from tests.test_apps import pair
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from strangler.assembly import create_gateway
 from strangler.flags.model import Flag
 from strangler.flags.store import open_store
-from strangler.gateway.dispatch import Gateway, create_gateway
+from strangler.gateway.dispatch import Gateway
 from strangler.testing import override_flags
 from tests.gateway.conftest import ADMIN, ADMIN_TOKEN
 from tests.support.asgi import http_scope
@@ -291,4 +292,4 @@ async def test_an_endpoint_only_one_app_serves_can_be_switched_off(
     assert (gone.status_code, gone.headers["x-strangler-backend"]) == (404, "migrated")
     assert (await client.get("/migrated-only")).status_code == 200
     with pytest.raises(InvalidFlag, match="served by both apps"):
-        gateway.service.check("GET /hello", "off")
+        gateway.runtime.service.check("GET /hello", "off")

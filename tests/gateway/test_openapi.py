@@ -9,8 +9,8 @@ import httpbin
 import httpx
 from click.testing import CliRunner
 
+from strangler.assembly import create_gateway
 from strangler.cli.main import main
-from strangler.gateway.dispatch import create_gateway
 from strangler.routing.inventory import discover
 from strangler.routing.openapi import service_openapi
 from tests.test_apps.httpbin_pair.port import app as port

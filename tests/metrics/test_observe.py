@@ -13,7 +13,8 @@ from fastapi import FastAPI, Request, Response
 from flask import Flask, jsonify, request
 from prometheus_client.parser import text_string_to_metric_families
 
-from strangler.gateway.dispatch import Gateway, create_gateway
+from strangler.assembly import create_gateway
+from strangler.gateway.dispatch import Gateway
 from strangler.rollout.plan import Criteria
 
 TOKEN = "observe-token"
@@ -169,7 +170,7 @@ async def test_metrics_need_the_credential_unless_public() -> None:
 
 async def test_without_metrics_nothing_is_counted_and_the_page_says_so() -> None:
     async for gateway, client in client_for(metrics=False):
-        assert gateway.metrics is None
+        assert gateway.runtime.metrics is None
         await client.get("/ok")
         answer = await client.get("/_strangler/metrics", headers=ADMIN)
         assert answer.status_code == 404
@@ -194,8 +195,8 @@ async def test_the_request_log_has_one_json_line_per_request(tmp_path: Path) -> 
         await set_flag(client, "GET /ok", "canary", 50)
         answers = [await client.get("/ok", headers={"x-user": f"u{i}"}) for i in range(20)]
         await client.get("/nowhere")
-        assert gateway.request_log is not None
-        gateway.request_log.flush()
+        assert gateway.runtime.request_log is not None
+        gateway.runtime.request_log.flush()
         lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(lines) == 21
     for line, answer in zip(lines, answers, strict=False):
@@ -223,8 +224,8 @@ async def test_the_gateway_s_own_answers_are_not_held_against_the_backend() -> N
         assert (
             await client.get("/ok", headers={"X-Strangler-Force-Backend": "x"})
         ).status_code == 401
-        assert gateway.metrics is not None
-        assert "GET /boom" not in gateway.metrics.totals()
+        assert gateway.runtime.metrics is not None
+        assert "GET /boom" not in gateway.runtime.metrics.totals()
         found = counts((await client.get("/_strangler/metrics", headers=ADMIN)).text)
         assert found[("GET /ok", "legacy", "default", "4xx")] == 1
 
@@ -249,13 +250,13 @@ async def test_on_httpbin_ids_reach_the_app_and_every_answer_is_counted() -> Non
         template = next(k for k in found if k[0].startswith("GET /status/"))[0]
         assert found[(template, "legacy", "only-backend", "5xx")] == 2
         assert found[(template, "legacy", "only-backend", "2xx")] == 1
-        rollout = gateway.rollouts.start(
+        rollout = gateway.runtime.rollouts.start(
             "GET /uuid", (50, 100), 60, 10, Criteria(), actor="ann", reason="port /uuid"
         )
         gateway.watcher.refresh()
-        gateway.conductor.stop()
+        gateway.runtime.conductor.stop()
         for user in range(100):
             await client.get("/uuid", headers={"x-user": f"user-{user}"})
-        gateway.conductor.tick(rollout.judge_at)
+        gateway.runtime.conductor.tick(rollout.judge_at)
         assert gateway.watcher.store.snapshot().flags["GET /uuid"].describe() == "migrated"
     gateway.close()

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from strangler.gateway.dispatch import Gateway, create_gateway
+from strangler.assembly import create_gateway
+from strangler.gateway.dispatch import Gateway
 from strangler.rollout.conductor import Conductor
 from strangler.rollout.errors import InvalidPlan, NoRollout, RolloutError
-from strangler.rollout.guard import GuardRule
 from strangler.rollout.plan import Criteria, Rollout, State
 from tests.support.cli import pair_cli
 from tests.test_apps import rollout_pair
@@ -39,7 +39,7 @@ async def started(**options: Any) -> AsyncIterator[tuple[Gateway, httpx.AsyncCli
     transport = httpx.ASGITransport(app=gateway)
     async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
         await client.get("/other")  # starts the gateway's threads...
-        gateway.conductor.stop()  # ...and the test ticks the conductor itself
+        gateway.runtime.conductor.stop()  # ...and the test ticks the conductor itself
         yield gateway, client
     gateway.close()
 
@@ -59,17 +59,17 @@ async def traffic(client: httpx.AsyncClient, count: int) -> None:
 
 
 def start(gateway: Gateway, steps: tuple[float, ...] = (10, 50, 100), **criteria: Any) -> Rollout:
-    return gateway.rollouts.start(
+    return gateway.runtime.rollouts.start(
         ENDPOINT, steps, 60.0, 20, Criteria(**criteria), actor="ann", reason="ship it"
     )
 
 
 def current(gateway: Gateway) -> Rollout:
-    return gateway.rollouts.get(ENDPOINT)
+    return gateway.runtime.rollouts.get(ENDPOINT)
 
 
 def routing(gateway: Gateway) -> str:
-    return gateway.service.store.snapshot().flags[ENDPOINT].describe()
+    return gateway.runtime.service.store.snapshot().flags[ENDPOINT].describe()
 
 
 async def test_a_healthy_step_is_promoted_each_interval_until_complete(
@@ -79,17 +79,17 @@ async def test_a_healthy_step_is_promoted_each_interval_until_complete(
     rollout = start(gateway)
     assert routing(gateway) == "canary 10%"
     await traffic(client, 400)
-    gateway.conductor.tick(rollout.judge_at - 1)  # healthy, but the interval is not over
+    gateway.runtime.conductor.tick(rollout.judge_at - 1)  # healthy, but the interval is not over
     assert current(gateway).step == 0
-    gateway.conductor.tick(rollout.judge_at)
+    gateway.runtime.conductor.tick(rollout.judge_at)
     assert routing(gateway) == "canary 50%"
     await traffic(client, 200)
-    gateway.conductor.tick(current(gateway).judge_at)
+    gateway.runtime.conductor.tick(current(gateway).judge_at)
     assert routing(gateway) == "migrated"
     await traffic(client, 100)  # legacy has none now: its figures from the step before stand
-    gateway.conductor.tick(current(gateway).judge_at)
+    gateway.runtime.conductor.tick(current(gateway).judge_at)
     assert current(gateway).state is State.COMPLETED
-    moves = gateway.service.history(ENDPOINT)
+    moves = gateway.runtime.service.history(ENDPOINT)
     assert [m.actor for m in moves] == ["strangler rollout", "strangler rollout", "ann"]
     assert moves[0].reason.startswith("rollout step 3/3: 50% -> 100%, healthy over 1m")
     assert "vs legacy 0.00%" in moves[0].reason
@@ -102,14 +102,14 @@ async def test_too_few_requests_hold_the_step_and_count_on(
 ) -> None:
     gateway, client = gw
     rollout = start(gateway)
-    gateway.conductor.tick(rollout.judge_at)
+    gateway.runtime.conductor.tick(rollout.judge_at)
     held = current(gateway)
     assert (held.step, held.state) == (0, State.RUNNING)
     assert held.judge_at == pytest.approx(rollout.judge_at + 60)
     assert held.events[-1]["what"] == "hold"
     assert "too few migrated requests (0 of 20)" in held.events[-1]["detail"]
     await traffic(client, 400)  # counted with what came before: the baseline stays
-    gateway.conductor.tick(held.judge_at)
+    gateway.runtime.conductor.tick(held.judge_at)
     assert routing(gateway) == "canary 50%"
 
 
@@ -120,14 +120,14 @@ async def test_a_failing_port_is_rolled_back_as_soon_as_the_proof_is_in(
     rollout = start(gateway, steps=(50, 100))
     fail_file.touch()  # noqa: ASYNC240
     await traffic(client, 400)
-    gateway.conductor.tick(rollout.step_started + 1)  # long before the interval is over
+    gateway.runtime.conductor.tick(rollout.step_started + 1)  # long before the interval is over
     assert current(gateway).state is State.ROLLED_BACK
     assert routing(gateway) == "legacy"
-    newest = gateway.service.history(ENDPOINT)[0]
+    newest = gateway.runtime.service.history(ENDPOINT)[0]
     assert newest.actor == "strangler rollout"
     assert newest.reason.startswith("rollout rolled back at 50% after 1s: 5xx rate breached:")
-    gateway.conductor.tick(rollout.judge_at)  # a rolled-back plan is judged no more
-    assert len(gateway.service.history(ENDPOINT)) == 2
+    gateway.runtime.conductor.tick(rollout.judge_at)  # a rolled-back plan is judged no more
+    assert len(gateway.runtime.service.history(ENDPOINT)) == 2
 
 
 async def test_a_flag_moved_by_hand_pauses_the_rollout_and_resume_takes_it_back(
@@ -135,17 +135,17 @@ async def test_a_flag_moved_by_hand_pauses_the_rollout_and_resume_takes_it_back(
 ) -> None:
     gateway, client = gw
     start(gateway)
-    gateway.service.set(ENDPOINT, "canary", 30, actor="bob", reason="my call")
-    gateway.conductor.tick()
+    gateway.runtime.service.set(ENDPOINT, "canary", 30, actor="bob", reason="my call")
+    gateway.runtime.conductor.tick()
     paused = current(gateway)
     assert paused.state is State.PAUSED
     assert "changed outside the rollout (now canary 30%" in paused.events[-1]["detail"]
     assert routing(gateway) == "canary 30%"  # the operator's flag stands
-    resumed = gateway.rollouts.resume(ENDPOINT, actor="bob", reason="go on")
+    resumed = gateway.runtime.rollouts.resume(ENDPOINT, actor="bob", reason="go on")
     assert resumed.state is State.RUNNING
     assert routing(gateway) == "canary 10%"
     await traffic(client, 400)
-    gateway.conductor.tick(resumed.judge_at)
+    gateway.runtime.conductor.tick(resumed.judge_at)
     assert routing(gateway) == "canary 50%"
 
 
@@ -154,33 +154,37 @@ async def test_pause_abort_and_the_refusals(gw: tuple[Gateway, httpx.AsyncClient
     rollout = start(gateway)
     with pytest.raises(RolloutError, match="has a rollout running at 10%; abort it first"):
         start(gateway)
-    gateway.rollouts.pause(ENDPOINT, actor="ann", reason="lunch")
+    gateway.runtime.rollouts.pause(ENDPOINT, actor="ann", reason="lunch")
     await traffic(client, 400)
-    gateway.conductor.tick(rollout.judge_at)  # paused: not judged
+    gateway.runtime.conductor.tick(rollout.judge_at)  # paused: not judged
     assert routing(gateway) == "canary 10%"
     with pytest.raises(NoRollout, match="is paused, not running"):
-        gateway.rollouts.pause(ENDPOINT, actor="ann", reason="again")
-    aborted = gateway.rollouts.abort(ENDPOINT, actor="ann", reason="not today")
+        gateway.runtime.rollouts.pause(ENDPOINT, actor="ann", reason="again")
+    aborted = gateway.runtime.rollouts.abort(ENDPOINT, actor="ann", reason="not today")
     assert aborted.state is State.ABORTED
     assert routing(gateway) == "legacy"
-    assert gateway.service.history(ENDPOINT)[0].reason == "rollout aborted: not today"
+    assert gateway.runtime.service.history(ENDPOINT)[0].reason == "rollout aborted: not today"
     with pytest.raises(NoRollout, match="is aborted already"):
-        gateway.rollouts.abort(ENDPOINT, actor="ann", reason="again")
+        gateway.runtime.rollouts.abort(ENDPOINT, actor="ann", reason="again")
     assert start(gateway).state is State.RUNNING  # a finished plan can be started afresh
     with pytest.raises(InvalidPlan, match="served by one app only"):
-        gateway.rollouts.start("GET /legacy-only", (10,), 60, 1, Criteria(), actor="a", reason="r")
+        gateway.runtime.rollouts.start(
+            "GET /legacy-only", (10,), 60, 1, Criteria(), actor="a", reason="r"
+        )
     with pytest.raises(InvalidPlan, match="each must be larger than the last"):
-        gateway.rollouts.start("POST /work", (10, 5), 60, 1, Criteria(), actor="a", reason="r")
+        gateway.runtime.rollouts.start(
+            "POST /work", (10, 5), 60, 1, Criteria(), actor="a", reason="r"
+        )
 
 
 async def test_only_the_lease_holder_judges(gw: tuple[Gateway, httpx.AsyncClient]) -> None:
     """Two workers on one store: the one that took the plan's lease judges; the other waits."""
     gateway, client = gw
     rollout = start(gateway)
-    other = Conductor(gateway.rollouts, "another-worker")
+    other = Conductor(gateway.runtime.rollouts, "another-worker")
     await traffic(client, 400)
-    assert gateway.service.store.lease(f"rollout {ENDPOINT}", "another-worker", 60)
-    gateway.conductor.tick(rollout.judge_at)
+    assert gateway.runtime.service.store.lease(f"rollout {ENDPOINT}", "another-worker", 60)
+    gateway.runtime.conductor.tick(rollout.judge_at)
     assert routing(gateway) == "canary 10%"  # not this worker's to judge
     other.tick(rollout.judge_at)
     assert routing(gateway) == "canary 50%"
@@ -189,28 +193,28 @@ async def test_only_the_lease_holder_judges(gw: tuple[Gateway, httpx.AsyncClient
 async def test_the_guard_sends_a_failing_migrated_endpoint_back_to_legacy(
     fail_file: Path,
 ) -> None:
-    rule = GuardRule(("*",), max_error_rate=5.0, window=60.0, min_requests=50)
-    async for gateway, client in started(guard=rule):
-        gateway.service.set(ENDPOINT, "migrated", actor="ann", reason="ported")
+    guard = {"guard_max_error_rate": 5.0, "guard_window": 60.0, "guard_min_requests": 50}
+    async for gateway, client in started(guard=["*"], **guard):
+        gateway.runtime.service.set(ENDPOINT, "migrated", actor="ann", reason="ported")
         now = time.time()
-        gateway.conductor.tick(now)  # the guard's first look: its window starts here
+        gateway.runtime.conductor.tick(now)  # the guard's first look: its window starts here
         await traffic(client, 30)
         fail_file.touch()  # noqa: ASYNC240
         await traffic(client, 10)
-        gateway.conductor.tick(now + 1)
+        gateway.runtime.conductor.tick(now + 1)
         assert routing(gateway) == "migrated"  # fewer than min_requests: no verdict yet
         await traffic(client, 300)
-        gateway.conductor.tick(now + 2)
+        gateway.runtime.conductor.tick(now + 2)
         assert routing(gateway) == "legacy"
-        newest = gateway.service.history(ENDPOINT)[0]
+        newest = gateway.runtime.service.history(ENDPOINT)[0]
         assert newest.actor == "strangler guard"
         assert newest.reason.startswith("guard: migrated answered 5xx to ")
         assert "(max 5%); back to legacy" in newest.reason
         fail_file.unlink()  # noqa: ASYNC240 -- fixed: the operator sends it back, and the slate is clean
-        gateway.service.set(ENDPOINT, "migrated", actor="ann", reason="fixed")
-        gateway.conductor.tick(now + 3)
+        gateway.runtime.service.set(ENDPOINT, "migrated", actor="ann", reason="fixed")
+        gateway.runtime.conductor.tick(now + 3)
         await traffic(client, 100)
-        gateway.conductor.tick(now + 4)
+        gateway.runtime.conductor.tick(now + 4)
         assert routing(gateway) == "migrated"
 
 
@@ -241,9 +245,9 @@ async def test_a_move_made_while_an_operator_aborted_follows_the_abort(
     rollout = start(gateway)
     await traffic(client, 400)
     stale = current(gateway)  # what the judge read before the operator acted
-    gateway.rollouts.abort(ENDPOINT, actor="ann", reason="stop")
-    fleet = gateway.rollouts.fleet.read()
-    gateway.conductor._judge(stale, fleet, rollout.judge_at)
+    gateway.runtime.rollouts.abort(ENDPOINT, actor="ann", reason="stop")
+    fleet = gateway.runtime.rollouts.fleet.read()
+    gateway.runtime.conductor._judge(stale, fleet, rollout.judge_at)
     assert routing(gateway) == "legacy"
     assert current(gateway).state is State.ABORTED
 
@@ -251,8 +255,8 @@ async def test_a_move_made_while_an_operator_aborted_follows_the_abort(
 def test_settings_refuse_a_guard_without_metrics_and_a_bad_request_id_header(
     tmp_path: Path,
 ) -> None:
+    from strangler.assembly import check_settings
     from strangler.errors import ConfigError
-    from strangler.server import check_settings
     from strangler.settings import load_settings
 
     config = tmp_path / "strangler.toml"

@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 from strangler.bridge.bridge import make_bridge
-from strangler.contracts.compare import Answer, Difference
+from strangler.comparison.compare import Answer, Difference
 from strangler.shadow.record import EndpointRecord, Mismatch
 from strangler.shadow.redact import REDACTED, Redactor, SeenRequest
 from strangler.types import Environ

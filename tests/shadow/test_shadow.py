@@ -11,12 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
-from strangler.contracts.cases import Rules
-from strangler.contracts.corpus import load_file
-from strangler.contracts.ledger import Entry, Ledger
+from strangler.assembly import create_gateway
+from strangler.comparison.cases import Rules
+from strangler.comparison.corpus import load_file
+from strangler.comparison.ledger import Entry, Ledger
 from strangler.flags.errors import InvalidFlag
 from strangler.flags.model import Flag
-from strangler.gateway.dispatch import Gateway, create_gateway
+from strangler.gateway.dispatch import Gateway
 from strangler.shadow.tap import ShadowLimits, ShadowTap
 from strangler.types import Mode
 from tests.test_apps import shadow_pair
@@ -49,7 +50,9 @@ async def client(gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def shadow(gateway: Gateway, key: str, percentage: float, free: str | None = None) -> None:
-    gateway.service.shadow(key, percentage, side_effect_free=free, actor="test", reason="watch")
+    gateway.runtime.service.shadow(
+        key, percentage, side_effect_free=free, actor="test", reason="watch"
+    )
     gateway.watcher.refresh()
 
 
@@ -197,7 +200,7 @@ async def test_after_the_cutover_legacy_is_the_shadow(
 ) -> None:
     """Flipping an endpoint keeps its shadow share: migrated serves, legacy is watched."""
     shadow(gateway, "GET /items/{item_id}", 100)
-    gateway.service.set("GET /items/{item_id}", "migrated", actor="t", reason="cut over")
+    gateway.runtime.service.set("GET /items/{item_id}", "migrated", actor="t", reason="cut over")
     gateway.watcher.refresh()
     assert gateway.watcher.snapshot.flags["GET /items/{item_id}"].shadow == 100
     answer = await client.get("/items/13")

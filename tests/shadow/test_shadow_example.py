@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from strangler.gateway.dispatch import create_gateway
+from strangler.assembly import create_gateway
 from strangler.settings import import_string
 from strangler.shadow.tap import ShadowLimits, ShadowTap
 from tests.shadow.test_shadow import settled, shadow

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from strangler.contracts.corpus import load_file
+from strangler.comparison.corpus import load_file
 from tests.support.servers import REPO, free_port, running
 
 pytestmark = pytest.mark.server

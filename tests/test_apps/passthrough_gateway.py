@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from strangler.gateway.dispatch import create_gateway
+from strangler.assembly import create_gateway
 from strangler.types import ASGIApp
 from tests.test_apps.passthrough import app
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from strangler.contracts.results import RunResult
+from strangler.comparison.results import RunResult
 
 FORMAT = "strangler-contracts/1"
 

@@ -6,8 +6,8 @@ import dataclasses
 from collections import Counter
 from typing import Any
 
-from strangler.contracts.cases import Case, Request
-from strangler.contracts.ledger import Entry
+from strangler.comparison.cases import Case, Request
+from strangler.comparison.ledger import Entry
 from strangler.types import Backend
 
 
@@ -73,6 +73,7 @@ class FuzzResult:
     declared: dict[str, int] = dataclasses.field(default_factory=dict)  # where -> times seen
     entries: Counter[Entry] = dataclasses.field(default_factory=Counter)  # which declared them
     error: str | None = None
+    notes: list[str] = dataclasses.field(default_factory=list)  # schemas the generator misread
     compared: int = 0  # request pairs compared over every example (the `before:` steps too)
     seconds: float = 0.0
 

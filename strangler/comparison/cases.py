@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from strangler.contracts import jsonpath
+from strangler.comparison import jsonpath
 from strangler.types import Backend
 
 

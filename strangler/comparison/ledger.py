@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from strangler.contracts.errors import CorpusError
+from strangler.comparison.errors import CorpusError
 from strangler.routing.templates import normalise_route_key
 from strangler.types import Backend
 

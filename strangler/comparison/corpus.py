@@ -34,9 +34,9 @@ from typing import Any
 
 import yaml
 
-from strangler.contracts.cases import MISSING, Case, Request, Rules, Step, check_rules
-from strangler.contracts.errors import CaseProblem, CorpusError
-from strangler.contracts.jsonpath import parse as parse_path
+from strangler.comparison.cases import MISSING, Case, Request, Rules, Step, check_rules
+from strangler.comparison.errors import CaseProblem, CorpusError
+from strangler.comparison.jsonpath import parse as parse_path
 from strangler.routing.templates import parse_route_key, route_key
 from strangler.types import Backend
 

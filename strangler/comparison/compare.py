@@ -20,8 +20,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from strangler.contracts import jsonpath
-from strangler.contracts.cases import Rules, answer_part
+from strangler.comparison import jsonpath
+from strangler.comparison.cases import Rules, answer_part
 
 
 @dataclasses.dataclass(frozen=True)

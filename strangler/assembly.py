@@ -1,0 +1,505 @@
+"""The composition root: every part of a gateway is built here, from the settings, and
+nothing in strangler/ below it imports it.
+
+    Settings ─► flag store ─► watcher        inventory of both apps ─► WSGI bridge and its pool
+             ─► observers (metrics, request log)   shadow tap (the corpus's rules, the ledger)
+             ─► flag service ─► fleet reader ─► rollout service ─► conductor (and the guard)
+             ─► admin API, with the dashboard under /ui
+             ─► Gateway (strangler.gateway: the request path) + Runtime (its parts and threads)
+
+`create_gateway(legacy, migrated, flags, **settings)` builds one from Python; `build_gateway(
+settings)` from a `[tool.strangler]` table (what `strangler serve` hands each uvicorn worker,
+and what a service's own root module calls: `app = build_gateway(load_settings())`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import start_http_server
+
+from strangler.admin.api import build_admin_app
+from strangler.bridge.bridge import make_bridge
+from strangler.comparison import jsonpath
+from strangler.comparison.cases import Rules
+from strangler.comparison.corpus import corpus_files, load_corpus
+from strangler.comparison.ledger import load_ledger
+from strangler.comparison.saved import load_results
+from strangler.credentials import Credentials
+from strangler.dashboard.app import build_dashboard
+from strangler.errors import ConfigError, StranglerError
+from strangler.flags.errors import FlagStoreError
+from strangler.flags.flagfile import import_flags
+from strangler.flags.model import AuditEntry
+from strangler.flags.service import FlagService
+from strangler.flags.store import FlagStore, open_store
+from strangler.flags.watcher import FlagWatcher
+from strangler.gateway.dispatch import Gateway
+from strangler.gateway.hooks import RequestObserver
+from strangler.metrics.exposition import worker_exited
+from strangler.metrics.fleet import FleetReader
+from strangler.metrics.gateway import GatewayMetrics, multiprocess
+from strangler.metrics.requestlog import RequestLog
+from strangler.report.progress import Progress, gather
+from strangler.rollout.conductor import Conductor
+from strangler.rollout.guard import EVERY_ENDPOINT, Guard, GuardRule
+from strangler.rollout.service import RolloutService
+from strangler.routing.inventory import Inventory, discover
+from strangler.routing.openapi import service_openapi
+from strangler.routing.sticky import parse_sticky
+from strangler.serving.protocol import configure
+from strangler.settings import Settings, import_string
+from strangler.shadow.record import FRESH
+from strangler.shadow.record import gather as gather_findings
+from strangler.shadow.tap import ShadowLimits, ShadowTap
+from strangler.types import ASGIApp, Backend, WSGIApp
+
+log = logging.getLogger("strangler.assembly")
+
+SETTINGS_ENV = "STRANGLER_SETTINGS_JSON"
+
+_TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")  # an HTTP header name (RFC 9110 token)
+_OURS = {"x-strangler-admin-token", "x-strangler-force-backend", "x-strangler-backend"}
+
+
+def check_settings(settings: Settings) -> None:
+    """Checks what the gateway would refuse, so a server reports one clear line before it
+    starts its workers, not a traceback from each of them."""
+    parse_sticky(settings.sticky)
+    check_admin_prefix(settings.admin_prefix)
+    Credentials.parse(settings.admin_tokens, settings.admin_token, dev_mode=settings.dev_mode)
+    if settings.legacy_threads is not None and settings.legacy_threads < 1:
+        raise ConfigError(f"legacy_threads = {settings.legacy_threads}: give at least 1")
+    if settings.poll_interval <= 0:
+        raise ConfigError(f"poll_interval = {settings.poll_interval}: give a positive number")
+    for name in ("shadow_concurrency", "shadow_queue", "shadow_timeout", "shadow_max_body"):
+        value = getattr(settings, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(f"{name} = {value!r}: give a positive number")
+    redact = settings.shadow_redact
+    if not isinstance(redact, list) or not all(isinstance(path, str) for path in redact):
+        raise ConfigError(
+            f"shadow_redact = {redact!r}: give a list of JSON paths, e.g. ['$.token']"
+        )
+    for path in redact:
+        try:
+            jsonpath.parse(path)
+        except ValueError as exc:
+            raise ConfigError(f"shadow_redact: {path!r} is not a JSON path: {exc}") from None
+    if not isinstance(settings.guard, list) or not all(isinstance(k, str) for k in settings.guard):
+        raise ConfigError(
+            f"guard = {settings.guard!r}: give a list of endpoints, e.g. ['POST /predict'], or"
+            " ['*'] for every endpoint"
+        )
+    rule = guard_rule(settings)
+    if rule is not None:
+        rule.check()
+        if not settings.metrics:
+            raise ConfigError("guard needs metrics = true: it judges by the requests counted")
+    id_header = settings.request_id_header
+    if id_header is not None and (not _TOKEN.fullmatch(id_header) or id_header.lower() in _OURS):
+        raise ConfigError(
+            f"request_id_header = {id_header!r}: give a header name (letters, digits, '-'), not one"
+            " the gateway uses itself, e.g. 'X-Request-ID'; or '' for no request ids"
+        )
+    if settings.request_log not in ("", "stdout", "stderr"):
+        log_path = Path(settings.path(settings.request_log))
+        try:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(log_path, "a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            raise ConfigError(f"request_log: cannot write {log_path}: {exc}") from None
+    if not 0 <= settings.metrics_port <= 65535:
+        raise ConfigError(f"metrics_port = {settings.metrics_port}: give a port, or 0 for none")
+    for name, value in vars(settings.limits).items():
+        if value < 0 or (value == 0 and name != "legacy_queue"):  # a queue of 0: no waiting
+            raise ConfigError(f"{name} = {value}: give a positive number")
+    for endpoint, size in settings.body_limits.items():
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ConfigError(f"body_limits[{endpoint!r}] = {size!r}: give a size in bytes")
+    try:
+        endpoints = discover(
+            import_string(settings.legacy, settings.root),
+            import_string(settings.migrated, settings.root),
+        )
+    except ConfigError:
+        return  # the apps' own error is reported where they are imported
+    named = [("body_limits", key) for key in settings.body_limits]
+    named += [("guard", key) for key in settings.guard if key != EVERY_ENDPOINT]
+    for setting, endpoint in named:
+        try:
+            known = endpoints.get(endpoint)
+        except ValueError as exc:
+            raise ConfigError(f"{setting}: {exc}") from None
+        if known is None:
+            raise ConfigError(f"{setting} names {endpoint!r}, which neither app serves")
+
+
+class Runtime:
+    """A gateway's parts besides the request path: what the admin API, the dashboard, the CLI in
+    process and tests act on, and the threads the gateway's lifespan starts and stops (it is the
+    gateway's Lifecycle, strangler.gateway.hooks)."""
+
+    def __init__(
+        self,
+        service: FlagService,
+        watcher: FlagWatcher,
+        *,
+        shadow: ShadowTap | None,
+        metrics: GatewayMetrics | None,
+        request_log: RequestLog | None,
+        guard: GuardRule | None,
+        contract_results: Path | None,
+        legacy_quiet_days: float,
+    ) -> None:
+        self.service = service
+        self.watcher = watcher
+        self.shadow = shadow
+        self.metrics = metrics
+        self.request_log = request_log
+        if shadow is not None:  # every worker's findings, for whichever worker is asked
+            watcher.publishers["shadow"] = shadow.published
+        if metrics is not None:  # every worker's totals, for the rollout judge
+            watcher.publishers["requests"] = metrics.published
+        fleet = FleetReader(
+            watcher.store,
+            watcher.reader,
+            metrics.totals if metrics is not None else None,
+            shadow.report if shadow is not None else None,
+        )
+        self.rollouts = RolloutService(service, fleet)
+        guarding = Guard(guard) if guard is not None and guard.endpoints else None
+        self.conductor = Conductor(self.rollouts, watcher.reader, guarding)
+        self._contract_results = contract_results
+        self._legacy_quiet_days = legacy_quiet_days
+
+    @property
+    def observers(self) -> tuple[RequestObserver, ...]:
+        """What the request path tells of every request: those that are on."""
+        return tuple(o for o in (self.metrics, self.request_log) if o is not None)
+
+    def start(self) -> None:
+        self.watcher.start()
+        if self.metrics is not None:
+            self.metrics.start(self.watcher, self.shadow)
+        self.conductor.start()
+
+    def close(self) -> None:
+        self.conductor.stop()
+        self.watcher.close()
+        if self.metrics is not None:
+            self.metrics.stop()
+            worker_exited()
+        if self.request_log is not None:
+            self.request_log.close()
+
+    def progress(self) -> Progress:
+        """How far the migration is (strangler.report): the flags, every worker's figures, the
+        rollouts, and the last contract run saved."""
+        path = self._contract_results
+        contracts = load_results(path) if path is not None else None
+        ledger = self.shadow.ledger if self.shadow is not None else None
+        return gather(
+            self.service,
+            self.watcher.snapshot,
+            self.rollouts.fleet.try_read(),
+            self.rollouts.load(),
+            contracts,
+            ledger,
+            self._legacy_quiet_days,
+        )
+
+    def shadow_findings(self) -> dict[str, Any]:
+        """Every worker's shadow findings: those published in the store, and this worker's."""
+        shadow = self.shadow
+        live = (self.watcher.reader, shadow.report()) if shadow is not None else None
+        return gather_findings(self.service.store.published("shadow", FRESH), live)
+
+
+def runtime_of(gateway: Gateway) -> Runtime:
+    """The Runtime of a gateway this module built."""
+    if not isinstance(gateway.runtime, Runtime):
+        raise TypeError(f"{gateway!r} was not built by strangler.assembly")
+    return gateway.runtime
+
+
+def build_gateway(settings: Settings) -> Gateway:
+    """Imports both apps by their MODULE:ATTR and builds the gateway in front of them, and sets
+    this process's connection limits (used where the server runs GuardedProtocol).
+
+    A store that was never written is seeded from the `seed` file first (`strangler serve` has
+    done so before its workers start; under a plain `uvicorn module:app` this is the first start).
+    """
+    configure(settings.limits)
+    gateway = assemble(
+        import_string(settings.legacy, settings.root),
+        import_string(settings.migrated, settings.root),
+        settings,
+        credentials=Credentials.parse(
+            settings.admin_tokens, settings.admin_token, dev_mode=settings.dev_mode
+        ),
+        shadow=shadow_tap(settings),
+        contract_results=settings.contract_results_path,
+        shed=True,
+    )
+    runtime = runtime_of(gateway)
+    if seed_store(settings, runtime.service):
+        runtime.watcher.refresh()
+    return gateway
+
+
+def create_gateway(
+    legacy: WSGIApp,
+    migrated: ASGIApp,
+    flags: str | Path | FlagStore = "memory:",
+    *,
+    admin_token: str | None = None,
+    admin_tokens: str | None = None,
+    dev_mode: bool = False,
+    shadow: ShadowTap | None = None,
+    contract_results: str | Path | None = None,
+    **settings: Any,
+) -> Gateway:
+    """Builds the gateway in front of a WSGI app (`legacy`) and an ASGI app (`migrated`).
+
+    flags: where the flag table lives: a SQLite file path, `redis://...`, `memory:`, or a
+        FlagStore. Every worker on the same store sees every change within `poll_interval`.
+    admin_tokens: named credentials (`ann:write:TOKEN,ci:read:TOKEN`, strangler.credentials);
+        `admin_token`: one shared credential named admin. They guard the admin API and the
+        X-Strangler-Force-Backend header; with none the API is closed unless `dev_mode`.
+    shadow: the shadow tap that serves the flags' shadow shares (strangler.shadow); None: one
+        comparing by the default rules, with no ledger (`build_gateway` gives the corpus's).
+    contract_results: the saved contract run the progress report reads; None: none.
+    settings: any other setting of strangler.settings.Settings, by its name (`sticky`,
+        `backend_header`, `metrics`, `request_log`, `body_limits`, `guard`, ...), with its
+        default there; except that `freeze_gc` is off (it changes the host process) and
+        requests are shed only past a `legacy_queue` or `migrated_concurrency` given here.
+    """
+    settings.setdefault("freeze_gc", False)
+    shed = "legacy_queue" in settings or "migrated_concurrency" in settings
+    given = Settings(legacy="", migrated="", **settings)
+    store = flags if not isinstance(flags, str | Path) else None
+    if store is None:
+        given.flags = str(flags)
+    return assemble(
+        legacy,
+        migrated,
+        given,
+        credentials=Credentials.parse(admin_tokens, admin_token, dev_mode=dev_mode),
+        store=store,
+        shadow=shadow if shadow is not None else ShadowTap(),
+        contract_results=Path(contract_results) if contract_results else None,
+        shed=shed,
+    )
+
+
+def assemble(
+    legacy: WSGIApp,
+    migrated: ASGIApp,
+    settings: Settings,
+    *,
+    credentials: Credentials,
+    store: FlagStore | None = None,
+    shadow: ShadowTap | None = None,
+    contract_results: Path | None = None,
+    shed: bool = True,
+) -> Gateway:
+    """Builds every part from `settings` (its app strings aside: the apps are given) and wires
+    them; raises ConfigError for a setting the gateway cannot serve by."""
+    check_admin_prefix(settings.admin_prefix)
+    sticky = parse_sticky(settings.sticky)
+    watcher = FlagWatcher(
+        store if store is not None else open_store(settings.path(settings.flags)),
+        settings.poll_interval,
+    )
+    inventory = discover(legacy, migrated)
+    body_limits = {
+        _endpoint_key(inventory, key, "body_limits"): int(size)
+        for key, size in settings.body_limits.items()
+    }
+    guard = guard_rule(settings)
+    if guard is not None:
+        guard.check()
+        guarded = tuple(
+            key if key == EVERY_ENDPOINT else _endpoint_key(inventory, key, "guard")
+            for key in guard.endpoints
+        )
+        guard = dataclasses.replace(guard, endpoints=guarded)
+    log_target = request_log(settings)
+    runtime = Runtime(
+        FlagService(watcher.store, inventory),
+        watcher,
+        shadow=shadow,
+        metrics=GatewayMetrics() if settings.metrics else None,
+        request_log=RequestLog(log_target) if log_target else None,
+        guard=guard,
+        contract_results=contract_results,
+        legacy_quiet_days=settings.legacy_quiet_days,
+    )
+    admin = build_admin_app(
+        runtime.service,
+        watcher,
+        credentials=credentials,
+        shadow=shadow,
+        metrics=runtime.metrics,
+        metrics_public=settings.metrics_public,
+        rollouts=runtime.rollouts,
+        progress=runtime.progress,
+        shadow_findings=runtime.shadow_findings,
+        service_openapi=lambda: service_openapi(legacy, migrated, inventory),
+    )
+    admin.mount(
+        "/ui",
+        build_dashboard(
+            runtime.service,
+            watcher,
+            credentials,
+            runtime.rollouts,
+            runtime.progress,
+            runtime.shadow_findings,
+            tuple(settings.dashboard_hosts),
+        ),
+    )
+    capacity = {}
+    if shed:
+        capacity = {
+            Backend.LEGACY: settings.legacy_queue,
+            Backend.MIGRATED: settings.migrated_concurrency,
+        }
+    bridge = make_bridge(legacy, threads=settings.legacy_threads)
+    return Gateway(
+        bridge,
+        migrated,
+        inventory,
+        watcher,
+        credentials=credentials,
+        admin=admin,
+        admin_prefix=settings.admin_prefix,
+        sticky=sticky,
+        backend_header=settings.backend_header,
+        request_id_header=settings.request_id_header,
+        capacity=capacity,
+        legacy_pool=bridge.pool,
+        body_limits=body_limits,
+        shadow=shadow,
+        observers=runtime.observers,
+        runtime=runtime,
+        freeze_gc=settings.freeze_gc,
+    )
+
+
+def check_admin_prefix(admin_prefix: str) -> None:
+    """Raises ConfigError unless the admin prefix is a path below the root."""
+    if not admin_prefix.startswith("/") or admin_prefix.rstrip("/") == "":
+        raise ConfigError(
+            f"admin_prefix {admin_prefix!r} must be a path below the root, e.g. '/_strangler'"
+        )
+
+
+def _endpoint_key(inventory: Inventory, key: str, setting: str) -> str:
+    try:
+        endpoint = inventory.get(key)
+    except ValueError as exc:
+        raise ConfigError(f"{setting}: {exc}") from None
+    if endpoint is None:
+        raise ConfigError(f"{setting} names {key!r}, which neither app serves")
+    return endpoint.key
+
+
+def create_store(settings: Settings, service: FlagService) -> list[AuditEntry]:
+    """Creates the store behind `service` if it does not exist yet (its open was allowed to
+    create), then seeds it; a FlagStoreError says why it could not."""
+    service.store.version()  # opening creates it
+    return seed_store(settings, service)
+
+
+def seed_store(settings: Settings, service: FlagService) -> list[AuditEntry]:
+    """Loads the seed file into a store that has never been written (version 0).
+
+    A store that cannot be read is not seeded: the gateway serves anyway and routes by its
+    defaults (legacy) until the store is readable; the fault is logged.
+    """
+    if not settings.seed:
+        return []
+    seed = Path(settings.path(settings.seed))
+    if not seed.is_file():
+        return []
+    try:
+        if service.store.version() != 0:
+            return []
+        changes = import_flags(service, seed, actor="seed")
+    except FlagStoreError as exc:
+        log.warning("not seeding the flag store from %s: %s", seed, exc)
+        return []
+    if changes:
+        log.info("seeded %d flag(s) from %s", len(changes), seed)
+    return changes
+
+
+def request_log(settings: Settings) -> str | None:
+    """Where the request log goes: stdout, stderr, a path (resolved against the settings'
+    folder), or None."""
+    if settings.request_log in ("", "stdout", "stderr"):
+        return settings.request_log or None
+    return settings.path(settings.request_log)
+
+
+def guard_rule(settings: Settings) -> GuardRule | None:
+    """The guard the settings ask for, or None."""
+    if not settings.guard:
+        return None
+    return GuardRule(
+        tuple(settings.guard),
+        settings.guard_max_error_rate,
+        settings.guard_window,
+        settings.guard_min_requests,
+    )
+
+
+def settings_to_env(settings: Settings) -> dict[str, str]:
+    return {SETTINGS_ENV: json.dumps(vars(settings))}
+
+
+def from_environment() -> Gateway:
+    """The uvicorn factory each worker process calls (`strangler serve` set the environment):
+    the gateway, with this worker's connection limits."""
+    values: dict[str, Any] = json.loads(os.environ[SETTINGS_ENV])
+    settings = Settings(**values)
+    gateway = build_gateway(settings)
+    metrics = runtime_of(gateway).metrics
+    if settings.metrics_port and metrics is not None and not multiprocess():
+        # One process: it serves its own metrics port (with workers, `strangler serve` does).
+        start_http_server(
+            settings.metrics_port, addr=settings.metrics_host, registry=metrics.registry
+        )
+    return gateway
+
+
+def shadow_tap(settings: Settings) -> ShadowTap:
+    """The shadow tap, comparing by the corpus's rules per endpoint and the ledger. A corpus or
+    ledger that cannot be read costs only those (logged): the gateway serves regardless."""
+    rules: dict[str, Rules] = {}
+    ledger = None
+    try:
+        if settings.contracts_path.is_dir():
+            files = load_corpus(corpus_files(settings.contracts_path, settings.ledger_path))
+            rules = {file.endpoint: file.rules for file in files if file.endpoint}
+        if settings.ledger_path.is_file():
+            ledger = load_ledger(settings.ledger_path)
+    except StranglerError as exc:
+        log.warning("shadowing compares by the default rules: %s", exc)
+    limits = ShadowLimits(
+        concurrency=settings.shadow_concurrency,
+        queue=settings.shadow_queue,
+        timeout=settings.shadow_timeout,
+        max_body=settings.shadow_max_body,
+        max_cpu=settings.shadow_max_cpu,
+    )
+    return ShadowTap(rules, ledger, limits, settings.shadow_redact)

@@ -1,0 +1,70 @@
+"""What the request path calls besides the two apps, as small protocols: the assembly
+(strangler.assembly) plugs in the objects, and the request path imports none of them.
+
+    RequestObserver   told of every answered request (metrics, the request log, and next tracing)
+    Shadow            serves a request from one backend and compares it on the other
+    Lifecycle         the threads the gateway's lifespan starts and stops (the flag watcher, the
+                      rollout conductor, the metrics' sync, the request log's flush)
+
+An observer that is off is simply not in the tuple: it costs nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from strangler.flags.model import Flag
+    from strangler.routing.decision import Decision, Reason
+    from strangler.types import ASGIApp, Backend, Receive, Scope, Send
+
+
+class RequestObserver(Protocol):
+    def request_done(
+        self,
+        method: str,
+        decision: Decision,
+        backend: Backend,
+        reason: Reason,
+        status: int,
+        seconds: float,
+        request_id: bytes | None,
+    ) -> None:
+        """Told once per request, after its answer: who served it, why, its status (499 when
+        the client left unanswered) and how long it took. It runs on the event loop, so it only
+        counts or buffers; a fault in it is logged and costs the request nothing."""
+        ...
+
+
+class Shadow(Protocol):
+    def wants(self, key: str, method: str, flag: Flag) -> bool:
+        """Whether to shadow this request to the endpoint `key` (its share, method, CPU)."""
+        ...
+
+    def skipped_busy(self, key: str) -> None:
+        """Counts a request not shadowed because the legacy pool had no thread to spare."""
+        ...
+
+    async def serve(
+        self,
+        key: str,
+        serving: Backend,
+        serving_app: ASGIApp,
+        scope: Scope,
+        other_app: ASGIApp,
+        other_scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """Serves the request from `serving_app` as usual, and compares it on `other_app`."""
+        ...
+
+
+class Lifecycle(Protocol):
+    def start(self) -> None:
+        """Starts the gateway's threads (at lifespan startup, or the first request)."""
+        ...
+
+    def close(self) -> None:
+        """Stops them and writes what they hold (at shutdown)."""
+        ...
