@@ -1,20 +1,38 @@
 """The root of the errors strangler raises on purpose, and the settings' error.
 
-Each subpackage keeps its errors in its own `errors` module; together they form this tree:
+Each subpackage keeps its errors in its own `errors` module; together they form this tree, each
+top-level class with its module (its subclasses live beside it). tests/test_errors.py holds the
+drawing against the real classes: add a line here with each new error.
 
-    StranglerError
-     ├── ConfigError              settings missing or wrong (here)
-     ├── FlagChangeError          an operator's change was refused   (strangler.flags.errors)
-     ├── FlagStoreError           the flag store cannot be read      (strangler.flags.errors)
-     ├── AdminError               a remote admin call failed         (strangler.admin.errors)
-     ├── AdminUnauthorized        a request lacks the admin credential (strangler.admin.errors)
-     ├── GatewayError             the request path refused or failed (strangler.gateway.errors)
-     ├── ClientDisconnected       the client left mid-exchange       (strangler.bridge.errors)
-     ├── RolloutError             a rollout action was refused       (strangler.rollout.errors)
-     └── ContractError            the contract runner cannot run     (strangler.contracts.errors)
+    StranglerError                  (strangler.errors)
+     ├── ConfigError                the settings are missing or wrong
+     ├── AdminError                 an admin call failed (strangler.admin.errors)
+     │    ├── AdminUnauthorized     a request lacks the admin credential (401)
+     │    └── AdminForbidden        a read credential asked for a change (403)
+     ├── ClientDisconnected         the client went away; an OSError too (strangler.bridge.errors)
+     ├── CorpusError                a corpus or ledger file is wrong (strangler.comparison.errors)
+     │    └── CaseProblem           what is wrong in a part of one; a ValueError too
+     ├── ContractError              the contract runner cannot run (strangler.contracts.errors)
+     │    ├── TargetError           a side fails to start, answer or reset
+     │    │    └── SideUnreachable  a side cannot be reached at all: the run stops
+     │    └── ContractFailure       a pytest item found an undeclared difference
+     ├── FlagChangeError            an operator's change was refused (strangler.flags.errors)
+     │    ├── UnknownEndpoint       the route key is not in the inventory
+     │    ├── NoMigratedHandler     migrated or canary where migrated does not serve
+     │    ├── NoLegacyHandler       legacy or canary where legacy does not serve
+     │    └── InvalidFlag           a bad mode or percentage, or no reason given
+     ├── FlagStoreError             the store cannot be read or written (strangler.flags.errors)
+     │    ├── FlagStoreUnreachable  its server does not answer; it may be back soon
+     │    └── NoInventory           no endpoint inventory published in the store yet
+     ├── GatewayError               the request path refused or failed (strangler.gateway.errors)
+     │    ├── ForceRefused          the force header without a valid admin token (401)
+     │    └── LifespanError         the migrated app's startup or shutdown failed
+     └── RolloutError               a rollout action was refused (strangler.rollout.errors)
+          ├── InvalidPlan           bad steps, interval, request count or criteria
+          └── NoRollout             no rollout of that endpoint to pause, resume or abort
 
 A routing decision never raises: store faults degrade to the last good snapshot (see
-strangler.flags.watcher).
+strangler.flags.watcher). A difference between the two apps is a result, never an error.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ a corpus file that cannot be read raises strangler.comparison.errors.CorpusError
 
 StranglerError
  └── ContractError            the contract runner cannot do its job
-      ├── TargetError             a side cannot be reached, or the wrong backend answered
+      ├── TargetError             a side fails to start, answer in time or reset
+      │    └── SideUnreachable    a side cannot be reached at all, or the wrong backend answered
       └── ContractFailure         a pytest contract item found an undeclared difference
 """
 
