@@ -78,8 +78,8 @@ def main() -> None:
     print(f"{'case':<22}{'us/decision':>12}{'target':>10}")
     for name, path in cases:
         micros = time_per_call(gateway, path, args.rounds, args.calls)
-        verdict = "ok" if micros < 20 else "OVER"
-        print(f"{name:<22}{micros:>12.2f}{'< 20':>10}  {verdict}")
+        verdict = "ok" if micros < 10 else "OVER"
+        print(f"{name:<22}{micros:>12.2f}{'< 10':>10}  {verdict}")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,8 @@ from tests.support.servers import free_port, running  # noqa: E402
 SERVER_CPU, LOAD_CPU = "0", "1"
 FEATURES = [0.5, -1.2, 3.3, 0.0, 2.2, -0.7, 1.1, 4.4, -2.5, 0.9]
 ENDPOINTS = ["health", "model-info", "predict-hit", "predict-miss", "batch-100"]
+# Where the gateway's own cost shows most (issue 21 sets the tighter ratios on them).
+CHEAP = {"health", "model-info", "predict-hit"}
 
 # wrk scripts: each request, and a done() that prints one JSON line wrk's own output lacks.
 LUA_DONE = """
@@ -265,7 +267,22 @@ def routing_figure() -> float:
         cwd=REPO,
     )
     rows = [line.split() for line in out.stdout.splitlines() if "ok" in line or "OVER" in line]
-    return max(float(row[-4]) for row in rows)  # "case ... 5.40 < 20 ok"
+    return max(float(row[-4]) for row in rows)  # "case ... 5.40 < 10 ok"
+
+
+def overhead_figure() -> float:
+    """What the gateway (default settings) adds per request beyond a Starlette Mount, in us
+    (scripts/bench_overhead.py, in process)."""
+    out = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "bench_overhead.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    print(out.stdout)
+    line = next(line for line in out.stdout.splitlines() if line.startswith("gateway (defaults)"))
+    return float(line.split()[4])  # "gateway (defaults) costs +3.98 us more than a Mount ..."
 
 
 def bench_example(
@@ -344,8 +361,9 @@ def bench_example(
             )
         if 32 in levels:
             r = ratio("gateway-legacy", "gunicorn", endpoint, 32, "rps")
+            want = 2.0 if endpoint in CHEAP else 1.5
             checks.append(
-                (f"gateway-legacy / gunicorn  req/s c=32  {endpoint}", r, ">= 1.5", r >= 1.5)
+                (f"gateway-legacy / gunicorn  req/s c=32  {endpoint}", r, f">= {want}", r >= want)
             )
             r = ratio("gateway-legacy", "gunicorn", endpoint, 32, "p99_ms")
             checks.append(
@@ -353,9 +371,9 @@ def bench_example(
             )
         for c in levels:
             r = ratio("gateway-migrated", "uvicorn-migrated", endpoint, c, "rps")
-            checks.append(
-                (f"gateway-migrated / uvicorn req/s c={c:<3} {endpoint}", r, ">= 0.95", r >= 0.95)
-            )
+            want = 0.97 if endpoint in CHEAP else 0.95
+            name = f"gateway-migrated / uvicorn req/s c={c:<3} {endpoint}"
+            checks.append((name, r, f">= {want}", r >= want))
             r = ratio("gateway-migrated", "uvicorn-migrated", endpoint, c, "p99_ms")
             checks.append(
                 (f"gateway-migrated / uvicorn p99 c={c:<4} {endpoint}", r, "<= 1.10", r <= 1.10)
@@ -366,7 +384,9 @@ def bench_example(
         r = ratio("gateway-migrated", "gunicorn", "predict-miss", 32, "p99_ms")
         checks.append(("migrated / legacy predict-miss p99 c=32", r, "< 1.0", r < 1.0))
     routing_us = routing_figure()
-    checks.append(("routing decision, worst case (us)", routing_us, "< 20", routing_us < 20))
+    checks.append(("routing decision, worst case (us)", routing_us, "< 10", routing_us < 10))
+    extra_us = overhead_figure()
+    checks.append(("gateway cost beyond a Starlette Mount (us)", extra_us, "<= 10", extra_us <= 10))
 
     return medians, checks
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
+
+from strangler.assembly import Runtime
 
 
 @pytest.fixture(autouse=True)
@@ -14,3 +17,21 @@ def no_strangler_settings_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> Non
     for name in list(os.environ):
         if name.startswith("STRANGLER_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def every_gateway_stopped(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A gateway starts its threads (watcher, conductor, metrics) at its first request; one a
+    test leaves running would go on polling, judging and logging into later tests. Each gateway
+    started during a test is stopped after it (stopping twice is harmless)."""
+    started: list[Runtime] = []
+    start = Runtime.start
+
+    def recorded(runtime: Runtime) -> None:
+        started.append(runtime)
+        start(runtime)
+
+    monkeypatch.setattr(Runtime, "start", recorded)
+    yield
+    for runtime in started:
+        runtime.close()

@@ -20,6 +20,8 @@ from strangler.types import Scope
 
 StickySource = Callable[[Scope], str | None]
 
+_KNOWN_TOKENS = 4096
+
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
@@ -35,10 +37,24 @@ def jwt_claim(claim: str) -> StickySource:
     no more than pick another bucket.
     """
 
+    # A caller sends the same token request after request: its claim is read once. Bounded,
+    # and emptied when full, so a stream of new tokens costs memory no more than this.
+    known: dict[bytes, str | None] = {}
+
     def source(scope: Scope) -> str | None:
         value = _header(scope, b"authorization")
         if not value:
             return None
+        try:
+            return known[value]
+        except KeyError:
+            pass
+        if len(known) >= _KNOWN_TOKENS:
+            known.clear()
+        found = known[value] = read(value)
+        return found
+
+    def read(value: bytes) -> str | None:
         words = value.split()
         if not words:
             return None

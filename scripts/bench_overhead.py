@@ -1,0 +1,128 @@
+"""The gateway's own cost per request, in process: what it adds to a trivial Starlette app,
+beside what a Starlette `Mount` adds to the same app.
+
+Run as `.venv/bin/python scripts/bench_overhead.py`. Each variant serves the same request
+`--calls` times in one coroutine (no server, no sockets: only the layers' own work), best median
+of `--rounds`. The gateway routes the endpoint to migrated by flag; legacy (a Flask app) declares
+it too, so the request takes the full path: match, flag, decision, the reply's headers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from starlette.routing import Mount, Route, Router
+
+from strangler.assembly import create_gateway
+from strangler.flags.memory import MemoryFlagStore
+from strangler.flags.model import Flag
+from strangler.types import ASGIApp, Message, Receive, Scope, Send
+
+BODY = b'{"status":"ok"}'
+START: Message = {
+    "type": "http.response.start",
+    "status": 200,
+    "headers": [(b"content-type", b"application/json"), (b"content-length", b"15")],
+}
+END: Message = {"type": "http.response.body", "body": BODY}
+
+
+class Answer:
+    """The trivial endpoint, a plain ASGI app: one JSON answer."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(START)
+        await send(END)
+
+
+# The migrated app: a Starlette router with the one route (the gateway reads its routes).
+app = Router([Route("/health", Answer(), methods=["GET"])])
+
+
+async def receive() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def send(message: Message) -> None:
+    pass
+
+
+def request() -> Scope:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/health",
+        "raw_path": b"/health",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"bench"), (b"accept", b"*/*")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+def gateway(**settings: Any) -> ASGIApp:
+    legacy = Flask("bench")
+    legacy.add_url_rule("/health", "health", lambda: "ok")
+    store = MemoryFlagStore()
+    built = create_gateway(legacy, app, store, **settings)
+    store.set("GET /health", Flag.build("migrated"), actor="bench", reason="bench")
+    built.watcher.refresh()
+    built._watching = True  # no threads: only the request path is timed
+    return built
+
+
+def per_request(target: ASGIApp, rounds: int, calls: int) -> float:
+    """Microseconds per request: the best round's mean (the least disturbed)."""
+
+    async def run() -> float:
+        samples = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            for _ in range(calls):
+                await target(request(), receive, send)
+            samples.append((time.perf_counter() - start) / calls * 1e6)
+        return min(samples)
+
+    return asyncio.run(run())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--calls", type=int, default=20_000)
+    args = parser.parse_args()
+    variants: list[tuple[str, Callable[[], ASGIApp]]] = [
+        ("the app alone", lambda: app),
+        ("Starlette Mount", lambda: Router([Mount("/", app=app)])),
+        ("gateway, defaults", gateway),
+        (
+            "gateway, all off",
+            lambda: gateway(metrics=False, request_id_header=None, backend_header=None),
+        ),
+        ("gateway, metrics only", lambda: gateway(request_id_header=None, backend_header=None)),
+        ("gateway, request id only", lambda: gateway(metrics=False, backend_header=None)),
+        ("gateway, header only", lambda: gateway(metrics=False, request_id_header=None)),
+    ]
+    figures = {name: per_request(build(), args.rounds, args.calls) for name, build in variants}
+    alone = figures["the app alone"]
+    mount = figures["Starlette Mount"] - alone
+    print(f"{'variant':<28}{'us/request':>11}{'added':>9}{'vs Mount':>10}")
+    for name, micros in figures.items():
+        added = micros - alone
+        print(f"{name:<28}{micros:>11.2f}{added:>9.2f}{added - mount:>+10.2f}")
+    gap = figures["gateway, defaults"] - alone - mount
+    verdict = "ok" if gap <= 10 else "OVER"
+    print(f"gateway (defaults) costs {gap:+.2f} us more than a Mount (within 10 us): {verdict}")
+
+
+if __name__ == "__main__":
+    main()
