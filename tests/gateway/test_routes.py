@@ -123,3 +123,43 @@ def test_wsgi_middleware_in_front_of_flask_is_looked_through() -> None:
     flask_app.add_url_rule("/hello", "hello", lambda: "hi")
     inventory = discover(ProxyFix(flask_app), None)
     assert {e.key for e in inventory} == {"GET /hello", "GET /static/{filename:path}"}
+
+
+def test_the_first_declared_of_two_matching_templates_wins() -> None:
+    """Parameterised templates are tried in the order the apps declared them, as Flask would:
+    `/items/<a>/x` declared before `/items/<b>/<c>` takes `/items/1/x`."""
+    flask_app = Flask(__name__)
+    flask_app.add_url_rule("/items/<a>/x", "first", lambda a: a)
+    flask_app.add_url_rule("/items/<b>/<c>", "second", lambda b, c: b)
+    flask_app.add_url_rule("/late/<n>", "late", lambda n: n)
+    inventory = discover(flask_app, FastAPI())
+    matched = {p: inventory.match("GET", p) for p in ("/items/1/x", "/items/1/y", "/late/3")}
+    assert {p: e.key if e else None for p, e in matched.items()} == {
+        "/items/1/x": "GET /items/{a}/x",
+        "/items/1/y": "GET /items/{b}/{c}",
+        "/late/3": "GET /late/{n}",
+    }
+
+
+def test_a_path_legacy_reads_another_way_still_finds_its_endpoint() -> None:
+    """werkzeug serves `//hello/` and `///hello/` by the rule `/hello/`: such spellings route by
+    that endpoint's flag, while a path under no rule's first segment matches nothing."""
+    flask_app = Flask(__name__)
+    flask_app.get("/hello/")(lambda: "hi")
+    inventory = discover(flask_app, FastAPI())
+    for path in ("//hello/", "///hello/"):
+        endpoint = inventory.match("GET", path)
+        assert endpoint is not None, path
+        assert endpoint.key == "GET /hello/"
+    assert inventory.match("GET", "/elsewhere") is None
+
+
+def test_a_legacy_catch_all_rule_is_still_asked_for_any_path() -> None:
+    """A legacy rule that starts with a converter (`/<path:page>`) can serve any path: the
+    first-segment shortcut steps aside and werkzeug decides."""
+    flask_app = Flask(__name__)
+    flask_app.get("/<path:page>")(lambda page: page)
+    inventory = discover(flask_app, FastAPI())
+    endpoint = inventory.match("GET", "/anything/at/all")
+    assert endpoint is not None
+    assert endpoint.key == "GET /{page:path}"
