@@ -6,9 +6,12 @@
 
 hypothesis-jsonschema supports drafts 4, 6 and 7 with local `$ref`s only, and no recursion, so
 the document's `#/components/...` references are inlined here; `prefixItems`, `nullable`, a
-boolean `exclusiveMinimum` and the like are translated; `discriminator`, `xml`, `x-...` and
-other annotations are dropped. Whatever cannot be said exactly is reported in `notes`.
-`values` then asks hypothesis-jsonschema for the strategy, and says when it cannot give one.
+boolean `exclusiveMinimum` and the like are translated; `xml`, `x-...` and other annotations
+are dropped (a `discriminator` turns its `oneOf` into `anyOf`). Two choices narrow the values
+to a part of the valid ones, never past them: an object carries its declared properties alone
+(where that is safe, see `_closable`), and a recursive reference stops a few levels down.
+Whatever cannot be said exactly is reported in `notes`. `values` then asks hypothesis-jsonschema
+for the strategy, and says when it cannot give one.
 """
 
 from __future__ import annotations
@@ -55,6 +58,21 @@ ONE_SCHEMA: Final = frozenset(("additionalItems", "additionalProperties", "prope
 # Read together with a neighbour (`items` with `prefixItems`...), below the keyword loop.
 PAIRED: Final = frozenset(
     ("items", "prefixItems", "dependencies", "dependentSchemas", "dependentRequired")
+)
+# Keywords about an object's keys: a branch merged with a node that has them stays open.
+OBJECT: Final = frozenset(
+    (
+        "properties",
+        "patternProperties",
+        "additionalProperties",
+        "required",
+        "propertyNames",
+        "minProperties",
+        "maxProperties",
+        "dependencies",
+        "dependentRequired",
+        "dependentSchemas",
+    )
 )
 # A node holding one of these is merged with other schemas: its own object stays open.
 COMBINED: Final = frozenset(
@@ -115,9 +133,10 @@ class _Place:
         """The place of a property's value or an item: a schema of its own."""
         return dataclasses.replace(self, merged=False)
 
-    def branch(self, *, exact: bool = False) -> _Place:
-        """The place of a schema the node's value must also satisfy (or, if exact, avoid)."""
-        return dataclasses.replace(self, merged=True, exact=self.exact or exact)
+    def branch(self, *, merged: bool = True, exact: bool = False) -> _Place:
+        """The place of a schema the node's value must also satisfy (or, if exact, avoid),
+        merged with the node's other keywords (or with its fellow branches)."""
+        return dataclasses.replace(self, merged=self.merged or merged, exact=self.exact or exact)
 
 
 class Translation:
@@ -155,9 +174,12 @@ class Translation:
             return self._ref(node, at)
         if node.get("nullable") is True:  # OpenAPI 3.0's way to say "or null"
             rest = {k: v for k, v in node.items() if k != "nullable"}
-            return {"anyOf": [self._schema(rest, at.branch()), {"type": "null"}]}
-        if COMBINED & node.keys():
-            at = at.branch()  # its own properties meet its branches': none is the last word
+            return {"anyOf": [self._schema(rest, at), {"type": "null"}]}
+        # Its own properties meet its branches': none of them is the last word on the keys.
+        open_object = at.merged or at.exact or bool(COMBINED & node.keys())
+        # A branch of anyOf meets the node's other keywords alone: closed, unless they too
+        # speak of the object's keys.
+        alone = not (OBJECT & node.keys())
         out: dict[str, Any] = {}
         for key, value in node.items():
             if key in PLAIN:
@@ -168,7 +190,8 @@ class Translation:
                 # A discriminator's tag tells its branches apart: "one of" is then "any of",
                 # which hypothesis-jsonschema draws without checking each value against all.
                 key = "anyOf" if key == "oneOf" and "discriminator" in node else key
-                out[key] = [self._schema(v, at.branch(exact=key == "oneOf")) for v in value]
+                place = at.branch(merged=key == "allOf" or not alone, exact=key == "oneOf")
+                out[key] = [self._schema(v, place) for v in value]
             elif key in ("not", "if", "then", "else"):
                 out[key] = self._schema(value, at.branch(exact=True))
             elif key == "contains":  # merged with `items` for the item it asks for
@@ -179,15 +202,15 @@ class Translation:
                 out[key] = {
                     k: self._schema(v, at.value()) for k, v in value.items() if self._regex(k, at)
                 }
-            elif key == "pattern" and self._regex(value, at):
-                out[key] = value
+            elif key == "pattern":
+                out.update({key: value} if self._regex(value, at) else {})
             elif key in ("exclusiveMinimum", "exclusiveMaximum"):
                 out.update(_exclusive(key, value, node))
             elif key not in PAIRED and key not in ANNOTATIONS and not key.startswith("x-"):
                 self._note(at, f"keyword {key!r} is not understood and left out")
         out.update(self._arrays(node, at))
         out.update(self._dependencies(node, at))
-        if _closable(out, at):
+        if not open_object and _closable(out):
             out["additionalProperties"] = False
         return _with_examples(out, node)
 
@@ -237,7 +260,7 @@ class Translation:
         return {"dependencies": merged} if merged else {}
 
 
-def _closable(schema: dict[str, Any], at: _Place) -> bool:
+def _closable(schema: dict[str, Any]) -> bool:
     """Whether an object may carry its declared properties alone: hypothesis-jsonschema would
     otherwise add a few random ones to every object (slowly, its merges are costly), which
     says nothing of the app; the mutation layer adds strangers anyway. Only where a subset of
@@ -245,7 +268,6 @@ def _closable(schema: dict[str, Any], at: _Place) -> bool:
     $ref's siblings), nor under `not`, `oneOf` or `if`."""
     return (
         "properties" in schema
-        and not (at.merged or at.exact)
         and "additionalProperties" not in schema
         and "patternProperties" not in schema
         and schema.get("minProperties", 0) <= len(schema["properties"])
