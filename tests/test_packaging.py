@@ -30,6 +30,7 @@ GATEWAY_DEPENDENCIES = {
     "fastapi",
     "flask",
     "httpx",
+    "itsdangerous",
     "jinja2",
     "mmh3",
     "prometheus-client",
@@ -148,10 +149,13 @@ def test_the_users_own_app_legacy_and_migrated_packages_are_theirs(installed: In
 
 
 def test_strangler_endpoints_lists_the_users_endpoints(installed: Installed) -> None:
-    """`strangler endpoints` reads the user's strangler.toml and imports `app.main:app`."""
+    """`strangler flags init` reads the user's strangler.toml, imports `app.main:app` and
+    records the endpoints in the new store; `strangler endpoints` lists them from there."""
+    init = run([str(installed.bin / "strangler"), "flags", "init"], cwd=installed.project)
+    assert init.returncode == 0, init.stderr
     done = run([str(installed.bin / "strangler"), "endpoints"], cwd=installed.project)
     assert done.returncode == 0, done.stderr
-    rows = {line.split()[1]: line.split()[2] for line in done.stdout.splitlines()[1:]}
+    rows = {line.split()[1]: line.split()[2] for line in done.stdout.splitlines()[1:-1]}
     assert rows["/notes/{note_id}"] == "both"
     assert rows["/notes"] == "both"
 
@@ -224,6 +228,8 @@ def test_without_the_contracts_extra_the_gateway_works_and_contracts_say_what_to
     usage = run([str(venv / "strangler"), "--help"], cwd=installed.project)
     assert usage.returncode == 0, usage.stderr
     assert "contract   (needs strangler[contracts])" in usage.stdout
+    init = run([str(venv / "strangler"), "flags", "init"], cwd=installed.project)
+    assert init.returncode == 0, init.stderr  # the store, if the test above has not made it
     endpoints = run([str(venv / "strangler"), "endpoints"], cwd=installed.project)
     assert endpoints.returncode == 0, endpoints.stderr
     other = tmp_path / "other"
