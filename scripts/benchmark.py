@@ -405,10 +405,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="where to write the figures")
     parser.add_argument(
         "--suites",
-        default="example,httpbin,shadow,observe,fleet",
+        default="example,httpbin,shadow,observe,fleet,cli",
         help="example (the worked example, four servers), httpbin (scripts/bench_httpbin.py),"
         " shadow (scripts/bench_shadow.py), observe (scripts/bench_observe.py),"
-        " fleet (scripts/bench_fleet.py)",
+        " fleet (scripts/bench_fleet.py), cli (scripts/bench_cli.py)",
     )
     args = parser.parse_args()
     if args.quick:
@@ -460,6 +460,11 @@ def main() -> None:
         import bench_fleet
 
         checks += bench_fleet.run()
+
+    if "cli" in suites:
+        import bench_cli
+
+        checks += bench_cli.run(max(5, 5 * args.rounds))
 
     print("\nratios")
     for label, value, target, ok in checks:

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from strangler.dashboard.app import build_dashboard
 from strangler.errors import ConfigError, StranglerError
 from strangler.flags.errors import FlagStoreError
 from strangler.flags.flagfile import import_flags
+from strangler.flags.inventory import publish_quietly
 from strangler.flags.model import AuditEntry
 from strangler.flags.service import FlagService
 from strangler.flags.store import FlagStore, open_store
@@ -179,6 +181,7 @@ class Runtime:
         self.conductor = Conductor(self.rollouts, watcher.reader, guarding)
         self._contract_results = contract_results
         self._legacy_quiet_days = legacy_quiet_days
+        self._publisher: threading.Thread | None = None
 
     @property
     def observers(self) -> tuple[RequestObserver, ...]:
@@ -186,12 +189,23 @@ class Runtime:
         return tuple(o for o in (self.metrics, self.request_log) if o is not None)
 
     def start(self) -> None:
+        # The endpoints, recorded in the store for the commands that check names without
+        # importing the apps; in a thread, so a store that is away delays nothing.
+        self._publisher = threading.Thread(
+            target=publish_quietly,
+            args=(self.service.store, self.service.inventory),
+            name="strangler-inventory",
+            daemon=True,
+        )
+        self._publisher.start()
         self.watcher.start()
         if self.metrics is not None:
             self.metrics.start(self.watcher, self.shadow)
         self.conductor.start()
 
     def close(self) -> None:
+        if self._publisher is not None:
+            self._publisher.join(timeout=5)
         self.conductor.stop()
         self.watcher.close()
         if self.metrics is not None:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
-from strangler.cli.operations import LocalOperations, Operations, RemoteOperations
+from strangler.cli.operations import LocalOperations, Operations
 from strangler.errors import ConfigError, StranglerError
 from strangler.settings import TOKEN_ENV, Settings, load_settings
 
@@ -45,18 +44,20 @@ def operations(config: Path | None, url: str | None, store: str | None = None) -
     if url:
         if store:
             raise ConfigError("give --flags or --url, not both: --url acts on the gateway's store")
+        from strangler.cli.remote import RemoteOperations  # httpx: only for --url
+
         try:  # the gateway's prefix, if this folder configures it
             prefix = load_settings(config).admin_prefix
         except StranglerError:
             prefix = Settings.admin_prefix
         return RemoteOperations(url, os.environ.get(TOKEN_ENV), prefix)
-    return LocalOperations(load_settings(config, flags=store))
+    return local(config, store)
 
 
-def fail(exc: StranglerError) -> NoReturn:
-    """Prints the error on one line and exits 2."""
-    click.secho(f"error: {exc}", fg="red", err=True)
-    sys.exit(2)
+def local(config: Path | None, store: str | None, *, create: bool = False) -> LocalOperations:
+    """The flag store `store` (else the settings'), checked against the endpoints published
+    in it."""
+    return LocalOperations(load_settings(config, flags=store), create=create)
 
 
 def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:

@@ -1,7 +1,9 @@
 """`strangler endpoints` and `strangler flags …`: the inventory, and reading and changing flags.
 
 They act on the local flag store named in the settings, or on a running gateway with `--url`
-(or STRANGLER_URL), authenticated by STRANGLER_ADMIN_TOKEN.
+(or STRANGLER_URL), authenticated by STRANGLER_ADMIN_TOKEN. They check endpoint names against
+the inventory published in the store, and import neither app; only `endpoints --publish`,
+`flags init` (which seeds the store) and `openapi` do, inside the command.
 """
 
 from __future__ import annotations
@@ -11,12 +13,11 @@ from pathlib import Path
 
 import click
 
-from strangler.assembly import create_store
 from strangler.cli.common import (
     actor_option,
     config_option,
     describe,
-    fail,
+    local,
     operations,
     print_change,
     print_table,
@@ -24,29 +25,54 @@ from strangler.cli.common import (
     store_option,
     url_option,
 )
-from strangler.cli.operations import LocalOperations
-from strangler.errors import ConfigError, StranglerError
-from strangler.flags.backup import backup_store, restore_flags
+from strangler.cli.operations import LocalOperations, shown
+from strangler.errors import ConfigError
 from strangler.flags.errors import FlagStoreError
-from strangler.flags.flagfile import import_flags, write_flag_file
+from strangler.flags.inventory import publish_inventory
 from strangler.flags.store import open_store
-from strangler.flags.transfer import is_store_file, load_store_file, write_store_file
-from strangler.routing.inventory import discover
-from strangler.routing.openapi import service_openapi
-from strangler.settings import import_string, load_settings
+from strangler.routing.inventory import Inventory, discover
+from strangler.settings import Settings, import_string, load_settings
+
+
+def discovered(settings: Settings) -> Inventory:
+    """Both apps' endpoints, from the apps themselves (this imports them)."""
+    legacy = import_string(settings.legacy, settings.root)
+    migrated = import_string(settings.migrated, settings.root)
+    return discover(legacy, migrated)
 
 
 @click.command()
+@click.option(
+    "--publish",
+    is_flag=True,
+    help="Import both apps and record their endpoints in the flag store first (as a gateway"
+    " does when it starts), for the commands that check names against it.",
+)
 @config_option
 @store_option
 @url_option
-def endpoints(config: Path | None, store: str | None, url: str | None) -> None:
-    """List every endpoint of both apps, who serves it and where its requests go."""
-    try:
-        rows = operations(config, url, store).endpoints()
-    except StranglerError as exc:
-        fail(exc)
-    print_table(rows, ["endpoint", "served_by", "routing"])
+def endpoints(publish: bool, config: Path | None, store: str | None, url: str | None) -> None:
+    """List every endpoint of both apps, who serves it and where its requests go (as the
+    gateway published them in the flag store)."""
+    ops = _published(config, store, url) if publish else operations(config, url, store)
+    print_table(ops.endpoints(), ["endpoint", "served_by", "routing"])
+    if isinstance(ops, LocalOperations) and (published := ops.published()):
+        click.secho(f"(the endpoints as {published})", dim=True)
+
+
+def _published(config: Path | None, store: str | None, url: str | None) -> LocalOperations:
+    """The store, once both apps' endpoints are recorded in it."""
+    if url:
+        raise ConfigError(
+            "--publish records the endpoints in a flag store: give --flags (or nothing, for the"
+            " settings' store), not --url; a gateway publishes its own when it starts"
+        )
+    settings = load_settings(config, flags=store)
+    ops = LocalOperations(settings, inventory=discovered(settings))
+    publish_inventory(ops.store, ops.service.inventory, force=True)
+    count = len(ops.service.inventory)
+    click.echo(f"published {count} endpoint(s) to the flag store {shown(ops.location)}")
+    return ops
 
 
 @click.group()
@@ -60,10 +86,7 @@ def flags() -> None:
 @url_option
 def flags_list(config: Path | None, store: str | None, url: str | None) -> None:
     """Show the flag table: the flags that are set, and its version."""
-    try:
-        table = operations(config, url, store).flags()
-    except StranglerError as exc:
-        fail(exc)
+    table = operations(config, url, store).flags()
     click.echo(f"flag table version {table['version']}")
     rows = [{"endpoint": key, "flag": describe(flag)} for key, flag in table["flags"].items()]
     if rows:
@@ -93,14 +116,8 @@ def flags_set(
 ) -> None:
     """Route ENDPOINT ('METHOD /path') to MODE (canary takes a PERCENTAGE; off hides an
     endpoint only one app serves, such as the port's /docs, behind the other app's 404)."""
-    try:
-        print_change(
-            operations(config, url, store).set(
-                endpoint, mode, percentage, actor=actor, reason=reason
-            )
-        )
-    except StranglerError as exc:
-        fail(exc)
+    ops = operations(config, url, store)
+    print_change(ops.set(endpoint, mode, percentage, actor=actor, reason=reason))
 
 
 @flags.command("canary")
@@ -121,14 +138,8 @@ def flags_canary(
     url: str | None,
 ) -> None:
     """Send PERCENTAGE of ENDPOINT's callers (sticky per caller) to migrated."""
-    try:
-        print_change(
-            operations(config, url, store).set(
-                endpoint, "canary", percentage, actor=actor, reason=reason
-            )
-        )
-    except StranglerError as exc:
-        fail(exc)
+    ops = operations(config, url, store)
+    print_change(ops.set(endpoint, "canary", percentage, actor=actor, reason=reason))
 
 
 @flags.command("history")
@@ -141,11 +152,7 @@ def flags_history(
     endpoint: str | None, limit: int, config: Path | None, store: str | None, url: str | None
 ) -> None:
     """Show the audit trail, newest first (of one ENDPOINT, or all)."""
-    try:
-        entries = operations(config, url, store).history(endpoint, limit)
-    except StranglerError as exc:
-        fail(exc)
-    for entry in entries:
+    for entry in operations(config, url, store).history(endpoint, limit):
         click.echo(f"{entry['at']}  ", nl=False)
         print_change(entry)
 
@@ -158,15 +165,15 @@ def flags_history(
 def flags_import(path: Path, actor: str, config: Path | None, store: str | None) -> None:
     """Load a flags file into the local store (only the flags that differ); or a whole-store
     export (`export --with-history`) into an empty store, history and all."""
-    try:
-        service = local(config, store).service
-        if is_store_file(path):
-            flags_loaded, entries = load_store_file(path, service.store)
-            click.echo(f"loaded {flags_loaded} flag(s) and {entries} audit entries from {path}")
-            return
-        changes = import_flags(service, path, actor=actor)
-    except StranglerError as exc:
-        fail(exc)
+    from strangler.flags.flagfile import import_flags
+    from strangler.flags.transfer import is_store_file, load_store_file
+
+    ops = local(config, store)
+    if is_store_file(path):
+        flags_loaded, entries = load_store_file(path, ops.store)
+        click.echo(f"loaded {flags_loaded} flag(s) and {entries} audit entries from {path}")
+        return
+    changes = import_flags(ops.service, path, actor=actor)
     for entry in changes:
         print_change(entry.to_dict())
     click.echo(f"{len(changes)} flag(s) changed")
@@ -184,27 +191,19 @@ def flags_import(path: Path, actor: str, config: Path | None, store: str | None)
 @store_option
 def flags_export(path: Path, with_history: bool, config: Path | None, store: str | None) -> None:
     """Write the local store's flags to a flags file (to commit it)."""
+    from strangler.flags.flagfile import write_flag_file
+    from strangler.flags.transfer import write_store_file
+
+    source = local(config, store).store
     try:
-        source = local(config, store).service.store
         if with_history:
             entries = write_store_file(path, source)
             click.echo(f"wrote {path}: the flags and {entries} audit entries")
             return
         write_flag_file(path, source.snapshot())
-    except StranglerError as exc:
-        fail(exc)
     except OSError as exc:
-        fail(ConfigError(f"cannot write {path}: {exc.strerror}"))
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
     click.echo(f"wrote {path}")
-
-
-def _shown(location: str) -> str:
-    """A store's location for the terminal: a URL without its password."""
-    if "://" not in location:
-        return location
-    from strangler.flags.redis import redacted
-
-    return redacted(location)
 
 
 def _exists(location: str) -> bool:
@@ -218,29 +217,25 @@ def _exists(location: str) -> bool:
     return True
 
 
-def local(config: Path | None, store: str | None, *, create: bool = False) -> LocalOperations:
-    return LocalOperations(load_settings(config, flags=store), create=create)
-
-
 @flags.command("init")
 @config_option
 @store_option
 def flags_init(config: Path | None, store: str | None) -> None:
-    """Create the flag store (and load the seed file into it); the one command that creates
-    one, besides `strangler serve` on its first start."""
-    try:
-        settings = load_settings(config, flags=store)
-        location = settings.path(settings.flags)
-        shown = _shown(location)
-        if _exists(location):
-            click.echo(f"a flag store exists at {shown} already; nothing to do")
-            return
-        operations = LocalOperations(settings, create=True)
-        changes = create_store(settings, operations.service)
-    except StranglerError as exc:
-        fail(exc)
+    """Create the flag store, record both apps' endpoints in it and load the seed file into
+    it; the one command that creates one, besides `strangler serve` on its first start."""
+    from strangler.assembly import create_store
+
+    settings = load_settings(config, flags=store)
+    location = settings.path(settings.flags)
+    if _exists(location):
+        click.echo(f"a flag store exists at {shown(location)} already; nothing to do")
+        return
+    ops = LocalOperations(settings, create=True, inventory=discovered(settings))
+    changes = create_store(settings, ops.service)
+    publish_inventory(ops.store, ops.service.inventory)
     click.echo(
-        f"created the flag store {shown}" + (f", {len(changes)} flag(s) seeded" if changes else "")
+        f"created the flag store {shown(location)}"
+        + (f", {len(changes)} flag(s) seeded" if changes else "")
     )
 
 
@@ -250,10 +245,9 @@ def flags_init(config: Path | None, store: str | None) -> None:
 @store_option
 def flags_backup(path: Path, config: Path | None, store: str | None) -> None:
     """Write a consistent copy of the whole store (flags and audit trail) to a new file PATH."""
-    try:
-        backup_store(local(config, store).service.store, path)
-    except StranglerError as exc:
-        fail(exc)
+    from strangler.flags.backup import backup_store
+
+    backup_store(local(config, store).store, path)
     click.echo(f"backed up to {path}")
 
 
@@ -268,10 +262,9 @@ def flags_restore(
 ) -> None:
     """Set the store's flags to those of the backup PATH, each change audited; every running
     worker follows within a second. The audit trail is kept."""
-    try:
-        changes = restore_flags(local(config, store).service, path, actor=actor, reason=reason)
-    except StranglerError as exc:
-        fail(exc)
+    from strangler.flags.backup import restore_flags
+
+    changes = restore_flags(local(config, store).service, path, actor=actor, reason=reason)
     for entry in changes:
         print_change(entry.to_dict())
     click.echo(f"{len(changes)} flag(s) changed")
@@ -285,13 +278,12 @@ def flags_restore(
 def openapi(output: Path | None, config: Path | None) -> None:
     """Write one OpenAPI document for the whole service: the port's operations, and the
     endpoints only legacy serves, marked as such (x-strangler-backend)."""
-    try:
-        settings = load_settings(config)
-        legacy = import_string(settings.legacy, settings.root)
-        migrated = import_string(settings.migrated, settings.root)
-        document = service_openapi(legacy, migrated, discover(legacy, migrated))
-    except StranglerError as exc:
-        fail(exc)
+    from strangler.routing.openapi import service_openapi
+
+    settings = load_settings(config)
+    legacy = import_string(settings.legacy, settings.root)
+    migrated = import_string(settings.migrated, settings.root)
+    document = service_openapi(legacy, migrated, discover(legacy, migrated))
     text = json.dumps(document, indent=2) + "\n"
     if output is None:
         click.echo(text, nl=False)

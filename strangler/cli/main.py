@@ -1,46 +1,67 @@
 """The `strangler` command: serve the gateway, list endpoints, change and audit flags, and run
 the contract tests.
 
-    strangler serve                 cli/serve.py
+    strangler serve                           cli/serve.py
     strangler endpoints | flags … | openapi   cli/flags.py
-    strangler shadow …              cli/shadow.py
-    strangler rollout …             cli/rollout.py
-    strangler status | report       cli/report.py
-    strangler contract run          strangler/contracts/cli.py (needs `strangler[contracts]`)
+    strangler shadow …                        cli/shadow.py
+    strangler rollout …                       cli/rollout.py
+    strangler status | report                 cli/report.py
+    strangler contract run                    strangler/contracts/cli.py (`strangler[contracts]`)
+
+A command's module is imported only when that command runs (or --help lists them all), so
+`strangler flags set` loads neither the web frameworks nor the apps: an operator rolling back
+waits for one SQLite write, not for two apps to import.
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
 
-from strangler.cli.flags import endpoints, flags, openapi
-from strangler.cli.report import report, status
-from strangler.cli.rollout import rollout
-from strangler.cli.serve import serve
-from strangler.cli.shadow import shadow
+from strangler.errors import StranglerError
 
-# Commands whose modules are imported only when they run: the contract runner needs the
-# `contracts` extra (Hypothesis), which the gateway alone does not.
-_LAZY = {"contract": ("strangler.contracts.cli", "contract", "contracts")}
+# name -> (module, attribute, the extra it needs, if any).
+_COMMANDS: dict[str, tuple[str, str, str | None]] = {
+    "serve": ("strangler.cli.serve", "serve", None),
+    "endpoints": ("strangler.cli.flags", "endpoints", None),
+    "flags": ("strangler.cli.flags", "flags", None),
+    "openapi": ("strangler.cli.flags", "openapi", None),
+    "shadow": ("strangler.cli.shadow", "shadow", None),
+    "rollout": ("strangler.cli.rollout", "rollout", None),
+    "status": ("strangler.cli.report", "status", None),
+    "report": ("strangler.cli.report", "report", None),
+    # The contract runner needs the `contracts` extra (Hypothesis), which the gateway does not.
+    "contract": ("strangler.contracts.cli", "contract", "contracts"),
+}
 
 
 class _Commands(click.Group):
+    """Loads each command on use, and turns a StranglerError from any of them into one line
+    on stderr and exit status 2 (the message says how to fix it; a traceback would not)."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), *_LAZY])
+        return sorted(_COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in _LAZY:
-            return super().get_command(ctx, name)
-        module, attr, extra = _LAZY[name]
+        if name not in _COMMANDS:
+            return None
+        module, attr, extra = _COMMANDS[name]
         try:
             command: click.Command = getattr(importlib.import_module(module), attr)
         except ImportError as exc:
-            if exc.name is not None and exc.name.startswith("strangler"):
+            if extra is None or (exc.name is not None and exc.name.startswith("strangler")):
                 raise  # our own bug, not a missing extra
             return _needs_extra(name, extra, exc.name)
         return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StranglerError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            ctx.exit(2)
 
 
 def _needs_extra(name: str, extra: str, missing: str | None) -> click.Command:
@@ -68,13 +89,3 @@ def _needs_extra(name: str, extra: str, missing: str | None) -> click.Command:
 @click.version_option(package_name="strangler")
 def main() -> None:
     """Strangler: move a Flask service to FastAPI one endpoint at a time."""
-
-
-main.add_command(serve)
-main.add_command(endpoints)
-main.add_command(flags)
-main.add_command(shadow)
-main.add_command(rollout)
-main.add_command(openapi)
-main.add_command(status)
-main.add_command(report)

@@ -1,21 +1,21 @@
-"""`strangler status` and `strangler report`: how far the migration is (strangler.report)."""
+"""`strangler status` and `strangler report`: how far the migration is (strangler.report),
+from the flag store and the endpoints published in it; neither app is imported."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from strangler.cli.common import config_option, fail, print_table, store_option
-from strangler.cli.operations import LocalOperations
-from strangler.errors import StranglerError
-from strangler.report import render
-from strangler.report.progress import Progress
-from strangler.settings import load_settings
+from strangler.cli.common import config_option, local, print_table, store_option
+
+if TYPE_CHECKING:
+    from strangler.report.progress import Progress
 
 
 def _progress(config: Path | None, store: str | None) -> Progress:
-    return LocalOperations(load_settings(config, flags=store)).progress()
+    return local(config, store).progress()
 
 
 @click.command()
@@ -23,10 +23,9 @@ def _progress(config: Path | None, store: str | None) -> Progress:
 @store_option
 def status(config: Path | None, store: str | None) -> None:
     """Every endpoint: ported or not, routing, traffic on migrated, contract cases, shadow."""
-    try:
-        progress = _progress(config, store)
-    except StranglerError as exc:
-        fail(exc)
+    from strangler.report import render
+
+    progress = _progress(config, store)
     table = render.rows(progress)
     if table:
         print_table(table, list(table[0]))
@@ -44,10 +43,9 @@ def report(
     html: Path | None, markdown: Path | None, config: Path | None, store: str | None
 ) -> None:
     """Write the progress report (HTML and/or Markdown; without either, Markdown to stdout)."""
-    try:
-        progress = _progress(config, store)
-    except StranglerError as exc:
-        fail(exc)
+    from strangler.report import render
+
+    progress = _progress(config, store)
     if html is None and markdown is None:
         click.echo(render.markdown(progress), nl=False)
         return

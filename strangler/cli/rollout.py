@@ -12,14 +12,12 @@ import click
 from strangler.cli.common import (
     actor_option,
     config_option,
-    fail,
     operations,
     print_readers,
     reason_option,
     store_option,
     url_option,
 )
-from strangler.errors import StranglerError
 from strangler.rollout.plan import Criteria, parse_duration, parse_steps
 
 
@@ -79,20 +77,17 @@ def rollout_start(
     url: str | None,
 ) -> None:
     """Start rolling ENDPOINT out: it goes to the first step now."""
-    try:
-        plan = {
-            "steps": list(parse_steps(steps)),
-            "interval": parse_duration(interval),
-            "min_requests": min_requests,
-            "max_error_delta": max_error_delta,
-            "max_p99_ratio": max_p99_ratio,
-            "max_mismatch_rate": max_mismatch_rate,
-        }
-        started = operations(config, url, store).rollout_start(
-            endpoint, plan, actor=actor, reason=reason
-        )
-    except StranglerError as exc:
-        fail(exc)
+    plan = {
+        "steps": list(parse_steps(steps)),
+        "interval": parse_duration(interval),
+        "min_requests": min_requests,
+        "max_error_delta": max_error_delta,
+        "max_p99_ratio": max_p99_ratio,
+        "max_mismatch_rate": max_mismatch_rate,
+    }
+    started = operations(config, url, store).rollout_start(
+        endpoint, plan, actor=actor, reason=reason
+    )
     click.echo(f"{started['endpoint']}: rollout started at {started['percentage']:g}%")
     click.echo(f"  plan: {started['plan']}")
     if "readers" in started:
@@ -109,10 +104,7 @@ def rollout_status(
     endpoint: str | None, events: int, config: Path | None, store: str | None, url: str | None
 ) -> None:
     """Where each rollout stands (or ENDPOINT's), with its current step's figures so far."""
-    try:
-        found = operations(config, url, store).rollout_status(endpoint)
-    except StranglerError as exc:
-        fail(exc)
+    found = operations(config, url, store).rollout_status(endpoint)
     if not found:
         click.echo("no rollouts")
     for entry in found:
@@ -147,12 +139,7 @@ def _act(
     store: str | None,
     url: str | None,
 ) -> None:
-    try:
-        entry = operations(config, url, store).rollout_act(
-            action, endpoint, actor=actor, reason=reason
-        )
-    except StranglerError as exc:
-        fail(exc)
+    entry = operations(config, url, store).rollout_act(action, endpoint, actor=actor, reason=reason)
     click.echo(f"{entry['endpoint']}: rollout {entry['state']} at {entry['percentage']:g}%")
 
 

@@ -11,13 +11,15 @@ from typing import Any
 import click
 
 from strangler.assembly import check_settings, create_store, settings_to_env
-from strangler.cli.common import config_option, fail
+from strangler.cli.common import config_option
 from strangler.cli.operations import LocalOperations
 from strangler.credentials import SESSION_SECRET_ENV
-from strangler.errors import ConfigError, StranglerError
+from strangler.errors import ConfigError
 from strangler.flags.errors import FlagStoreUnreachable
+from strangler.flags.inventory import publish_inventory
 from strangler.metrics.exposition import prepare_multiprocess, serve_port
 from strangler.metrics.gateway import multiprocess
+from strangler.routing.inventory import discover
 from strangler.serving.protocol import configure
 from strangler.settings import TOKEN_ENV, import_string, load_settings
 from strangler.types import LOOPBACK
@@ -70,40 +72,44 @@ def serve(
     """Serve the gateway in front of both apps."""
     import uvicorn
 
-    try:
-        settings = load_settings(config, legacy=legacy, migrated=migrated, flags=flags)
-        if dev:
-            os.environ["STRANGLER_DEV"] = "1"
-        open_admin = settings.dev_mode and not (settings.admin_token or settings.admin_tokens)
-        if open_admin and host not in LOOPBACK:
+    settings = load_settings(config, legacy=legacy, migrated=migrated, flags=flags)
+    if dev:
+        os.environ["STRANGLER_DEV"] = "1"
+    open_admin = settings.dev_mode and not (settings.admin_token or settings.admin_tokens)
+    if open_admin and host not in LOOPBACK:
+        raise ConfigError(
+            f"development mode opens the admin API to anyone who can reach {host}; serve it"
+            f" on 127.0.0.1, or set {TOKEN_ENV}"
+        )
+    check_settings(settings)
+    # Import both apps here, so a typo fails now with a clear message instead of in every
+    # worker process over and over.
+    inventory = discover(
+        import_string(settings.legacy, settings.root),
+        import_string(settings.migrated, settings.root),
+    )
+    if settings.flags in ("memory:", ":memory:"):
+        if workers > 1:
             raise ConfigError(
-                f"development mode opens the admin API to anyone who can reach {host}; serve it"
-                f" on 127.0.0.1, or set {TOKEN_ENV}"
+                "flags = 'memory:' gives every worker a table of its own; with --workers,"
+                " use a SQLite file so a change reaches them all"
             )
-        check_settings(settings)
-        # Import both apps here, so a typo fails now with a clear message instead of in every
-        # worker process over and over.
-        import_string(settings.legacy, settings.root)
-        import_string(settings.migrated, settings.root)
-        if settings.flags in ("memory:", ":memory:"):
-            if workers > 1:
-                raise ConfigError(
-                    "flags = 'memory:' gives every worker a table of its own; with --workers,"
-                    " use a SQLite file so a change reaches them all"
-                )
-        else:
-            # The first start creates the store; later ones find it (or report it missing).
-            try:
-                changes = create_store(settings, LocalOperations(settings, create=True).service)
-            except FlagStoreUnreachable as exc:
-                # A server store (Redis) that is away: serve anyway, everything on legacy,
-                # until it is back (the workers keep trying; health says degraded).
-                click.secho(f"WARNING: {exc}; serving on legacy until it answers", err=True)
-                changes = []
-            if changes:
-                click.echo(f"seeded {len(changes)} flag(s) from {settings.seed}", err=True)
-    except StranglerError as exc:
-        fail(exc)
+    else:
+        # The first start creates the store; later ones find it (or report it missing). The
+        # endpoints go in it too, for the commands that do not import the apps.
+        ops = LocalOperations(settings, create=True, inventory=inventory)
+        try:
+            changes = create_store(settings, ops.service)
+            publish_inventory(ops.store, inventory)
+        except FlagStoreUnreachable as exc:
+            # A server store (Redis) that is away: serve anyway, everything on legacy,
+            # until it is back (the workers keep trying; health says degraded).
+            click.secho(f"WARNING: {exc}; serving on legacy until it answers", err=True)
+            changes = []
+        finally:
+            ops.store.close()  # not across the workers' fork
+        if changes:
+            click.echo(f"seeded {len(changes)} flag(s) from {settings.seed}", err=True)
     if settings.dev_mode and not (settings.admin_token or settings.admin_tokens):
         click.secho(
             "WARNING: development mode: the admin API and the force header are open to anyone"

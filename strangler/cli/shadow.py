@@ -10,7 +10,6 @@ import click
 from strangler.cli.common import (
     actor_option,
     config_option,
-    fail,
     operations,
     print_change,
     print_table,
@@ -18,7 +17,6 @@ from strangler.cli.common import (
     store_option,
     url_option,
 )
-from strangler.errors import StranglerError
 
 
 @click.group()
@@ -51,14 +49,11 @@ def shadow_set(
 ) -> None:
     """Also send PERCENTAGE of ENDPOINT's requests to the backend not serving them, and
     compare (0 stops it). Only GET, HEAD and OPTIONS unless --side-effect-free says why."""
-    try:
-        print_change(
-            operations(config, url, store).shadow(
-                endpoint, percentage, side_effect_free, actor=actor, reason=reason
-            )
+    print_change(
+        operations(config, url, store).shadow(
+            endpoint, percentage, side_effect_free, actor=actor, reason=reason
         )
-    except StranglerError as exc:
-        fail(exc)
+    )
 
 
 @shadow.command("report")
@@ -68,10 +63,7 @@ def shadow_set(
 @url_option
 def shadow_report(full: bool, config: Path | None, store: str | None, url: str | None) -> None:
     """What shadowing found, in every gateway worker on this flag store (or behind --url)."""
-    try:
-        report = operations(config, url, store).shadow_report()
-    except StranglerError as exc:
-        fail(exc)
+    report = operations(config, url, store).shadow_report()
     if not report.get("enabled", True):
         click.echo("this gateway has no shadow tap")
     rows = []
@@ -119,10 +111,7 @@ def shadow_export(
     folder: Path, recorded: bool, config: Path | None, store: str | None, url: str | None
 ) -> None:
     """Write the last mismatches (and --recorded samples) as corpus files into FOLDER."""
-    try:
-        files = operations(config, url, store).shadow_export(recorded)
-    except StranglerError as exc:
-        fail(exc)
+    files = operations(config, url, store).shadow_export(recorded)
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")

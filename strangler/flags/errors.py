@@ -7,6 +7,8 @@ StranglerError
  │    ├── NoLegacyHandler         `legacy`/`canary` for an endpoint legacy does not serve
  │    └── InvalidFlag             bad mode, percentage out of range, or no reason given
  └── FlagStoreError           the flag store cannot be read or written (I/O, corruption)
+      ├── FlagStoreUnreachable    the store's server did not answer (Redis down, the network)
+      └── NoInventory             no endpoint inventory published in the store yet
 """
 
 from __future__ import annotations
@@ -44,3 +46,8 @@ class FlagStoreError(StranglerError):
 
 class FlagStoreUnreachable(FlagStoreError):
     """The flag store's server did not answer (down, or the network): it may be back soon."""
+
+
+class NoInventory(FlagStoreError):
+    """The store holds no endpoint inventory: no gateway has started on it, and nobody ran
+    `strangler endpoints --publish` (strangler.flags.inventory)."""

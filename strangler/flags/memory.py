@@ -20,6 +20,7 @@ class MemoryFlagStore:
         self._published: dict[tuple[str, str], tuple[str, float]] = {}
         self._leases: dict[str, tuple[str, float]] = {}
         self._rollouts: dict[str, tuple[int, str]] = {}
+        self._inventory: str | None = None
 
     def version(self) -> int:
         return self._version
@@ -91,6 +92,12 @@ class MemoryFlagStore:
                 return False
             self._rollouts[endpoint] = (revision + 1, doc)
             return True
+
+    def inventory(self) -> str | None:
+        return self._inventory
+
+    def save_inventory(self, doc: str) -> None:
+        self._inventory = doc
 
     def load(self, version: int, flags: dict[str, Flag], audit: list[AuditEntry]) -> None:
         with self._lock:

@@ -8,6 +8,7 @@
     {prefix}readers      hash: worker -> {version, seen_at}
     {prefix}reports      hash: kind + worker -> {at, payload}
     {prefix}rollouts     hash: endpoint -> [revision, document]
+    {prefix}inventory    the endpoints the gateway last published (JSON: strangler.flags.inventory)
     {prefix}lease:NAME   the holder of a lease, expiring by itself
     {prefix}changes      the channel each change's version is published on
 
@@ -260,6 +261,16 @@ class RedisFlagStore:
             self._identify()
             saved = self._save_rollout(keys=[self._key("rollouts")], args=[endpoint, revision, doc])
         return bool(saved)
+
+    def inventory(self) -> str | None:
+        with self._errors("read"):
+            self._identify()
+            return _text(self._redis.get(self._key("inventory")))
+
+    def save_inventory(self, doc: str) -> None:
+        with self._errors("write"):
+            self._identify()
+            self._redis.set(self._key("inventory"), doc)
 
     def load(self, version: int, flags: dict[str, Flag], audit: list[AuditEntry]) -> None:
         if [entry.id for entry in audit] != list(range(1, len(audit) + 1)):

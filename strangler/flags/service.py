@@ -1,4 +1,8 @@
-"""Flag changes checked against the inventory: what the admin API and the CLI call."""
+"""Flag changes checked against the endpoints: what the admin API and the CLI call.
+
+The endpoints are the apps' own in a gateway (strangler.routing.inventory), and the ones it
+published in the store for the CLI (strangler.flags.inventory): anything that is `Endpoints`.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +17,9 @@ from strangler.flags.errors import (
     NoMigratedHandler,
     UnknownEndpoint,
 )
+from strangler.flags.inventory import Endpoints, Route
 from strangler.flags.model import AuditEntry, Flag, FlagSnapshot
 from strangler.flags.store import FlagStore
-from strangler.routing.inventory import Endpoint, Inventory
 from strangler.types import Backend, Mode
 
 
@@ -38,11 +42,11 @@ RECENT = 10.0
 class FlagService:
     """Validates an operator's change, then writes it; a refused change writes nothing."""
 
-    def __init__(self, store: FlagStore, inventory: Inventory) -> None:
+    def __init__(self, store: FlagStore, inventory: Endpoints) -> None:
         self.store = store
         self.inventory = inventory
 
-    def endpoint(self, key: str) -> Endpoint:
+    def endpoint(self, key: str) -> Route:
         try:
             endpoint = self.inventory.get(key)
         except ValueError as exc:
@@ -54,7 +58,7 @@ class FlagService:
             )
         return endpoint
 
-    def check(self, key: str, mode: str, percentage: float | None = None) -> tuple[Endpoint, Flag]:
+    def check(self, key: str, mode: str, percentage: float | None = None) -> tuple[Route, Flag]:
         """Validates a change without writing it; raises FlagChangeError saying what is wrong."""
         endpoint = self.endpoint(key)
         try:
@@ -131,14 +135,14 @@ class FlagService:
 
     def check_shadow(
         self, key: str, percentage: float, side_effect_free: str | None = None
-    ) -> tuple[Endpoint, Flag]:
+    ) -> tuple[Route, Flag]:
         """Validates a shadow change without writing it (see `shadow`)."""
         endpoint = self.endpoint(key)
         current = self.store.snapshot().flags.get(endpoint.key) or Flag(Mode.LEGACY)
         return endpoint, self._shadowed(endpoint, current, percentage, side_effect_free)
 
     def _shadowed(
-        self, endpoint: Endpoint, flag: Flag, percentage: float, side_effect_free: str | None
+        self, endpoint: Route, flag: Flag, percentage: float, side_effect_free: str | None
     ) -> Flag:
         try:
             flag = flag.with_shadow(percentage, side_effect_free)

@@ -88,6 +88,11 @@ CREATE TABLE IF NOT EXISTS rollouts (
     doc TEXT NOT NULL,
     updated_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS inventory (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    doc TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
 """
 
 # Tables a store made by an older strangler may lack; created when it is opened for writing.
@@ -97,6 +102,8 @@ LATER_TABLES = {
     " payload TEXT NOT NULL, PRIMARY KEY (worker, kind)",
     "leases": "name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL",
     "rollouts": "endpoint TEXT PRIMARY KEY, revision INTEGER NOT NULL, doc TEXT NOT NULL,"
+    " updated_at REAL NOT NULL",
+    "inventory": "id INTEGER PRIMARY KEY CHECK (id = 1), doc TEXT NOT NULL,"
     " updated_at REAL NOT NULL",
 }
 
@@ -450,6 +457,24 @@ class SQLiteFlagStore:
                 (endpoint, revision + 1, doc, time.time()),
             )
             return True
+
+    def inventory(self) -> str | None:
+        self._follow_the_file()
+        with self._errors("read"), self._lock:
+            db = self._db  # opened first: it reads which tables the file has
+            if "inventory" not in self._tables:
+                return None
+            row = db.execute("SELECT doc FROM inventory").fetchone()
+        return str(row[0]) if row else None
+
+    def save_inventory(self, doc: str) -> None:
+        self._follow_the_file()
+        with self._errors("write"), self._write():
+            self._db.execute(
+                "INSERT INTO inventory (id, doc, updated_at) VALUES (1, ?, ?) ON CONFLICT (id)"
+                " DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+                (doc, time.time()),
+            )
 
     def load(self, version: int, flags: dict[str, Flag], audit: list[AuditEntry]) -> None:
         self._follow_the_file()

@@ -66,6 +66,14 @@ class FlagStore(Protocol):
         none yet), as revision + 1; False if another writer got there first."""
         ...
 
+    def inventory(self) -> str | None:
+        """The endpoint inventory last published (JSON, strangler.flags.inventory), or None."""
+        ...
+
+    def save_inventory(self, doc: str) -> None:
+        """Replaces the endpoint inventory with `doc` (it does not change the flags' version)."""
+        ...
+
     def load(self, version: int, flags: dict[str, Flag], audit: list[AuditEntry]) -> None:
         """Fills an empty store with another's table and history, as they were, in one write
         (strangler.flags.transfer checks that it is empty first)."""

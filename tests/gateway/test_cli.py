@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from strangler.cli.main import main
+from strangler.flags.errors import FlagStoreError
+from strangler.flags.inventory import publish_inventory
+from strangler.flags.store import MemoryFlagStore, open_store
+from strangler.routing.inventory import discover
+from tests.support.waiting import wait_until_async
+from tests.test_apps import pair
 
 
 @pytest.fixture
@@ -123,7 +133,7 @@ def test_unimportable_app_is_named(tmp_path: Path) -> None:
     """A MODULE:ATTR that does not import says which one and why."""
     config = tmp_path / "strangler.toml"
     config.write_text('legacy = "no_such_module:app"\nmigrated = "tests.test_apps.pair:migrated"\n')
-    result = strangler(config, "endpoints")
+    result = strangler(config, "endpoints", "--publish")
     assert result.exit_code == 2
     assert "cannot import 'no_such_module'" in result.output
 
@@ -250,3 +260,195 @@ def test_restore_puts_a_one_app_endpoint_back_to_its_default(config: Path, tmp_p
     restored = strangler(config, "flags", "restore", str(backup), "-m", "as before")
     assert restored.exit_code == 0, restored.output
     assert "GET /migrated-only: off -> migrated" in restored.output
+
+
+PAIR = 'legacy = "tests.test_apps.pair:legacy"\nmigrated = "tests.test_apps.pair:migrated"\n'
+
+
+def test_endpoints_publish_records_the_apps_endpoints_in_the_store(tmp_path: Path) -> None:
+    """`endpoints --publish` imports both apps and records their endpoints in the store; the
+    listing then says where they came from."""
+    config = tmp_path / "strangler.toml"
+    config.write_text(PAIR + 'flags = "flags.db"\n')
+    open_store(tmp_path / "flags.db", create=True).version()  # a store nothing published to
+    published = strangler(config, "endpoints", "--publish")
+    assert published.exit_code == 0, published.output
+    assert f"published 11 endpoint(s) to the flag store {tmp_path / 'flags.db'}" in published.output
+    listing = strangler(config, "endpoints").output
+    assert "GET /migrated-only" in listing
+    assert "(the endpoints as published " in listing
+    assert f"by {socket.gethostname()} (pid {os.getpid()})" in listing
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("endpoints",),
+        ("flags", "set", "GET /hello", "migrated", "-m", "x"),
+        ("flags", "history", "GET /hello"),
+        ("shadow", "set", "GET /hello", "10", "-m", "x"),
+        ("rollout", "start", "GET /hello", "-m", "x"),
+        ("status",),
+    ],
+)
+def test_without_a_published_inventory_commands_say_how_to_publish_one(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """On a store no gateway has published to, a command that needs the endpoints fails with
+    one line naming both ways to publish them, and changes nothing."""
+    config = tmp_path / "strangler.toml"
+    config.write_text(PAIR + 'flags = "flags.db"\n')
+    open_store(tmp_path / "flags.db", create=True).version()
+    result = strangler(config, *args)
+    assert result.exit_code == 2
+    assert result.output.startswith("error: no endpoint inventory in the flag store ")
+    assert "\n" not in result.output.strip()
+    assert "`strangler serve`" in result.output
+    assert "`strangler endpoints --publish`" in result.output
+    assert open_store(tmp_path / "flags.db").version() == 0
+
+
+def test_listing_and_auditing_flags_need_no_inventory(tmp_path: Path) -> None:
+    """`flags list` and `flags history` name no endpoint: they work before anything is
+    published."""
+    config = tmp_path / "strangler.toml"
+    config.write_text(PAIR + 'flags = "flags.db"\n')
+    open_store(tmp_path / "flags.db", create=True).version()
+    assert strangler(config, "flags", "list").output.startswith("flag table version 0")
+    assert strangler(config, "flags", "history").exit_code == 0
+
+
+async def test_a_gateway_publishes_its_endpoints_when_it_starts(tmp_path: Path) -> None:
+    """A gateway's startup records both apps' endpoints in its store (a restart with the same
+    endpoints rewrites nothing), and the CLI then checks names against them."""
+    from strangler.assembly import create_gateway
+    from strangler.gateway.lifespan import Lifespan
+
+    store = open_store(tmp_path / "flags.db", create=True)
+    store.version()
+    for _ in range(2):
+        gateway = create_gateway(pair.legacy, pair.migrated, tmp_path / "flags.db")
+        lifespan = Lifespan(gateway, {})
+        await lifespan.startup()
+        try:
+            record = await wait_until_async(store.inventory, what="the inventory published")
+        finally:
+            await lifespan.shutdown()
+        assert store.inventory() == record  # the second start found it the same
+    config = tmp_path / "strangler.toml"
+    config.write_text(PAIR + 'flags = "flags.db"\n')
+    changed = strangler(config, "flags", "set", "GET /items/<id>", "migrated", "-m", "ported")
+    assert changed.exit_code == 0, changed.output
+    assert "GET /items/{item_id}: (unset) -> migrated" in changed.output
+
+
+class RefusingStore(MemoryFlagStore):
+    """A store that refuses to keep an inventory."""
+
+    def save_inventory(self, doc: str) -> None:
+        raise FlagStoreError("the disk is full")
+
+
+async def test_a_gateway_serves_when_its_inventory_cannot_be_published(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A store that refuses the inventory costs only the record: the gateway starts and
+    serves, and the fault is logged."""
+    import httpx
+
+    from strangler.assembly import create_gateway
+    from strangler.gateway.lifespan import Lifespan
+
+    gateway = create_gateway(pair.legacy, pair.migrated, RefusingStore())
+    lifespan = Lifespan(gateway, {})
+    await lifespan.startup()
+    try:
+        transport = httpx.ASGITransport(app=gateway)
+        async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
+            assert (await client.get("/hello")).json()["app"] == "legacy"
+    finally:
+        await lifespan.shutdown()  # joins the publishing thread
+    assert "could not publish the endpoint inventory" in caplog.text
+    assert "the disk is full" in caplog.text
+
+
+# A module that fails to import as an app whose database driver is missing does.
+UNIMPORTABLE = "raise ImportError(\"No module named 'psycopg'\", name='psycopg')\n"
+# What a flag command must not load: the web frameworks, templates, YAML, the composition
+# root, the HTTP client (only --url needs it), nor the user's apps.
+HEAVY = ("flask", "werkzeug", "fastapi", "starlette", "jinja2", "yaml", "httpx", "service")
+
+
+@pytest.fixture
+def offline(tmp_path: Path) -> Path:
+    """A project whose apps cannot be imported here, with a store its gateway published to."""
+    (tmp_path / "service.py").write_text(UNIMPORTABLE)
+    config = tmp_path / "strangler.toml"
+    config.write_text(
+        'legacy = "service:legacy"\nmigrated = "service:migrated"\nflags = "flags.db"\n'
+    )
+    store = open_store(tmp_path / "flags.db", create=True)
+    publish_inventory(store, discover(pair.legacy, pair.migrated))
+    store.close()
+    return config
+
+
+def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real `strangler` command, in the project's folder."""
+    command = [str(Path(sys.executable).parent / "strangler"), *args, "--config", str(config)]
+    return subprocess.run(
+        command, cwd=config.parent, capture_output=True, text=True, check=False, timeout=60
+    )
+
+
+def test_flag_commands_work_where_the_apps_cannot_be_imported(offline: Path) -> None:
+    """With both apps unimportable (a missing driver), `strangler` sets, lists and audits
+    flags and lists the endpoints from the store, and still refuses a name no app serves."""
+    changed = cli(offline, "flags", "set", "GET /hello", "migrated", "-m", "roll back")
+    assert changed.returncode == 0, changed.stderr
+    assert "GET /hello: (unset) -> migrated" in changed.stdout
+    listed = cli(offline, "flags", "list")
+    assert "GET /hello  migrated" in listed.stdout, listed.stderr
+    history = cli(offline, "flags", "history", "GET /hello")
+    assert "roll back" in history.stdout, history.stderr
+    assert "GET /migrated-only" in cli(offline, "endpoints").stdout
+    refused = cli(offline, "flags", "set", "GET /nope", "migrated", "-m", "x")
+    assert refused.returncode == 2
+    assert "no endpoint 'GET /nope'" in refused.stderr
+    needs_apps = cli(offline, "endpoints", "--publish")
+    assert needs_apps.returncode == 2
+    assert "cannot import 'service'" in needs_apps.stderr
+    assert "psycopg" in needs_apps.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("flags", "set", "GET /hello", "canary", "10", "-m", "x"),
+        ("flags", "list"),
+        ("flags", "history"),
+        ("endpoints",),
+    ],
+)
+def test_a_flag_command_loads_no_framework_template_yaml_or_app(
+    offline: Path, args: tuple[str, ...]
+) -> None:
+    """A flag command imports neither app, nor Flask, FastAPI, Jinja2, YAML, httpx nor the
+    composition root: it needs only the store."""
+    probe = (
+        "import sys\n"
+        "from strangler.cli.main import main\n"
+        f"main({[*args, '--config', str(offline)]!r}, standalone_mode=False)\n"
+        f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}"
+        " or m == 'strangler.assembly')\n"
+        "assert not heavy, heavy\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=offline.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr

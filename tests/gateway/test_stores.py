@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -10,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from strangler.flags.errors import FlagStoreError
+from strangler.flags.errors import FlagStoreError, NoInventory
+from strangler.flags.inventory import publish_inventory, published_inventory
 from strangler.flags.model import Flag
 from strangler.flags.sqlite import SQLiteFlagStore
 from strangler.flags.store import FlagStore, MemoryFlagStore, open_store
-from strangler.types import Mode
+from strangler.routing.inventory import Endpoint, Inventory
+from strangler.types import Backend, Mode
 from tests.support.redis_server import redis_server
 
 
@@ -214,7 +218,7 @@ def test_a_lease_is_held_by_one_holder_until_it_runs_out(store: FlagStore) -> No
     assert not store.lease("rollout GET /a", "worker-2", 0.3)
     assert store.lease("rollout GET /a", "worker-1", 0.3)  # renewed
     assert store.lease("rollout GET /b", "worker-2", 0.3)  # another lease is another matter
-    time.sleep(0.4)
+    time.sleep(0.4)  # the lease runs out: time passing is what is tested
     assert store.lease("rollout GET /a", "worker-2", 0.3)
     assert not store.lease("rollout GET /a", "worker-1", 0.3)
 
@@ -227,3 +231,106 @@ def test_a_rollout_is_written_only_at_the_revision_it_was_read_at(store: FlagSto
     assert store.save_rollout("GET /a", '{"v": 2}', 1)
     assert not store.save_rollout("GET /a", '{"v": "stale"}', 1)
     assert store.rollouts() == {"GET /a": (2, '{"v": 2}')}
+
+
+def pair_inventory() -> Inventory:
+    """Three endpoints: one on both apps, one on each."""
+    both, legacy, migrated = (
+        frozenset(Backend),
+        frozenset({Backend.LEGACY}),
+        frozenset({Backend.MIGRATED}),
+    )
+    return Inventory(
+        [
+            Endpoint("GET", "/items/{item_id}", both),
+            Endpoint("POST", "/orders", legacy),
+            Endpoint("GET", "/docs", migrated),
+        ]
+    )
+
+
+def test_the_endpoints_published_are_read_back_as_an_inventory(store: FlagStore) -> None:
+    """The inventory a gateway publishes reads back with the same endpoints, keys in either
+    template syntax, and when and by which process it was published; the flags' version
+    does not move."""
+    assert publish_inventory(store, pair_inventory())
+    published = published_inventory(store, "the store")
+    assert {(e.key, e.served_by) for e in published} == {
+        ("GET /items/{item_id}", "both"),
+        ("POST /orders", "legacy"),
+        ("GET /docs", "migrated"),
+    }
+    assert published.get("GET /items/<int:id>") == pair_inventory().get("GET /items/{x}")
+    assert published.get("GET /nope") is None
+    with pytest.raises(ValueError, match="METHOD /path"):
+        published.get("items")
+    assert published.match("GET", "/items/7") is published.get("GET /items/{item_id}")
+    assert (published.host, published.pid) == (socket.gethostname(), os.getpid())
+    assert published.at.endswith("+00:00")
+    assert store.version() == 0
+
+
+def test_the_same_endpoints_are_not_published_twice(store: FlagStore) -> None:
+    """Publishing what the store holds writes nothing; other endpoints replace the record."""
+    assert publish_inventory(store, pair_inventory())
+    first = store.inventory()
+    assert not publish_inventory(store, pair_inventory())
+    assert store.inventory() == first
+    fewer = Inventory([Endpoint("GET", "/docs", frozenset({Backend.MIGRATED}))])
+    assert publish_inventory(store, fewer)
+    assert [e.key for e in published_inventory(store, "the store")] == ["GET /docs"]
+
+
+def test_a_store_with_nothing_published_says_how_to_publish(store: FlagStore) -> None:
+    """Reading the inventory of a store no gateway has published to names both ways to fix it."""
+    with pytest.raises(NoInventory) as missing:
+        published_inventory(store, "var/flags.db")
+    assert "no endpoint inventory in the flag store var/flags.db" in str(missing.value)
+    assert "`strangler serve`" in str(missing.value)
+    assert "`strangler endpoints --publish`" in str(missing.value)
+
+
+# The schema of a store made before the inventory was kept in it (strangler 0.2.0).
+OLD_SCHEMA = """
+CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL,
+    store_id TEXT);
+INSERT INTO meta (id, version, store_id) VALUES (1, 1, 'old-store');
+CREATE TABLE flags (endpoint TEXT PRIMARY KEY, mode TEXT NOT NULL, percentage REAL NOT NULL,
+    version INTEGER NOT NULL, updated_at TEXT NOT NULL, shadow REAL NOT NULL DEFAULT 0,
+    side_effect_free TEXT);
+INSERT INTO flags VALUES ('GET /a', 'migrated', 100.0, 1, '2026-01-01T00:00:00+00:00', 0, NULL);
+CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,
+    actor TEXT NOT NULL, endpoint TEXT NOT NULL, before TEXT, after TEXT NOT NULL,
+    reason TEXT NOT NULL, version INTEGER NOT NULL);
+INSERT INTO audit (at, actor, endpoint, before, after, reason, version) VALUES
+    ('2026-01-01T00:00:00+00:00', 'ann', 'GET /a', NULL,
+     '{"mode": "migrated", "percentage": 100.0}', 'ported', 1);
+CREATE TABLE readers (reader TEXT PRIMARY KEY, version INTEGER NOT NULL, seen_at REAL NOT NULL);
+CREATE TABLE reports (worker TEXT NOT NULL, kind TEXT NOT NULL, at REAL NOT NULL,
+    payload TEXT NOT NULL, PRIMARY KEY (worker, kind));
+CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires REAL NOT NULL);
+CREATE TABLE rollouts (endpoint TEXT PRIMARY KEY, revision INTEGER NOT NULL, doc TEXT NOT NULL,
+    updated_at REAL NOT NULL);
+"""
+
+
+def test_a_store_file_made_before_the_inventory_is_migrated_when_opened(tmp_path: Path) -> None:
+    """An older store file gains the inventory's table when opened for writing, and keeps its
+    identity, version, flags and audit trail; a read-only look (a backup) changes nothing."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(OLD_SCHEMA)
+    backup = SQLiteFlagStore(path, readonly=True)
+    assert backup.inventory() is None
+    backup.close()
+    with sqlite3.connect(path) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert "inventory" not in tables
+    store = SQLiteFlagStore(path)
+    assert store.inventory() is None
+    assert publish_inventory(store, pair_inventory())
+    assert len(published_inventory(store, str(path))) == 3
+    assert (store.store_id, store.version()) == ("old-store", 1)
+    assert store.snapshot().flags == {"GET /a": Flag(Mode.MIGRATED, 100.0)}
+    assert [(e.actor, e.reason) for e in store.history()] == [("ann", "ported")]
+    store.close()
