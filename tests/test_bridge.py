@@ -20,6 +20,7 @@ from strangler.bridge.errors import ClientDisconnected
 from strangler.bridge.streams import RequestBody
 from strangler.types import ASGIApp, Environ, Message, Scope
 from tests.support.asgi import http_scope
+from tests.support.waiting import wait_until_async
 
 TEXT = [("Content-Type", "text/plain")]
 
@@ -317,7 +318,7 @@ async def test_threads_bound_how_many_requests_run_at_once() -> None:
         with lock:
             running += 1
             peak = max(peak, running)
-        time.sleep(0.05)
+        time.sleep(0.05)  # inside the app a while, so that requests would overlap
         with lock:
             running -= 1
         start_response("200 OK", TEXT)
@@ -412,12 +413,13 @@ async def test_a_request_whose_client_left_while_it_waited_is_never_started() ->
 
     bridge = make_bridge(app, threads=1)
     busy = asyncio.create_task(call(bridge, http_scope("/first")))
-    await asyncio.sleep(0.05)
+    await wait_until_async(lambda: started, what="/first in the one thread")
     leaving = FakeClient()
     queued = asyncio.create_task(call(bridge, http_scope("/queued"), leaving))
-    await asyncio.sleep(0.02)
+    await wait_until_async(lambda: bridge.busy == 2, what="/queued waiting for the thread")
     leaving.disconnect()
-    await asyncio.sleep(0.2)  # past WATCH_AFTER: the sweep has seen it go
+    # Past WATCH_AFTER the bridge watches the waiting request: it reads the disconnect.
+    await wait_until_async(lambda: leaving.inbox.empty(), what="the bridge seeing it go")
     release.set()
     await asyncio.gather(busy, queued)
     assert started == ["/first"]
@@ -471,7 +473,7 @@ async def test_slow_client_holds_the_generator_back() -> None:
     client.send = stuck_send  # type: ignore[method-assign]
     task = asyncio.create_task(call(make_bridge(app, send_queue_size=3), client=client))
     await asyncio.wait_for(client.first_chunk.wait(), timeout=3)
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.2)  # time for a generator not held back to run on: nothing to await
     # In flight: the start message, the chunk being sent, and up to 3 queued: the rest waits.
     assert produced <= 5
     unblock.set()

@@ -69,7 +69,12 @@ def test_abandoned_slow_streams_leave_fresh_clients_answered_within_1s(
     streams' threads are freed at their next byte (a second later all are gone)."""
     url, port = gateway
     socks = [request(port, "/drip?duration=10&numbytes=10") for _ in range(40)]
-    time.sleep(0.5)
+    for sock in socks:  # every stream under way: its head has come (a thread holds it)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            assert chunk, "a /drip stream closed before its head"
+            head += chunk
     for sock in socks:
         sock.close()
     began = time.monotonic()

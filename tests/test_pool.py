@@ -20,6 +20,7 @@ from strangler.bridge.pool import (
     LegacyPool,
     next_limit,
 )
+from tests.support.waiting import wait_until_async
 
 # --- the rule ------------------------------------------------------------------------------------
 
@@ -88,7 +89,7 @@ async def run_all(pool: LegacyPool, jobs: list[Callable[[], None]]) -> int:
         pool.submit(wrap(job), loop)
     peak = pool.limit
     while not done.is_set():
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(0.005)  # samples the limit while the jobs run: how far it grew
         peak = max(peak, pool.limit)
     return peak
 
@@ -138,11 +139,7 @@ async def test_idle_threads_leave_and_come_back_on_demand() -> None:
     pool = LegacyPool(2, 32, idle_exit=0.1)
     await run_all(pool, [wait(0.05) for _ in range(32)])
     assert pool.threads > 2
-    for _ in range(100):
-        if pool.threads == 0:
-            break
-        await asyncio.sleep(0.02)
-    assert pool.threads == 0
+    await wait_until_async(lambda: pool.threads == 0, within=5, what="every idle thread gone")
     await run_all(pool, [wait(0.01) for _ in range(4)])
     assert pool.threads >= 1
 
@@ -206,7 +203,7 @@ async def test_a_job_is_never_left_behind_a_thread_that_just_took_another() -> N
     warm = threading.Event()
     pool.submit(warm.set, loop)
     await asyncio.to_thread(warm.wait)
-    await asyncio.sleep(0.05)
+    await wait_until_async(lambda: pool._free == 1, what="the warm thread idle again")
     release, second = threading.Event(), threading.Event()
 
     def endless() -> None:
@@ -214,7 +211,8 @@ async def test_a_job_is_never_left_behind_a_thread_that_just_took_another() -> N
 
     endless.slow = True  # type: ignore[attr-defined]
     pool.submit(endless, loop)
-    await asyncio.sleep(0.01)  # the idle thread is taking `endless`
+    # The idle thread has taken `endless` off the queue, and is in SlowHandoff's pause.
+    await wait_until_async(lambda: pool._jobs.qsize() == 0, what="`endless` taken")
     pool.submit(second.set, loop)
     assert await asyncio.to_thread(second.wait, 2)
     release.set()

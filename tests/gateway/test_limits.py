@@ -1,6 +1,8 @@
 """The limits of a real `strangler serve` (#11): sizes, times, connections, and load shedding.
 
-Each test talks raw HTTP over a socket where an HTTP client would tidy the request up.
+Each test talks raw HTTP over a socket where an HTTP client would tidy the request up. The
+protocol's limits are tested one by one, in process and on the loop's clock, in
+tests/serving/test_protocol.py; these check that `strangler serve` puts them in place.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import httpx
 import pytest
 
 from tests.support.servers import free_port, running
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.server
 
@@ -119,18 +122,15 @@ def test_a_stalled_body_is_cut_off(server: tuple[str, int]) -> None:
 def test_fresh_clients_get_in_while_slow_sockets_fill_the_server(server: tuple[str, int]) -> None:
     """Past max_connections, the longest-waiting slow socket makes room for a fresh client."""
     url, port = server
-    opened = time.monotonic()
     slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
     try:
         for sock in slow:
             sock.sendall(b"GET /started HTTP/1.1\r\nHost: x\r\n")  # and never the end
-        started = time.monotonic()
         answer = httpx.get(url + "/started", timeout=5)
         assert answer.status_code == 200
-        assert time.monotonic() - started < 0.5
         slow[0].settimeout(2)
-        assert slow[0].recv(100).startswith(b"HTTP/1.1 503 ")  # made room: the longest waiting
-        assert time.monotonic() - opened < 0.8  # dropped to make room, before header_timeout
+        # 503, not 408: dropped to make room (the longest waiting), not for its time.
+        assert slow[0].recv(100).startswith(b"HTTP/1.1 503 ")
     finally:
         for sock in slow:
             sock.close()
@@ -149,9 +149,7 @@ def test_overload_is_shed_with_503_and_health_still_answers(server: tuple[str, i
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
         pending = [pool.submit(work, i) for i in range(6)]
         # Four shed come back at once; the two served take a second each, one after the other.
-        deadline = time.monotonic() + 10
-        while sum(f.done() for f in pending) < 4 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: sum(f.done() for f in pending) >= 4, what="four answers")
         health = httpx.get(url + "/_strangler/health", timeout=10)
         health_answered = time.monotonic()
         answers = [future.result() for future in pending]
@@ -170,6 +168,8 @@ def test_a_request_whose_client_left_while_queued_is_never_run(server: tuple[str
     url, port = server
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         busy = pool.submit(httpx.post, f"{url}/work?id=busy&seconds=1", timeout=10)
+        # Nothing outside the server says that `busy` has the thread, or (below) that `gone`
+        # waits for it: these two pauses are guesses, short next to `busy`'s second.
         time.sleep(0.2)
         with socket.create_connection(("127.0.0.1", port)) as sock:
             sock.sendall(
@@ -177,5 +177,6 @@ def test_a_request_whose_client_left_while_queued_is_never_run(server: tuple[str
             )
             time.sleep(0.2)
         assert busy.result().status_code == 200
-    time.sleep(0.3)
+    # /started runs in the one legacy thread after whatever was queued before it: had `gone`
+    # been run, it would be in the list by then.
     assert httpx.get(url + "/started").json()["started"] == ["busy"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from strangler.flags.store import open_store
 from tests.support.fleet import APPS, STRANGLER, fleet, propagation, summary
 from tests.support.redis_server import redis_server
 from tests.support.servers import free_port, running
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.server
 
@@ -56,7 +56,7 @@ def test_redis_away_for_10_s_under_load_fails_no_request(tmp_path: Path) -> None
                         failures.append(str(answer.status_code))
                 except httpx.HTTPError as exc:
                     failures.append(repr(exc))
-                time.sleep(0.005)
+                time.sleep(0.005)  # a steady load, not a flood
 
     with ExitStack() as outer:
         first = ExitStack()
@@ -72,19 +72,19 @@ def test_redis_away_for_10_s_under_load_fails_no_request(tmp_path: Path) -> None
         )
         thread = threading.Thread(target=load, args=(gateway,), daemon=True)
         thread.start()
-        _wait(lambda: served["migrated"] > 50, 10)
+        wait_until(lambda: served["migrated"] > 50, what="the load on migrated")
         first.close()  # Redis stops
         away_since = time.monotonic()
         statuses = set()
         while time.monotonic() - away_since < 10:
             statuses.add(_health(gateway)["status"])
-            time.sleep(0.2)
+            time.sleep(0.2)  # health, looked at through the 10 s Redis is away
         during = served["migrated"]
         outer.enter_context(redis_server(tmp_path, redis_port, persist=True))  # back
-        _wait(lambda: _health(gateway)["status"] == "ok", 10)
+        wait_until(lambda: _health(gateway)["status"] == "ok", what="health ok again")
         store.set("GET /work", Flag.build("legacy"), actor="ann", reason="Redis is back")
         legacy_before = served["legacy"]
-        _wait(lambda: served["legacy"] > legacy_before + 20, 5)
+        wait_until(lambda: served["legacy"] > legacy_before + 20, within=5, what="the change")
         stop.set()
         thread.join(timeout=10)
     print(
@@ -101,13 +101,6 @@ def _health(url: str) -> dict[str, object]:
     answer = httpx.get(url + "/_strangler/health", headers={"Connection": "close"}, timeout=5)
     data: dict[str, object] = answer.json()
     return data
-
-
-def _wait(check: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "not so in time"
-        time.sleep(0.1)
 
 
 def test_a_cold_start_without_redis_serves_everything_on_legacy(tmp_path: Path) -> None:

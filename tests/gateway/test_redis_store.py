@@ -15,7 +15,7 @@ from strangler.flags.model import Flag
 from strangler.flags.store import open_store
 from strangler.flags.watcher import FlagWatcher
 from tests.support.cli import pair_cli
-from tests.support.redis_server import redis_server
+from tests.support.redis_server import listeners, redis_server
 from tests.support.servers import free_port
 from tests.support.waiting import wait_until
 
@@ -24,14 +24,6 @@ from tests.support.waiting import wait_until
 def url(tmp_path: Path) -> Iterator[str]:
     with redis_server(tmp_path) as found:
         yield found
-
-
-def subscribers(url: str) -> int:
-    """How many of Redis's channels have a listener (a watcher's, once it has subscribed)."""
-    import redis
-
-    with redis.Redis.from_url(url) as client:
-        return len(client.pubsub_channels())
 
 
 def test_a_store_is_created_on_purpose_and_never_by_a_read(url: str) -> None:
@@ -47,7 +39,7 @@ def test_a_change_is_pushed_to_a_watcher_before_its_poll(url: str) -> None:
     watcher = FlagWatcher(open_store(url), interval=30)
     watcher.start()
     try:
-        wait_until(lambda: subscribers(url), what="the watcher listening")
+        wait_until(lambda: listeners(url), what="the watcher listening")
         started = time.monotonic()
         writer.set("GET /a", Flag.build("migrated"), actor="ann", reason="go")
         wait_until(
@@ -99,7 +91,7 @@ def test_redis_down_is_a_store_fault_and_back_is_caught_up(tmp_path: Path) -> No
         store.set("GET /a", Flag.build("migrated"), actor="ann", reason="go")
         watcher = FlagWatcher(open_store(url), interval=0.1)
         watcher.start()
-        wait_until(lambda: subscribers(url), what="the watcher listening")
+        wait_until(lambda: listeners(url), what="the watcher listening")
     # Redis is stopped here.
     wait_until(lambda: watcher.health()["status"] == "degraded", what="the watcher degraded")
     assert watcher.snapshot.flags["GET /a"] == Flag.build("migrated")

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.fleet import wait_for_workers
 from tests.support.servers import REPO, free_port, running
 
 pytestmark = pytest.mark.server
@@ -74,7 +75,7 @@ class Load:
                 user = f"user-{random.randrange(100_000)}"
                 answer = client.get("/work", headers={"x-user": user})
                 self.seen[(answer.headers.get("x-strangler-backend", "?"), answer.status_code)] += 1
-                time.sleep(0.002)
+                time.sleep(0.002)  # a steady load, not a flood
 
 
 def flag(url: str) -> dict[str, Any] | None:
@@ -181,12 +182,13 @@ def test_metrics_from_two_workers_add_up_to_the_requests_sent(tmp_path: Path) ->
     sent: collections.Counter[str] = collections.Counter()
     pids = set()
     with running(argv, port=port, ready_path="/_strangler/health", env=ENV, timeout=60) as url:
-        httpx.post(
+        change = httpx.post(
             url + "/_strangler/flags",
             headers=ADMIN,
             json={"endpoint": "GET /other", "mode": "migrated", "reason": "metrics test"},
-        ).raise_for_status()
-        time.sleep(0.5)  # both workers follow the flag
+        )
+        change.raise_for_status()
+        wait_for_workers(url, workers=2, version=change.json()["version"])
         for i in range(300):
             # A new connection each time, so both workers serve.
             path = ("/work", "/other", "/nope")[i % 3]

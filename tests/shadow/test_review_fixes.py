@@ -13,6 +13,7 @@ from strangler.shadow.record import EndpointRecord, Mismatch
 from strangler.shadow.redact import REDACTED, Redactor, SeenRequest
 from strangler.types import Environ
 from tests.support.asgi import http_scope
+from tests.support.waiting import wait_until_async
 
 
 def test_noise_is_learned_for_any_list_index_and_never_for_the_status() -> None:
@@ -63,7 +64,7 @@ async def test_a_request_given_up_while_it_waits_for_a_thread_is_not_run() -> No
         sent: list[Any] = []
 
         async def receive() -> dict[str, Any]:
-            await asyncio.sleep(10)
+            await asyncio.sleep(10)  # a client that stays
             return {"type": "http.disconnect"}
 
         async def send(message: Any) -> None:
@@ -73,10 +74,10 @@ async def test_a_request_given_up_while_it_waits_for_a_thread_is_not_run() -> No
 
     bridge = make_bridge(app, threads=1)
     busy = asyncio.create_task(call("/busy"))
-    await asyncio.sleep(0.05)
+    await wait_until_async(lambda: started, what="/busy in the one thread")
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(call("/shadow"), timeout=0.05)
     release.set()
     await busy
-    await asyncio.sleep(0.15)  # the thread is free: a queued job would have run by now
-    assert started == ["/busy"]
+    await call("/after")  # queued behind whatever was queued before it, in the one thread
+    assert started == ["/busy", "/after"]

@@ -104,7 +104,11 @@ async def test_a_post_not_declared_free_of_side_effects_is_never_shadowed(
     gateway.watcher.refresh()
     for _ in range(20):
         assert (await client.post("/orders")).status_code == 200
-    await asyncio.sleep(0.2)
+    # A shadowed GET after them, compared: the shadow queue's earlier jobs were taken and run
+    # first, so a POST sent twice would show by now.
+    shadow(gateway, "GET /items/{item_id}", 100)
+    await client.get("/items/1")
+    await settled(gateway, "GET /items/{item_id}", 1)
     assert shadow_pair.calls["legacy POST /orders"] == 20
     assert shadow_pair.calls["migrated POST /orders"] == 0
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from strangler.comparison.corpus import load_file
+from tests.support.fleet import wait_for_workers
 from tests.support.servers import REPO, free_port, running
 
 pytestmark = pytest.mark.server
@@ -44,7 +45,8 @@ def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str
         yield url, path
 
 
-def shadow_predict(url: str) -> None:
+def shadow_predict(url: str) -> int:
+    """Shadows every /predict; returns the flag version that says so."""
     answer = httpx.post(
         url + "/_strangler/shadow",
         json={
@@ -55,6 +57,7 @@ def shadow_predict(url: str) -> None:
         },
     )
     assert answer.status_code == 200, answer.text
+    return int(answer.json()["version"])
 
 
 def predict_all(url: str, rows: list[list[float]], workers: int = 4) -> list[httpx.Response]:
@@ -146,8 +149,7 @@ def test_every_worker_s_findings_are_reported_together(served: tuple[str, Path])
     `strangler shadow report` (from the store, no --url) and the admin API (whichever worker
     answers) count all 40 requests and the 3 slips."""
     url, path = served
-    shadow_predict(url)
-    time.sleep(1.2)  # both workers see the flag
+    wait_for_workers(url, workers=2, version=shadow_predict(url))
     rows = [features(7 if i % 13 == 5 else None) for i in range(40)]
     assert all(a.status_code == 200 for a in predict_all(url, rows))
     deadline = time.monotonic() + 15
@@ -155,11 +157,14 @@ def test_every_worker_s_findings_are_reported_together(served: tuple[str, Path])
         result = _cli("shadow", "report", "--config", str(path))
         report = httpx.get(url + "/_strangler/shadow").json()
         entry = next((e for e in report["endpoints"] if e["endpoint"] == "POST /predict"), {})
-        if entry.get("compared") == 40 or time.monotonic() > deadline:
+        # Both views: the command reads what the workers last published (every 2 s).
+        lines = [x for x in result.stdout.splitlines() if x.startswith("POST /predict")]
+        published = lines[0].split()[2:4] if lines else []
+        if entry.get("compared") == 40 and published == ["40", "40"]:
             break
-        time.sleep(0.5)
+        assert time.monotonic() < deadline, (entry, result.stdout)
+        time.sleep(0.5)  # between two looks (the command takes a while itself)
     assert len(report["workers"]) == 2, report["workers"]
     assert (entry["compared"], entry["mismatched"]) == (40, 3)
     assert "2 worker(s) reporting" in result.stdout, result.stderr
-    line = next(line for line in result.stdout.splitlines() if line.startswith("POST /predict"))
-    assert line.split()[2:5] == ["40", "40", "3"]  # shadowed, compared, mismatched
+    assert lines[0].split()[2:5] == ["40", "40", "3"]  # shadowed, compared, mismatched

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.redis_server import listeners
 from tests.support.servers import free_port, running
+from tests.support.waiting import wait_until
 
 STRANGLER = str(Path(sys.executable).parent / "strangler")
 APPS = (
@@ -62,6 +64,21 @@ def workers_of(urls: list[str], expected: int, timeout: float = 30.0) -> set[str
     return seen
 
 
+def wait_for_workers(url: str, workers: int, version: int, within: float = 10.0) -> None:
+    """Waits until `workers` distinct workers behind `url` route by flag `version` or a later
+    one (asked on new connections, which land on any worker): after a change, before requests
+    that each worker must serve by it."""
+    following: set[str] = set()
+
+    def all_follow() -> bool:
+        worker, seen, _ = health(url)
+        if seen >= version:
+            following.add(worker)
+        return len(following) >= workers
+
+    wait_until(all_follow, within=within, what=f"{workers} workers at flag version {version}")
+
+
 def time_to_every_worker(urls: list[str], workers: set[str], version: int, since: float) -> float:
     """Seconds from `since` (wall clock, this machine) until the last of `workers` took
     `version`, by each worker's own account (its health's `changed_at`): how often the test
@@ -89,14 +106,14 @@ def propagation(urls: list[str], redis_url: str, changes: int, workers: int) -> 
 
     store = open_store(redis_url)
     everyone = workers_of(urls, workers)
-    time.sleep(0.5)  # every worker listening
+    wait_until(lambda: listeners(redis_url) >= workers, what="every worker listening")
     took = []
     for i in range(changes):
         flag = Flag.build("migrated" if i % 2 == 0 else "legacy")
         since = time.time()
         entry = store.set("GET /work", flag, actor="fleet-test", reason=f"change {i}")
         took.append(time_to_every_worker(urls, everyone, entry.version, since))
-        time.sleep(0.05)
+        time.sleep(0.05)  # a pace between two changes, not a wait for anything
     store.close()
     return took
 

@@ -51,3 +51,13 @@ def redis_server(folder: Path, port: int | None = None, *, persist: bool = False
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def listeners(url: str) -> int:
+    """How many subscriptions the Redis at `url` holds: each flag watcher listening for pushed
+    changes holds one, so a test waits for them before making a change that must be heard."""
+    import redis
+
+    with redis.Redis.from_url(url) as client:
+        channels = client.pubsub_channels()
+        return sum(count for _, count in client.pubsub_numsub(*channels)) if channels else 0
