@@ -18,7 +18,6 @@ import dataclasses
 import json
 import logging
 import os
-import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,6 @@ from prometheus_client import start_http_server
 
 from strangler.admin.api import build_admin_app
 from strangler.bridge.bridge import make_bridge
-from strangler.comparison import jsonpath
 from strangler.comparison.cases import Rules
 from strangler.comparison.corpus import corpus_files, load_corpus
 from strangler.comparison.ledger import load_ledger
@@ -66,82 +64,33 @@ log = logging.getLogger("strangler.assembly")
 
 SETTINGS_ENV = "STRANGLER_SETTINGS_JSON"
 
-_TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")  # an HTTP header name (RFC 9110 token)
-_OURS = {"x-strangler-admin-token", "x-strangler-force-backend", "x-strangler-backend"}
-
 
 def check_settings(settings: Settings) -> None:
-    """Checks what the gateway would refuse, so a server reports one clear line before it
-    starts its workers, not a traceback from each of them."""
-    parse_sticky(settings.sticky)
-    check_admin_prefix(settings.admin_prefix)
+    """Checks what the gateway would refuse beyond the values themselves (Settings checks those
+    when it is made): the admin credentials in the environment, that the request log can be
+    written, and that the endpoints `body_limits` and `guard` name are served by an app; so a
+    server reports one clear line before it starts its workers, not a traceback from each."""
     Credentials.parse(settings.admin_tokens, settings.admin_token, dev_mode=settings.dev_mode)
-    if settings.legacy_threads is not None and settings.legacy_threads < 1:
-        raise ConfigError(f"legacy_threads = {settings.legacy_threads}: give at least 1")
-    if settings.poll_interval <= 0:
-        raise ConfigError(f"poll_interval = {settings.poll_interval}: give a positive number")
-    for name in ("shadow_concurrency", "shadow_queue", "shadow_timeout", "shadow_max_body"):
-        value = getattr(settings, name)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ConfigError(f"{name} = {value!r}: give a positive number")
-    redact = settings.shadow_redact
-    if not isinstance(redact, list) or not all(isinstance(path, str) for path in redact):
-        raise ConfigError(
-            f"shadow_redact = {redact!r}: give a list of JSON paths, e.g. ['$.token']"
-        )
-    for path in redact:
+    log_path = request_log(settings)
+    if log_path not in (None, "stdout", "stderr"):
         try:
-            jsonpath.parse(path)
-        except ValueError as exc:
-            raise ConfigError(f"shadow_redact: {path!r} is not a JSON path: {exc}") from None
-    if not isinstance(settings.guard, list) or not all(isinstance(k, str) for k in settings.guard):
-        raise ConfigError(
-            f"guard = {settings.guard!r}: give a list of endpoints, e.g. ['POST /predict'], or"
-            " ['*'] for every endpoint"
-        )
-    rule = guard_rule(settings)
-    if rule is not None:
-        rule.check()
-        if not settings.metrics:
-            raise ConfigError("guard needs metrics = true: it judges by the requests counted")
-    id_header = settings.request_id_header
-    if id_header is not None and (not _TOKEN.fullmatch(id_header) or id_header.lower() in _OURS):
-        raise ConfigError(
-            f"request_id_header = {id_header!r}: give a header name (letters, digits, '-'), not one"
-            " the gateway uses itself, e.g. 'X-Request-ID'; or '' for no request ids"
-        )
-    if settings.request_log not in ("", "stdout", "stderr"):
-        log_path = Path(settings.path(settings.request_log))
-        try:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
+            Path(log_path).parent.mkdir(parents=True, exist_ok=True)
             with open(log_path, "a", encoding="utf-8"):
                 pass
         except OSError as exc:
             raise ConfigError(f"request_log: cannot write {log_path}: {exc}") from None
-    if not 0 <= settings.metrics_port <= 65535:
-        raise ConfigError(f"metrics_port = {settings.metrics_port}: give a port, or 0 for none")
-    for name, value in vars(settings.limits).items():
-        if value < 0 or (value == 0 and name != "legacy_queue"):  # a queue of 0: no waiting
-            raise ConfigError(f"{name} = {value}: give a positive number")
-    for endpoint, size in settings.body_limits.items():
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ConfigError(f"body_limits[{endpoint!r}] = {size!r}: give a size in bytes")
     try:
-        endpoints = discover(
+        inventory = discover(
             import_string(settings.legacy, settings.root),
             import_string(settings.migrated, settings.root),
         )
     except ConfigError:
         return  # the apps' own error is reported where they are imported
-    named = [("body_limits", key) for key in settings.body_limits]
-    named += [("guard", key) for key in settings.guard if key != EVERY_ENDPOINT]
-    for setting, endpoint in named:
-        try:
-            known = endpoints.get(endpoint)
-        except ValueError as exc:
-            raise ConfigError(f"{setting}: {exc}") from None
-        if known is None:
-            raise ConfigError(f"{setting} names {endpoint!r}, which neither app serves")
+    for key in settings.body_limits:
+        _endpoint_key(inventory, key, "body_limits")
+    for key in settings.guard:
+        if key != EVERY_ENDPOINT:
+            _endpoint_key(inventory, key, "guard")
 
 
 class Runtime:
@@ -327,7 +276,6 @@ def assemble(
 ) -> Gateway:
     """Builds every part from `settings` (its app strings aside: the apps are given) and wires
     them; raises ConfigError for a setting the gateway cannot serve by."""
-    check_admin_prefix(settings.admin_prefix)
     sticky = parse_sticky(settings.sticky)
     watcher = FlagWatcher(
         store if store is not None else open_store(settings.path(settings.flags)),
@@ -407,14 +355,6 @@ def assemble(
         runtime=runtime,
         freeze_gc=settings.freeze_gc,
     )
-
-
-def check_admin_prefix(admin_prefix: str) -> None:
-    """Raises ConfigError unless the admin prefix is a path below the root."""
-    if not admin_prefix.startswith("/") or admin_prefix.rstrip("/") == "":
-        raise ConfigError(
-            f"admin_prefix {admin_prefix!r} must be a path below the root, e.g. '/_strangler'"
-        )
 
 
 def _endpoint_key(inventory: Inventory, key: str, setting: str) -> str:
