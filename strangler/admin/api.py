@@ -39,6 +39,7 @@ from strangler.admin.errors import AdminForbidden, AdminUnauthorized
 from strangler.credentials import Credential, Credentials, Role, presented_token
 from strangler.flags.errors import FlagChangeError, FlagStoreError, UnknownEndpoint
 from strangler.flags.service import FlagService
+from strangler.flags.views import ChangeResult, EndpointRow, FlagTable, HistoryEntry
 from strangler.flags.watcher import FlagWatcher
 from strangler.metrics.exposition import render
 from strangler.metrics.gateway import FlagCollector, GatewayMetrics
@@ -200,18 +201,20 @@ def build_admin_app(
             "worker": watcher.reader,  # which worker answered (host:pid:gateway)
         }
 
-    @guarded.get("/endpoints")
-    def endpoints() -> list[dict[str, Any]]:
+    # The flag answers are typed for mypy (strangler.flags.views), not validated again on the
+    # way out: response_model=None keeps FastAPI from building a model of each.
+    @guarded.get("/endpoints", response_model=None)
+    def endpoints() -> list[EndpointRow]:
         return service.table(watcher.snapshot)
 
-    @guarded.get("/flags")
-    def flags() -> dict[str, Any]:
+    @guarded.get("/flags", response_model=None)
+    def flags() -> FlagTable:
         return watcher.snapshot.to_dict()
 
-    @guarded.post("/flags")
+    @guarded.post("/flags", response_model=None)
     def set_flag(
         change: FlagChange, credential: Credential = Depends(require_writer)
-    ) -> dict[str, Any]:
+    ) -> ChangeResult:
         actor = _actor(credential, change.actor)
         entry = service.set(
             change.endpoint, change.mode, change.percentage, actor=actor, reason=change.reason
@@ -219,19 +222,19 @@ def build_admin_app(
         if entry is None:
             return service.unchanged(change.endpoint, change.mode, change.percentage)
         watcher.refresh()  # this worker sees its own change at once; the others within a poll
-        return {"changed": True, **entry.to_dict(), "readers": service.readers()}
+        return service.changed(entry)
 
-    @guarded.get("/history")
+    @guarded.get("/history", response_model=None)
     def history(
         endpoint: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    ) -> list[dict[str, Any]]:
+    ) -> list[HistoryEntry]:
         return [entry.to_dict() for entry in service.history(endpoint, limit)]
 
-    @guarded.post("/shadow")
+    @guarded.post("/shadow", response_model=None)
     def set_shadow(
         change: ShadowChange, credential: Credential = Depends(require_writer)
-    ) -> dict[str, Any]:
+    ) -> ChangeResult:
         actor = _actor(credential, change.actor)
         entry = service.shadow(
             change.endpoint,
@@ -245,7 +248,7 @@ def build_admin_app(
                 change.endpoint, change.percentage, change.side_effect_free
             )
         watcher.refresh()
-        return {"changed": True, **entry.to_dict(), "readers": service.readers()}
+        return service.changed(entry)
 
     @guarded.get("/shadow")
     def shadow_report() -> dict[str, Any]:

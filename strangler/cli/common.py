@@ -5,13 +5,14 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import click
 
 from strangler.cli.operations import LocalOperations, Operations
 from strangler.errors import ConfigError, StranglerError
+from strangler.flags.views import ChangeResult, FlagView, HistoryEntry
 from strangler.settings import TOKEN_ENV, Settings, load_settings
 
 
@@ -60,14 +61,14 @@ def local(config: Path | None, store: str | None, *, create: bool = False) -> Lo
     return LocalOperations(load_settings(config, flags=store), create=create)
 
 
-def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+def print_table(rows: Sequence[Mapping[str, object]], columns: list[str]) -> None:
     widths = {c: max([len(c), *(len(str(r.get(c, ""))) for r in rows)]) for c in columns}
     click.secho("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip(), bold=True)
     for row in rows:
         click.echo("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
 
 
-def describe(flag: dict[str, Any] | None) -> str:
+def describe(flag: FlagView | None) -> str:
     """A flag as operators read it: `legacy`, `canary 25%`, `off`, `migrated, shadow 10%`..."""
     if flag is None:
         return "(unset)"
@@ -77,16 +78,21 @@ def describe(flag: dict[str, Any] | None) -> str:
     return text
 
 
-def print_change(entry: dict[str, Any]) -> None:
-    if entry.get("changed") is False:
-        click.echo(f"{entry['endpoint']}: already {describe(entry['flag'])}; nothing changed")
+def print_change(result: ChangeResult) -> None:
+    """A change just asked for: made (and who will follow it), or already so."""
+    if result["changed"] is False:
+        click.echo(f"{result['endpoint']}: already {describe(result['flag'])}; nothing changed")
         return
+    print_entry(result)
+    print_readers(result["readers"])
+
+
+def print_entry(entry: HistoryEntry) -> None:
+    """One line of the audit trail."""
     click.echo(
         f"{entry['endpoint']}: {describe(entry['before'])} -> {describe(entry['after'])}"
         f"  (version {entry['version']}, by {entry['actor']}: {entry['reason']})"
     )
-    if "readers" in entry:  # a change just made, not a history line
-        print_readers(entry["readers"])
 
 
 def print_readers(readers: int) -> None:

@@ -20,6 +20,7 @@ from strangler.cli.common import (
     local,
     operations,
     print_change,
+    print_entry,
     print_table,
     reason_option,
     store_option,
@@ -154,7 +155,7 @@ def flags_history(
     """Show the audit trail, newest first (of one ENDPOINT, or all)."""
     for entry in operations(config, url, store).history(endpoint, limit):
         click.echo(f"{entry['at']}  ", nl=False)
-        print_change(entry)
+        print_entry(entry)
 
 
 @flags.command("import")
@@ -175,7 +176,7 @@ def flags_import(path: Path, actor: str, config: Path | None, store: str | None)
         return
     changes = import_flags(ops.service, path, actor=actor)
     for entry in changes:
-        print_change(entry.to_dict())
+        print_entry(entry.to_dict())
     click.echo(f"{len(changes)} flag(s) changed")
 
 
@@ -266,7 +267,7 @@ def flags_restore(
 
     changes = restore_flags(local(config, store).service, path, actor=actor, reason=reason)
     for entry in changes:
-        print_change(entry.to_dict())
+        print_entry(entry.to_dict())
     click.echo(f"{len(changes)} flag(s) changed")
 
 

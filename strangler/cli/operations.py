@@ -20,6 +20,7 @@ from strangler.errors import ConfigError
 from strangler.flags.inventory import Endpoints, PublishedInventory, published_inventory
 from strangler.flags.service import FlagService
 from strangler.flags.store import open_store
+from strangler.flags.views import ChangeResult, EndpointRow, FlagTable, HistoryEntry
 from strangler.settings import Settings
 
 if TYPE_CHECKING:
@@ -28,15 +29,15 @@ if TYPE_CHECKING:
 
 
 class Operations(Protocol):
-    def endpoints(self) -> list[dict[str, Any]]: ...
+    def endpoints(self) -> list[EndpointRow]: ...
 
-    def flags(self) -> dict[str, Any]: ...
+    def flags(self) -> FlagTable: ...
 
     def set(
         self, endpoint: str, mode: str, percentage: float | None, *, actor: str, reason: str
-    ) -> dict[str, Any]: ...
+    ) -> ChangeResult: ...
 
-    def history(self, endpoint: str | None, limit: int) -> list[dict[str, Any]]: ...
+    def history(self, endpoint: str | None, limit: int) -> list[HistoryEntry]: ...
 
     def shadow(
         self,
@@ -46,7 +47,7 @@ class Operations(Protocol):
         *,
         actor: str,
         reason: str,
-    ) -> dict[str, Any]: ...
+    ) -> ChangeResult: ...
 
     def shadow_report(self) -> dict[str, Any]: ...
 
@@ -117,21 +118,21 @@ class LocalOperations:
 
         return progress_of(self.settings, self.service, self.rollouts, FleetReader(self.store))
 
-    def endpoints(self) -> list[dict[str, Any]]:
+    def endpoints(self) -> list[EndpointRow]:
         return self.service.table(self.store.snapshot())
 
-    def flags(self) -> dict[str, Any]:
+    def flags(self) -> FlagTable:
         return self.store.snapshot().to_dict()
 
     def set(
         self, endpoint: str, mode: str, percentage: float | None, *, actor: str, reason: str
-    ) -> dict[str, Any]:
+    ) -> ChangeResult:
         entry = self.service.set(endpoint, mode, percentage, actor=actor, reason=reason)
         if entry is None:
             return self.service.unchanged(endpoint, mode, percentage)
-        return {"changed": True, **entry.to_dict(), "readers": self.service.readers()}
+        return self.service.changed(entry)
 
-    def history(self, endpoint: str | None, limit: int) -> list[dict[str, Any]]:
+    def history(self, endpoint: str | None, limit: int) -> list[HistoryEntry]:
         if endpoint is None:  # no name to check: no inventory needed
             return [entry.to_dict() for entry in self.store.history(None, limit)]
         return [entry.to_dict() for entry in self.service.history(endpoint, limit)]
@@ -144,13 +145,13 @@ class LocalOperations:
         *,
         actor: str,
         reason: str,
-    ) -> dict[str, Any]:
+    ) -> ChangeResult:
         entry = self.service.shadow(
             endpoint, percentage, side_effect_free=side_effect_free, actor=actor, reason=reason
         )
         if entry is None:
             return self.service.shadow_unchanged(endpoint, percentage, side_effect_free)
-        return {"changed": True, **entry.to_dict(), "readers": self.service.readers()}
+        return self.service.changed(entry)
 
     def shadow_report(self) -> dict[str, Any]:
         """What every worker reading this store published of its shadowing lately."""

@@ -15,6 +15,7 @@ from strangler.flags.errors import (
     NoMigratedHandler,
     UnknownEndpoint,
 )
+from strangler.flags.views import ChangeResult, EndpointRow, FlagTable, HistoryEntry
 from strangler.rollout.errors import InvalidPlan, NoRollout, RolloutError
 
 # The admin API's error types, turned back into the same exceptions the local path raises.
@@ -58,17 +59,17 @@ class RemoteOperations:
             message += " (set STRANGLER_ADMIN_TOKEN to the gateway's admin token)"
         raise AdminError(f"the gateway answered {response.status_code}: {message}")
 
-    def endpoints(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._call("GET", "/endpoints")
+    def endpoints(self) -> list[EndpointRow]:
+        result: list[EndpointRow] = self._call("GET", "/endpoints")
         return result
 
-    def flags(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", "/flags")
+    def flags(self) -> FlagTable:
+        result: FlagTable = self._call("GET", "/flags")
         return result
 
     def set(
         self, endpoint: str, mode: str, percentage: float | None, *, actor: str, reason: str
-    ) -> dict[str, Any]:
+    ) -> ChangeResult:
         body = {
             "endpoint": endpoint,
             "mode": mode,
@@ -76,14 +77,14 @@ class RemoteOperations:
             "reason": reason,
             "actor": actor,
         }
-        result: dict[str, Any] = self._call("POST", "/flags", json=body)
+        result: ChangeResult = self._call("POST", "/flags", json=body)
         return result
 
-    def history(self, endpoint: str | None, limit: int) -> list[dict[str, Any]]:
+    def history(self, endpoint: str | None, limit: int) -> list[HistoryEntry]:
         params: dict[str, Any] = {"limit": limit}
         if endpoint:
             params["endpoint"] = endpoint
-        result: list[dict[str, Any]] = self._call("GET", "/history", params=params)
+        result: list[HistoryEntry] = self._call("GET", "/history", params=params)
         return result
 
     def shadow(
@@ -94,7 +95,7 @@ class RemoteOperations:
         *,
         actor: str,
         reason: str,
-    ) -> dict[str, Any]:
+    ) -> ChangeResult:
         body = {
             "endpoint": endpoint,
             "percentage": percentage,
@@ -102,7 +103,7 @@ class RemoteOperations:
             "reason": reason,
             "actor": actor,
         }
-        result: dict[str, Any] = self._call("POST", "/shadow", json=body)
+        result: ChangeResult = self._call("POST", "/shadow", json=body)
         return result
 
     def shadow_report(self) -> dict[str, Any]:

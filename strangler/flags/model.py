@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 from strangler.flags.errors import InvalidFlag
+from strangler.flags.views import FlagTable, FlagView, HistoryEntry
 from strangler.types import Mode
 
 
@@ -63,8 +64,8 @@ class Flag:
             text += f", shadow {self.shadow:g}%"
         return text
 
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"mode": self.mode.value, "percentage": self.percentage}
+    def to_dict(self) -> FlagView:
+        data: FlagView = {"mode": self.mode.value, "percentage": self.percentage}
         if self.shadow or self.side_effect_free:
             data["shadow"] = self.shadow
             data["side_effect_free"] = self.side_effect_free
@@ -104,7 +105,7 @@ class FlagSnapshot:
         shadowing = any(flag.shadow for flag in flags.values())
         return cls(version, MappingProxyType(dict(flags)), shadowing)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> FlagTable:
         """The table as the admin API and `strangler flags list` show it, keys sorted."""
         return {
             "version": self.version,
@@ -133,7 +134,7 @@ class AuditEntry:
     reason: str
     version: int
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> HistoryEntry:
         return {
             "id": self.id,
             "at": self.at,

@@ -7,7 +7,7 @@ published in the store for the CLI (strangler.flags.inventory): anything that is
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from strangler.flags.errors import (
     FlagChangeError,
@@ -20,6 +20,7 @@ from strangler.flags.errors import (
 from strangler.flags.inventory import Endpoints, Route
 from strangler.flags.model import AuditEntry, Flag, FlagSnapshot
 from strangler.flags.store import FlagStore
+from strangler.flags.views import Changed, EndpointRow, Unchanged
 from strangler.types import Backend, Mode
 
 
@@ -163,14 +164,18 @@ class FlagService:
             )
         return flag
 
-    def unchanged(self, key: str, mode: str, percentage: float | None = None) -> dict[str, Any]:
+    def changed(self, entry: AuditEntry) -> Changed:
+        """What the admin API and the CLI answer for a change made."""
+        return {"changed": True, **entry.to_dict(), "readers": self.readers()}
+
+    def unchanged(self, key: str, mode: str, percentage: float | None = None) -> Unchanged:
         """What the admin API and the CLI answer for a change that changes nothing."""
         endpoint, flag = self.check(key, mode, percentage)
         return {"changed": False, "endpoint": endpoint.key, "flag": flag.to_dict()}
 
     def shadow_unchanged(
         self, key: str, percentage: float, side_effect_free: str | None = None
-    ) -> dict[str, Any]:
+    ) -> Unchanged:
         """What the admin API and the CLI answer for a shadow change that changes nothing."""
         endpoint, flag = self.check_shadow(key, percentage, side_effect_free)
         return {"changed": False, "endpoint": endpoint.key, "flag": flag.to_dict()}
@@ -216,9 +221,9 @@ class FlagService:
     def history(self, key: str | None = None, limit: int = 50) -> list[AuditEntry]:
         return self.store.history(self.endpoint(key).key if key else None, limit)
 
-    def table(self, snapshot: FlagSnapshot) -> list[dict[str, Any]]:
+    def table(self, snapshot: FlagSnapshot) -> list[EndpointRow]:
         """Every endpoint with its flag and where its requests go, as operators see them."""
-        rows = []
+        rows: list[EndpointRow] = []
         for endpoint in self.inventory:
             flag = snapshot.flags.get(endpoint.key)
             if len(endpoint.backends) == 1:
