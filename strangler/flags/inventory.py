@@ -127,25 +127,29 @@ def _rows(endpoints: Iterable[Route]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: (row["template"], row["method"]))
 
 
-def _document(store: FlagStore) -> dict[str, Any] | None:
+def _document(store: FlagStore, where: str = "") -> dict[str, Any] | None:
+    """The record in `store`, or None; FlagStoreError if it is not one this version reads."""
     text = store.inventory()
     if text is None:
         return None
     try:
         document = json.loads(text)
-        if not isinstance(document, dict) or document.get("schema") != SCHEMA:
-            raise ValueError(f"schema {document.get('schema')!r}, not {SCHEMA}")
-        return document
-    except (ValueError, AttributeError) as exc:
+        schema = document.get("schema") if isinstance(document, dict) else None
+    except ValueError:
+        schema = "not JSON"
+    if schema != SCHEMA:
+        place = f"the flag store {where}" if where else "the flag store"
         raise FlagStoreError(
-            f"the endpoint inventory in the flag store cannot be read: {exc}"
-        ) from None
+            f"the endpoint inventory in {place} is not one this strangler reads (schema"
+            f" {schema!r}, not {SCHEMA}): publish it again, `strangler endpoints --publish`"
+        )
+    return dict(document)
 
 
 def published_inventory(store: FlagStore, where: str) -> PublishedInventory:
     """The inventory last published in `store` (named `where` in the error); NoInventory
     saying how to publish one if there is none."""
-    document = _document(store)
+    document = _document(store, where)
     if document is None:
         raise NoInventory(
             f"no endpoint inventory in the flag store {where}: start the gateway on it once"

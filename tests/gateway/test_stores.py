@@ -290,6 +290,21 @@ def test_a_store_with_nothing_published_says_how_to_publish(store: FlagStore) ->
     assert "`strangler endpoints --publish`" in str(missing.value)
 
 
+def test_an_inventory_this_version_cannot_read_says_so_and_is_replaced() -> None:
+    """A record that is not JSON, or of another schema, is refused with the way to publish it
+    again, and the next publication replaces it."""
+    store = MemoryFlagStore()
+    for record in ("not json", '{"schema": 2, "endpoints": []}'):
+        store.save_inventory(record)
+        with pytest.raises(FlagStoreError, match="endpoints --publish") as refused:
+            published_inventory(store, "var/flags.db")
+        assert "in the flag store var/flags.db is not one this strangler reads" in str(
+            refused.value
+        )
+        assert publish_inventory(store, pair_inventory())
+        assert len(published_inventory(store, "var/flags.db")) == 3
+
+
 # The schema of a store made before the inventory was kept in it (strangler 0.2.0).
 OLD_SCHEMA = """
 CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL,
