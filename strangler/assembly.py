@@ -130,6 +130,7 @@ class Runtime:
         self.conductor = Conductor(self.rollouts, watcher.reader, guarding)
         self._contract_results = contract_results
         self._legacy_quiet_days = legacy_quiet_days
+        self._closed = False
         self._publisher: threading.Thread | None = None
 
     @property
@@ -153,6 +154,9 @@ class Runtime:
         self.conductor.start()
 
     def close(self) -> None:
+        if self._closed:  # stopping twice is harmless
+            return
+        self._closed = True
         if self._publisher is not None:
             self._publisher.join(timeout=5)
         self.conductor.stop()
