@@ -1,15 +1,13 @@
-"""Fidelity: a client cannot tell the passthrough Flask app served alone from it served through
-the bridge, or through the gateway with no flags set (every endpoint on legacy).
-
-Two levels: in-process (Flask's test client vs httpx.ASGITransport, which buffers responses, so
-no streaming here) and real servers (gunicorn vs uvicorn, over TCP on 127.0.0.1). Requests are
-data (`CASES`); each is built once as bytes and sent alike to both sides.
+"""Fidelity over real servers: a client cannot tell the passthrough Flask app under gunicorn from
+it served through the bridge, or through the gateway with no flags set (every endpoint on legacy),
+under uvicorn, over TCP on 127.0.0.1. Requests are data (tests/support/passthrough.py); each is
+built once as bytes and sent alike to both sides. The same cases in process:
+tests/bridge/test_passthrough.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import http.client
 import socket
 import sys
@@ -17,230 +15,22 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from strangler.types import ASGIApp
-from tests.support.servers import free_port, running, uvicorn_argv
-from tests.test_apps import passthrough
-
-HOST = "passthrough.test"
-PREFIX = "/legacy"
-SERVED_THROUGH = ["bridge", "gateway"]
-# Headers two correct servers legitimately differ on, so they are not compared:
-# - date, server: each server stamps its own.
-# - connection, keep-alive, transfer-encoding: hop-by-hop framing and keep-alive policy, which
-#   gunicorn and uvicorn each choose for themselves (chunked vs close-delimited, close vs reuse).
-# - x-strangler-backend, x-request-id: the gateway's mark of the backend that served, and the
-#   request id it makes when a request has none, added on purpose.
-IGNORED_HEADERS = frozenset(
-    {
-        "date",
-        "server",
-        "connection",
-        "keep-alive",
-        "transfer-encoding",
-        "x-strangler-backend",
-        "x-request-id",
-    }
+from tests.support.passthrough import (
+    CASES,
+    HOST,
+    PREFIX,
+    PREFIX_CASES,
+    SERVED_THROUGH,
+    UPLOAD,
+    Case,
+    Snapshot,
+    snapshot,
 )
-UPLOAD = bytes(range(256)) * 2048  # 512 KiB: bigger than the bridge buffers, so it streams in
-
-Snapshot = tuple[int, list[tuple[str, str]], bytes]
-
-
-@dataclasses.dataclass(frozen=True)
-class Case:
-    """One request, sent alike to the app served alone and served through the bridge."""
-
-    name: str
-    method: str
-    path: str
-    status: int = 200  # what the app answers: guards against two equally broken answers
-    params: dict[str, str] | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-    content: bytes | None = None
-    data: dict[str, Any] | None = None
-    files: list[tuple[str, tuple[str, bytes, str]]] | None = None
-    # False where Flask's test client is no reference: it maps `X_User` onto HTTP_X_USER where
-    # real servers drop it, and it re-raises an `exc_info` where servers send the new headers.
-    in_process: bool = True
-    # False where gunicorn is no reference: given `exc_info` before any byte was sent, it sends
-    # the old headers and the new ones (Content-Type twice); PEP 3333 says the new replace them.
-    vs_gunicorn: bool = True
-    under_prefix: bool = False  # also sent with the app mounted under PREFIX
-
-    def request(self, base_url: str) -> httpx.Request:
-        request = httpx.Request(
-            self.method,
-            base_url + self.path,
-            params=self.params,
-            headers=[("Host", HOST), *self.headers],
-            content=self.content,
-            data=self.data,
-            files=self.files,
-        )
-        request.read()
-        return request
-
-
-CASES = [
-    Case("plain_get", "GET", "/", under_prefix=True),
-    Case("head_request", "HEAD", "/"),
-    Case("head_of_a_stream", "HEAD", "/stream/numbers"),
-    Case("several_set_cookie", "GET", "/cookies/set", under_prefix=True),
-    Case("cookie_header", "GET", "/cookies/echo", headers=(("Cookie", "a=1; b=two"),)),
-    Case("redirect_location", "GET", "/redirect", 302, under_prefix=True),
-    Case("redirect_external_308", "GET", "/redirect/external", 308, under_prefix=True),
-    Case("redirect_target", "GET", "/target", params={"q": "1"}, under_prefix=True),
-    Case("not_found", "GET", "/nowhere", 404, under_prefix=True),
-    Case("method_not_allowed", "DELETE", "/", 405),
-    Case("flask_handles_its_error", "GET", "/error", 500),
-    Case("form_fields", "POST", "/form", data={"name": ["Zoë", "Ann"], "x": "1"}),
-    Case(
-        "multipart_upload",
-        "POST",
-        "/form",
-        data={"title": "ünï"},
-        files=[
-            ("doc", ("résumé.txt", "héllo".encode(), "text/plain")),
-            ("doc", ("big.bin", UPLOAD, "application/octet-stream")),
-        ],
-    ),
-    Case("small_body", "POST", "/echo", content=b"hello"),
-    Case("big_body", "PUT", "/echo", content=UPLOAD),
-    Case(
-        "unicode_path_and_query", "GET", "/path/héllo wörld/ünï", params={"q": "ça va", "e": "🙂"}
-    ),
-    Case("encoded_slash", "GET", "/path/a%2Fb"),
-    Case("environ", "GET", "/environ", params={"x": "1"}, under_prefix=True),
-    Case(
-        "underscore_header_dropped",
-        "GET",
-        "/environ",
-        headers=(("X_User", "spoof"),),
-        in_process=False,
-    ),
-    Case("streamed_response", "GET", "/stream/numbers", params={"n": "200"}),
-    Case("raw_start_response_in_iterable", "GET", "/raw/late-start", 201),
-    Case("raw_write_callable", "GET", "/raw/write"),
-    Case(
-        "raw_exc_info_replaces_headers",
-        "GET",
-        "/raw/exc-info",
-        503,
-        in_process=False,
-        vs_gunicorn=False,
-    ),
-]
-PREFIX_CASES = [case for case in CASES if case.under_prefix]
-
-
-def snapshot(status: int, headers: Iterable[tuple[str, str]], body: bytes) -> Snapshot:
-    """What a client notices of a response: status, headers in order, body bytes."""
-    kept = [(name.lower(), value) for name, value in headers if name.lower() not in IGNORED_HEADERS]
-    return status, kept, body
-
-
-# --- in process ---------------------------------------------------------------------------------
-
-
-def served_in_process(through: str) -> ASGIApp:
-    if through == "bridge":
-        return passthrough.bridged
-    from tests.test_apps.passthrough_gateway import create
-
-    return create()
-
-
-def via_flask_test_client(request: httpx.Request, *, script_name: str = "") -> Snapshot:
-    client = passthrough.app.test_client(use_cookies=False)  # its jar would replace Cookie
-    response = client.open(
-        request.url.raw_path.decode("ascii"),
-        method=request.method,
-        headers=list(request.headers.multi_items()),
-        data=request.content,
-        base_url=f"http://{HOST}{script_name}",
-    )
-    return snapshot(response.status_code, response.headers.to_wsgi_list(), response.get_data())
-
-
-async def via_asgi(asgi_app: ASGIApp, request: httpx.Request, *, root_path: str = "") -> Snapshot:
-    transport = httpx.ASGITransport(asgi_app, root_path=root_path)
-    async with httpx.AsyncClient(transport=transport) as client:
-        response = await client.send(request)
-    return snapshot(response.status_code, response.headers.multi_items(), response.content)
-
-
-@pytest.mark.parametrize("through", SERVED_THROUGH)
-@pytest.mark.parametrize("case", [c for c in CASES if c.in_process], ids=lambda c: c.name)
-async def test_case_matches_flask_alone_in_process(case: Case, through: str) -> None:
-    """The response through the bridge equals Flask's own answer to the same request."""
-    alone = via_flask_test_client(case.request(f"http://{HOST}"))
-    served = await via_asgi(served_in_process(through), case.request(f"http://{HOST}"))
-    assert served == alone
-    assert served[0] == case.status
-
-
-@pytest.mark.parametrize("through", SERVED_THROUGH)
-@pytest.mark.parametrize("case", PREFIX_CASES, ids=lambda c: c.name)
-async def test_case_under_a_prefix_matches_flask_alone_in_process(case: Case, through: str) -> None:
-    """Mounted under a prefix (root_path), the bridge answers as Flask under that SCRIPT_NAME."""
-    alone = via_flask_test_client(case.request(f"http://{HOST}"), script_name=PREFIX)
-    request = case.request(f"http://{HOST}{PREFIX}")
-    served = await via_asgi(served_in_process(through), request, root_path=PREFIX)
-    assert served == alone
-    assert served[0] == case.status
-
-
-@pytest.mark.parametrize("through", SERVED_THROUGH)
-async def test_several_cookie_headers_read_as_one_in_process(through: str) -> None:
-    """Several Cookie fields reach Flask as one joined with "; ", so every cookie is seen."""
-    split = Case("split", "GET", "/cookies/echo", headers=(("Cookie", "a=1"), ("Cookie", "b=2")))
-    joined = Case("joined", "GET", "/cookies/echo", headers=(("Cookie", "a=1; b=2"),))
-    served = await via_asgi(served_in_process(through), split.request(f"http://{HOST}"))
-    assert served == via_flask_test_client(joined.request(f"http://{HOST}"))
-    assert served[2] == b'{"a":"1","b":"2"}\n'
-
-
-@pytest.mark.parametrize("through", SERVED_THROUGH)
-async def test_session_counts_alike_in_process(through: str) -> None:
-    """A session cookie set by Flask comes back and counts up through the bridge as alone."""
-    transport = httpx.ASGITransport(served_in_process(through))
-    async with httpx.AsyncClient(transport=transport, base_url=f"http://{HOST}") as client:
-        served = [(await client.post("/session/incr")).json()["count"] for _ in range(3)]
-    alone_client = passthrough.app.test_client()
-    alone = [alone_client.post("/session/incr").get_json()["count"] for _ in range(3)]
-    assert served == alone == [1, 2, 3]
-
-
-@pytest.mark.parametrize("through", SERVED_THROUGH)
-async def test_chunked_upload_reaches_flask_whole_in_process(through: str) -> None:
-    """A request body of unknown length (chunked) reaches Flask in full."""
-
-    async def parts() -> Any:
-        for i in range(5):
-            yield UPLOAD[i * 1000 : (i + 1) * 1000]
-
-    transport = httpx.ASGITransport(served_in_process(through))
-    async with httpx.AsyncClient(transport=transport, base_url=f"http://{HOST}") as client:
-        response = await client.post("/echo", content=parts())
-    assert response.json()["length"] == 5000
-    assert response.json()["transfer_encoding"] == "chunked"
-
-
-@pytest.mark.parametrize("through", SERVED_THROUGH)
-async def test_asgi_scope_is_reachable_from_flask_in_process(through: str) -> None:
-    """Flask sees the original ASGI scope as environ["asgi.scope"]."""
-    transport = httpx.ASGITransport(served_in_process(through), root_path=PREFIX)
-    async with httpx.AsyncClient(transport=transport, base_url=f"http://{HOST}") as client:
-        response = await client.get(f"{PREFIX}/asgi-scope")
-    assert response.json() == {"type": "http", "path": f"{PREFIX}/asgi-scope", "root_path": PREFIX}
-
-
-# --- real servers -------------------------------------------------------------------------------
+from tests.support.servers import free_port, running, uvicorn_argv
 
 
 class Servers:

@@ -1,8 +1,12 @@
-"""Unit tests of the WSGI bridge: the environ it builds, its request body, its two paths."""
+"""The WSGI bridge (strangler.bridge.bridge): its two paths, answered whole and streamed.
+
+The environ it builds is tested in test_environ.py, the request body in test_streams.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import sys
@@ -15,53 +19,11 @@ import pytest
 from flask import Flask
 
 from strangler.bridge.bridge import make_bridge
-from strangler.bridge.environ import build_environ
-from strangler.bridge.errors import ClientDisconnected
-from strangler.bridge.streams import RequestBody
 from strangler.types import ASGIApp, Environ, Message, Scope
-from tests.support.asgi import http_scope
+from tests.support.asgi import FakeClient, http_scope
 from tests.support.waiting import wait_until_async
 
 TEXT = [("Content-Type", "text/plain")]
-
-
-class FakeClient:
-    """The server side of one request: scripted `receive` messages, recorded `send` messages."""
-
-    def __init__(self, *body: bytes) -> None:
-        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
-        for i, chunk in enumerate(body or (b"",)):
-            more = i < len(body) - 1
-            self.inbox.put_nowait({"type": "http.request", "body": chunk, "more_body": more})
-        self.sent: list[Message] = []
-        self.first_chunk = asyncio.Event()
-
-    async def receive(self) -> Message:
-        return await self.inbox.get()
-
-    async def send(self, message: Message) -> None:
-        self.sent.append(message)
-        if message["type"] == "http.response.body" and message.get("body"):
-            self.first_chunk.set()
-
-    def disconnect(self) -> None:
-        self.inbox.put_nowait({"type": "http.disconnect"})
-
-    @property
-    def status(self) -> int:
-        return int(self.sent[0]["status"])
-
-    @property
-    def headers(self) -> list[tuple[bytes, bytes]]:
-        return list(self.sent[0]["headers"])
-
-    @property
-    def body(self) -> bytes:
-        return b"".join(m.get("body", b"") for m in self.sent[1:])
-
-    @property
-    def body_messages(self) -> list[Message]:
-        return self.sent[1:]
 
 
 async def call(app: ASGIApp, scope: Scope | None = None, client: FakeClient | None = None) -> Any:
@@ -78,99 +40,6 @@ def wsgi(body: Iterable[bytes], status: str = "200 OK", headers: Any = None) -> 
         return body
 
     return app
-
-
-# --- the environ ----------------------------------------------------------------------------
-
-
-def test_several_cookie_fields_join_with_a_semicolon() -> None:
-    """Several Cookie fields join with "; " so a cookie parser sees every cookie."""
-    scope = http_scope(headers=[(b"cookie", b"a=1"), (b"cookie", b"b=2")])
-    assert build_environ(scope, None)["HTTP_COOKIE"] == "a=1; b=2"
-
-
-def test_other_repeated_headers_join_with_a_comma() -> None:
-    """Other repeated header fields join with "," as RFC 9110 lists do."""
-    scope = http_scope(headers=[(b"accept", b"text/html"), (b"accept", b"*/*")])
-    assert build_environ(scope, None)["HTTP_ACCEPT"] == "text/html,*/*"
-
-
-def test_header_names_with_underscores_are_dropped() -> None:
-    """`X_User` cannot pose as `X-User`: headers with "_" are dropped, as gunicorn does."""
-    scope = http_scope(headers=[(b"x-user", b"real"), (b"x_user", b"spoof")])
-    assert build_environ(scope, None)["HTTP_X_USER"] == "real"
-
-
-def test_content_type_and_length_have_no_http_prefix() -> None:
-    """Content-Type and Content-Length map to CONTENT_TYPE and CONTENT_LENGTH."""
-    scope = http_scope(headers=[(b"content-type", b"text/plain"), (b"content-length", b"3")])
-    environ = build_environ(scope, None)
-    assert (environ["CONTENT_TYPE"], environ["CONTENT_LENGTH"]) == ("text/plain", "3")
-    assert "HTTP_CONTENT_TYPE" not in environ
-
-
-def test_root_path_becomes_script_name_and_path_info_is_relative() -> None:
-    """The mount prefix is SCRIPT_NAME; PATH_INFO is the rest of the path."""
-    environ = build_environ(http_scope("/legacy/items/1", root_path="/legacy"), None)
-    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/legacy", "/items/1")
-
-
-def test_root_path_is_stripped_only_at_a_segment_boundary() -> None:
-    """A root_path of /app leaves /apple alone."""
-    environ = build_environ(http_scope("/apple", root_path="/app"), None)
-    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/app", "/apple")
-
-
-def test_non_ascii_path_is_latin1_of_its_utf8_bytes() -> None:
-    """PATH_INFO holds the path's UTF-8 bytes as latin-1 characters (PEP 3333)."""
-    environ = build_environ(http_scope("/héllo"), None)
-    assert environ["PATH_INFO"].encode("latin-1").decode("utf-8") == "/héllo"
-
-
-def test_raw_utf8_query_string_decodes_as_latin1() -> None:
-    """A query string of raw UTF-8 bytes decodes as latin-1 (a2wsgi's ascii raises)."""
-    environ = build_environ(http_scope(query="q=ça".encode()), None)
-    assert environ["QUERY_STRING"].encode("latin-1") == "q=ça".encode()
-
-
-def test_environ_carries_the_asgi_scope_and_input_terminated() -> None:
-    """The original scope is environ["asgi.scope"]; the input ends where the body does."""
-    scope = http_scope()
-    environ = build_environ(scope, None)
-    assert environ["asgi.scope"] is scope
-    assert environ["wsgi.input_terminated"] is True
-
-
-# --- the request body -----------------------------------------------------------------------
-
-
-async def read_in_thread(client: FakeClient, reader: Any) -> Any:
-    body = RequestBody(asyncio.get_running_loop(), client.receive)
-    return await asyncio.wait_for(asyncio.to_thread(reader, body), timeout=5)
-
-
-async def test_request_body_readline_with_a_limit_reads_the_first_line() -> None:
-    """readline(limit) before any read returns the first line (a2wsgi's returns b"")."""
-    client = FakeClient(b"one\ntw", b"o\nthree")
-    lines = await read_in_thread(client, lambda body: [body.readline(65536) for _ in range(4)])
-    assert lines == [b"one\n", b"two\n", b"three", b""]
-
-
-async def test_request_body_reads_sizes_across_messages() -> None:
-    """read(n) gathers bytes across ASGI messages, then read() returns the rest."""
-    client = FakeClient(b"abc", b"", b"defgh", b"ij")
-    parts = await read_in_thread(client, lambda body: [body.read(4), body.read(4), body.read()])
-    assert parts == [b"abcd", b"efgh", b"ij"]
-
-
-async def test_request_body_raises_when_the_client_disconnects() -> None:
-    """A body cut short by a disconnect raises ClientDisconnected, never a silent short read."""
-    client = FakeClient()
-    client.inbox = asyncio.Queue()
-    client.inbox.put_nowait({"type": "http.request", "body": b"part", "more_body": True})
-    client.disconnect()
-    with pytest.raises(ClientDisconnected):
-        await read_in_thread(client, lambda body: body.read())
 
 
 # --- answered whole -------------------------------------------------------------------------
@@ -639,3 +508,38 @@ async def test_websocket_is_closed() -> None:
     """A websocket connection is closed: WSGI cannot speak it."""
     client = await call(make_bridge(wsgi([])), {"type": "websocket", "path": "/"})
     assert client.sent == [{"type": "websocket.close", "code": 1000}]
+
+
+async def test_a_request_given_up_while_it_waits_for_a_thread_is_not_run() -> None:
+    """A shadow call that timed out while queued for a legacy thread must not run later and
+    take a thread from the clients."""
+    release = threading.Event()
+    started: list[str] = []
+
+    def app(environ: Environ, start_response: Any) -> list[bytes]:
+        started.append(environ["PATH_INFO"])
+        release.wait(timeout=5)
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    async def call(path: str) -> None:
+        sent: list[Any] = []
+
+        async def receive() -> dict[str, Any]:
+            await asyncio.sleep(10)  # a client that stays
+            return {"type": "http.disconnect"}
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await bridge(http_scope(path), receive, send)
+
+    bridge = make_bridge(app, threads=1)
+    busy = asyncio.create_task(call("/busy"))
+    await wait_until_async(lambda: started, what="/busy in the one thread")
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(call("/shadow"), timeout=0.05)
+    release.set()
+    await busy
+    await call("/after")  # queued behind whatever was queued before it, in the one thread
+    assert started == ["/busy", "/after"]

@@ -1,0 +1,27 @@
+"""What shadowing found per endpoint (strangler.shadow.record): noise learned, and taken back."""
+
+from __future__ import annotations
+
+from strangler.comparison.compare import Answer, Difference
+from strangler.shadow.record import EndpointRecord, Mismatch
+from strangler.shadow.redact import SeenRequest
+
+
+def test_noise_is_learned_for_any_list_index_and_never_for_the_status() -> None:
+    record = EndpointRecord()
+    record.learn_noise({"$.items[0].id", "$.items[2].id", "status", "body", "$"})
+    assert record.noise == {"$.items[*].id"}
+    assert record.is_noise(Difference("$.items[49].id", 1, 2))
+    assert not record.is_noise(Difference("status", 200, 503))
+
+
+def test_learning_noise_takes_back_only_the_mismatches_that_were_only_noise() -> None:
+    record = EndpointRecord(compared=2, mismatched=2)
+    request = SeenRequest("GET", "/x", "", (), b"")
+    answer = Answer(200, (), b"{}")
+    for wheres in (["$.at"], ["$.at", "$.price"]):
+        diffs = [Difference(w, 1, 2) for w in wheres]
+        record.mismatches.append(Mismatch("t", request, answer, answer, diffs, "legacy"))
+    record.learn_noise({"$.at"})
+    assert (record.mismatched, record.matched) == (1, 1)
+    assert [d.where for d in record.mismatches[0].differences] == ["$.price"]
