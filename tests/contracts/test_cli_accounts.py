@@ -1,10 +1,9 @@
-"""The accounts pair (tests/test_apps/accounts): sessions that must cross backends, a port that
-raises, and a stateless pair with no reset hook, each caught with a readable report."""
+"""`strangler contract run` on the accounts pair (tests/test_apps/accounts): sessions that must
+cross backends, a port that raises, and a stateless pair with no reset hook, each caught with a
+readable report."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -85,18 +84,3 @@ def test_one_case_alone_gives_the_verdict_it_gets_in_the_full_run() -> None:
     assert "1 passed, 0 failed" in alone.output
     together = contract_run("--no-fuzz")
     assert "FAIL" not in together.output
-
-
-def test_pytest_says_once_that_the_corpus_has_no_reset_hook() -> None:
-    """Collected by the plugin, the pair's corpus passes and the summary names the missing hook."""
-    folder = REPO / "tests" / "test_apps" / "accounts"
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout
-    assert done.stdout.count("no reset hook (contract_reset)") == 1
