@@ -1,4 +1,4 @@
-"""The endpoint inventory: one template syntax, discovery from both apps, request matching."""
+"""The endpoint inventory (strangler.routing.inventory): discovery from both apps, matching."""
 
 from __future__ import annotations
 
@@ -6,26 +6,9 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from flask import Flask
 
-from strangler.routing.inventory import Inventory, discover, normalise_template, parse_route_key
+from strangler.routing.inventory import Inventory, discover
 from strangler.types import Backend
 from tests.test_apps import pair
-
-
-@pytest.mark.parametrize(
-    ("template", "expected"),
-    [
-        ("/predict/<label>", "/predict/{label}"),
-        ("/predict/{label}", "/predict/{label}"),
-        ("/items/<int:item_id>", "/items/{item_id}"),
-        ("/files/<path:name>", "/files/{name:path}"),
-        ("/files/{name:path}", "/files/{name:path}"),
-        ("/a/<string(length=2):x>/b", "/a/{x}/b"),
-        ("/plain", "/plain"),
-    ],
-)
-def test_flask_and_fastapi_templates_share_one_syntax(template: str, expected: str) -> None:
-    """Flask's <conv:name> and FastAPI's {name} both normalise to {name} ({name:path} for paths)."""
-    assert normalise_template(template) == expected
 
 
 def test_route_keys_in_either_syntax_name_the_same_endpoint() -> None:
@@ -89,12 +72,6 @@ def test_path_parameters_match_several_segments() -> None:
     endpoint = inventory.match("GET", "/files/a/b/c.txt")
     assert endpoint is not None
     assert endpoint.key == "GET /files/{name:path}"
-
-
-def test_malformed_route_key_says_how_to_write_one() -> None:
-    """A key without a method or a leading slash is refused with an example."""
-    with pytest.raises(ValueError, match="METHOD /path"):
-        parse_route_key("/health")
 
 
 def test_empty_inventory_matches_nothing() -> None:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from strangler.assembly import create_gateway
-from tests.gateway.conftest import ADMIN, ADMIN_TOKEN
+from tests.admin.conftest import ADMIN, ADMIN_TOKEN
 from tests.test_apps import pair
 
 
