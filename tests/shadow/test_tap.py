@@ -1,4 +1,5 @@
-"""Shadow traffic in process: the client's answer untouched, the other backend compared (#13)."""
+"""Shadow traffic in process (strangler.shadow.tap): the client's answer untouched, the other
+backend compared (#13)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from strangler.comparison.ledger import Entry, Ledger
 from strangler.flags.errors import InvalidFlag
 from strangler.flags.model import Flag
 from strangler.gateway.dispatch import Gateway
+from strangler.settings import import_string
 from strangler.shadow.tap import ShadowLimits, ShadowTap
 from strangler.types import Mode
 from tests.test_apps import shadow_pair
@@ -260,3 +262,21 @@ async def test_a_busy_cpu_is_left_to_the_clients_and_the_skips_counted() -> None
     record = gateway.shadow.records["GET /items/{item_id}"]
     assert (record.busy, record.shadowed) == (5, 0)
     assert shadow_pair.calls["migrated GET /items"] == 0
+
+
+async def test_the_health_timestamp_is_learned_as_noise_not_counted() -> None:
+    """No corpus rules here: /health's timestamp differs between any two answers, so A/A
+    learns it, and 20 shadowed requests give no mismatch."""
+    legacy = import_string("legacy.app:app")
+    migrated = import_string("migrated.app:app")
+    tap = ShadowTap(limits=ShadowLimits(max_cpu=float("inf")))
+    gateway = create_gateway(legacy, migrated, "memory:", shadow=tap)
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
+        shadow(gateway, "GET /health", 100)
+        for _ in range(20):
+            assert (await client.get("/health")).status_code == 200
+        report = await settled(gateway, "GET /health", 20)
+    gateway.close()
+    assert report["noise"] == ["$.timestamp"]
+    assert (report["compared"], report["mismatched"]) == (20, 0)

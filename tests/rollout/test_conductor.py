@@ -1,4 +1,5 @@
-"""Rollout plans and the guard, judged in process with the clock in the test's hands (#14).
+"""Rollouts and the guard, moved along by the conductor (strangler.rollout.conductor; the
+rollout service and the guard through it), in process with the clock in the test's hands (#14).
 
 The gateway's own conductor thread is stopped after the first request; the tests call
 `tick(now)` with the times they choose, on real requests counted by the real metrics.
@@ -19,7 +20,6 @@ from strangler.gateway.dispatch import Gateway
 from strangler.rollout.conductor import Conductor
 from strangler.rollout.errors import InvalidPlan, NoRollout, RolloutError
 from strangler.rollout.plan import Criteria, Rollout, State
-from tests.support.cli import pair_cli
 from tests.test_apps import rollout_pair
 
 ENDPOINT = "GET /work"
@@ -218,24 +218,6 @@ async def test_the_guard_sends_a_failing_migrated_endpoint_back_to_legacy(
         assert routing(gateway) == "migrated"
 
 
-def test_the_cli_starts_reads_pauses_resumes_and_aborts_on_the_store(tmp_path: Path) -> None:
-    run, invoke = pair_cli(tmp_path)
-    run("flags", "init")
-    out = run("rollout", "start", ENDPOINT, "--steps", "5,100", "--interval", "2m", "-m", "go")
-    assert "GET /work: rollout started at 5%" in out
-    assert "steps 5,100, every 2m, at least 100 migrated requests a step" in out
-    status = run("rollout", "status")
-    assert "GET /work: running, step 1/2 (5%), judged in 1" in status
-    assert "this step so far (0 worker(s) reporting): migrated 0 requests" in status
-    assert "rollout paused at 5%" in run("rollout", "pause", ENDPOINT, "-m", "wait")
-    assert "rollout running at 5%" in run("rollout", "resume", ENDPOINT, "-m", "go on")
-    assert "rollout aborted at 5%" in run("rollout", "abort", ENDPOINT, "-m", "stop")
-    assert "legacy" in run("flags", "list")
-    refused = invoke("rollout", "start", ENDPOINT, "--interval", "soon", "-m", "x")
-    assert refused.exit_code == 2
-    assert "interval 'soon': give a duration such as 30s, 5m or 1h" in refused.output
-
-
 async def test_a_move_made_while_an_operator_aborted_follows_the_abort(
     gw: tuple[Gateway, httpx.AsyncClient],
 ) -> None:
@@ -250,24 +232,3 @@ async def test_a_move_made_while_an_operator_aborted_follows_the_abort(
     gateway.runtime.conductor._judge(stale, fleet, rollout.judge_at)
     assert routing(gateway) == "legacy"
     assert current(gateway).state is State.ABORTED
-
-
-def test_settings_refuse_a_guard_without_metrics_and_a_bad_request_id_header(
-    tmp_path: Path,
-) -> None:
-    from strangler.assembly import check_settings
-    from strangler.errors import ConfigError
-    from strangler.settings import load_settings
-
-    config = tmp_path / "strangler.toml"
-    config.write_text(
-        'legacy = "tests.test_apps.rollout_pair:legacy"\n'
-        'migrated = "tests.test_apps.rollout_pair:migrated"\n'
-    )
-    with pytest.raises(ConfigError, match="guard needs metrics = true"):
-        check_settings(load_settings(config, guard=["GET /work"], metrics=False))
-    with pytest.raises(ConfigError, match="request_id_header = 'X Request ID'"):
-        check_settings(load_settings(config, request_id_header="X Request ID"))
-    with pytest.raises(ConfigError, match="guard names 'GET /nowhere'"):
-        check_settings(load_settings(config, guard=["GET /nowhere"]))
-    check_settings(load_settings(config, guard=["*"], request_log="logs/requests.log"))

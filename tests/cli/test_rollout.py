@@ -1,0 +1,27 @@
+"""`strangler rollout …` on the store (strangler.cli.rollout)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support.cli import pair_cli
+
+ENDPOINT = "GET /work"
+
+
+def test_the_cli_starts_reads_pauses_resumes_and_aborts_on_the_store(tmp_path: Path) -> None:
+    run, invoke = pair_cli(tmp_path)
+    run("flags", "init")
+    out = run("rollout", "start", ENDPOINT, "--steps", "5,100", "--interval", "2m", "-m", "go")
+    assert "GET /work: rollout started at 5%" in out
+    assert "steps 5,100, every 2m, at least 100 migrated requests a step" in out
+    status = run("rollout", "status")
+    assert "GET /work: running, step 1/2 (5%), judged in 1" in status
+    assert "this step so far (0 worker(s) reporting): migrated 0 requests" in status
+    assert "rollout paused at 5%" in run("rollout", "pause", ENDPOINT, "-m", "wait")
+    assert "rollout running at 5%" in run("rollout", "resume", ENDPOINT, "-m", "go on")
+    assert "rollout aborted at 5%" in run("rollout", "abort", ENDPOINT, "-m", "stop")
+    assert "legacy" in run("flags", "list")
+    refused = invoke("rollout", "start", ENDPOINT, "--interval", "soon", "-m", "x")
+    assert refused.exit_code == 2
+    assert "interval 'soon': give a duration such as 30s, 5m or 1h" in refused.output

@@ -1,0 +1,61 @@
+"""Request ids through the gateway (strangler.gateway.requestid): made, kept, passed, returned."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from strangler.gateway.dispatch import Gateway
+from tests.support.observed import client_for, set_flag
+
+
+@pytest.fixture
+async def gw() -> AsyncIterator[tuple[Gateway, httpx.AsyncClient]]:
+    async for pair in client_for():
+        yield pair
+
+
+async def test_a_request_id_is_made_passed_to_the_app_and_returned(
+    gw: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    """No id sent: one is made, the app sees it, the client gets it back; each is new."""
+    _, client = gw
+    first, second = await client.get("/ok"), await client.get("/ok")
+    assert first.headers["x-request-id"] == first.json()["seen"]
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+    await set_flag(client, "GET /ok", "migrated")
+    third = await client.get("/ok")
+    assert third.json()["app"] == "migrated"
+    assert third.headers["x-request-id"] == third.json()["seen"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [("abc-123", True), ("trace:9f/x=1", True), ('has"quote', False), ("a" * 201, False)],
+)
+async def test_a_sound_request_id_is_kept_and_an_unsound_one_replaced(
+    gw: tuple[Gateway, httpx.AsyncClient], sent: str, kept: bool
+) -> None:
+    """The client's id is kept when printable ASCII without quotes or backslashes (<= 200);
+    otherwise the app and the client get a new one, never the bad one."""
+    _, client = gw
+    answer = await client.get("/ok", headers={"X-Request-ID": sent})
+    assert (answer.headers["x-request-id"] == sent) is kept
+    assert answer.json()["seen"] == answer.headers["x-request-id"]
+
+
+async def test_an_app_that_sets_its_own_request_id_keeps_it(
+    gw: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    _, client = gw
+    answer = await client.get("/own-id")
+    assert answer.headers.get_list("x-request-id") == ["the-app-s-own"]
+
+
+async def test_request_ids_can_be_turned_off() -> None:
+    async for _, client in client_for(request_id_header=None):
+        answer = await client.get("/ok")
+        assert "x-request-id" not in answer.headers
+        assert answer.json()["seen"] is None
