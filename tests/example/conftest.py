@@ -24,7 +24,7 @@ migrated_app: FastAPI = import_string(SETTINGS.migrated, SETTINGS.root)
 TEST_SECRET = "strangler-example-tests-secret-0123456789"
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def model_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Trains the model once per session into a temporary path that both apps load from."""
     path = tmp_path_factory.mktemp("model") / "model.pkl"
@@ -33,6 +33,13 @@ def model_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         mp.setenv("ML_API_SECRET_KEY", TEST_SECRET)
         train_and_save(path)
         yield path
+
+
+@pytest.fixture(autouse=True)
+def trained_model(model_file: Path) -> Path:
+    """Every test of the worked example runs with the model trained (the end-to-end suites in
+    tests/e2e/ ask for model_file by name instead)."""
+    return model_file
 
 
 @pytest.fixture(autouse=True)

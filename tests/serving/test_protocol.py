@@ -7,7 +7,7 @@ loop's clock, moved on by hand, so a two-second limit takes no time to reach. A 
 as the bytes arrive or as the clock is moved, so the tests look at once whether the connection
 is closed: waiting in real time would let the real clock do the work of the one under test.
 
-The limits here are small (`LIMITS`); tests/gateway/test_limits.py checks the same protocol
+The limits here are small (`LIMITS`); tests/e2e/test_limits.py checks the same protocol
 behind a real `strangler serve`.
 """
 

@@ -1,5 +1,5 @@
 """A fleet of gateway processes on one Redis, and how long a flag change takes to reach every
-worker (tests/gateway/test_redis_fleet.py and scripts/bench_fleet.py)."""
+worker (tests/e2e/test_redis_fleet.py and scripts/bench_fleet.py)."""
 
 from __future__ import annotations
 

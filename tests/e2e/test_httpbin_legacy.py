@@ -21,7 +21,7 @@ from tests.support.servers import free_port, running
 
 pytestmark = pytest.mark.server
 
-CONFIG = Path(__file__).parent / "test_apps" / "httpbin_pair" / "strangler.toml"
+CONFIG = Path(__file__).parents[1] / "test_apps" / "httpbin_pair" / "strangler.toml"
 
 
 def serve(port: int, *options: str) -> list[str]:
