@@ -1,4 +1,4 @@
-"""Request ids through the gateway (strangler.gateway.requestid): made, kept, passed, returned."""
+"""Request ids (strangler.gateway.requestid): made, kept, passed to the apps and returned."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from strangler.gateway.dispatch import Gateway
+from strangler.gateway.requestid import RequestIds
 from tests.support.observed import client_for, set_flag
 
 
@@ -59,3 +60,37 @@ async def test_request_ids_can_be_turned_off() -> None:
         answer = await client.get("/ok")
         assert "x-request-id" not in answer.headers
         assert answer.json()["seen"] is None
+
+
+def test_new_ids_are_unique_under_a_prefix_of_their_own() -> None:
+    """Every id one RequestIds makes is new and sound, under one prefix; another has another."""
+    ids = RequestIds()
+    made = [ids.new() for _ in range(1000)]
+    assert len(set(made)) == len(made)
+    assert all(RequestIds.valid(one) for one in made)
+    prefixes = {one.split(b"-")[0] for one in made}
+    assert len(prefixes) == 1
+    assert RequestIds().new().split(b"-")[0] not in prefixes
+
+
+@pytest.mark.parametrize(
+    ("value", "sound"),
+    [
+        (b"abc-123", True),
+        (b"trace:9f/x=1", True),
+        (b"!#[]~", True),
+        (b"a" * 200, True),
+        (b"a" * 201, False),
+        (b"", False),
+        (b'has"quote', False),
+        (b"back\\slash", False),
+        (b"has space", False),
+        (b"new\nline", False),
+        ("é".encode(), False),
+    ],
+)
+def test_a_sound_id_is_1_to_200_printable_ascii_without_quote_backslash_or_space(
+    value: bytes, sound: bool
+) -> None:
+    """`valid` accepts what may be logged and passed on as it is, and nothing else."""
+    assert RequestIds.valid(value) is sound
