@@ -125,7 +125,7 @@ _HEADER = "a header name (letters, digits, '-'), not one the gateway uses itself
 
 # Defaults that are also the library's own (ShadowLimits, GuardRule, DEFAULT_PATHS, the
 # watcher's interval), written out so that loading the settings, which every CLI command does,
-# imports none of the request path. tests/gateway/test_settings.py keeps them equal.
+# imports none of the request path. tests/test_settings.py keeps them equal.
 _SHADOW_REDACT = ["$.token", "$.access_token", "$.refresh_token", "$.password", "$.secret"]
 
 
