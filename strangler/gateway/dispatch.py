@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from time import perf_counter
 
 from strangler.bridge.pool import LegacyPool
@@ -136,8 +136,11 @@ class Gateway:
                 request_id = value
         extra: list[tuple[bytes, bytes]] = []  # response headers of the gateway's own
         if self._id_header is not None:
-            if request_id is None or not RequestIds.valid(request_id):
-                request_id = self._ids.new()  # passed to both apps, and returned
+            if request_id is None:  # the usual case: made here, passed to both apps, returned
+                request_id = self._ids.new()
+                scope["headers"] = [*scope["headers"], (self._id_header, request_id)]
+            elif not RequestIds.valid(request_id):
+                request_id = self._ids.new()
                 scope = _with_request_id(scope, self._id_header, request_id)
             extra = [(self._id_header, request_id)]
         forced = False
@@ -395,13 +398,14 @@ class _Reply:
         self._id_name = id_name
         self.status = 0
 
-    async def __call__(self, message: Message) -> None:
+    def __call__(self, message: Message) -> Awaitable[None]:
+        # Not a coroutine of its own: it hands back the server's, one frame fewer a message.
         if message["type"] == "http.response.start":
             self.status = message["status"]
             if self._headers:  # a new message: the app may send the same one again
                 headers = _added(message.get("headers", ()), self._headers, self._id_name)
                 message = {**message, "headers": headers}
-        await self._send(message)
+        return self._send(message)
 
 
 def _added(

@@ -138,10 +138,12 @@ class GuardedProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         self._body_bytes = 0
-        declared = next((v for n, v in self.headers if n == b"content-length"), b"")
-        if declared.isdigit() and int(declared) > self.limits.max_body:
-            self._refuse(413)  # before the app starts or a byte of the body is read
-            return
+        for name, value in self.headers:  # a loop, not a generator: once per request
+            if name == b"content-length":
+                if value.isdigit() and int(value) > self.limits.max_body:
+                    self._refuse(413)  # before the app starts or a byte of the body is read
+                    return
+                break
         super().on_headers_complete()
         if self.cycle is not None and self.cycle.more_body and not self.parser.should_upgrade():
             self.reading[self] = self.loop.time()
