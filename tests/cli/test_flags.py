@@ -1,4 +1,5 @@
-"""The `strangler` command against a local SQLite store, configured by a strangler.toml."""
+"""`strangler endpoints` and `strangler flags …` (strangler.cli.flags) against a local SQLite
+store, configured by a strangler.toml; where the apps cannot be imported, too."""
 
 from __future__ import annotations
 
@@ -12,11 +13,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from strangler.cli.main import main
-from strangler.flags.errors import FlagStoreError
 from strangler.flags.inventory import publish_inventory
-from strangler.flags.store import MemoryFlagStore, open_store
+from strangler.flags.store import open_store
 from strangler.routing.inventory import discover
-from tests.support.waiting import wait_until_async
 from tests.test_apps import pair
 
 
@@ -217,34 +216,6 @@ def test_off_hides_a_one_app_endpoint_and_endpoints_says_so(config: Path) -> Non
     assert "off (the other app answers 404; on: migrated)" in listing
 
 
-@pytest.mark.parametrize(
-    ("setting", "message"),
-    [
-        ('sticky = "jwt"', "sticky = 'jwt' is not understood"),
-        ('admin_prefix = "admin"', "admin_prefix 'admin' must be a path below the root"),
-        ("legacy_threads = 0", 'legacy_threads = 0: give "auto" or a number of threads'),
-        ('legacy_threads = "many"', "legacy_threads = 'many': give"),
-        ("shadow_concurrency = 0", "shadow_concurrency = 0: give a positive number"),
-        ('shadow_redact = ["token"]', "shadow_redact: 'token' is not a JSON path"),
-        ('body_limits = {"POST /nope" = 10}', "body_limits names 'POST /nope'"),
-        ('body_limits = {"GET /hello" = "big"}', "body_limits['GET /hello'] = 'big'"),
-    ],
-)
-def test_serve_refuses_bad_settings_in_one_line(tmp_path: Path, setting: str, message: str) -> None:
-    """A bad setting stops `strangler serve` with one line saying what to write (#11)."""
-    path = tmp_path / "strangler.toml"
-    path.write_text(
-        'legacy = "tests.test_apps.pair:legacy"\nmigrated = "tests.test_apps.pair:migrated"\n'
-        f'flags = "memory:"\n{setting}\n'
-    )
-    result = CliRunner().invoke(main, ["serve", "--config", str(path)])
-    assert result.exit_code == 2
-    assert result.output.startswith("error: ")
-    assert "\n" not in result.output.strip()  # one line
-    assert message in result.output
-    assert "Traceback" not in result.output
-
-
 def test_a_change_no_worker_will_read_is_warned_about(config: Path) -> None:
     """With no gateway reading the store, a change succeeds and says nobody follows it (#11)."""
     result = strangler(config, "flags", "set", "GET /hello", "migrated", "-m", "ship it")
@@ -316,60 +287,6 @@ def test_listing_and_auditing_flags_need_no_inventory(tmp_path: Path) -> None:
     open_store(tmp_path / "flags.db", create=True).version()
     assert strangler(config, "flags", "list").output.startswith("flag table version 0")
     assert strangler(config, "flags", "history").exit_code == 0
-
-
-async def test_a_gateway_publishes_its_endpoints_when_it_starts(tmp_path: Path) -> None:
-    """A gateway's startup records both apps' endpoints in its store (a restart with the same
-    endpoints rewrites nothing), and the CLI then checks names against them."""
-    from strangler.assembly import create_gateway
-    from strangler.gateway.lifespan import Lifespan
-
-    store = open_store(tmp_path / "flags.db", create=True)
-    store.version()
-    for _ in range(2):
-        gateway = create_gateway(pair.legacy, pair.migrated, tmp_path / "flags.db")
-        lifespan = Lifespan(gateway, {})
-        await lifespan.startup()
-        try:
-            record = await wait_until_async(store.inventory, what="the inventory published")
-        finally:
-            await lifespan.shutdown()
-        assert store.inventory() == record  # the second start found it the same
-    config = tmp_path / "strangler.toml"
-    config.write_text(PAIR + 'flags = "flags.db"\n')
-    changed = strangler(config, "flags", "set", "GET /items/<id>", "migrated", "-m", "ported")
-    assert changed.exit_code == 0, changed.output
-    assert "GET /items/{item_id}: (unset) -> migrated" in changed.output
-
-
-class RefusingStore(MemoryFlagStore):
-    """A store that refuses to keep an inventory."""
-
-    def save_inventory(self, doc: str) -> None:
-        raise FlagStoreError("the disk is full")
-
-
-async def test_a_gateway_serves_when_its_inventory_cannot_be_published(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """A store that refuses the inventory costs only the record: the gateway starts and
-    serves, and the fault is logged."""
-    import httpx
-
-    from strangler.assembly import create_gateway
-    from strangler.gateway.lifespan import Lifespan
-
-    gateway = create_gateway(pair.legacy, pair.migrated, RefusingStore())
-    lifespan = Lifespan(gateway, {})
-    await lifespan.startup()
-    try:
-        transport = httpx.ASGITransport(app=gateway)
-        async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
-            assert (await client.get("/hello")).json()["app"] == "legacy"
-    finally:
-        await lifespan.shutdown()  # joins the publishing thread
-    assert "could not publish the endpoint inventory" in caplog.text
-    assert "the disk is full" in caplog.text
 
 
 # A module that fails to import as an app whose database driver is missing does.
