@@ -79,14 +79,14 @@ def test_new_ids_are_unique_under_a_prefix_of_their_own() -> None:
         (b"abc-123", True),
         (b"trace:9f/x=1", True),
         (b"!#[]~", True),
-        (b"a" * 200, True),
-        (b"a" * 201, False),
-        (b"", False),
+        pytest.param(b"a" * 200, True, id="200-characters"),
+        pytest.param(b"a" * 201, False, id="201-characters"),
+        pytest.param(b"", False, id="empty"),
         (b'has"quote', False),
         (b"back\\slash", False),
         (b"has space", False),
         (b"new\nline", False),
-        ("é".encode(), False),
+        pytest.param("é".encode(), False, id="non-ascii"),
     ],
 )
 def test_a_sound_id_is_1_to_200_printable_ascii_without_quote_backslash_or_space(
