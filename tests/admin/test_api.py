@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from strangler.assembly import create_gateway
-from tests.admin.conftest import ADMIN, ADMIN_TOKEN
+from tests.support.pair_gateway import ADMIN, ADMIN_TOKEN
 from tests.test_apps import pair
 
 

@@ -14,8 +14,8 @@ from strangler.flags.model import Flag
 from strangler.flags.store import open_store
 from strangler.gateway.dispatch import Gateway
 from strangler.testing import override_flags
-from tests.gateway.conftest import ADMIN, ADMIN_TOKEN
 from tests.support.asgi import http_scope
+from tests.support.pair_gateway import ADMIN, ADMIN_TOKEN
 from tests.test_apps import pair
 
 
