@@ -281,10 +281,6 @@ def assemble(
     """Builds every part from `settings` (its app strings aside: the apps are given) and wires
     them; raises ConfigError for a setting the gateway cannot serve by."""
     sticky = parse_sticky(settings.sticky)
-    watcher = FlagWatcher(
-        store if store is not None else open_store(settings.path(settings.flags)),
-        settings.poll_interval,
-    )
     inventory = discover(legacy, migrated)
     body_limits = {
         _endpoint_key(inventory, key, "body_limits"): int(size)
@@ -298,6 +294,12 @@ def assemble(
             for key in guard.endpoints
         )
         guard = dataclasses.replace(guard, endpoints=guarded)
+    # The store is opened once the settings are known to fit the apps: a refusal leaves nothing
+    # open behind it.
+    watcher = FlagWatcher(
+        store if store is not None else open_store(settings.path(settings.flags)),
+        settings.poll_interval,
+    )
     log_target = request_log(settings)
     runtime = Runtime(
         FlagService(watcher.store, inventory),
