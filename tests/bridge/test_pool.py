@@ -129,7 +129,7 @@ async def test_a_pool_grown_for_waits_shrinks_when_its_jobs_compute() -> None:
     pool = LegacyPool(4, 64, idle_exit=30)
     assert await run_all(pool, [wait(0.1) for _ in range(64)]) > 16
     deadline = time.monotonic() + 5
-    while pool.limit > 8 and time.monotonic() < deadline:  # a quarter fewer per TICK computing
+    while pool.limit > 8 and time.monotonic() < deadline:  # an eighth fewer per TICK computing
         await run_all(pool, [compute(0.005) for _ in range(50)])
     assert pool.limit <= 8
     pool.shutdown()
