@@ -24,6 +24,10 @@ wait leave it idle. So every TICK while it has work, the pool looks at the proce
   GIL back when the app starts computing;
 - a thread that found no work for `idle_exit` seconds leaves (threads start again on demand).
 
+On a machine whose CPUs other processes keep busy, the process cannot show more than its share
+of a core, so a pool grown for waits shrinks back only as its threads go idle, not while they
+compute (the CPU time alone cannot tell computing from being starved of the CPU).
+
 A pool built with `minimum == maximum` never adapts: that is the `legacy_threads` setting.
 """
 
@@ -66,7 +70,11 @@ class LegacyPool:
         *,
         idle_exit: float = IDLE_EXIT,
         name: str = "legacy-wsgi",
+        cpu: CPUGauge | None = None,
+        idle_cpus: IdleCPUs | None = None,
     ) -> None:
+        """`cpu` and `idle_cpus`: where the pool reads how busy the process is and how idle the
+        machine (by default this process's CPU time and /proc/stat)."""
         if not 1 <= minimum <= maximum:
             raise ValueError(f"a pool of {minimum} to {maximum} threads: give 1 <= min <= max")
         self.minimum = minimum
@@ -85,8 +93,8 @@ class LegacyPool:
         self._serial = 0
         self._timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
-        self._cpu = CPUGauge()
-        self._idle_cpus = IdleCPUs()
+        self._cpu = cpu or CPUGauge()
+        self._idle_cpus = idle_cpus or IdleCPUs()
 
     @property
     def adaptive(self) -> bool:
