@@ -42,9 +42,9 @@ from strangler.flags.store import FlagStore, open_store
 from strangler.flags.watcher import FlagWatcher
 from strangler.gateway.dispatch import Gateway
 from strangler.gateway.hooks import RequestObserver
+from strangler.metrics.counters import GatewayMetrics, multiprocess
 from strangler.metrics.exposition import worker_exited
 from strangler.metrics.fleet import FleetReader
-from strangler.metrics.gateway import GatewayMetrics, multiprocess
 from strangler.metrics.requestlog import RequestLog
 from strangler.report.progress import Progress, gather
 from strangler.rollout.conductor import Conductor

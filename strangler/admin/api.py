@@ -41,8 +41,8 @@ from strangler.flags.errors import FlagChangeError, FlagStoreError, UnknownEndpo
 from strangler.flags.service import FlagService
 from strangler.flags.views import ChangeResult, EndpointRow, FlagTable, HistoryEntry
 from strangler.flags.watcher import FlagWatcher
+from strangler.metrics.counters import FlagCollector, GatewayMetrics
 from strangler.metrics.exposition import render
-from strangler.metrics.gateway import FlagCollector, GatewayMetrics
 from strangler.report.progress import Progress
 from strangler.rollout.errors import InvalidPlan, NoRollout, RolloutError
 from strangler.rollout.plan import Criteria, parse_duration, parse_steps

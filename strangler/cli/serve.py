@@ -17,8 +17,8 @@ from strangler.credentials import SESSION_SECRET_ENV
 from strangler.errors import ConfigError
 from strangler.flags.errors import FlagStoreUnreachable
 from strangler.flags.inventory import publish_inventory
+from strangler.metrics.counters import multiprocess
 from strangler.metrics.exposition import prepare_multiprocess, serve_port
-from strangler.metrics.gateway import multiprocess
 from strangler.routing.inventory import discover
 from strangler.serving.protocol import configure
 from strangler.settings import TOKEN_ENV, import_string, load_settings

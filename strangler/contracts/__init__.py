@@ -5,8 +5,9 @@
 
 What a corpus holds, loading it, comparing answers and the ledger are the comparison core
 (strangler.comparison), which shadowing uses too. Modules here: `targets` (where requests go),
-`runner` (one case on both sides), `session` (sync access for the CLI, pytest and Hypothesis),
-`strategies` and `fuzz` (differential fuzzing), `suite` (a whole run), `report`, `cli`,
+`runner` (one case on both sides), `sides` (both sides opened once, for the CLI, pytest and
+Hypothesis), `schemas`, `strategies` and `fuzz` (differential fuzzing), `suite` (a whole run),
+`formats` (the run for a terminal, JUnit XML, Markdown), `cli`,
 `pytest_items` (collected by strangler/pytest_plugin.py), `errors`.
 
 Needs the `contracts` extra: `pip install 'strangler[contracts]'`.
@@ -36,7 +37,7 @@ _EXPORTS = {
     "Found": "strangler.comparison.results",
     "FuzzResult": "strangler.comparison.results",
     "RunResult": "strangler.comparison.results",
-    "ContractSession": "strangler.contracts.session",
+    "ContractSession": "strangler.contracts.sides",
     "run_suite": "strangler.contracts.suite",
 }
 
@@ -68,7 +69,7 @@ if TYPE_CHECKING:
     from strangler.comparison.corpus import CorpusFile, corpus_files, load_corpus, load_file
     from strangler.comparison.ledger import Ledger, load_ledger
     from strangler.comparison.results import CaseResult, Found, FuzzResult, RunResult
-    from strangler.contracts.session import ContractSession
+    from strangler.contracts.sides import ContractSession
     from strangler.contracts.suite import run_suite
 
 

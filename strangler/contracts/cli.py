@@ -19,8 +19,8 @@ from strangler.comparison.corpus import CorpusFile, corpus_files, load_corpus
 from strangler.comparison.ledger import load_ledger
 from strangler.comparison.results import RunResult
 from strangler.comparison.saved import save_results
-from strangler.contracts import report
-from strangler.contracts.session import ContractSession
+from strangler.contracts import formats
+from strangler.contracts.sides import ContractSession
 from strangler.contracts.suite import Progress, run_suite
 from strangler.contracts.targets import Via
 from strangler.errors import ConfigError, StranglerError
@@ -134,7 +134,7 @@ def run(
         _write(RunResult(stopped=f"the run could not start: {exc}"), junit, markdown, full)
         sys.exit(2)
     defaults = {f.endpoint: f.defaults for f in files if f.endpoint}
-    report.terminal(result, defaults=defaults, full=full)
+    formats.terminal(result, defaults=defaults, full=full)
     _write(result, junit, markdown, full, defaults)
     if select is None:  # a whole run: what `strangler status` and `report` show
         try:
@@ -152,7 +152,7 @@ def _write(
     defaults: dict[str, Request] | None = None,
 ) -> None:
     """Writes the JUnit and Markdown reports asked for."""
-    for path, render in ((junit, report.junit), (markdown, report.markdown)):
+    for path, render in ((junit, formats.junit), (markdown, formats.markdown)):
         if path is None:
             continue
         try:

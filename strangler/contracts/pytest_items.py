@@ -25,9 +25,9 @@ from strangler.comparison.corpus import CorpusFile, load_file
 from strangler.comparison.ledger import load_ledger
 from strangler.comparison.results import CaseResult, FuzzResult
 from strangler.contracts.errors import ContractFailure
+from strangler.contracts.formats import case_failure, fuzz_failure
 from strangler.contracts.fuzz import fuzz_endpoint
-from strangler.contracts.report import case_failure, fuzz_failure
-from strangler.contracts.session import ContractSession
+from strangler.contracts.sides import ContractSession
 from strangler.settings import Settings, find_config, load_settings
 
 _SESSIONS = pytest.StashKey[dict[Path, ContractSession]]()

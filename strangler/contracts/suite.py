@@ -11,7 +11,7 @@ from strangler.comparison.ledger import wildcard
 from strangler.comparison.results import CaseResult, FuzzResult, RunResult
 from strangler.contracts.errors import SideUnreachable, TargetError
 from strangler.contracts.fuzz import fuzz_endpoint, operations
-from strangler.contracts.session import ContractSession
+from strangler.contracts.sides import ContractSession
 
 Progress = Callable[[str], None]
 

@@ -1,6 +1,6 @@
 """Request figures per endpoint and backend, and the arithmetic the rollout judge does on them.
 
-Each worker counts its requests (strangler.metrics.gateway) and publishes its running totals in
+Each worker counts its requests (strangler.metrics.counters) and publishes its running totals in
 the flag store with its heartbeat, so the one instance that judges a rollout sees every worker of
 every gateway on that store. A worker's id names one process (host, pid, gateway object): a
 restarted worker is a new worker, counted from zero, and one worker's totals only grow. Totals

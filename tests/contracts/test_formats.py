@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from strangler.comparison.cases import Case
 from strangler.comparison.results import CaseResult, Found
-from strangler.contracts.report import case_failure, show
+from strangler.contracts.formats import case_failure, show
 
 PAGE = b"<!doctype html>\n<title>Login</title>\n" + b"<p>filler</p>\n" * 30
 THEIRS = PAGE.replace(b"</title>", b"</title>\n<p class=flash>Incorrect password.</p>")

@@ -1,5 +1,5 @@
-"""The gateway's Prometheus metrics (strangler.metrics.gateway), in process (#14): what each request
-adds, and the page under the admin prefix (strangler.metrics.exposition)."""
+"""The gateway's Prometheus metrics (strangler.metrics.counters), in process (#14): what each
+request adds, and the page under the admin prefix (strangler.metrics.exposition)."""
 
 from __future__ import annotations
 
