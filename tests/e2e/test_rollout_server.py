@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.fleet import wait_for_workers
 from tests.support.servers import REPO, free_port, running
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.server
 
@@ -83,16 +84,6 @@ def flag(url: str) -> dict[str, Any] | None:
     return flags.get("GET /work")
 
 
-def wait_for(check: Any, timeout: float) -> float:
-    """Seconds until check() is true; fails the test after `timeout`."""
-    started = time.monotonic()
-    while not check():
-        if time.monotonic() - started > timeout:
-            pytest.fail(f"not so after {timeout} s")
-        time.sleep(0.1)
-    return time.monotonic() - started
-
-
 def strangler(*args: str, config: Path) -> str:
     done = subprocess.run(
         [STRANGLER, *args, "--config", str(config)],
@@ -117,9 +108,18 @@ def test_a_port_that_starts_failing_is_rolled_back_within_one_interval(
             "--min-requests", "20", "-m", "ship the port", config=config,
         )  # fmt: skip
         assert "rollout started at 10%" in out
-        wait_for(lambda: (flag(url) or {}).get("percentage") == 50.0, timeout=20)
+        wait_until(
+            lambda: (flag(url) or {}).get("percentage") == 50.0, within=20, every=0.1, what="50 %"
+        )
         fail_file.touch()  # the port breaks: one request in ten answers 500
-        took = wait_for(lambda: (flag(url) or {}).get("mode") == "legacy", timeout=3 * interval)
+        broke = time.monotonic()
+        wait_until(
+            lambda: (flag(url) or {}).get("mode") == "legacy",
+            within=3 * interval,
+            every=0.1,
+            what="the rollback",
+        )
+        took = time.monotonic() - broke
     print(f"rolled back {took:.2f} s after the port broke")
     assert took <= interval + 1.5, f"rolled back {took:.1f} s after the port broke"
     assert load.seen[("migrated", 500)] > 0  # it did fail, and clients saw it until the move
@@ -144,12 +144,14 @@ def test_a_healthy_port_is_promoted_from_1_to_100(server: tuple[str, Path, Path]
             "rollout", "start", "GET /work", "--steps", "1,10,50,100", "--interval", "1.5s",
             "--min-requests", "5", "-m", "ship the port", "--url", url, config=config,
         )  # fmt: skip
-        wait_for(
+        wait_until(
             lambda: (
                 httpx.get(url + "/_strangler/rollouts", headers=ADMIN).json()[0]["state"]
                 == "completed"
             ),
-            timeout=40,
+            within=40,
+            every=0.1,
+            what="the rollout's completion",
         )
     assert flag(url) == {"mode": "migrated", "percentage": 100.0}
     moves = httpx.get(url + "/_strangler/history", headers=ADMIN).json()
