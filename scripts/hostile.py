@@ -12,12 +12,17 @@ time:
    the most open at once, and the fresh client's latencies and failures.
 3. **Overload**: 1,000 connections post to /batch-predict (100 rows) for 10 s; reported: how
    many answers were 200, 503 and other, and p50/p99 of the 200s.
+
+Then each probe in scripts/probes/ (one module per attack: its docstring says what it measures;
+`run(work)` starts the servers it needs, bounded in time, and returns its figures). `--only`
+picks some of all these by name.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import resource
@@ -29,54 +34,18 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tests.support.servers import free_port, running  # noqa: E402
+from probes._common import (
+    LOAD_CPU,
+    ROW,
+    p99,
+    rss_kib,
+    serve_example,
+    server_pid,
+)
 
-SERVER_CPU, LOAD_CPU = "0", "1"
-ROW = [0.5, -1.2, 3.3, 0.0, 2.2, -0.7, 1.1, 4.4, -2.5, 0.9]
-
-
-def rss_kib(pid: int) -> int:
-    """Resident memory of a process and its children (the uvicorn worker), in KiB."""
-    total = 0
-    for task in [pid, *_children(pid)]:
-        try:
-            status = Path(f"/proc/{task}/status").read_text()
-        except OSError:
-            continue
-        total += next(
-            int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS")
-        )
-    return total
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return []
-    kids = [int(p) for p in found]
-    return kids + [g for k in kids for g in _children(k)]
-
-
-def server_pid(port: int) -> int:
-    """The pid of the process listening on `port` (the serve process)."""
-    inode = None
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":
-            inode = fields[9]
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            if any(os.readlink(fd).endswith(f"[{inode}]") for fd in (proc / "fd").iterdir()):
-                return int(proc.name)
-        except OSError:
-            continue
-    raise RuntimeError(f"nothing listens on {port}")
+PROBES = Path(__file__).resolve().parent / "probes"
 
 
 async def huge_headers(port: int, pid: int, attempts: int = 10, size: int = 50 * 2**20) -> dict:
@@ -190,7 +159,7 @@ async def slow_sockets(url: str, port: int, target: int, seconds: float) -> dict
         "fresh_requests": len(latencies) + failures,
         "fresh_failed": failures,
         "fresh_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
-        "fresh_p99_ms": round(_p99(latencies), 1) if latencies else None,
+        "fresh_p99_ms": round(p99(latencies), 1) if latencies else None,
         "fresh_max_ms": round(max(latencies), 1) if latencies else None,
     }
 
@@ -244,13 +213,14 @@ async def overload(url: str, token: str, connections: int, seconds: float) -> di
         "status_counts": dict(sorted(statuses.items())),
         "connection_errors": errors,
         "ok_p50_ms": round(statistics.median(ok_latencies), 1) if ok_latencies else None,
-        "ok_p99_ms": round(_p99(ok_latencies), 1) if ok_latencies else None,
+        "ok_p99_ms": round(p99(ok_latencies), 1) if ok_latencies else None,
     }
 
 
-def _p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+def probe_names() -> list[str]:
+    """The probes in scripts/probes/, one module each (a `run(work) -> dict` that starts what it
+    needs, bounded in time, and returns its figures)."""
+    return sorted(p.stem for p in PROBES.glob("*.py") if not p.name.startswith("_"))
 
 
 def main() -> None:
@@ -259,50 +229,62 @@ def main() -> None:
     parser.add_argument("--slow-seconds", type=float, default=30.0)
     parser.add_argument("--connections", type=int, default=1_000)
     parser.add_argument("--overload-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated: which to run, of the three above (huge-headers, slow-sockets,"
+        f" overload) and the probes in scripts/probes/ ({', '.join(probe_names())}); default all",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
+    chosen = set(args.only.split(",")) if args.only else None
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     os.sched_setaffinity(0, {int(LOAD_CPU)})
     figures: dict[str, object] = {}
+
+    def wanted(name: str) -> bool:
+        return chosen is None or name in chosen
+
     with tempfile.TemporaryDirectory() as work:
-        port = free_port()
-        argv = [
-            "taskset",
-            "-c",
-            SERVER_CPU,
-            str(Path(sys.executable).parent / "strangler"),
-            "serve",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--dev",
-            "--flags",
-            f"{work}/flags.db",
-        ]
-        with running(argv, port=port, ready_path="/_strangler/health", timeout=120) as url:
-            token = httpx.post(
-                url + "/login", json={"username": "admin", "password": "password"}, timeout=60
-            ).json()["token"]
-            auth = {"Authorization": f"Bearer {token}"}
-            httpx.post(url + "/batch-predict", json={"samples": [ROW]}, headers=auth, timeout=120)
-            pid = server_pid(port)
-            print("1. ten 50 MB header attempts", flush=True)
-            figures["huge_headers"] = asyncio.run(huge_headers(port, pid))
-            print(json.dumps(figures["huge_headers"], indent=2), flush=True)
-            print(f"2. {args.slow_sockets} slow sockets for {args.slow_seconds:g} s", flush=True)
-            figures["slow_sockets"] = asyncio.run(
-                slow_sockets(url, port, args.slow_sockets, args.slow_seconds)
-            )
-            print(json.dumps(figures["slow_sockets"], indent=2), flush=True)
-            time.sleep(12)  # the server drops what is left of the slow sockets
-            print(f"3. {args.connections} connections on /batch-predict", flush=True)
-            figures["overload"] = asyncio.run(
-                overload(url, token, args.connections, args.overload_seconds)
-            )
-            print(json.dumps(figures["overload"], indent=2), flush=True)
-            health = httpx.get(url + "/_strangler/health", timeout=5)
-            figures["health_after"] = health.json()["status"]
+        if any(wanted(n) for n in ("huge-headers", "slow-sockets", "overload")):
+            with serve_example(Path(work)) as (url, port):
+                token = httpx.post(
+                    url + "/login", json={"username": "admin", "password": "password"}, timeout=60
+                ).json()["token"]
+                auth = {"Authorization": f"Bearer {token}"}
+                httpx.post(
+                    url + "/batch-predict", json={"samples": [ROW]}, headers=auth, timeout=120
+                )
+                pid = server_pid(port)
+                if wanted("huge-headers"):
+                    print("huge-headers: ten 50 MB header attempts", flush=True)
+                    figures["huge_headers"] = asyncio.run(huge_headers(port, pid))
+                    print(json.dumps(figures["huge_headers"], indent=2), flush=True)
+                if wanted("slow-sockets"):
+                    print(f"slow-sockets: {args.slow_sockets} for {args.slow_seconds:g} s")
+                    figures["slow_sockets"] = asyncio.run(
+                        slow_sockets(url, port, args.slow_sockets, args.slow_seconds)
+                    )
+                    print(json.dumps(figures["slow_sockets"], indent=2), flush=True)
+                    time.sleep(12)  # the server drops what is left of the slow sockets
+                if wanted("overload"):
+                    print(f"overload: {args.connections} connections on /batch-predict")
+                    figures["overload"] = asyncio.run(
+                        overload(url, token, args.connections, args.overload_seconds)
+                    )
+                    print(json.dumps(figures["overload"], indent=2), flush=True)
+                health = httpx.get(url + "/_strangler/health", timeout=5)
+                figures["health_after"] = health.json()["status"]
+        for name in probe_names():
+            if not wanted(name):
+                continue
+            module = importlib.import_module(f"probes.{name}")
+            print(f"{name}: {module.__doc__.splitlines()[0] if module.__doc__ else ''}", flush=True)
+            probe_dir = Path(work) / name
+            probe_dir.mkdir()
+            figures[name] = module.run(probe_dir)
+            print(json.dumps(figures[name], indent=2), flush=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=2))
