@@ -3,6 +3,7 @@ by STRANGLER_ADMIN_TOKEN: the same answers `LocalOperations` gives, over HTTP.""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -17,6 +18,9 @@ from strangler.flags.errors import (
 )
 from strangler.flags.views import ChangeResult, EndpointRow, FlagTable, HistoryEntry
 from strangler.rollout.errors import InvalidPlan, NoRollout, RolloutError
+
+# A file name `shadow export` may write as given: no folder, no `..`, not hidden.
+CORPUS_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.ya?ml")
 
 # The admin API's error types, turned back into the same exceptions the local path raises.
 _REFUSALS: dict[str, type[FlagChangeError] | type[RolloutError]] = {
@@ -111,10 +115,25 @@ class RemoteOperations:
         return result
 
     def shadow_export(self, recorded: bool) -> dict[str, str]:
-        result: dict[str, str] = self._call(
-            "GET", "/shadow/export", params={"recorded": str(recorded).lower()}
-        )["files"]
-        return result
+        """The corpus files the gateway made; refused whole if a name is not a plain file name
+        (`../x`, `/etc/x`, `a/b`), since the CLI writes them into a folder of the user's."""
+        answer = self._call("GET", "/shadow/export", params={"recorded": str(recorded).lower()})
+        files = answer.get("files") if isinstance(answer, dict) else None
+        if not isinstance(files, dict) or not all(
+            isinstance(name, str) and isinstance(text, str) for name, text in files.items()
+        ):
+            raise AdminError(
+                f"the gateway at {self._url} answered an export that is not a table of corpus"
+                " files (name -> YAML text): nothing written"
+            )
+        for name in files:
+            if not CORPUS_FILE_NAME.fullmatch(name):
+                raise AdminError(
+                    f"the gateway at {self._url} answered the file name {name!r}, not a plain"
+                    " corpus file name (letters, digits, '_', '-', '.', ending in .yaml):"
+                    " nothing written"
+                )
+        return files
 
     def rollout_start(
         self, endpoint: str, plan: dict[str, Any], *, actor: str, reason: str

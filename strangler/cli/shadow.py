@@ -112,6 +112,9 @@ def shadow_export(
 ) -> None:
     """Write the last mismatches (and --recorded samples) as corpus files into FOLDER."""
     files = operations(config, url, store).shadow_export(recorded)
+    for name in files:  # the remote answer is checked as it arrives; this keeps it so
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise click.ClickException(f"{name!r} is not a file name in {folder}: nothing written")
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")

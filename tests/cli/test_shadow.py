@@ -3,6 +3,11 @@ refused for a POST not declared free of side effects, carried by export, import 
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -78,3 +83,78 @@ def test_export_import_and_restore_carry_the_shadow_share(config: Path, tmp_path
     exported.write_text("POST /echo: migrated\n")
     strangler(config, "flags", "import", str(exported))
     assert store.snapshot().flags["POST /echo"].shadow == 25.0  # kept
+
+
+@contextlib.contextmanager
+def answering(files: object) -> Iterator[tuple[str, list[str]]]:
+    """A real HTTP server on loopback whose export answer is `files`; yields its URL and the
+    admin tokens it was sent."""
+    tokens: list[str] = []
+
+    class Export(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # http.server calls it by this name
+            tokens.append(self.headers.get("X-Strangler-Admin-Token", ""))
+            body = json.dumps({"files": files}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Export)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", tokens
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../../escaped.yaml", "ABSOLUTE", "sub/escaped.yaml", "..", "escaped\\x.yaml", ".yaml"],
+)
+def test_export_from_a_gateway_refuses_file_names_that_leave_the_folder(
+    tmp_path: Path, name: str
+) -> None:
+    """A gateway answering `../`, absolute or nested file names gets an error naming the file,
+    and nothing is written, inside the folder or out of it (#22)."""
+    outside = tmp_path / "outside"
+    folder = outside / "deep" / "found"
+    if name == "ABSOLUTE":
+        name = str(outside / "escaped.yaml")
+    files = {"shadow_get_items.yaml": "cases: []\n", name: "endpoint: x\n"}
+    with answering(files) as (url, tokens):
+        result = CliRunner().invoke(
+            main,
+            ["shadow", "export", str(folder), "--url", url],
+            env={"STRANGLER_ADMIN_TOKEN": "the-admin-token"},
+        )
+    assert tokens == ["the-admin-token"]  # the CLI did call the fake gateway
+    assert result.exit_code == 2, result.output
+    assert repr(name) in result.output
+    assert "nothing written" in result.output
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert written == []
+
+
+def test_export_from_a_gateway_writes_plain_corpus_file_names(tmp_path: Path) -> None:
+    """The names a gateway gives (`shadow_<endpoint>.yaml`) are written into the folder."""
+    with answering({"shadow_get_items_item_id.yaml": "cases: []\n"}) as (url, _):
+        result = CliRunner().invoke(main, ["shadow", "export", str(tmp_path / "f"), "--url", url])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "f" / "shadow_get_items_item_id.yaml").read_text() == "cases: []\n"
+
+
+def test_export_from_a_gateway_refuses_an_answer_that_is_not_files(tmp_path: Path) -> None:
+    """An export answer that is not a table of file names to texts is refused in one line."""
+    with answering(["../x.yaml"]) as (url, _):
+        result = CliRunner().invoke(main, ["shadow", "export", str(tmp_path / "f"), "--url", url])
+    assert result.exit_code == 2, result.output
+    assert "not a table of corpus files" in result.output
+    assert not (tmp_path / "f").exists()
