@@ -5,11 +5,21 @@ Under `strangler serve --workers N` each worker writes its values to files in a 
 fresh at every start (PROMETHEUS_MULTIPROC_DIR), and a scrape reads them all: the figures add up
 whichever worker answers. A folder the environment names already is used as it is (the app may
 write there too) and never wiped.
+
+A worker's per-worker gauges (its flag-table version, its store up) are files named for its pid;
+one that exits cleanly removes them (`worker_exited`), one killed (`kill -9`, the OOM killer)
+cannot, and its supervisor restarts it under a new pid. So every scrape first drops the gauge
+files of pids no longer running (`drop_dead_workers`): the scrape lists the live workers only.
+The counters' and histograms' files of a dead worker stay, so its requests still count in the
+totals, as prometheus_client's multiprocess mode means them to. The workers and whoever scrapes
+share a host (the folder is a local temporary one), so a pid names one of them.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import glob
 import os
 import shutil
 import tempfile
@@ -31,7 +41,7 @@ def render(metrics: GatewayMetrics, *extra: Collector) -> tuple[bytes, str]:
     which report what the scraped worker knows (e.g. its flags)."""
     if multiprocess():
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        registry.register(LiveWorkers(os.environ[MULTIPROC_ENV]))
     else:
         registry = CollectorRegistry()
         registry.register(_Forward(metrics.registry))
@@ -48,6 +58,50 @@ class _Forward(Collector):
 
     def collect(self) -> Iterable[Metric]:
         return self._registry.collect()
+
+
+class LiveWorkers(Collector):
+    """Every worker's figures from the files in `folder`, once the gauges of dead workers are
+    dropped."""
+
+    def __init__(self, folder: str) -> None:
+        self._folder = folder
+        self._files = MultiProcessCollector(None, folder)  # type: ignore[no-untyped-call]
+
+    def collect(self) -> Iterable[Metric]:
+        drop_dead_workers(self._folder)
+        return self._files.collect()  # type: ignore[no-untyped-call,no-any-return]
+
+
+def drop_dead_workers(folder: str) -> list[int]:
+    """Removes the live-gauge files of the pids in `folder` that no longer run (what
+    prometheus_client's mark_process_dead does for one pid), and returns those pids. Counter and
+    histogram files stay: a dead worker's requests still count."""
+    dead: set[int] = set()
+    for path in glob.glob(os.path.join(folder, "gauge_live*_*.db")):
+        name = os.path.basename(path)[: -len(".db")].rsplit("_", 1)[1]
+        if name.isdigit() and not _running(int(name)):
+            dead.add(int(name))
+    for pid in dead:
+        for path in glob.glob(os.path.join(folder, f"gauge_live*_{pid}.db")):
+            with contextlib.suppress(FileNotFoundError):  # a scrape at the same time removed it
+                os.remove(path)
+    return sorted(dead)
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` runs; a zombie (killed, not yet reaped by its supervisor) does not."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it runs
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):  # no /proc (not Linux): os.kill said it runs
+        return True
 
 
 def prepare_multiprocess() -> str:
@@ -76,5 +130,5 @@ def serve_port(port: int, host: str) -> None:
     from prometheus_client import start_http_server
 
     registry = CollectorRegistry()
-    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    registry.register(LiveWorkers(os.environ[MULTIPROC_ENV]))
     start_http_server(port, addr=host, registry=registry)
