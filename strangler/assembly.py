@@ -301,12 +301,14 @@ def assemble(
         settings.poll_interval,
     )
     log_target = request_log(settings)
+    metrics = GatewayMetrics() if settings.metrics else None
+    on_drop = metrics.lines_dropped if metrics is not None else None  # lines a full disk cost
     runtime = Runtime(
         FlagService(watcher.store, inventory),
         watcher,
         shadow=shadow,
-        metrics=GatewayMetrics() if settings.metrics else None,
-        request_log=RequestLog(log_target) if log_target else None,
+        metrics=metrics,
+        request_log=RequestLog(log_target, on_drop) if log_target else None,
         guard=guard,
         contract_results=contract_results,
         legacy_quiet_days=settings.legacy_quiet_days,

@@ -7,6 +7,8 @@
     strangler_flag_store_up                                        per worker: 1, or 0 if unreadable
     strangler_flag_migrated_percentage{endpoint}                   the flags, as the scraped worker
                                                                    routes by them
+    strangler_request_log_dropped_lines_total                      request-log lines not written
+                                                                   (a full disk, a closed pipe)
 
 `endpoint` is a route key (`POST /predict`), never a raw path: requests no app declares are
 counted under `(unmatched)`, so a scanner cannot grow the series without bound.
@@ -121,6 +123,12 @@ class GatewayMetrics:
             registry=self.registry,
             multiprocess_mode="liveall",
         )
+        self.log_dropped = Counter(
+            "strangler_request_log_dropped_lines",
+            "Request-log lines dropped whole because the log could not be written (a full disk,"
+            " a closed pipe; strangler.metrics.requestlog)",
+            registry=self.registry,
+        )
         self._shadow_counted: dict[tuple[str, str], int] = {}
         self._ticker: Ticker | None = None
         self._lock = threading.Lock()  # one sync at a time: the thread's or a scrape's
@@ -137,6 +145,10 @@ class GatewayMetrics:
     ) -> None:
         """The gateway's observer hook (strangler.gateway.hooks): counts the request."""
         self.observe(decision.endpoint, backend, reason, status, seconds)
+
+    def lines_dropped(self, lines: int) -> None:
+        """The request log's `on_drop` hook: counts the lines it could not write."""
+        self.log_dropped.inc(lines)
 
     def observe(
         self, endpoint: str | None, backend: Backend, reason: Reason, status: int, seconds: float
