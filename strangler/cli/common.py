@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import socket
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ import click
 
 from strangler.cli.operations import LocalOperations, Operations
 from strangler.errors import ConfigError, StranglerError
+from strangler.flags.model import MAX_TEXT
 from strangler.flags.views import ChangeResult, FlagView, HistoryEntry
 from strangler.settings import TOKEN_ENV, Settings, load_settings
 
@@ -36,8 +38,22 @@ store_option = click.option(
 url_option = click.option(
     "--url", envvar="STRANGLER_URL", help="A running gateway to act on, e.g. http://127.0.0.1:8000"
 )
-reason_option = click.option("--reason", "-m", required=True, help="Why (kept in the audit trail).")
-actor_option = click.option("--actor", default=default_actor, help="Who (default: user@host).")
+
+
+def _audit_text(context: click.Context, parameter: click.Parameter, value: str) -> str:
+    """A reason or actor fit for the audit trail, refused here before any store or gateway is
+    asked (the store and the admin API refuse it too)."""
+    if value is not None and len(value) > MAX_TEXT:
+        raise click.BadParameter(f"{len(value):,} characters long; keep it to {MAX_TEXT:,}")
+    return value
+
+
+reason_option = click.option(
+    "--reason", "-m", required=True, callback=_audit_text, help="Why (kept in the audit trail)."
+)
+actor_option = click.option(
+    "--actor", default=default_actor, callback=_audit_text, help="Who (default: user@host)."
+)
 
 
 def operations(config: Path | None, url: str | None, store: str | None = None) -> Operations:
@@ -61,11 +77,29 @@ def local(config: Path | None, store: str | None, *, create: bool = False) -> Lo
     return LocalOperations(load_settings(config, flags=store), create=create)
 
 
+# C0 and C1 control characters (ESC, CSI, BEL, CR, newline...) and the bidirectional
+# overrides that reorder what a terminal shows.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """`text` with its control characters escaped (ESC as `\\x1b`): what the CLI prints of a
+    store or a gateway was written by whoever could write there, and a terminal obeys the escape
+    sequences it is given (an actor could rewrite the lines above it, or the title bar: #22)."""
+    return _CONTROLS.sub(_escaped, str(text))
+
+
+def _escaped(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def print_table(rows: Sequence[Mapping[str, object]], columns: list[str]) -> None:
-    widths = {c: max([len(c), *(len(str(r.get(c, ""))) for r in rows)]) for c in columns}
+    cells = [{c: printable(row.get(c, "")) for c in columns} for row in rows]
+    widths = {c: max([len(c), *(len(r[c]) for r in cells)]) for c in columns}
     click.secho("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip(), bold=True)
-    for row in rows:
-        click.echo("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
+    for row in cells:
+        click.echo("  ".join(row[c].ljust(widths[c]) for c in columns).rstrip())
 
 
 def describe(flag: FlagView | None) -> str:
@@ -81,7 +115,8 @@ def describe(flag: FlagView | None) -> str:
 def print_change(result: ChangeResult) -> None:
     """A change just asked for: made (and who will follow it), or already so."""
     if result["changed"] is False:
-        click.echo(f"{result['endpoint']}: already {describe(result['flag'])}; nothing changed")
+        endpoint, flag = result["endpoint"], describe(result["flag"])
+        click.echo(printable(f"{endpoint}: already {flag}; nothing changed"))
         return
     print_entry(result)
     print_readers(result["readers"])
@@ -89,10 +124,11 @@ def print_change(result: ChangeResult) -> None:
 
 def print_entry(entry: HistoryEntry) -> None:
     """One line of the audit trail."""
-    click.echo(
+    line = (
         f"{entry['endpoint']}: {describe(entry['before'])} -> {describe(entry['after'])}"
         f"  (version {entry['version']}, by {entry['actor']}: {entry['reason']})"
     )
+    click.echo(printable(line))
 
 
 def print_readers(readers: int) -> None:

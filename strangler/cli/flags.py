@@ -22,6 +22,7 @@ from strangler.cli.common import (
     print_change,
     print_entry,
     print_table,
+    printable,
     reason_option,
     store_option,
     url_option,
@@ -58,7 +59,7 @@ def endpoints(publish: bool, config: Path | None, store: str | None, url: str | 
     ops = _published(config, store, url) if publish else operations(config, url, store)
     print_table(ops.endpoints(), ["endpoint", "served_by", "routing"])
     if isinstance(ops, LocalOperations) and (published := ops.published()):
-        click.secho(f"(the endpoints as {published})", dim=True)
+        click.secho(printable(f"(the endpoints as {published})"), dim=True)
 
 
 def _published(config: Path | None, store: str | None, url: str | None) -> LocalOperations:
@@ -154,7 +155,7 @@ def flags_history(
 ) -> None:
     """Show the audit trail, newest first (of one ENDPOINT, or all)."""
     for entry in operations(config, url, store).history(endpoint, limit):
-        click.echo(f"{entry['at']}  ", nl=False)
+        click.echo(printable(f"{entry['at']}  "), nl=False)
         print_entry(entry)
 
 

@@ -8,6 +8,7 @@ StranglerError
  │    └── InvalidFlag             bad mode, percentage out of range, or no reason given
  └── FlagStoreError           the flag store cannot be read or written (I/O, corruption)
       ├── FlagStoreUnreachable    the store's server did not answer (Redis down, the network)
+      ├── BadFlagRow              a flag in the store is not one the API would have written
       └── NoInventory             no endpoint inventory published in the store yet
 """
 
@@ -46,6 +47,15 @@ class FlagStoreError(StranglerError):
 
 class FlagStoreUnreachable(FlagStoreError):
     """The flag store's server did not answer (down, or the network): it may be back soon."""
+
+
+class BadFlagRow(FlagStoreError):
+    """A flag read from the store is out of range or malformed (written behind its back): the
+    table is not used; setting that endpoint's flag again repairs it."""
+
+    def __init__(self, message: str, *, endpoint: str) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
 
 
 class NoInventory(FlagStoreError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from strangler.flags.model import AuditEntry, Flag, FlagSnapshot, utc_now
+from strangler.flags.model import AuditEntry, Flag, FlagSnapshot, checked_change, utc_now
 
 
 class MemoryFlagStore:
@@ -30,6 +30,7 @@ class MemoryFlagStore:
             return FlagSnapshot.of(self._version, self._flags)
 
     def set(self, endpoint: str, flag: Flag, *, actor: str, reason: str) -> AuditEntry:
+        checked_change(flag, actor, reason)
         with self._lock:
             self._version += 1
             entry = AuditEntry(
@@ -100,6 +101,10 @@ class MemoryFlagStore:
         self._inventory = doc
 
     def load(self, version: int, flags: dict[str, Flag], audit: list[AuditEntry]) -> None:
+        for entry in audit:
+            checked_change(entry.after, entry.actor, entry.reason)
+        for flag in flags.values():
+            flag.checked()
         with self._lock:
             self._version = version
             self._flags = dict(flags)

@@ -32,7 +32,15 @@ from typing import Any
 import redis
 
 from strangler.flags.errors import FlagStoreError, FlagStoreUnreachable
-from strangler.flags.model import AuditEntry, Flag, FlagSnapshot, utc_now
+from strangler.flags.model import (
+    AuditEntry,
+    Flag,
+    FlagSnapshot,
+    bad_row,
+    checked_change,
+    stored_flag,
+    utc_now,
+)
 
 log = logging.getLogger("strangler.flags")
 
@@ -155,10 +163,22 @@ class RedisFlagStore:
                 pipe.get(self._key("version"))
                 pipe.hgetall(self._key("flags"))
                 version, rows = pipe.execute()
-        flags = {str(key): Flag.from_dict(json.loads(value)) for key, value in rows.items()}
-        return FlagSnapshot.of(int(version or 0), flags)
+        return FlagSnapshot.of(
+            int(version or 0),
+            {str(key): self._read(str(key), value) for key, value in rows.items()},
+        )
+
+    def _read(self, endpoint: str, value: str) -> Flag:
+        """The flag of one field, if the admin API would have written it (model.stored_flag)."""
+        where = redacted(self.url)
+        try:
+            flag = Flag.from_dict(json.loads(value))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # not a flag's JSON
+            raise bad_row(where, endpoint, str(exc)) from None
+        return stored_flag(where, endpoint, flag)
 
     def set(self, endpoint: str, flag: Flag, *, actor: str, reason: str) -> AuditEntry:
+        checked_change(flag, actor, reason)
         at = utc_now()
         keys = [self._key(k) for k in ("version", "flags", "audit", "changes")]
         with self._errors("write"):
@@ -273,6 +293,10 @@ class RedisFlagStore:
             self._redis.set(self._key("inventory"), doc)
 
     def load(self, version: int, flags: dict[str, Flag], audit: list[AuditEntry]) -> None:
+        for entry in audit:
+            checked_change(entry.after, entry.actor, entry.reason)
+        for flag in flags.values():
+            flag.checked()
         if [entry.id for entry in audit] != list(range(1, len(audit) + 1)):
             raise FlagStoreError(
                 "the audit entries to load are not numbered 1, 2, 3...: a Redis store numbers"

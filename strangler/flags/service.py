@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from strangler.flags.errors import (
+    BadFlagRow,
     FlagChangeError,
     FlagStoreError,
     InvalidFlag,
@@ -18,7 +19,7 @@ from strangler.flags.errors import (
     UnknownEndpoint,
 )
 from strangler.flags.inventory import Endpoints, Route
-from strangler.flags.model import AuditEntry, Flag, FlagSnapshot
+from strangler.flags.model import AuditEntry, Flag, FlagSnapshot, bounded
 from strangler.flags.store import FlagStore
 from strangler.flags.views import Changed, EndpointRow, Unchanged
 from strangler.types import Backend, Mode
@@ -100,17 +101,24 @@ class FlagService:
         """Writes the change and returns its audit entry; None when the flag is already so (a
         change that changes nothing makes no new version and no audit row)."""
         endpoint, flag = self.check(key, mode, percentage)
-        if not reason.strip():
-            raise InvalidFlag(
-                "say why: a change needs a reason (it goes in the audit trail)",
-                endpoint=endpoint.key,
-            )
-        current = self.store.snapshot().flags.get(endpoint.key)
+        reason = _audited(endpoint, actor, reason)
+        current = self._current(endpoint)
         if current is not None:
             flag = current.routed_as(flag)  # flipping an endpoint keeps its shadowing
         if current == flag:
             return None
-        return self.store.set(endpoint.key, flag, actor=actor, reason=reason.strip())
+        return self.store.set(endpoint.key, flag, actor=actor, reason=reason)
+
+    def _current(self, endpoint: Route) -> Flag | None:
+        """The endpoint's flag now. A table with a bad row (written behind the store's back)
+        cannot be read whole, yet setting that row again is how an operator repairs it: the
+        bad row is then taken as no flag."""
+        try:
+            return self.store.snapshot().flags.get(endpoint.key)
+        except BadFlagRow as exc:
+            if exc.endpoint != endpoint.key:
+                raise
+            return None
 
     def shadow(
         self,
@@ -125,14 +133,10 @@ class FlagService:
         None when it is already so. A method that is not safe needs `side_effect_free`: why
         sending its requests twice harms nothing."""
         endpoint, flag = self.check_shadow(key, percentage, side_effect_free)
-        if not reason.strip():
-            raise InvalidFlag(
-                "say why: a change needs a reason (it goes in the audit trail)",
-                endpoint=endpoint.key,
-            )
+        reason = _audited(endpoint, actor, reason)
         if self.store.snapshot().flags.get(endpoint.key) == flag:
             return None
-        return self.store.set(endpoint.key, flag, actor=actor, reason=reason.strip())
+        return self.store.set(endpoint.key, flag, actor=actor, reason=reason)
 
     def check_shadow(
         self, key: str, percentage: float, side_effect_free: str | None = None
@@ -192,6 +196,8 @@ class FlagService:
         one bad entry and nothing is written. An entry without a shadow share keeps the one the
         endpoint has. `source` names where they came from, for the errors."""
         checked = []
+        bounded(actor, "actor")
+        bounded(reason, "reason")
         for key, entry in wanted.items():
             try:
                 endpoint, flag = self.check(key, entry.mode, entry.percentage)
@@ -241,3 +247,17 @@ class FlagService:
                 }
             )
         return rows
+
+
+def _audited(endpoint: Route, actor: str, reason: str) -> str:
+    """The reason of a change, stripped, once it and the actor are fit for the audit trail."""
+    reason = reason.strip()
+    try:
+        if not reason:
+            raise InvalidFlag("say why: a change needs a reason (it goes in the audit trail)")
+        bounded(reason, "reason")
+        bounded(actor, "actor")
+    except InvalidFlag as exc:
+        exc.endpoint = endpoint.key
+        raise
+    return reason

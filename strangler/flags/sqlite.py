@@ -29,7 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from strangler.flags.errors import FlagStoreError
-from strangler.flags.model import AuditEntry, Flag, FlagSnapshot, utc_now
+from strangler.flags.model import (
+    AuditEntry,
+    Flag,
+    FlagSnapshot,
+    bad_row,
+    checked_change,
+    stored_flag,
+    utc_now,
+)
 from strangler.types import Mode
 
 # A writer waits this long for another writer's transaction; changes take milliseconds.
@@ -312,10 +320,18 @@ class SQLiteFlagStore:
                 rows = self._db.execute(f"SELECT endpoint, {self._columns} FROM flags").fetchall()
             finally:
                 self._db.execute("COMMIT")
-        flags = {row[0]: _flag(row[1:]) for row in rows}
-        return FlagSnapshot.of(int(version), flags)
+        return FlagSnapshot.of(int(version), {row[0]: self._read(row[0], row[1:]) for row in rows})
+
+    def _read(self, endpoint: str, columns: tuple[Any, ...]) -> Flag:
+        """The flag of one row, if the admin API would have written it (see model.stored_flag)."""
+        try:
+            flag = _flag(columns)
+        except (ValueError, TypeError) as exc:  # a mode or a number that is not one
+            raise bad_row(str(self.path), endpoint, str(exc)) from None
+        return stored_flag(str(self.path), endpoint, flag)
 
     def set(self, endpoint: str, flag: Flag, *, actor: str, reason: str) -> AuditEntry:
+        checked_change(flag, actor, reason)
         self._follow_the_file()  # never a change written into a deleted or replaced file
         at = utc_now()
         with self._errors("write"), self._write():
@@ -477,6 +493,10 @@ class SQLiteFlagStore:
             )
 
     def load(self, version: int, flags: dict[str, Flag], audit: list[AuditEntry]) -> None:
+        for entry in audit:
+            checked_change(entry.after, entry.actor, entry.reason)
+        for flag in flags.values():
+            flag.checked()
         self._follow_the_file()
         last_change = {entry.endpoint: entry for entry in audit}
         with self._errors("write"), self._write():

@@ -369,3 +369,28 @@ def test_a_flag_command_loads_no_framework_template_yaml_or_app(
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("option", ["--reason", "--actor"])
+def test_a_reason_or_actor_too_long_is_refused_and_nothing_stored(
+    config: Path, option: str
+) -> None:
+    """A 9 MB reason (or actor) is refused by the command with the limit, and nothing is
+    written (#22: 20 such changes made a 189 MB store)."""
+    args = ["flags", "set", "GET /hello", "migrated", "-m", "ok", option, "x" * 9_000_000]
+    result = strangler(config, *args)
+    assert result.exit_code == 2
+    assert "keep it to 1,000" in result.output
+    assert strangler(config, "flags", "list").output.splitlines()[0] == "flag table version 0"
+
+
+def test_history_prints_control_characters_escaped(config: Path) -> None:
+    """An actor or reason holding terminal escape sequences is printed with them escaped, so
+    it cannot rewrite the operator's screen (#22)."""
+    actor = "mallory\x1b]0;owned\x07\x1b[2J\x1b[1A"
+    args = ["flags", "set", "GET /hello", "migrated", "-m", "line\rover\nnext", "--actor", actor]
+    assert strangler(config, *args).exit_code == 0
+    for command in (("flags", "history"), ("flags", "history", "GET /hello")):
+        output = strangler(config, *command).output
+        assert "\x1b" not in output and "\x07" not in output and "\r" not in output
+        assert "by mallory\\x1b]0;owned\\x07\\x1b[2J\\x1b[1A: line\\x0dover\\x0anext" in output

@@ -14,6 +14,8 @@ from strangler.flags.errors import FlagStoreError
 from strangler.flags.model import Flag
 from strangler.flags.store import open_store
 from strangler.flags.watcher import FlagWatcher
+from strangler.metrics.counters import GatewayMetrics
+from strangler.types import Mode
 from tests.support.cli import pair_cli
 from tests.support.redis_server import listeners, redis_server
 from tests.support.servers import free_port
@@ -147,3 +149,37 @@ def test_a_flushed_store_is_a_fault_not_an_invitation(url: str) -> None:
         store.version()
     with pytest.raises(FlagStoreError, match="was deleted"):
         store.note_reader("w1", 0)  # no heartbeat into whatever comes next
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        '{"mode": "canary", "percentage": 500}',
+        '{"mode": "canary", "percentage": -1}',
+        '{"mode": "migrated", "percentage": 100, "shadow": 1e9}',
+        '{"mode": "sideways", "percentage": 0}',
+        "42",
+    ],
+    ids=["percentage-500", "percentage-minus-1", "shadow-1e9", "unknown-mode", "not-a-flag"],
+)
+def test_a_bad_flag_written_behind_the_store_is_a_fault(url: str, field: str) -> None:
+    """A flag out of range written straight into Redis is not routed by: the watcher keeps the
+    last good table, health says degraded naming the field, store-up says 0 (#22)."""
+    import redis
+
+    store = open_store(url, create=True)
+    store.set("GET /a", Flag.build("canary", 25), actor="ann", reason="try")
+    watcher = FlagWatcher(open_store(url))
+    metrics = GatewayMetrics()
+    raw = redis.Redis.from_url(url)
+    raw.hset("strangler:flags", "GET /a", field)
+    raw.incr("strangler:version")
+    raw.close()
+    watcher.refresh()
+    metrics.sync(watcher, None)
+    assert watcher.snapshot.flags["GET /a"] == Flag(Mode.CANARY, 25.0)
+    assert watcher.health()["status"] == "degraded"
+    assert "bad flag for 'GET /a'" in watcher.health()["error"]
+    assert metrics.registry.get_sample_value("strangler_flag_store_up") == 0
+    watcher.close()
+    store.close()

@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from strangler.flags.errors import FlagStoreError
+from strangler.flags.errors import BadFlagRow, FlagStoreError
 from strangler.flags.inventory import publish_inventory, published_inventory
 from strangler.flags.model import Flag
+from strangler.flags.service import FlagService
 from strangler.flags.sqlite import SQLiteFlagStore
 from strangler.flags.store import open_store
+from strangler.flags.watcher import FlagWatcher
+from strangler.metrics.counters import GatewayMetrics
 from strangler.types import Mode
 from tests.flags.conftest import pair_inventory
 
@@ -243,4 +246,49 @@ def test_a_store_file_made_before_the_inventory_is_migrated_when_opened(tmp_path
     assert (store.store_id, store.version()) == ("old-store", 1)
     assert store.snapshot().flags == {"GET /a": Flag(Mode.MIGRATED, 100.0)}
     assert [(e.actor, e.reason) for e in store.history()] == [("ann", "ported")]
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("percentage", 500), ("percentage", -1), ("shadow", 1e9), ("mode", "sideways")],
+    ids=["percentage-500", "percentage-minus-1", "shadow-1e9", "unknown-mode"],
+)
+def test_a_bad_row_written_behind_the_store_is_a_fault(
+    tmp_path: Path, column: str, value: object
+) -> None:
+    """A row out of range written straight into the file is not routed by: the watcher keeps
+    the last good table, health says degraded naming the row, store-up says 0 (#22)."""
+    path = tmp_path / "flags.db"
+    store = open_store(path, create=True)
+    store.set("GET /a", Flag.build("canary", 25), actor="ann", reason="try")
+    watcher = FlagWatcher(open_store(path))
+    metrics = GatewayMetrics()
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"UPDATE flags SET {column} = ?", (value,))
+        conn.execute("UPDATE meta SET version = version + 1")
+    conn.close()
+    watcher.refresh()
+    metrics.sync(watcher, None)
+    assert watcher.snapshot.flags["GET /a"] == Flag(Mode.CANARY, 25.0)
+    assert watcher.health()["status"] == "degraded"
+    assert "bad flag for 'GET /a'" in watcher.health()["error"]
+    assert metrics.registry.get_sample_value("strangler_flag_store_up") == 0
+    watcher.close()
+    store.close()
+
+
+def test_setting_a_bad_row_again_repairs_the_table(tmp_path: Path) -> None:
+    """`flags set` on the endpoint whose row is bad writes it anew, and the table reads again."""
+    path = tmp_path / "flags.db"
+    store = open_store(path, create=True)
+    store.set("GET /items/{item_id}", Flag.build("canary", 25), actor="ann", reason="try")
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE flags SET percentage = 500")
+    conn.close()
+    service = FlagService(store, pair_inventory())
+    with pytest.raises(BadFlagRow):
+        store.snapshot()
+    service.set("GET /items/{item_id}", "legacy", actor="ann", reason="repair")
+    assert store.snapshot().flags["GET /items/{item_id}"] == Flag(Mode.LEGACY)
     store.close()

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import time
 
-from strangler.flags.model import Flag
+import pytest
+
+from strangler.flags.errors import InvalidFlag
+from strangler.flags.model import MAX_TEXT, Flag
 from strangler.flags.store import FlagStore
 from strangler.types import Mode
 
@@ -62,3 +65,24 @@ def test_a_rollout_is_written_only_at_the_revision_it_was_read_at(store: FlagSto
     assert store.save_rollout("GET /a", '{"v": 2}', 1)
     assert not store.save_rollout("GET /a", '{"v": "stale"}', 1)
     assert store.rollouts() == {"GET /a": (2, '{"v": 2}')}
+
+
+@pytest.mark.parametrize(
+    ("flag", "actor", "reason"),
+    [
+        (Flag.build("migrated"), "ann", "x" * (MAX_TEXT + 1)),
+        (Flag.build("migrated"), "a" * (MAX_TEXT + 1), "go"),
+        (Flag(Mode.CANARY, 500.0), "ann", "go"),
+        (Flag(Mode.MIGRATED, 100.0, shadow=1e9), "ann", "go"),
+    ],
+    ids=["long-reason", "long-actor", "percentage-500", "shadow-1e9"],
+)
+def test_a_store_refuses_a_change_the_api_would_refuse(
+    store: FlagStore, flag: Flag, actor: str, reason: str
+) -> None:
+    """A long reason or actor, or a flag out of range, is refused by the store itself, and
+    nothing is written (#22: 9 MB reasons made a 189 MB store)."""
+    with pytest.raises(InvalidFlag):
+        store.set("GET /a", flag, actor=actor, reason=reason)
+    assert store.version() == 0
+    assert store.history() == []
