@@ -97,12 +97,20 @@ def _header(*taken: str) -> Callable[[str | None], bool]:
     return lambda name: name is None or bool(_TOKEN.fullmatch(name) and name.lower() not in taken)
 
 
-def _json_paths(paths: list[str]) -> bool:
-    for path in paths:
+def _redact_entries(entries: list[str]) -> bool:
+    """Name patterns ('*token*') and JSON paths ('$.card.number'): see strangler.shadow.policy."""
+    for entry in entries:
+        if not entry.startswith("$"):
+            if not entry.strip() or entry != entry.strip():
+                raise ConfigError(
+                    f"shadow_redact: {entry!r} is neither a name pattern (e.g. '*token*')"
+                    " nor a JSON path (e.g. '$.card.number')"
+                )
+            continue
         try:
-            jsonpath.parse(path)
+            jsonpath.parse(entry)
         except ValueError as exc:
-            raise ConfigError(f"shadow_redact: {path!r} is not a JSON path: {exc}") from None
+            raise ConfigError(f"shadow_redact: {entry!r} is not a JSON path: {exc}") from None
     return True
 
 
@@ -123,10 +131,19 @@ _POSITIVE: dict[str, Any] = {"valid": lambda value: value > 0, "give": "a positi
 _SPEC: dict[str, Any] = {"valid": _spec, "give": "MODULE:ATTR, e.g. 'legacy.app:app'"}
 _HEADER = "a header name (letters, digits, '-'), not one the gateway uses itself"
 
-# Defaults that are also the library's own (ShadowLimits, GuardRule, DEFAULT_PATHS, the
+# Defaults that are also the library's own (ShadowLimits, GuardRule, DEFAULT_NAMES, the
 # watcher's interval), written out so that loading the settings, which every CLI command does,
 # imports none of the request path. tests/test_settings.py keeps them equal.
-_SHADOW_REDACT = ["$.token", "$.access_token", "$.refresh_token", "$.password", "$.secret"]
+_SHADOW_REDACT = [
+    "*token*",
+    "*secret*",
+    "*pass*",
+    "*key*",
+    "*authorization",
+    "*cookie",
+    "*session*",
+    "*credential*",
+]
 
 
 @dataclasses.dataclass
@@ -235,9 +252,9 @@ class Settings:
     )
     shadow_redact: list[str] = setting(
         _SHADOW_REDACT,
-        "JSON paths whose values shadowing never keeps",
-        valid=_json_paths,
-        give="a list of JSON paths, e.g. ['$.token']",
+        "name globs and JSON paths whose values are never kept",
+        valid=_redact_entries,
+        give="a list of name patterns and JSON paths, e.g. ['*token*', '$.card.number']",
     )
     # Metrics, request logs and request ids (strangler.metrics).
     metrics: bool = setting(True, "Prometheus metrics at /_strangler/metrics")

@@ -113,7 +113,7 @@ ENVIRONMENT = {
     "shadow_timeout": ("0.25", 0.25),
     "shadow_max_body": ("512", 512),
     "shadow_max_cpu": ("1.5", 1.5),
-    "shadow_redact": ('["$.token", "$.items[*].secret"]', ["$.token", "$.items[*].secret"]),
+    "shadow_redact": ('["*pin*", "$.items[*].code"]', ["*pin*", "$.items[*].code"]),
     "metrics": ("yes", True),
     "metrics_public": ("true", True),
     "metrics_port": ("9100", 9100),
@@ -165,7 +165,7 @@ def test_a_list_may_be_json_or_comma_separated(monkeypatch: pytest.MonkeyPatch) 
         ),
         ("STRANGLER_BODY_LIMITS", "[1]", "is not a valid table: give a JSON object"),
         ("STRANGLER_BODY_LIMITS", '{"POST /upload": 0}', "is not a valid setting: body_limits["),
-        ("STRANGLER_SHADOW_REDACT", "token", "shadow_redact: 'token' is not a JSON path"),
+        ("STRANGLER_SHADOW_REDACT", "$token", "shadow_redact: '$token' is not a JSON path"),
         ("STRANGLER_METRICS_PORT", "http", "STRANGLER_METRICS_PORT='http' is not a valid int"),
         ("STRANGLER_METRICS_PORT", "70000", "metrics_port = 70000: give a port, or 0 for none"),
         ("STRANGLER_STICKY", "jwt", "STRANGLER_STICKY='jwt' is not a valid setting: sticky ="),
@@ -215,7 +215,7 @@ BAD = {
     "shadow_timeout": (0, "shadow_timeout = 0: give a positive number"),
     "shadow_max_body": (0, "shadow_max_body = 0: give a positive number"),
     "shadow_max_cpu": (0, "shadow_max_cpu = 0: give a positive number"),
-    "shadow_redact": (["token"], "shadow_redact: 'token' is not a JSON path"),
+    "shadow_redact": (["$token"], "shadow_redact: '$token' is not a JSON path"),
     "metrics": ("yes", "metrics = 'yes': give true or false"),
     "metrics_public": (1, "metrics_public = 1: give true or false"),
     "metrics_port": (70000, "metrics_port = 70000: give a port, or 0 for none"),
@@ -316,7 +316,7 @@ def test_the_defaults_are_the_library_s_own() -> None:
     the request path) are those of the parts they configure."""
     from strangler.flags.watcher import DEFAULT_INTERVAL
     from strangler.rollout.guard import GuardRule
-    from strangler.shadow.redact import DEFAULT_PATHS
+    from strangler.shadow.redact import DEFAULT_NAMES
     from strangler.shadow.tap import ShadowLimits
 
     settings = Settings(legacy="", migrated="")
@@ -330,7 +330,7 @@ def test_the_defaults_are_the_library_s_own() -> None:
         settings.shadow_max_body,
         settings.shadow_max_cpu,
     ) == (shadow.concurrency, shadow.queue, shadow.timeout, shadow.max_body, shadow.max_cpu)
-    assert settings.shadow_redact == list(DEFAULT_PATHS)
+    assert settings.shadow_redact == list(DEFAULT_NAMES)
     guard = GuardRule()
     assert (settings.guard_max_error_rate, settings.guard_window, settings.guard_min_requests) == (
         guard.max_error_rate,

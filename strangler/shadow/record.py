@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from strangler.comparison.compare import Answer, Difference
-from strangler.shadow.redact import Redactor, SeenRequest, slug
+from strangler.shadow.redact import Exchange, Redactor, SeenRequest, slug
 
 KEEP = 20  # mismatches and recorded samples kept per endpoint
 MAX_NOISE = 100  # noise places learned per endpoint
@@ -114,33 +114,36 @@ class EndpointRecord:
             "noise": sorted(set(self.noise)),
             "mismatched_where": dict(collections.Counter(dict(self.where)).most_common()),
             "last_mismatches": [
-                {
-                    "at": m.at,
-                    "served_by": m.served_by,
-                    "request": redactor.request(m.request),
-                    "differences": [
-                        {
-                            "where": d.where,
-                            "legacy": redactor.difference(d.where, d.legacy),
-                            "migrated": redactor.difference(d.where, d.migrated),
-                        }
-                        for d in m.differences
-                    ],
-                    "legacy": redactor.answer(m.legacy),
-                    "migrated": redactor.answer(m.migrated),
-                    "case": redactor.case(
-                        f"shadow-{slug(key)}-{i + 1}",
-                        m.request,
-                        "differs at " + ", ".join(m.wheres()),
-                    ),
-                }
+                _shown(redactor.exchange(m.request, m.legacy, m.migrated), m, key, i)
                 for i, m in enumerate(reversed(mismatches))
             ],
             "recorded": [
-                redactor.case(f"recorded-{slug(key)}-{i + 1}", request)
+                redactor.exchange(request).case(f"recorded-{slug(key)}-{i + 1}", request)
                 for i, request in enumerate(samples)
             ],
         }
+
+
+def _shown(exchange: Exchange, m: Mismatch, key: str, i: int) -> dict[str, Any]:
+    """One mismatch as a report shows it: every part of it with the exchange's secrets out."""
+    return {
+        "at": m.at,
+        "served_by": m.served_by,
+        "request": exchange.request(m.request),
+        "differences": [
+            {
+                "where": exchange.where(d.where),
+                "legacy": exchange.difference(d.where, d.legacy),
+                "migrated": exchange.difference(d.where, d.migrated),
+            }
+            for d in m.differences
+        ],
+        "legacy": exchange.answer(m.legacy),
+        "migrated": exchange.answer(m.migrated),
+        "case": exchange.case(
+            f"shadow-{slug(key)}-{i + 1}", m.request, "differs at " + ", ".join(m.wheres())
+        ),
+    }
 
 
 COUNTS = (

@@ -1,8 +1,11 @@
 """Secrets out of what shadowing keeps, and a kept request written as a corpus case.
 
-Headers that carry credentials are replaced (an `Authorization: Bearer` one by `Bearer ${token}`,
-which a corpus file's login step captures), and so are the configured JSON paths of request and
-response bodies (`shadow_redact`, by default the usual token and password fields).
+What is secret is the policy's (strangler.shadow.policy, from `shadow_redact`): values under
+secret names or at secret JSON paths, in headers, cookies, queries, forms, text and JSON bodies,
+in the request, both answers and their differences; and those values again wherever the same
+exchange repeats them. Each exchange is read twice: once to find its secrets, once to show it
+with all of them replaced. In a corpus case an `Authorization: Bearer` header becomes
+`Bearer ${token}`, which a corpus file's login step captures.
 """
 
 from __future__ import annotations
@@ -16,12 +19,10 @@ from typing import Any
 
 from strangler.comparison import jsonpath
 from strangler.comparison.compare import Answer
+from strangler.shadow.policy import DEFAULT_NAMES, REDACTED, Policy, Secrets
 
-REDACTED = "[redacted]"
-SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
-)
-DEFAULT_PATHS = ("$.token", "$.access_token", "$.refresh_token", "$.password", "$.secret")
+__all__ = ["DEFAULT_NAMES", "REDACTED", "Exchange", "Redactor", "SeenRequest", "slug"]
+
 # Request headers a corpus case has no use for: the client's and the connection's.
 _TRANSPORT = frozenset(
     {"host", "content-length", "connection", "accept-encoding", "user-agent", "transfer-encoding"}
@@ -44,64 +45,112 @@ class SeenRequest:
 
 
 SHOWN = 4096  # characters of a body a report shows (the rest is summed up)
-SECRET_FIELDS = frozenset(
-    {"token", "password", "secret", "api_key", "access_token", "refresh_token"}
-)
 
 
 class Redactor:
-    def __init__(self, paths: Iterable[str] = DEFAULT_PATHS) -> None:
-        paths = list(paths)
-        self._paths = [jsonpath.parse(path) for path in paths]
-        # Query and form fields go by the same names as the secret JSON keys.
-        self._fields = SECRET_FIELDS | {
-            str(path[-1]) for path in self._paths if path and isinstance(path[-1], str)
-        }
-        # The same paths as a difference names them: `$.items[*].token` is `$.items[3].token`.
-        self._wheres = [
-            re.compile(
-                re.escape(path).replace(r"\[\*\]", r"\[\d+\]").replace(r"\.\*", r"\.[^.\[]+")
-            )
-            for path in paths
-        ]
+    """The policy of one gateway's shadowing; `exchange` shows one request and its answers."""
+
+    def __init__(self, entries: Iterable[str] = DEFAULT_NAMES) -> None:
+        self.policy = Policy(entries)
+
+    def exchange(self, request: SeenRequest, *answers: Answer | None) -> Exchange:
+        return Exchange(self.policy, request, *answers)
+
+
+class Exchange:
+    """One request and the answers to it, as a report or a corpus case may show them."""
+
+    def __init__(self, policy: Policy, request: SeenRequest, *answers: Answer | None) -> None:
+        self.policy = policy
+        self.secrets = Secrets(policy)
+        # The first reading finds the secrets (what it shows is dropped): the second, by the
+        # caller, replaces each of them wherever it is, whichever part it was found in.
+        self.case("", request)
+        for answer in answers:
+            self.answer(answer)
 
     def difference(self, where: str, value: Any) -> str:
         """A value at `where` in a difference, as a report may show it."""
-        secret_header = where.lower().split(":", 1)[-1] in SECRET_HEADERS
         whole = where in ("body", "$")  # a whole body holds whatever secrets it has
-        if secret_header or whole or any(pattern.fullmatch(where) for pattern in self._wheres):
+        if whole or self.policy.secret_where(where):
             return REDACTED
-        return _cut(repr(value))
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        location = tuple(t for t in _location(where) if t is not jsonpath.ANY)
+        return _cut(repr(self.json(value, location)))
+
+    def where(self, where: str) -> str:
+        return self.secrets.mask(where)
+
+    def text(self, text: str) -> str:
+        return self.secrets.text(text)
 
     def query(self, query: str) -> str:
         """A query string (or form body) with the secret fields' values replaced."""
         pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
-        if not any(name.lower() in self._fields for name, _ in pairs):
-            return query
-        return urllib.parse.urlencode(
-            [(n, REDACTED if n.lower() in self._fields else v) for n, v in pairs]
-        )
+        shown = []
+        for name, value in pairs:
+            if self.policy.secret_name(name):
+                self.secrets.add(value)
+                value = REDACTED
+            else:
+                value = self.secrets.text(value)
+            shown.append((self.secrets.mask(name), value))
+        if shown == pairs:
+            return query  # as the client wrote it
+        return urllib.parse.urlencode(shown)
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> dict[str, str]:
         shown: dict[str, str] = {}
         for name, value in headers:
             key = name.lower()
-            if key in SECRET_HEADERS:
-                value = REDACTED
+            value = self._header(key, value)
             shown[key] = f"{shown[key]}, {value}" if key in shown else value
         return shown
 
+    def _header(self, key: str, value: str) -> str:
+        if not self.policy.secret_name(key):
+            return self.secrets.text(value)
+        self.secrets.add(value)
+        if key.endswith("cookie"):  # each cookie's value, as an app may echo it alone
+            for cookie in value.split(";" if key == "cookie" else "\n"):
+                self.secrets.add(cookie.split(";")[0].partition("=")[2])
+        return REDACTED
+
+    def json(self, value: Any, location: tuple[str | int, ...] = ()) -> Any:
+        """A decoded JSON value with what is at secret keys and paths replaced, at any depth."""
+        if isinstance(value, dict):
+            shown = {}
+            for key, item in value.items():
+                at = (*location, key)
+                if self.policy.secret_name(str(key)) or self.policy.at_path(at):
+                    self.secrets.add_all(item)
+                    shown[self.secrets.mask(str(key))] = REDACTED
+                else:
+                    shown[self.secrets.mask(str(key))] = self.json(item, at)
+            return shown
+        if isinstance(value, list):
+            return [self.json(item, (*location, i)) for i, item in enumerate(value)]
+        if isinstance(value, str):
+            return self.secrets.text(value)
+        if self.policy.paths and self.policy.at_path(location):
+            self.secrets.add(value)
+            return REDACTED
+        return value
+
     def body(self, body: bytes, *, form: bool = False, whole: bool = False) -> Any:
-        """The body for a person to read: JSON with the secret paths replaced, a form with the
-        secret fields replaced, else text; cut to SHOWN characters unless `whole` (a case)."""
+        """The body for a person to read: JSON with the secret keys and paths replaced, a form
+        with the secret fields replaced, else text with its secret `name=value` pairs replaced;
+        cut to SHOWN characters unless `whole` (a case)."""
         try:
             value = json.loads(body)
         except ValueError:
             text = body.decode("utf-8", "replace")
-            text = self.query(text) if form else text
+            text = self.query(text) if form else self.secrets.text(text)
             return text if whole else _cut(text)
-        for path in self._paths:
-            value = jsonpath.transform(value, path, lambda _: REDACTED)
+        if self.policy.at_path(()):
+            return REDACTED
+        value = self.json(value)
         if not whole and len(shown := json.dumps(value)) > SHOWN:
             return _cut(shown)
         return value
@@ -118,7 +167,7 @@ class Redactor:
     def request(self, request: SeenRequest) -> dict[str, Any]:
         return {
             "method": request.method,
-            "path": request.path,
+            "path": self.secrets.mask(request.path),
             "query": self.query(request.query),
             "headers": self.headers(request.headers),
             "body": self.body(request.body, form=_is_form(request)) if request.body else None,
@@ -128,9 +177,9 @@ class Redactor:
         """The request as a corpus case (contract_tests/*.yaml `cases:` item)."""
         case: dict[str, Any] = {"name": name}
         if note:
-            case["description"] = note
+            case["description"] = self.secrets.mask(note)
         case["method"] = request.method
-        case["path"] = request.path
+        case["path"] = self.secrets.mask(request.path)
         query = urllib.parse.parse_qs(self.query(request.query), keep_blank_values=True)
         if query:
             case["query"] = {k: v[0] if len(v) == 1 else v for k, v in query.items()}
@@ -140,9 +189,10 @@ class Redactor:
             if key in _TRANSPORT or key.startswith("x-strangler-"):
                 continue
             if key == "authorization" and value.lower().startswith("bearer "):
+                self.secrets.add(value)
                 value = "Bearer ${token}"  # captured by the corpus file's login step
-            elif key in SECRET_HEADERS:
-                value = REDACTED
+            else:
+                value = self._header(key, value)
             headers[key] = value
         if request.body:
             body = self.body(request.body, form=_is_form(request), whole=True)
@@ -159,6 +209,16 @@ class Redactor:
 def slug(key: str) -> str:
     """`GET /items/{item_id}` -> `get-items-item-id`: for case and file names."""
     return re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-")
+
+
+def _location(where: str) -> tuple[str | int, ...]:
+    """The keys and indexes of a difference's JSON place (none for `header:x`, `status`)."""
+    if not where.startswith("$"):
+        return ()
+    try:
+        return jsonpath.parse(where)
+    except ValueError:
+        return ()
 
 
 def _cut(text: str) -> str:

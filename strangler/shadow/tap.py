@@ -36,7 +36,7 @@ from strangler.flags.service import SAFE_METHODS
 from strangler.serving.cpu import CPUGauge
 from strangler.shadow.exchange import Capture, Unreplayable, call, read_body, replay
 from strangler.shadow.record import EndpointRecord, Mismatch, corpus_files
-from strangler.shadow.redact import DEFAULT_PATHS, Redactor, SeenRequest
+from strangler.shadow.redact import DEFAULT_NAMES, Redactor, SeenRequest
 from strangler.types import ASGIApp, Backend, Receive, Scope, Send
 
 log = logging.getLogger("strangler.shadow")
@@ -80,7 +80,7 @@ class ShadowTap:
         rules: Mapping[str, Rules] | None = None,
         ledger: Ledger | None = None,
         limits: ShadowLimits = ShadowLimits(),
-        redact: Iterable[str] = DEFAULT_PATHS,
+        redact: Iterable[str] = DEFAULT_NAMES,
     ) -> None:
         self.rules = dict(rules or {})
         self.ledger = ledger

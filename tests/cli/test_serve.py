@@ -20,7 +20,7 @@ from strangler.cli.main import main
         ("legacy_threads = 0", 'legacy_threads = 0: give "auto" or a number of threads'),
         ('legacy_threads = "many"', "legacy_threads = 'many': give"),
         ("shadow_concurrency = 0", "shadow_concurrency = 0: give a positive number"),
-        ('shadow_redact = ["token"]', "shadow_redact: 'token' is not a JSON path"),
+        ('shadow_redact = ["$token"]', "shadow_redact: '$token' is not a JSON path"),
         ('body_limits = {"POST /nope" = 10}', "body_limits names 'POST /nope'"),
         ('body_limits = {"GET /hello" = "big"}', "body_limits['GET /hello'] = 'big'"),
     ],
