@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,20 +25,9 @@ pytestmark = pytest.mark.server
 
 WHEELHOUSE = REPO / "var" / "wheelhouse"
 USER_PROJECT = REPO / "tests" / "test_apps" / "user_project"
-# What the gateway itself imports; anything else is an extra's or the example's.
-GATEWAY_DEPENDENCIES = {
-    "click",
-    "fastapi",
-    "flask",
-    "httpx",
-    "itsdangerous",
-    "jinja2",
-    "mmh3",
-    "prometheus-client",
-    "pydantic",
-    "pyyaml",
-    "uvicorn",
-}
+# What pyproject.toml declares (tests/test_packaging.py checks it against what the modules use).
+PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+TOKEN = "packaging-test-admin-token"
 
 
 @dataclass(frozen=True)
@@ -68,8 +58,8 @@ def virtualenv(folder: Path, *requirements: str) -> Path:
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    """Builds the wheel from a copy of the checkout and installs it, with its contracts extra
-    and pytest, into a new virtualenv."""
+    """Builds the wheel from a copy of the checkout and installs it with its contracts extra,
+    and nothing else (pytest comes with the extra), into a new virtualenv."""
     if not WHEELHOUSE.is_dir():
         pytest.fail(f"{WHEELHOUSE} is missing: run scripts/setup, which downloads it")
     root = tmp_path_factory.mktemp("packaging")
@@ -97,7 +87,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     assert built.returncode == 0, built.stderr
     (wheel,) = (root / "dist").glob("strangler-*.whl")
 
-    venv = virtualenv(root / "venv", f"strangler[contracts] @ {wheel.as_uri()}", "pytest")
+    venv = virtualenv(root / "venv", f"strangler[contracts] @ {wheel.as_uri()}")
     project = root / "project"
     shutil.copytree(USER_PROJECT, project, ignore=shutil.ignore_patterns("__pycache__", "var"))
     return Installed(wheel, venv, project)
@@ -106,7 +96,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
 def test_the_wheel_holds_strangler_alone_with_the_gateways_dependencies(
     installed: Installed,
 ) -> None:
-    """The wheel's only top-level package is `strangler`; its requirements are the gateway's."""
+    """The wheel's only top-level package is `strangler`; it requires what pyproject.toml
+    declares: the dashboard's form parser in the base, pytest and the capped Hypothesis with
+    the contracts extra (issue #22)."""
     with zipfile.ZipFile(installed.wheel) as wheel:
         names = wheel.namelist()
         metadata = wheel.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
@@ -119,9 +111,12 @@ def test_the_wheel_holds_strangler_alone_with_the_gateways_dependencies(
         if line.startswith("Requires-Dist:")
     ]
     required = {_name(r) for r in requires if "extra ==" not in r}
-    assert required == GATEWAY_DEPENDENCIES
-    contracts = {_name(r) for r in requires if 'extra == "contracts"' in r}
-    assert contracts == {"hypothesis", "hypothesis-jsonschema"}
+    assert required == {_name(r) for r in PROJECT["dependencies"]}
+    assert "python-multipart" in required
+    contracts = {_name(r): r for r in requires if 'extra == "contracts"' in r}
+    assert set(contracts) == {_name(r) for r in PROJECT["optional-dependencies"]["contracts"]}
+    assert {"hypothesis", "hypothesis-jsonschema", "pytest"} <= set(contracts)
+    assert "<6.170.10" in contracts["hypothesis"]
     assert "[pytest11]\nstrangler = strangler.pytest_plugin" in entry_points
 
 
@@ -132,7 +127,7 @@ def wheel_dist_info(names: list[str]) -> str:
 def _name(requirement: str) -> str:
     for stop in "<>=!~[ ;":
         requirement = requirement.split(stop)[0]
-    return requirement.lower()
+    return requirement.lower().replace("_", "-")
 
 
 def test_the_users_own_app_legacy_and_migrated_packages_are_theirs(installed: Installed) -> None:
@@ -168,10 +163,10 @@ def test_strangler_contract_run_runs_the_users_corpus(installed: Installed) -> N
 
 
 def test_pytest_collects_the_users_corpus_through_the_entry_point(installed: Installed) -> None:
-    """Installed strangler registers its pytest plugin: the corpus runs with no conftest."""
+    """Installed with its contracts extra alone, strangler brings pytest and registers its
+    plugin: plain `pytest` runs the corpus, with no conftest."""
     done = run(
-        [str(installed.bin / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=installed.project,
+        [str(installed.bin / "pytest"), "-q", "-p", "no:cacheprovider"], cwd=installed.project
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "3 passed" in done.stdout
@@ -208,6 +203,25 @@ def test_strangler_serve_routes_the_users_apps_by_flag(installed: Installed) -> 
         while httpx.get(url + "/notes/1").headers["x-strangler-backend"] != "migrated":
             assert time.monotonic() < deadline, "the change did not reach the server in 2 s"
             time.sleep(0.05)
+
+
+def test_the_installed_dashboard_logs_an_operator_in_with_its_form(installed: Installed) -> None:
+    """The installed gateway's dashboard takes the admin token from its login form and shows
+    the overview (without python-multipart, the form post was a 500)."""
+    port = free_port()
+    argv = [str(installed.bin / "strangler"), "serve", "--port", str(port)]
+    env = {"STRANGLER_ADMIN_TOKEN": TOKEN}
+    with (
+        running(
+            argv, port=port, ready_path="/_strangler/health", env=env, cwd=installed.project
+        ) as url,
+        httpx.Client(base_url=url + "/_strangler/ui") as client,
+    ):
+        login = client.post("/login", data={"token": TOKEN})
+        assert login.status_code == 303, login.text
+        overview = client.get("/")
+        assert overview.status_code == 200
+        assert "/notes/" in overview.text  # the user's endpoints, in the overview's table
 
 
 def test_without_the_contracts_extra_the_gateway_works_and_contracts_say_what_to_install(
