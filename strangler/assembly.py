@@ -24,14 +24,16 @@ from typing import Any
 
 from prometheus_client import start_http_server
 
-from strangler.admin.api import build_admin_app
+from strangler.admin.api import build_admin_app, open_paths
+from strangler.admin.gate import AdminGate
 from strangler.bridge.bridge import make_bridge
 from strangler.comparison.cases import Rules
 from strangler.comparison.corpus import corpus_files, load_corpus
 from strangler.comparison.ledger import load_ledger
 from strangler.comparison.saved import load_results
-from strangler.credentials import Credentials
+from strangler.credentials import MIN_TOKEN_LENGTH, Credentials, Tries
 from strangler.dashboard.app import build_dashboard
+from strangler.dashboard.session import read as read_session
 from strangler.errors import ConfigError, StranglerError
 from strangler.flags.errors import FlagStoreError
 from strangler.flags.flagfile import import_flags
@@ -70,7 +72,7 @@ def check_settings(settings: Settings) -> None:
     when it is made): the admin credentials in the environment, that the request log can be
     written, and that the endpoints `body_limits` and `guard` name are served by an app; so a
     server reports one clear line before it starts its workers, not a traceback from each."""
-    Credentials.parse(settings.admin_tokens, settings.admin_token, dev_mode=settings.dev_mode)
+    admin_credentials(settings)
     log_path = request_log(settings)
     if log_path not in (None, "stdout", "stderr"):
         try:
@@ -91,6 +93,17 @@ def check_settings(settings: Settings) -> None:
     for key in settings.guard:
         if key != EVERY_ENDPOINT:
             _endpoint_key(inventory, key, "guard")
+
+
+def admin_credentials(settings: Settings) -> Credentials:
+    """The admin credentials of the environment; ConfigError for a weak token outside
+    development mode (strangler.credentials.MIN_TOKEN_LENGTH)."""
+    found = Credentials.parse(
+        settings.admin_tokens, settings.admin_token, dev_mode=settings.dev_mode
+    )
+    if not settings.dev_mode:
+        found.refuse_weak()
+    return found
 
 
 class Runtime:
@@ -209,9 +222,7 @@ def build_gateway(settings: Settings) -> Gateway:
         import_string(settings.legacy, settings.root),
         import_string(settings.migrated, settings.root),
         settings,
-        credentials=Credentials.parse(
-            settings.admin_tokens, settings.admin_token, dev_mode=settings.dev_mode
-        ),
+        credentials=admin_credentials(settings),
         shadow=shadow_tap(settings),
         contract_results=settings.contract_results_path,
         shed=True,
@@ -252,6 +263,14 @@ def create_gateway(
     settings.setdefault("freeze_gc", False)
     shed = "legacy_queue" in settings or "migrated_concurrency" in settings
     given = Settings(legacy="", migrated="", **settings)
+    credentials = Credentials.parse(admin_tokens, admin_token, dev_mode=dev_mode)
+    if weak := credentials.weak():  # in process (a test, a script): said, not refused
+        log.warning(
+            "WEAK ADMIN TOKEN(S) for %s: shorter than %d characters; `strangler serve` refuses"
+            " them outside development mode",
+            ", ".join(weak),
+            MIN_TOKEN_LENGTH,
+        )
     store = flags if not isinstance(flags, str | Path) else None
     if store is None:
         given.flags = str(flags)
@@ -259,7 +278,7 @@ def create_gateway(
         legacy,
         migrated,
         given,
-        credentials=Credentials.parse(admin_tokens, admin_token, dev_mode=dev_mode),
+        credentials=credentials,
         store=store,
         shadow=shadow if shadow is not None else ShadowTap(),
         contract_results=Path(contract_results) if contract_results else None,
@@ -325,6 +344,7 @@ def assemble(
         shadow_findings=runtime.shadow_findings,
         service_openapi=lambda: service_openapi(legacy, migrated, inventory),
     )
+    tries = Tries()  # wrong credentials per client, on the API and the login form alike
     admin.mount(
         "/ui",
         build_dashboard(
@@ -335,7 +355,16 @@ def assemble(
             runtime.progress,
             runtime.shadow_findings,
             tuple(settings.dashboard_hosts),
+            tries=tries,
         ),
+    )
+    gate = AdminGate(
+        admin,
+        credentials,
+        max_body=settings.admin_max_body,
+        open_paths=open_paths(metrics_public=settings.metrics_public),
+        session=lambda cookie: read_session(credentials, cookie) is not None,
+        tries=tries,
     )
     capacity = {}
     if shed:
@@ -350,7 +379,7 @@ def assemble(
         inventory,
         watcher,
         credentials=credentials,
-        admin=admin,
+        admin=gate,
         admin_prefix=settings.admin_prefix,
         sticky=sticky,
         backend_header=settings.backend_header,

@@ -8,7 +8,11 @@ Credentials come from the environment, never from a file in the repository:
 A `read` credential may list endpoints, flags and history and use the force header; changing a
 flag takes `write`. The audit trail names the credential that made a change, whatever the
 request claims. Tokens are compared in constant time; an empty token is no token, never a match
-for "".
+for "". A token shorter than MIN_TOKEN_LENGTH is weak: a gateway outside development mode refuses
+to start with one.
+
+Wrong tries are counted per client (`Tries`): past a few a minute, a client is refused unchecked
+(429) until its allowance comes back, on the admin API and the dashboard's login alike.
 """
 
 from __future__ import annotations
@@ -18,11 +22,17 @@ import enum
 import hashlib
 import hmac
 import os
-from collections.abc import Iterable
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from strangler.errors import ConfigError
 
 ADMIN_TOKEN_HEADER = "x-strangler-admin-token"
+# 16 characters: `openssl rand -hex 8` at the least (64 bits); guessed at the API's throttled
+# rate, never in practice.
+MIN_TOKEN_LENGTH = 16
 
 
 class Role(enum.StrEnum):
@@ -79,6 +89,20 @@ class Credentials:
     def configured(self) -> bool:
         return bool(self._all)
 
+    def weak(self) -> list[str]:
+        """The names of the credentials whose token is shorter than MIN_TOKEN_LENGTH."""
+        return [c.name for c in self._all if len(c.token) < MIN_TOKEN_LENGTH]
+
+    def refuse_weak(self) -> None:
+        """Raises ConfigError if a token is weak (outside development mode, tokens guard changes
+        to live routing: one a guesser could find must not be accepted)."""
+        if weak := self.weak():
+            raise ConfigError(
+                f"the admin token(s) of {', '.join(weak)} are shorter than {MIN_TOKEN_LENGTH}"
+                " characters: make each with `openssl rand -hex 16` (or use --dev on a"
+                " development machine)"
+            )
+
     def named(self, name: str) -> Credential | None:
         """The credential called `name` (development mode: DEV for `dev`), or None."""
         if not self._all:
@@ -117,3 +141,54 @@ def presented_token(authorization: str | None, admin_header: str | None) -> str 
     if authorization and authorization.lower().startswith("bearer "):
         return authorization[7:].strip()
     return None
+
+
+def client_of(scope: Mapping[str, Any]) -> str:
+    """Who an ASGI request comes from, for counting its tries: its peer address."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+class Tries:
+    """Wrong credentials tried, per client: each client has an allowance of `per_minute` wrong
+    tries, which comes back at that rate; with none left it must wait (`wait`) before it may try
+    again. The table keeps the `clients` most recent clients only, so its memory is bounded: a
+    client pushed out starts again with a full allowance.
+
+    A client is its peer address: behind a proxy every client is the proxy's address, and one
+    guesser's lockout is everyone's (the proxy should throttle them itself). Each worker counts
+    its own tries.
+    """
+
+    def __init__(
+        self,
+        per_minute: int = 10,
+        *,
+        clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._allowance = float(per_minute)
+        self._rate = per_minute / 60.0  # tries a second coming back
+        self._clients = clients
+        self._clock = clock
+        self._left: OrderedDict[str, tuple[float, float]] = OrderedDict()  # (tries left, when)
+
+    def wait(self, client: str) -> float:
+        """Seconds `client` must wait before its next try is checked; 0: it may try now."""
+        left = self._left_now(client)
+        return 0.0 if left >= 1 else (1 - left) / self._rate
+
+    def failed(self, client: str) -> None:
+        """Counts a wrong try of `client`."""
+        left = self._left_now(client) - 1
+        self._left[client] = (left, self._clock())
+        self._left.move_to_end(client)
+        while len(self._left) > self._clients:
+            self._left.popitem(last=False)  # the longest quiet: most likely back to full
+
+    def _left_now(self, client: str) -> float:
+        found = self._left.get(client)
+        if found is None:
+            return self._allowance
+        left, when = found
+        return min(self._allowance, left + (self._clock() - when) * self._rate)

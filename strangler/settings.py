@@ -228,6 +228,9 @@ class Settings:
         valid=lambda size: size >= 1,
         give="a size in bytes",
     )
+    admin_max_body: int = setting(
+        64 * 1024, "an admin API request body, bytes: past it, 413", **_POSITIVE
+    )
     legacy_queue: int = setting(
         Limits.legacy_queue,
         "legacy requests waiting: past it, 503 (0: none wait)",

@@ -95,3 +95,26 @@ async def test_a_gateway_serves_when_its_inventory_cannot_be_published(
         await lifespan.shutdown()  # joins the publishing thread
     assert "could not publish the endpoint inventory" in caplog.text
     assert "the disk is full" in caplog.text
+
+
+def test_a_weak_admin_token_is_refused_outside_development_mode(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """STRANGLER_ADMIN_TOKEN=a stops a gateway before it starts, unless in development mode
+    (#22)."""
+    from strangler.assembly import build_gateway, check_settings
+    from strangler.errors import ConfigError
+    from strangler.settings import Settings
+
+    settings = Settings(
+        legacy="tests.test_apps.pair:legacy",
+        migrated="tests.test_apps.pair:migrated",
+        flags="memory:",
+        freeze_gc=False,
+    )
+    monkeypatch.setenv("STRANGLER_ADMIN_TOKEN", "a")
+    for start in (check_settings, build_gateway):
+        with pytest.raises(ConfigError, match="shorter than 16 characters"):
+            start(settings)
+    monkeypatch.setenv("STRANGLER_DEV", "1")
+    check_settings(settings)

@@ -19,7 +19,9 @@
 
 Everything but /health needs the admin credential, as `Authorization: Bearer TOKEN` or
 `X-Strangler-Admin-Token: TOKEN`. With no credential configured the API refuses every call,
-unless the gateway runs in development mode.
+unless the gateway runs in development mode. The credential is checked before the body is read,
+and bodies are small (strangler.admin.gate, in front of this app). A body that does not fit its
+model (NaN and Infinity included: JSON has neither) is answered 422, naming each field.
 """
 
 from __future__ import annotations
@@ -27,16 +29,20 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import math
 import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from strangler.admin.errors import AdminForbidden, AdminUnauthorized
-from strangler.credentials import Credential, Credentials, Role, presented_token
+from strangler.admin.gate import authenticate
+from strangler.credentials import Credential, Credentials, Role
 from strangler.flags.errors import FlagChangeError, FlagStoreError, UnknownEndpoint
 from strangler.flags.service import FlagService
 from strangler.flags.views import ChangeResult, EndpointRow, FlagTable, HistoryEntry
@@ -55,7 +61,13 @@ HEALTH_WAIT = 0.25
 _HEALTH_POOL = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="strangler-health")
 
 
-class FlagChange(BaseModel):
+class _Body(BaseModel):
+    # NaN and Infinity are not JSON, though Python's parser reads them: refused as the field's
+    # error (422), not passed on to a check that would compare them.
+    model_config = ConfigDict(allow_inf_nan=False)
+
+
+class FlagChange(_Body):
     endpoint: str = Field(examples=["GET /model-info"])
     mode: str = Field(
         examples=["migrated"], description="legacy, migrated, canary, or off (one-app endpoints)"
@@ -67,7 +79,7 @@ class FlagChange(BaseModel):
     )
 
 
-class ShadowChange(BaseModel):
+class ShadowChange(_Body):
     endpoint: str = Field(examples=["GET /model-info"])
     percentage: float = Field(examples=[10], description="0 to 100 (0: stop shadowing)")
     side_effect_free: str | None = Field(
@@ -79,7 +91,7 @@ class ShadowChange(BaseModel):
     actor: str | None = None
 
 
-class RolloutStart(BaseModel):
+class RolloutStart(_Body):
     endpoint: str = Field(examples=["POST /predict"])
     steps: list[float] | str = Field(
         examples=[[1, 5, 25, 50, 100]], description="percentages to migrated, in order"
@@ -97,10 +109,17 @@ class RolloutStart(BaseModel):
     actor: str | None = None
 
 
-class RolloutAction(BaseModel):
+class RolloutAction(_Body):
     endpoint: str = Field(examples=["POST /predict"])
     reason: str
     actor: str | None = None
+
+
+def open_paths(*, metrics_public: bool) -> tuple[str, ...]:
+    """The paths of the admin app that need no credential: health, the API's own docs, and the
+    metrics when they are public."""
+    found = ("/health", "/docs", "/docs/oauth2-redirect", "/openapi.json")
+    return (*found, "/metrics") if metrics_public else found
 
 
 def build_admin_app(
@@ -120,23 +139,9 @@ def build_admin_app(
     builds them, and mounts the dashboard under /ui."""
     admin = FastAPI(title="Strangler admin API", version="1", redoc_url=None)
 
-    def require_admin(
-        authorization: Annotated[str | None, Header()] = None,
-        x_strangler_admin_token: Annotated[str | None, Header()] = None,
-    ) -> Credential:
-        given = presented_token(authorization, x_strangler_admin_token)
-        if not credentials.configured and not credentials.dev_mode:
-            raise AdminUnauthorized(
-                "the admin API is disabled: set STRANGLER_ADMIN_TOKENS (or STRANGLER_ADMIN_TOKEN)"
-                " for the gateway (or start it with --dev on a development machine)"
-            )
-        credential = credentials.match(given)
-        if credential is None:
-            raise AdminUnauthorized(
-                "missing or wrong admin credential: send 'Authorization: Bearer TOKEN'"
-                " or 'X-Strangler-Admin-Token: TOKEN'"
-            )
-        return credential
+    def require_admin(request: Request) -> Credential:
+        # The gate has checked it before the body was read; the endpoint needs its name.
+        return authenticate(credentials, request.headers)
 
     # Dependencies as defaults, not in Annotated: these are local functions, and the module's
     # postponed annotations are resolved in its globals, where they are not.
@@ -156,6 +161,16 @@ def build_admin_app(
             status_code=401,
             headers={"WWW-Authenticate": "Bearer"},
         )
+
+    @admin.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _finite(jsonable_encoder(exc.errors()))
+        said = "; ".join(
+            f"{'.'.join(str(part) for part in e.get('loc', ()))}: {e.get('msg', '')}"
+            for e in errors
+        )
+        body = {"error": f"invalid request: {said}", "type": "InvalidRequest", "detail": errors}
+        return JSONResponse(body, status_code=422)
 
     @admin.exception_handler(AdminForbidden)
     async def forbidden(request: Request, exc: AdminForbidden) -> JSONResponse:
@@ -336,6 +351,18 @@ def build_admin_app(
 
     admin.include_router(guarded)
     return admin
+
+
+def _finite(value: Any) -> Any:
+    """`value` with NaN and the infinities as strings: a validation error echoes the input it
+    refused, and JSON has no spelling for them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    return value
 
 
 def _actor(credential: Credential, claimed: str | None) -> str:

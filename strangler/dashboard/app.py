@@ -15,12 +15,19 @@ CSRF token, and to come from the dashboard's own origin.
 The dashboard answers only on host names of its own (`dashboard_hosts`; loopback by default),
 never on the host the apps are served on: a script injected into any page of those apps (which
 share that origin) could otherwise read a logged-in operator's CSRF token and change flags.
-Point a name of its own at the gateway (admin.example.com) and list it.
+Point a name of its own at the gateway (admin.example.com) and list it. The request's one Host
+header must be exactly host[:port] and name one of them; anything else is refused.
+
+Wrong tokens at the login form are logged and counted against their client, with the admin
+API's (strangler.credentials.Tries): past its allowance, 429 until it may try again. The notes
+shown after a change are the dashboard's own (notes.py: signed).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +38,8 @@ import yaml
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from strangler.credentials import Credentials, Role
+from strangler.credentials import Credentials, Role, Tries, client_of
+from strangler.dashboard import notes
 from strangler.dashboard import session as sessions
 from strangler.errors import StranglerError
 from strangler.flags.service import FlagService
@@ -41,6 +49,8 @@ from strangler.report import render
 from strangler.report.progress import Progress
 from strangler.rollout.service import RolloutService
 from strangler.types import LOOPBACK
+
+log = logging.getLogger("strangler.admin")
 
 _PAGES = jinja2.Environment(
     loader=jinja2.PackageLoader("strangler.dashboard", "templates"),
@@ -56,15 +66,25 @@ def build_dashboard(
     progress: Callable[[], Progress],
     shadow_findings: Callable[[], dict[str, Any]],
     hosts: tuple[str, ...] = LOOPBACK,
+    *,
+    tries: Tries | None = None,
 ) -> FastAPI:
     """The dashboard app; it answers only requests whose Host is one of `hosts` (see the
-    module docstring: never on the origin of the apps it fronts)."""
+    module docstring: never on the origin of the apps it fronts). tries: the wrong tries of
+    each client, shared with the admin API."""
     ui = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     allowed = {host.lower() for host in hosts}
+    tries = tries if tries is not None else Tries()
+
+    def host_of(request: Request) -> str | None:
+        """The request's Host, if it is one well-formed header (what the browser sent; not
+        request.url, which falls back to the server's address for a bad or missing one)."""
+        given = request.headers.getlist("host")
+        return given[0] if len(given) == 1 and sessions.host_name(given[0]) else None
 
     @ui.middleware("http")
     async def own_origin_only(request: Request, call_next: Any) -> Response:
-        if sessions.host_name(request.url.netloc).lower() not in allowed:
+        if sessions.host_name(host_of(request)) not in allowed:
             return Response(
                 "the dashboard is served on its own host name only (dashboard_hosts)",
                 status_code=404,
@@ -74,7 +94,13 @@ def build_dashboard(
 
     rates = _Rates()
 
-    def page(name: str, request: Request, status: int = 200, **context: Any) -> HTMLResponse:
+    def page(
+        name: str,
+        request: Request,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        **context: Any,
+    ) -> HTMLResponse:
         html = _PAGES.get_template(name).render(
             base=str(request.scope.get("root_path", "")), **context
         )
@@ -82,6 +108,7 @@ def build_dashboard(
             html,
             status_code=status,
             headers={
+                **(headers or {}),
                 "Cache-Control": "no-store",
                 "X-Frame-Options": "DENY",
                 "Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline';"
@@ -102,11 +129,18 @@ def build_dashboard(
     @ui.post("/login")
     async def login(request: Request) -> Response:
         headers = {k.lower(): v for k, v in request.headers.items()}
-        if not sessions.same_origin(headers, request.url.netloc):
+        if not sessions.same_origin(headers, request.headers["host"]):
             return Response("refused: log in from this page", status_code=403)
+        client = client_of(request.scope)
+        if wait := tries.wait(client):
+            retry = math.ceil(wait)
+            return page("login.html", request, 429, {"Retry-After": str(retry)}, wait=retry)
         form = await request.form()
         credential = credentials.match(str(form.get("token", "")) or None)
         if credential is None:
+            if credentials.configured:
+                tries.failed(client)
+                log.warning("wrong admin credential from %s on %s", client, request.url.path)
             return page("login.html", request, 401, failed=True)
         root = str(request.scope.get("root_path", ""))
         answer = RedirectResponse(root + "/", 303)
@@ -119,7 +153,7 @@ def build_dashboard(
             samesite="strict",
             # Secure except on a loopback host (a browser keeps Secure cookies from http only
             # there); behind a TLS proxy the gateway sees http, the browser https.
-            secure=sessions.host_name(request.url.netloc) not in LOOPBACK,
+            secure=sessions.host_name(request.headers["host"]) not in LOOPBACK,
         )
         return answer
 
@@ -147,8 +181,8 @@ def build_dashboard(
             "version": watcher.snapshot.version,
             "store": watcher.health()["status"],
             "rollouts": active,
-            "message": request.query_params.get("message"),
-            "error": request.query_params.get("error"),
+            "message": notes.read(key(), "message", request.query_params.get("message")),
+            "error": notes.read(key(), "error", request.query_params.get("error")),
         }
 
     @ui.get("/", response_class=HTMLResponse)
@@ -165,6 +199,14 @@ def build_dashboard(
             return Response(status_code=401)
         return page("table.html", request, **overview_context(request, session))
 
+    def key() -> bytes:
+        return credentials.secret()
+
+    def back(request: Request, kind: str, text: str) -> Response:
+        """To the overview, showing `text` in its box for `kind` (message or error)."""
+        query = urlencode({kind: notes.signed(key(), kind, text)})
+        return RedirectResponse(str(request.scope.get("root_path", "")) + "/?" + query, 303)
+
     async def change(request: Request, act: Callable[[dict[str, str], str], str]) -> Response:
         """A change from a form: session, role, CSRF token, origin, reason; then `act`."""
         session = current(request)
@@ -173,24 +215,22 @@ def build_dashboard(
         if not session.credential.may(Role.WRITE):
             return Response("this credential may read, not change", status_code=403)
         headers = {k.lower(): v for k, v in request.headers.items()}
-        if not sessions.same_origin(headers, request.url.netloc):
+        if not sessions.same_origin(headers, request.headers["host"]):
             return Response("refused: the change did not come from this page", status_code=403)
         form = {k: str(v) for k, v in (await request.form()).items()}
         if not form.get("csrf") or form["csrf"] != session.csrf:
             return Response("refused: the form is stale or forged; reload it", status_code=403)
-        root = str(request.scope.get("root_path", ""))
         if not form.get("reason", "").strip():
-            return RedirectResponse(root + "/?" + urlencode({"error": "say why"}), 303)
+            return back(request, "error", "say why")
         actor = f"{session.credential.name} (dashboard)"
         try:
             said = act(form, actor)
         except StranglerError as exc:
-            return RedirectResponse(root + "/?" + urlencode({"error": str(exc)}), 303)
+            return back(request, "error", str(exc))
         except ValueError:  # a percentage that is not a number
-            error = "give the percentage as a number from 0 to 100"
-            return RedirectResponse(root + "/?" + urlencode({"error": error}), 303)
+            return back(request, "error", "give the percentage as a number from 0 to 100")
         watcher.refresh()
-        return RedirectResponse(root + "/?" + urlencode({"message": said}), 303)
+        return back(request, "message", said)
 
     @ui.post("/flag")
     async def set_flag(request: Request) -> Response:

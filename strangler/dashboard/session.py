@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import re
 import secrets
 from typing import NamedTuple
 
@@ -84,6 +86,24 @@ def same_origin(headers: dict[str, str], host: str) -> bool:
     return True  # not a browser (curl, a test client): the CSRF token alone guards it
 
 
-def host_name(host: str) -> str:
-    """`example.com:8000` -> `example.com`; `[::1]:8000` -> `[::1]`."""
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 or "]:" in host else host
+# host[:port]: a name of letters, digits, '-', '_' and dots (an IPv4 address is one), or an IPv6
+# address in brackets; the port digits. Nothing else: no user part, no second colon.
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOST = re.compile(
+    rf"(?P<name>{_LABEL}(?:\.{_LABEL})*|\[(?P<ip6>[0-9A-Fa-f:.]+)\])(?::[0-9]{{1,5}})?"
+)
+
+
+def host_name(host: str | None) -> str | None:
+    """The name of a Host header's value, lower case: `Example.com:8000` -> `example.com`,
+    `[::1]:8000` -> `[::1]`; None unless the value is exactly host[:port] (no Host, an empty
+    one, `evil.com:127.0.0.1`, `127.0.0.1@evil.com`)."""
+    found = _HOST.fullmatch(host or "")
+    if found is None:
+        return None
+    if found["ip6"] is not None:
+        try:
+            ipaddress.IPv6Address(found["ip6"])
+        except ValueError:
+            return None
+    return found["name"].lower()

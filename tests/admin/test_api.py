@@ -185,3 +185,33 @@ def test_malformed_named_credentials_are_one_clear_error(tokens: str) -> None:
 
     with pytest.raises(ConfigError, match=r"STRANGLER_ADMIN_TOKENS|distinct names|distinct tokens"):
         create_gateway(pair.legacy, pair.migrated, "memory:", admin_tokens=tokens)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/rollouts", '{"endpoint": "GET /hello", "steps": [NaN], "interval": 60, "reason": "x"}'),
+        ("/rollouts", '{"endpoint": "GET /hello", "steps": "5,100", "interval": Infinity}'),
+        (
+            "/rollouts",
+            '{"endpoint": "GET /hello", "steps": [5], "interval": 60, "min_requests": NaN,'
+            ' "reason": "x"}',
+        ),
+        ("/rollouts/pause", '{"endpoint": NaN, "reason": "x"}'),
+        ("/flags", '{"endpoint": "GET /hello", "mode": "canary", "percentage": NaN, "reason": 1}'),
+        ("/shadow", '{"endpoint": "GET /hello", "percentage": -Infinity, "reason": "x"}'),
+        ("/flags", "NaN"),
+    ],
+    ids=["steps", "interval", "min_requests", "pause", "flags", "shadow", "bare"],
+)
+async def test_nan_and_infinity_are_refused_with_a_clear_422(
+    client: httpx.AsyncClient, path: str, body: str
+) -> None:
+    """NaN and Infinity (which JSON lacks) in a body answer 422 naming the field, not 500 (#22)."""
+    headers = {**ADMIN, "Content-Type": "application/json"}
+    response = await client.post("/_strangler" + path, content=body, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["type"] == "InvalidRequest"
+    assert response.json()["error"].startswith("invalid request: body")
+    flags = (await client.get("/_strangler/flags", headers=ADMIN)).json()
+    assert flags == {"version": 0, "flags": {}}

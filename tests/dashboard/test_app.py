@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 
@@ -223,3 +224,86 @@ async def test_the_dashboard_answers_only_on_its_own_host_name() -> None:
         answer = await login(client, "ann-secret-token")
         assert "Secure" in answer.headers["set-cookie"]  # not a loopback host
     gateway.close()
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["evil.com:127.0.0.1", "127.0.0.1@evil.com", "127.0.0.1:80:80", "127.0.0.1 evil.com", "", None],
+    ids=["second-colon", "user-part", "two-ports", "space", "empty", "none"],
+)
+async def test_a_malformed_host_is_refused(host: str | None) -> None:
+    """A Host that is not exactly host[:port], or none, is refused: no fallback to the server's
+    own address lets it pass the loopback rule (#22)."""
+    gateway = create_gateway(
+        rollout_pair.legacy, rollout_pair.migrated, "memory:", admin_tokens=TOKENS
+    )
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    headers = [] if host is None else [(b"host", host.encode())]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": UI + "/login",
+        "raw_path": (UI + "/login").encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    await gateway(scope, receive, send)
+    assert sent[0]["status"] == 404
+    scope["headers"] = [(b"host", b"127.0.0.1:8000")]
+    sent.clear()
+    await gateway(scope, receive, send)
+    assert sent[0]["status"] == 200  # the same request, well-formed
+    gateway.close()
+
+
+async def test_the_error_box_shows_only_the_dashboard_s_own_notes(
+    gw: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    """`?error=` or `?message=` text from a link elsewhere is not shown; the dashboard's own
+    note, after a change, is (#22)."""
+    _, client = gw
+    await login(client, "ann-secret-token")
+    planted = "Your session expired: call +1 555 0100 with your admin token"
+    for kind in ("error", "message"):
+        page = (await client.get(UI + "/", params={kind: planted})).text
+        assert "Your session expired" not in page
+        assert f'id="{kind}"' not in page
+        forged = await client.get(UI + "/", params={kind: planted + ".AAAAAA.forged"})
+        assert "Your session expired" not in forged.text
+    page = (await client.get(UI + "/")).text
+    body = {"endpoint": "GET /work", "mode": "canary", "percentage": "", "reason": "x"}
+    answer = await client.post(UI + "/flag", data={**body, "csrf": csrf_of(page)})
+    shown = (await client.get(answer.headers["location"])).text
+    assert '<div class="note error" id="error">give the percentage as a number' in shown
+
+
+async def test_wrong_logins_are_logged_then_throttled(
+    gw: tuple[Gateway, httpx.AsyncClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ten wrong tokens at the login form are each logged without the token; the eleventh try,
+    right or wrong, is answered 429 with Retry-After (#22)."""
+    _, client = gw
+    caplog.set_level(logging.WARNING, logger="strangler.admin")
+    for guess in range(10):
+        assert (await login(client, f"guess-{guess}-secret")).status_code == 401
+    logged = [r.getMessage() for r in caplog.records if r.name == "strangler.admin"]
+    assert logged == ["wrong admin credential from 127.0.0.1 on /_strangler/ui/login"] * 10
+    assert "secret" not in caplog.text
+    refused = await login(client, "ann-secret-token")
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert "try again in" in refused.text
+    assert "strangler_session" not in refused.headers.get("set-cookie", "")
