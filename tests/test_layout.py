@@ -32,7 +32,7 @@ def imports(path: Path) -> Iterator[str]:
 # one exception: they import nothing until a name is used.)
 LAYERS: list[set[str]] = [
     {"types", "errors"},
-    {"credentials", "serving"},
+    {"credentials", "serving", "sandbox"},
     {"routing", "bridge"},
     {"flags"},
     {"comparison"},

@@ -1,0 +1,128 @@
+"""The Sandbox: one sandboxed call, and how code running inside it knows.
+
+A context variable carries the sandbox into everything the call runs: the migrated app's
+coroutines and its thread-pool endpoints (Starlette copies the context into them), and the
+legacy app's thread (the WSGI bridge runs each request in a copy of the gateway's context).
+Shared code asks `active()`, and skips what must not be read or filled from a sandbox, such
+as a cache of answers::
+
+    from strangler.sandbox.context import active
+
+    def cached_prediction(key):
+        if active():        # compared, not served: compute, never remember
+            return None
+        return CACHE.get(key)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, TypeVar
+
+log = logging.getLogger("strangler.sandbox")
+
+T = TypeVar("T")
+
+_CURRENT: ContextVar[Sandbox | None] = ContextVar("strangler_sandbox", default=None)
+
+
+def active() -> bool:
+    """True while the code runs inside a sandbox (a shadow call, an A/A call, a contract case
+    run with a sandbox): its effects are thrown away, so it must not fill shared caches."""
+    return _CURRENT.get() is not None
+
+
+def current() -> Sandbox | None:
+    """The sandbox the code runs in, or None."""
+    return _CURRENT.get()
+
+
+@dataclass(frozen=True)
+class OutboundCall:
+    """An HTTP call an app tried to make from a sandbox: recorded and answered, never sent."""
+
+    method: str
+    url: str
+    body: bytes = b""
+
+    def view(self) -> dict[str, str]:
+        """What a comparison sees of it: method, URL and the body as text."""
+        return {
+            "method": self.method,
+            "url": self.url,
+            "body": self.body.decode("utf-8", "replace"),
+        }
+
+
+@dataclass
+class _Held:
+    value: Any
+    release: Callable[[Any], None]
+
+
+@dataclass
+class Sandbox:
+    """One sandboxed call. Use it as a context manager around the call: what the call opened in
+    it (a database transaction per engine) is held until the end and then thrown away; the
+    outbound calls it tried are in `calls`, in order.
+
+    The parts it holds are kept per key (one per database engine) and opened on first use, from
+    whichever thread the app runs in; `close` releases them all, newest first, and logs (never
+    raises) what fails to release, so one broken part cannot keep the others open.
+    """
+
+    label: str = ""
+    calls: list[OutboundCall] = field(default_factory=list)
+    _held: dict[object, _Held] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _token: Token[Sandbox | None] | None = None
+    closed: bool = False
+
+    def hold(self, key: object, open: Callable[[], T], release: Callable[[T], None]) -> T:
+        """The part held for `key` in this sandbox, opened now if it is the first use."""
+        with self._lock:
+            if self.closed:
+                raise RuntimeError(f"sandbox {self.label!r} is closed")
+            held = self._held.get(key)
+            if held is None:
+                held = self._held[key] = _Held(open(), release)
+            value: T = held.value
+            return value
+
+    def record(self, call: OutboundCall) -> None:
+        with self._lock:
+            self.calls.append(call)
+
+    def close(self) -> None:
+        """Throws away what the call did: every held part released (rolled back), newest first."""
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            held = list(self._held.items())
+            self._held.clear()
+        for key, part in reversed(held):
+            try:
+                part.release(part.value)
+            except Exception:  # one failing part must not keep the rest open
+                log.exception("sandbox %r: could not release %r", self.label, key)
+
+    def __enter__(self) -> Sandbox:
+        self._token = _CURRENT.set(self)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._token is not None:
+            _CURRENT.reset(self._token)
+            self._token = None
+        self.close()

@@ -1,0 +1,174 @@
+"""SQLAlchemy engines whose writes in a sandbox are never committed.
+
+`cover(engine)` (one call in the app's code, or `sandbox_databases` in the settings) leaves the
+engine unchanged outside a sandbox. Inside one, every connection the engine gives (to a
+Session, Flask-SQLAlchemy's `db.session`, `engine.begin()`, Core) is the sandbox's own: one
+database connection, held for the whole sandboxed call, in a transaction opened when the call
+first touched the database and rolled back when the sandbox closes. The app's COMMIT becomes a
+checkpoint inside that transaction (RELEASE and a new SAVEPOINT), its ROLLBACK a rollback to the
+last checkpoint, so the app sees its own writes, its failures undo only what they should, and
+nothing reaches the database for good.
+
+Why at the DB-API connection and not the Session ("join a session into an external
+transaction"): the app's sessions are its own (a scoped session, a sessionmaker in a
+dependency, a Session made per call), and SQLAlchemy 2.1 commits the outer transaction when a
+Session is given a connection already in one. Below them all, one connection whose commit
+cannot commit covers every way in.
+
+An engine that is not covered is stopped in a sandbox (`guard()`): its first connection raises
+UncoveredDatabase, so a sandboxed call never writes through a door nobody watches.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from strangler.sandbox.context import current
+from strangler.sandbox.errors import UncoveredDatabase
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.pool import PoolProxiedConnection
+
+CHECKPOINT = "strangler_sandbox"
+_covered: dict[int, tuple[Engine, Engine]] = {}  # id(engine) -> the engine and its twin
+_twins: set[int] = set()  # the engines that hand out sandbox connections
+_lock = threading.Lock()
+_guarded = False
+
+
+def cover(engine: Engine) -> Engine:
+    """Makes `engine`'s writes in a sandbox roll back (see the module docstring); returns it.
+    Covering an engine twice does nothing more."""
+    from sqlalchemy.engine import Engine as EngineClass
+    from sqlalchemy.pool import NullPool
+
+    with _lock:
+        if id(engine) in _covered:
+            return engine
+        # The twin shares the engine's dialect (already initialised: no first-connect queries)
+        # and hands out the sandbox's held connection, never a pooled one.
+        pool = NullPool(
+            lambda: _held(engine).sandboxed,
+            reset_on_return=None,  # the sandbox ends the transaction, not the pool
+            dialect=engine.dialect,
+        )
+        twin = EngineClass(pool, engine.dialect, engine.url)
+        connect = engine.connect
+
+        def sandbox_aware_connect() -> Connection:
+            if current() is None:
+                return connect()
+            return twin.connect()
+
+        engine.connect = sandbox_aware_connect  # type: ignore[method-assign]
+        _covered[id(engine)] = (engine, twin)
+        _twins.add(id(twin))
+    guard()
+    return engine
+
+
+def covered() -> list[Engine]:
+    """The engines covered so far."""
+    with _lock:
+        return [engine for engine, _ in _covered.values()]
+
+
+def uncover(engine: Engine) -> None:
+    """Undoes `cover`: the engine's connections are its own again, in a sandbox too (where the
+    guard then stops them)."""
+    with _lock:
+        pair = _covered.pop(id(engine), None)
+        if pair is None:
+            return
+        _twins.discard(id(pair[1]))
+        del engine.connect  # the instance's override: the class's method shows through again
+
+
+def guard() -> None:
+    """Stops, in a sandbox, any engine that is not covered (installed once, for every engine).
+    Called by `cover`, and by the gateway at start when SQLAlchemy is loaded."""
+    global _guarded
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine as EngineClass
+
+    with _lock:
+        if _guarded:
+            return
+        _guarded = True
+    event.listen(EngineClass, "engine_connect", _refuse_uncovered)
+
+
+def _refuse_uncovered(connection: Connection) -> None:
+    if current() is None or id(connection.engine) in _twins:
+        return
+    connection.close()  # back to its pool untouched: nothing was executed on it
+    raise UncoveredDatabase(
+        f"a sandboxed call opened a connection on {connection.engine.url!r}, which the sandbox"
+        " does not cover: call strangler.sandbox.sql.cover(engine) at start (or list it in"
+        " `sandbox_databases`)"
+    )
+
+
+class _Checkpointed:
+    """The DB-API connection as the app sees it in a sandbox: its commit is a checkpoint, its
+    rollback goes back to the last one, its close keeps the connection for the sandbox."""
+
+    def __init__(self, dbapi: Any) -> None:
+        self._dbapi = dbapi
+
+    def commit(self) -> None:
+        _run(self._dbapi, f"RELEASE SAVEPOINT {CHECKPOINT}", f"SAVEPOINT {CHECKPOINT}")
+
+    def rollback(self) -> None:
+        _run(self._dbapi, f"ROLLBACK TO SAVEPOINT {CHECKPOINT}")
+
+    def close(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._dbapi, name)
+
+
+class _Transaction:
+    """One engine's part of a sandbox: a pooled connection in a transaction, never committed."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.pooled: PoolProxiedConnection = engine.pool.connect()
+        dbapi = self.pooled.dbapi_connection
+        try:
+            if engine.dialect.name == "sqlite" and not dbapi.in_transaction:  # type: ignore[union-attr]
+                # pysqlite begins only before a write; a read-only start would let SAVEPOINT
+                # open the transaction, and its RELEASE then commit it.
+                _run(dbapi, "BEGIN")
+            _run(dbapi, f"SAVEPOINT {CHECKPOINT}")  # DB-API drivers begin before it
+        except Exception:
+            self.pooled.invalidate()  # an unknown state: never back to the pool
+            raise
+        self.sandboxed = _Checkpointed(dbapi)
+
+    def release(self) -> None:
+        try:
+            self.pooled.dbapi_connection.rollback()  # type: ignore[union-attr]
+        except Exception:
+            self.pooled.invalidate()
+            raise
+        finally:
+            self.pooled.close()
+
+
+def _held(engine: Engine) -> _Transaction:
+    box = current()
+    if box is None:  # only the twin calls this, and only from inside a sandbox
+        raise RuntimeError("a sandbox's database connection was asked for outside it")
+    return box.hold(id(engine), lambda: _Transaction(engine), _Transaction.release)
+
+
+def _run(dbapi: Any, *statements: str) -> None:
+    cursor = dbapi.cursor()
+    try:
+        for statement in statements:
+            cursor.execute(statement)
+    finally:
+        cursor.close()
