@@ -14,6 +14,7 @@ import click
 from strangler.cli.operations import LocalOperations, Operations
 from strangler.errors import ConfigError, StranglerError
 from strangler.flags.model import MAX_TEXT
+from strangler.flags.service import FOLLOW_WAIT
 from strangler.flags.views import ChangeResult, FlagView, HistoryEntry
 from strangler.settings import TOKEN_ENV, Settings, load_settings
 
@@ -119,7 +120,7 @@ def print_change(result: ChangeResult) -> None:
         click.echo(printable(f"{endpoint}: already {flag}; nothing changed"))
         return
     print_entry(result)
-    print_readers(result["readers"])
+    print_readers(result["readers"], result.get("lagging"))
 
 
 def print_entry(entry: HistoryEntry) -> None:
@@ -131,11 +132,23 @@ def print_entry(entry: HistoryEntry) -> None:
     click.echo(printable(line))
 
 
-def print_readers(readers: int) -> None:
-    """Who will follow a change: the gateway workers that read this store lately."""
-    if readers:
-        click.echo(f"read by {readers} gateway worker(s) in the last 10 s: they follow within 1 s")
-    else:
+def print_readers(readers: int, lagging: int | None = None) -> None:
+    """Who took a change: `readers` workers route by it now, `lagging` heard from lately did
+    not take it. Without `lagging` (a rollout started; a gateway older than #22), `readers`
+    counts the workers heard from lately, and nothing is promised of them."""
+    if readers and lagging is None:
+        click.echo(f"{readers} gateway worker(s) read this store in the last 10 s")
+    elif readers:
+        click.echo(f"taken by {readers} gateway worker(s): they route by it now")
+    if lagging:
+        click.secho(
+            f"WARNING: {lagging} gateway worker(s) heard from in the last 10 s did not take this"
+            f" change within {FOLLOW_WAIT:g} s: stopped, or stuck? (each one's"
+            " /_strangler/health says)",
+            fg="yellow",
+            err=True,
+        )
+    if not readers and not lagging:
         click.secho(
             "WARNING: no gateway worker has read this store in the last 10 s. Is the gateway"
             " running, and on this store? (`strangler serve --flags` and this command's"

@@ -6,6 +6,7 @@ published in the store for the CLI (strangler.flags.inventory): anything that is
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -39,14 +40,21 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # "Recently", for the workers that read a store: a few of their reports (every 2 s).
 RECENT = 10.0
+# How long a change waits for the workers heard from lately to take it. They poll every 0.2 s
+# and report a version as soon as they take it (strangler.flags.watcher), so a live worker
+# answers well within this; one that stopped (killed) never does, and is not counted.
+FOLLOW_WAIT = 2.0
 
 
 class FlagService:
     """Validates an operator's change, then writes it; a refused change writes nothing."""
 
-    def __init__(self, store: FlagStore, inventory: Endpoints) -> None:
+    def __init__(
+        self, store: FlagStore, inventory: Endpoints, *, follow_wait: float | None = None
+    ) -> None:
         self.store = store
         self.inventory = inventory
+        self.follow_wait = FOLLOW_WAIT if follow_wait is None else follow_wait
 
     def endpoint(self, key: str) -> Route:
         try:
@@ -169,8 +177,10 @@ class FlagService:
         return flag
 
     def changed(self, entry: AuditEntry) -> Changed:
-        """What the admin API and the CLI answer for a change made."""
-        return {"changed": True, **entry.to_dict(), "readers": self.readers()}
+        """What the admin API and the CLI answer for a change made: who took it (once every
+        worker heard from lately has, or after `follow_wait` seconds)."""
+        taken, lagging = self.followers(entry.version)
+        return {"changed": True, **entry.to_dict(), "readers": taken, "lagging": lagging}
 
     def unchanged(self, key: str, mode: str, percentage: float | None = None) -> Unchanged:
         """What the admin API and the CLI answer for a change that changes nothing."""
@@ -215,6 +225,22 @@ class FlagService:
             if now != new:
                 changes.append(self.store.set(endpoint.key, new, actor=actor, reason=reason))
         return changes
+
+    def followers(self, version: int, within: float = RECENT) -> tuple[int, int]:
+        """(the workers that route by `version` or a later one, the workers heard from in the
+        last `within` seconds that do not), waiting up to `follow_wait` seconds for the latter
+        to report it. Only a report of `version` itself counts: a report made before the
+        change says nothing of it, and a worker that stopped never makes one."""
+        deadline = time.monotonic() + self.follow_wait
+        while True:
+            try:
+                seen = self.store.readers(within)
+            except FlagStoreError:
+                return 0, 0
+            taken = sum(1 for routed_by in seen.values() if routed_by >= version)
+            if taken == len(seen) or time.monotonic() >= deadline:
+                return taken, len(seen) - taken
+            time.sleep(0.05)  # a worker reports within its poll (0.2 s) of the change
 
     def readers(self, within: float = RECENT) -> int:
         """How many gateway workers read this store in the last `within` seconds: a change

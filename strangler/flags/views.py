@@ -6,7 +6,7 @@ prints (read from the store, or from a gateway with --url) and what the dashboar
     FlagTable      the table: {"version": 7, "flags": {"GET /a": FlagView, ...}}
     EndpointRow    one endpoint: who serves it, its flag, where its requests go
     HistoryEntry   one audited change
-    Changed        a change made: its audit entry, and how many workers will follow it
+    Changed        a change made: its audit entry, how many workers took it, how many not
     Unchanged      a change that changed nothing (the flag was so already)
 """
 
@@ -47,7 +47,8 @@ class HistoryEntry(TypedDict):
 
 class Changed(HistoryEntry):
     changed: Literal[True]
-    readers: int  # gateway workers that read the store in the last few seconds
+    readers: int  # gateway workers that took the change: they route by its version now
+    lagging: NotRequired[int]  # workers heard from lately that did not take it (stopped?)
 
 
 class Unchanged(TypedDict):

@@ -49,6 +49,7 @@ class FlagWatcher:
         # Who this worker is to operators: `flags set` says how many workers read the store.
         self.reader = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._reported_at = 0.0
+        self._reported_version: int | None = None
         # What this worker publishes with its heartbeat: kind -> a payload, or None for nothing
         # (called in the poll thread: it must be safe to call while requests are served).
         self.publishers: dict[str, Callable[[], str | None]] = {}
@@ -110,14 +111,20 @@ class FlagWatcher:
             self._report()
 
     def _report(self) -> None:
-        """Tells the store, every REPORT_EVERY seconds, which version this worker routes by."""
+        """Tells the store which version this worker routes by: every REPORT_EVERY seconds
+        (with what it publishes), and at once when it takes a new one, so a change can say
+        who took it (strangler.flags.service: FlagService.followers)."""
         now = time.monotonic()
-        if not self.loaded or now - self._reported_at < REPORT_EVERY:
+        due = now - self._reported_at >= REPORT_EVERY
+        version = self.snapshot.version
+        if not self.loaded or not (due or version != self._reported_version):
             return
-        self._reported_at = now
+        if due:
+            self._reported_at = now
         try:
-            self.store.note_reader(self.reader, self.snapshot.version)
-            for kind, make in list(self.publishers.items()):
+            self.store.note_reader(self.reader, version)
+            self._reported_version = version
+            for kind, make in list(self.publishers.items()) if due else ():
                 payload = make()
                 if payload is not None:
                     self.store.publish(self.reader, kind, payload)

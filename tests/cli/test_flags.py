@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from strangler.cli.main import main
+from strangler.flags import service
 from strangler.flags.inventory import publish_inventory
 from strangler.flags.store import open_store
 from strangler.routing.inventory import discover
@@ -392,5 +393,23 @@ def test_history_prints_control_characters_escaped(config: Path) -> None:
     assert strangler(config, *args).exit_code == 0
     for command in (("flags", "history"), ("flags", "history", "GET /hello")):
         output = strangler(config, *command).output
-        assert "\x1b" not in output and "\x07" not in output and "\r" not in output
+        assert "\x1b" not in output
+        assert "\x07" not in output
+        assert "\r" not in output
         assert "by mallory\\x1b]0;owned\\x07\\x1b[2J\\x1b[1A: line\\x0dover\\x0anext" in output
+
+
+def test_a_change_after_the_gateway_stopped_says_nobody_took_it(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that reported seconds ago but never took the change is not counted as
+    following it: the command warns that it did not take it (#22: killed gateway)."""
+    monkeypatch.setattr(service, "FOLLOW_WAIT", 0.3)
+    store = open_store(config.parent / "var" / "flags.db")
+    store.note_reader("gateway:4242:dead", store.version())  # its last report, then killed
+    store.close()
+    result = strangler(config, "flags", "set", "GET /hello", "migrated", "-m", "ship it")
+    assert result.exit_code == 0
+    assert "taken by" not in result.output
+    assert "they follow" not in result.output
+    assert "WARNING: 1 gateway worker(s) heard from in the last 10 s did not take" in result.output
