@@ -63,8 +63,8 @@ def test_cli_change_reaches_both_workers_within_a_second(config: Path) -> None:
         assert len(before) == 2, "expected requests to reach both workers"
         result = cli(config, "flags", "set", "GET /hello", "migrated", "-m", "ship it")
         assert result.returncode == 0, result.stderr
-        # Both workers report in (every 2 s), so the change says who will follow it (#11).
-        assert "read by 2 gateway worker(s) in the last 10 s" in result.stdout
+        # Both workers report the version they take, so the change says who took it (#11, #22).
+        assert "taken by 2 gateway worker(s): they route by it now" in result.stdout
         time.sleep(1.0)  # the promise: every worker routes by the change within one second
         after = [fresh_get(url, "/hello").json() for _ in range(40)]
         assert {answer["app"] for answer in after} == {"migrated"}
