@@ -55,6 +55,7 @@ from strangler.rollout.service import RolloutService
 from strangler.routing.inventory import Inventory, discover
 from strangler.routing.openapi import service_openapi
 from strangler.routing.sticky import parse_sticky
+from strangler.serving.health import HealthListener
 from strangler.serving.protocol import configure
 from strangler.settings import Settings, import_string
 from strangler.shadow.record import FRESH
@@ -145,6 +146,7 @@ class Runtime:
         self._legacy_quiet_days = legacy_quiet_days
         self._closed = False
         self._publisher: threading.Thread | None = None
+        self.health: HealthListener | None = None  # health on a port of its own (serve sets it)
 
     @property
     def observers(self) -> tuple[RequestObserver, ...]:
@@ -165,11 +167,15 @@ class Runtime:
         if self.metrics is not None:
             self.metrics.start(self.watcher, self.shadow)
         self.conductor.start()
+        if self.health is not None:
+            self.health.start()
 
     def close(self) -> None:
         if self._closed:  # stopping twice is harmless
             return
         self._closed = True
+        if self.health is not None:
+            self.health.stop()
         if self._publisher is not None:
             self._publisher.join(timeout=5)
         self.conductor.stop()
@@ -195,6 +201,18 @@ class Runtime:
             ledger,
             self._legacy_quiet_days,
         )
+
+    def health_report(self) -> dict[str, Any]:
+        """What the health port answers: the admin API's /health without its refresh (the
+        watcher's poll keeps it within a poll of the store; the listener's thread never waits
+        for a store across the network)."""
+        flags = self.watcher.health()
+        return {
+            "status": flags["status"],
+            "flags": flags,
+            "endpoints": len(self.service.inventory),
+            "worker": self.watcher.reader,
+        }
 
     def shadow_findings(self) -> dict[str, Any]:
         """Every worker's shadow findings: those published in the store, and this worker's."""
@@ -464,7 +482,12 @@ def from_environment() -> Gateway:
     values: dict[str, Any] = json.loads(os.environ[SETTINGS_ENV])
     settings = Settings(**values)
     gateway = build_gateway(settings)
-    metrics = runtime_of(gateway).metrics
+    runtime = runtime_of(gateway)
+    if settings.health_port:
+        runtime.health = HealthListener(
+            settings.health_host, settings.health_port, runtime.health_report
+        )
+    metrics = runtime.metrics
     if settings.metrics_port and metrics is not None and not multiprocess():
         # One process: it serves its own metrics port (with workers, `strangler serve` does).
         start_http_server(

@@ -216,6 +216,9 @@ class Settings:
     keep_alive_timeout: int = setting(
         Limits.keep_alive_timeout, "seconds an idle connection stays open", **_POSITIVE
     )
+    drain_timeout: int = setting(
+        30, "seconds a stopping server lets requests end: then cut", **_at_least(0)
+    )
     max_connections: int = setting(
         Limits.max_connections,
         "open connections per worker",
@@ -269,6 +272,13 @@ class Settings:
         give="a port, or 0 for none",
     )
     metrics_host: str = setting("127.0.0.1", "...on this address", valid=bool, give="an address")
+    health_port: int = setting(
+        0,
+        "N: health also on a port and thread of its own",
+        valid=lambda port: 0 <= port <= 65535,
+        give="a port, or 0 for none",
+    )
+    health_host: str = setting("127.0.0.1", "...on this address", valid=bool, give="an address")
     request_log: str = setting("", '"stdout", "stderr" or a file: a JSON line per request')
     request_id_header: str | None = setting(
         "X-Request-ID",

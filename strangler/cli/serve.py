@@ -21,6 +21,7 @@ from strangler.metrics.counters import multiprocess
 from strangler.metrics.exposition import prepare_multiprocess, serve_port
 from strangler.routing.inventory import discover
 from strangler.serving.protocol import configure
+from strangler.serving.supervisor import run
 from strangler.settings import TOKEN_ENV, import_string, load_settings
 from strangler.types import LOOPBACK
 
@@ -128,7 +129,7 @@ def serve(
     # worker (with credentials, the key comes from them).
     os.environ.setdefault(SESSION_SECRET_ENV, secrets.token_hex(16))
     os.environ.update(settings_to_env(settings))
-    uvicorn.run(
+    server_config = uvicorn.Config(
         "strangler.assembly:from_environment",
         factory=True,
         host=host,
@@ -138,8 +139,12 @@ def serve(
         loop=loop,
         http=configure(settings.limits) if http != "h11" else "h11",
         timeout_keep_alive=settings.keep_alive_timeout,
+        # On SIGTERM: the listener closed (new requests refused at connect), what is in flight
+        # given drain_timeout to finish, then cut (strangler.serving.supervisor).
+        timeout_graceful_shutdown=settings.drain_timeout,
         log_config=log_config(),
     )
+    run(server_config)
 
 
 def log_config() -> dict[str, Any]:
