@@ -131,11 +131,12 @@ def build_dashboard(
         headers = {k.lower(): v for k, v in request.headers.items()}
         if not sessions.same_origin(headers, request.headers["host"]):
             return Response("refused: log in from this page", status_code=403)
+        form = await request.form()  # (4 KiB at most: strangler.admin.gate)
+        # No await from here to the count: concurrent tries cannot all pass the check first.
         client = client_of(request.scope)
         if wait := tries.wait(client):
             retry = math.ceil(wait)
             return page("login.html", request, 429, {"Retry-After": str(retry)}, wait=retry)
-        form = await request.form()
         credential = credentials.match(str(form.get("token", "")) or None)
         if credential is None:
             if credentials.configured:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -307,3 +308,12 @@ async def test_wrong_logins_are_logged_then_throttled(
     assert int(refused.headers["retry-after"]) >= 1
     assert "try again in" in refused.text
     assert "strangler_session" not in refused.headers.get("set-cookie", "")
+
+
+async def test_concurrent_wrong_logins_get_no_more_than_the_allowance(
+    gw: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    """Forty wrong tokens sent at once are checked ten times at most (#22)."""
+    _, client = gw
+    answers = await asyncio.gather(*(login(client, f"guess-{n}") for n in range(40)))
+    assert sorted(a.status_code for a in answers) == [401] * 10 + [429] * 30
