@@ -39,13 +39,10 @@ DEFAULT_NAMES = (
 MIN_ECHO = 4
 
 # `name=value`, `name: value`, `"name": "value"` in text: a form body, a log line, a header's
-# value, JSON cut short. A credential's scheme (`Bearer abc`) is part of the value.
-_PAIR = re.compile(
-    r"(?<![\w.-])([\w.-]+)"  # the name
-    r'("?[ \t]*[=:][ \t]*"?)'  # = or :, maybe between quotes
-    r"""((?:(?:bearer|basic|token)[ \t]+)?[^\s&;,"'<>]+)""",  # the value
-    re.IGNORECASE,
-)
+# value, JSON cut short. The name and its separator are matched alone (so `note: pass=x` finds
+# `pass`), then the value after a secret name; a credential's scheme (`Bearer abc`) is part of it.
+_NAME = re.compile(r'(?<![\w.-])([\w.-]+)("?[ \t]*[=:][ \t]*"?)')
+_VALUE = re.compile(r"""(?:(?:bearer|basic|token)[ \t]+)?[^\s&;,"'<>]+""", re.IGNORECASE)
 
 
 class Policy:
@@ -150,15 +147,19 @@ class Secrets:
         return self._pattern.sub(REDACTED, text)
 
     def text(self, text: str) -> str:
-        """Free text (a text body, a header's value, a JSON string): its `name=value` pairs of
-        secret names replaced (and kept as secrets), then every secret known so far."""
+        """Free text (a text body, a header's value, a JSON string): the values of its
+        `name=value` pairs of secret names replaced (and kept as secrets), then every secret
+        known so far."""
         if "=" in text or ":" in text:
-            text = _PAIR.sub(self._pair, text)
+            shown, done = [], 0
+            for pair in _NAME.finditer(text):
+                if pair.start() < done or not self.policy.secret_name(pair[1]):
+                    continue
+                value = _VALUE.match(text, pair.end())
+                if value is None or value[0] == REDACTED:
+                    continue
+                self.add(value[0])
+                shown += [text[done : pair.end()], REDACTED]
+                done = value.end()
+            text = "".join([*shown, text[done:]])
         return self.mask(text)
-
-    def _pair(self, match: re.Match[str]) -> str:
-        name, separator, value = match.groups()
-        if not self.policy.secret_name(name) or value == REDACTED:
-            return match[0]
-        self.add(value)
-        return f"{name}{separator}{REDACTED}"
