@@ -7,5 +7,6 @@
 
 Modules: `exchange` (reading a body once, replaying it, capturing an answer), `tap` (the
 sampling, the bounded work and the comparison), `record` (per-endpoint counts and the last
-mismatches), `redact` (secrets out, corpus cases written).
+mismatches), `policy` (what is secret: names by pattern, JSON paths, values echoed) and
+`redact` (an exchange shown with its secrets out, corpus cases written).
 """
