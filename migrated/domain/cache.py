@@ -7,6 +7,10 @@ Deliberate change from legacy: legacy's cache grew forever (about 170 bytes per 
 request: a slow memory leak any client could speed up). This one keeps the `max_entries` most
 recently used predictions (env `ML_CACHE_MAX_ENTRIES`, default 100,000: about 20 MB) and forgets
 the least recently used. Answers are unchanged; only a very old entry may be computed again.
+
+A call the gateway only compares (a shadow or an A/A call, run in its sandbox before the
+served call) reads the cache as the served call will, but never fills it: a prediction a port
+got wrong must not be remembered, and then served, by the other side.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import os
 import threading
 from collections import OrderedDict
 from typing import Any
+
+from strangler.sandbox.context import active as compared_only
 
 DEFAULT_MAX_ENTRIES = 100_000
 
@@ -57,7 +63,10 @@ class PredictionCache:
             return found
 
     def set(self, key: str, prediction: float) -> None:
-        """Stores `prediction` under `key`, forgetting the least recently used past the bound."""
+        """Stores `prediction` under `key`, forgetting the least recently used past the bound
+        (nothing, for a call that is only compared)."""
+        if compared_only():
+            return
         with self._lock:
             self._entries[key] = prediction
             self._entries.move_to_end(key)

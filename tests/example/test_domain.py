@@ -110,6 +110,23 @@ def test_cache_keys_are_the_text_of_the_decoded_list() -> None:
     assert len(cache) == 0
 
 
+def test_a_compared_call_reads_the_cache_but_never_fills_it() -> None:
+    """Inside the gateway's sandbox (a shadow or A/A call) the prediction cache answers what it
+    holds, and a prediction made there is not remembered for the served calls."""
+    from migrated.domain.cache import PredictionCache
+    from strangler.sandbox.context import Sandbox
+
+    cache = PredictionCache()
+    cache.set("[1]", 1.0)
+    with Sandbox():
+        assert cache.get("[1]") == 1.0
+        cache.set("[2]", 2.0)
+        assert cache.get("[2]") is None
+    assert cache.get("[2]") is None
+    cache.set("[2]", 2.0)
+    assert cache.get("[2]") == 2.0
+
+
 def test_fast_forest_path_is_bit_identical_to_sklearn() -> None:
     """The direct per-tree loop gives exactly sklearn's predictions, for 1 to 100 rows."""
     import numpy as np
