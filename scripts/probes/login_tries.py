@@ -1,9 +1,11 @@
 """Wrong admin credentials a client may try per second: on the dashboard's login form, and as a
 token on the admin API.
 
-One client (four connections) tries wrong tokens for SECONDS on each; reported: the tries the
-gateway checked (answered 401: a guess it compared), those it refused unchecked (429), and the
-checked ones per second. Also whether a one-character STRANGLER_ADMIN_TOKEN is refused at start.
+One client (four connections) tries wrong tokens for SECONDS on each, the form first; reported:
+the tries the gateway checked (answered 401: a guess it compared), those it refused unchecked
+(429), and the checked ones per second. Both count against one allowance per client (ten a
+minute), so the API's phase starts with the form's spent. Also whether a one-character
+STRANGLER_ADMIN_TOKEN is refused at start (outside development mode).
 """
 
 from __future__ import annotations
