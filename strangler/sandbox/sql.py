@@ -25,7 +25,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from strangler.sandbox.context import current
-from strangler.sandbox.errors import UncoveredDatabase
+from strangler.sandbox.errors import SandboxError, UncoveredDatabase
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -113,22 +113,36 @@ def _refuse_uncovered(connection: Connection) -> None:
 
 class _Checkpointed:
     """The DB-API connection as the app sees it in a sandbox: its commit is a checkpoint, its
-    rollback goes back to the last one, its close keeps the connection for the sandbox."""
+    rollback goes back to the last one, its close keeps the connection for the sandbox.
+
+    Once the sandbox has closed, the connection is back in the engine's pool, serving others;
+    an app thread still winding down (a teardown that rolls back) must not reach it: a rollback
+    then does nothing, anything else raises SandboxError.
+    """
 
     def __init__(self, dbapi: Any) -> None:
-        self._dbapi = dbapi
+        self._dbapi: Any = dbapi
 
     def commit(self) -> None:
-        _run(self._dbapi, f"RELEASE SAVEPOINT {CHECKPOINT}", f"SAVEPOINT {CHECKPOINT}")
+        _run(self._live(), f"RELEASE SAVEPOINT {CHECKPOINT}", f"SAVEPOINT {CHECKPOINT}")
 
     def rollback(self) -> None:
-        _run(self._dbapi, f"ROLLBACK TO SAVEPOINT {CHECKPOINT}")
+        if self._dbapi is not None:
+            _run(self._dbapi, f"ROLLBACK TO SAVEPOINT {CHECKPOINT}")
 
     def close(self) -> None:
         pass
 
+    def detach(self) -> None:
+        self._dbapi = None
+
+    def _live(self) -> Any:
+        if self._dbapi is None:
+            raise SandboxError("a database connection was used after its sandbox closed")
+        return self._dbapi
+
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._dbapi, name)
+        return getattr(self._live(), name)
 
 
 class _Transaction:
@@ -149,6 +163,7 @@ class _Transaction:
         self.sandboxed = _Checkpointed(dbapi)
 
     def release(self) -> None:
+        self.sandboxed.detach()
         try:
             self.pooled.dbapi_connection.rollback()  # type: ignore[union-attr]
         except Exception:

@@ -198,3 +198,21 @@ def test_an_uncovered_engine_is_its_own_again(tmp_path: Path) -> None:
     with made.connect() as connection:
         assert sqlalchemy.inspect(connection).has_table("kept")
     made.dispose()
+
+
+def test_a_connection_used_after_its_sandbox_closed_is_not_reached(engine: Engine) -> None:
+    """An app thread still winding down after its sandbox closed cannot reach the connection
+    (back in the pool, serving others): its rollback does nothing, a write raises."""
+    from strangler.sandbox.errors import SandboxError
+
+    with Sandbox():
+        connection = engine.connect()
+        connection.execute(text("INSERT INTO users (name) VALUES ('late')"))
+        dbapi = connection.connection.dbapi_connection
+    assert dbapi is not None
+    dbapi.rollback()  # a teardown's rollback: nothing happens
+    with pytest.raises(SandboxError, match="after its sandbox closed"):
+        dbapi.cursor()
+    with pytest.raises(SandboxError):
+        dbapi.commit()
+    assert names(engine) == ["ada"]
