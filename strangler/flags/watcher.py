@@ -4,7 +4,10 @@ A daemon thread asks the store for its version every `interval` seconds (one tin
 reloads the table only when the version moved, so a change made by any process reaches every
 worker within `interval` plus one read. If the store cannot be opened or read, the worker keeps
 the last good snapshot (at a cold start: the empty one, which routes everything to legacy) and
-says so in the log and in `health()`, and it keeps retrying.
+says so in the log and in `health()`, and it keeps retrying. A read that hangs (a SQLite file
+locked by another process, a store across a network that does not answer) is a fault too, once
+no read has succeeded for `stale_after` seconds: the poll thread may be waiting on it, so
+`health()` judges by the time of the last good read, not only by the last error.
 """
 
 from __future__ import annotations
@@ -27,18 +30,30 @@ log = logging.getLogger("strangler.flags")
 DEFAULT_INTERVAL = 0.2
 # One small write every few seconds per worker, so a flag change can say who will follow it.
 REPORT_EVERY = 2.0
+# No good read for this long (or three polls, if longer) and the store is at fault: long
+# enough that a busy machine's late poll is not one, short enough for a load balancer to see.
+STALE_AFTER = 5.0
 
 
 class FlagWatcher:
     """Holds the current snapshot; `snapshot` is read on every request, without a lock."""
 
-    def __init__(self, store: FlagStore, interval: float = DEFAULT_INTERVAL) -> None:
+    def __init__(
+        self,
+        store: FlagStore,
+        interval: float = DEFAULT_INTERVAL,
+        *,
+        stale_after: float | None = None,
+    ) -> None:
         self.store = store
         self.interval = interval
+        self.stale_after = max(STALE_AFTER, 3 * interval) if stale_after is None else stale_after
         self.snapshot: FlagSnapshot = EMPTY_SNAPSHOT
         self.loaded = False  # whether `snapshot` ever came from the store
-        self.error: str | None = None
+        self._error: str | None = None  # of the last read
         self.checked_at: float | None = None
+        self._good_read = time.monotonic()  # when a read last succeeded (or the watcher began)
+        self._stalled = False  # whether the stall under way was logged
         self.changed_at: float | None = None  # when this worker took its current version
         self._stop = threading.Event()
         # The poll thread and the admin API (after a change) both refresh; one at a time, so an
@@ -70,7 +85,7 @@ class FlagWatcher:
             # After a fault, the whole table is read again whatever its version says: a store
             # restored from a copy, or a Redis that lost its last writes, may be back at a
             # version this worker has seen, with other flags.
-            stale = not self.loaded or self.error is not None
+            stale = not self.loaded or self._error is not None
             if stale or self.store.version() != self.snapshot.version:
                 snapshot = self.store.snapshot()
                 if snapshot.version != self.snapshot.version:
@@ -78,25 +93,49 @@ class FlagWatcher:
                 self.snapshot = snapshot
                 self.loaded = True
         except Exception as exc:  # any fault: keep routing on what we have
-            if self.error is None:
+            if self._error is None:
                 log.error(
                     "flag store unreadable (%s); routing by the last good table, version %d%s",
                     exc,
                     self.snapshot.version,
                     "" if self.loaded else " (none yet: everything goes to legacy)",
                 )
-            self.error = str(exc)
+            self._error = str(exc)
             if not isinstance(exc, FlagStoreError):
                 log.exception("unexpected error while reading the flag store")
             return
-        if self.error is not None:
+        if self._error is not None or self._stalled:
             log.warning("flag store readable again at version %d", self.snapshot.version)
-            self.error = None
+            self._error, self._stalled = None, False
         self.checked_at = time.time()
+        self._good_read = time.monotonic()
+
+    @property
+    def error(self) -> str | None:
+        """What is wrong with the store, or None: the last read's failure, or no good read for
+        `stale_after` seconds while the poll thread runs (a read that hangs fails no read)."""
+        if self._error is not None:
+            return self._error
+        waited = time.monotonic() - self._good_read
+        if self._thread is None or waited < self.stale_after:
+            return None
+        if not self._stalled:
+            self._stalled = True
+            log.error(
+                "no good read of the flag store for %.0f s (locked, or not answering); routing"
+                " by the last good table, version %d",
+                waited,
+                self.snapshot.version,
+            )
+        return (
+            f"no good read of the flag store for {waited:.0f} s (locked by another process, or"
+            " not answering); routing by the last good table"
+        )
 
     def start(self) -> None:
         if self._thread is None:
             self._stop.clear()
+            self._good_read = time.monotonic()  # its first poll has stale_after to read
             self._thread = threading.Thread(target=self._run, name="strangler-flags", daemon=True)
             self._thread.start()
             # A store that pushes its changes (Redis) is heard at once; the poll stays, for
@@ -146,11 +185,12 @@ class FlagWatcher:
 
     def health(self) -> dict[str, Any]:
         """What the gateway's health answer says about flags."""
+        error = self.error
         return {
-            "status": "degraded" if self.error else "ok",
+            "status": "degraded" if error else "ok",
             "version": self.snapshot.version,
             "loaded": self.loaded,
-            "error": self.error,
+            "error": error,
             "checked_at": self.checked_at,
             "changed_at": self.changed_at,
         }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from strangler.flags.model import Flag, FlagSnapshot
 from strangler.flags.store import MemoryFlagStore, open_store
 from strangler.flags.watcher import FlagWatcher
 from strangler.types import Mode
+from tests.support.waiting import wait_until
 
 
 class BreakableStore(MemoryFlagStore):
@@ -101,3 +104,62 @@ def test_after_a_fault_the_table_is_read_again_whatever_its_version() -> None:
     watcher.refresh()
     assert watcher.snapshot.flags["GET /a"] == Flag.build("migrated")
     assert watcher.health()["status"] == "ok"
+
+
+class HangingStore(MemoryFlagStore):
+    """An in-memory store whose reads can be made to hang, as behind another process's lock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open = threading.Event()
+        self.open.set()
+
+    def version(self) -> int:
+        self.open.wait()
+        return super().version()
+
+
+def test_a_read_that_hangs_makes_health_degraded_within_a_bound_then_ok() -> None:
+    """While every read hangs (no error, just no answer), health turns degraded once no read
+    has succeeded for `stale_after`, keeps the last good table, and is ok again once reads
+    answer (#22: health said ok while the store was locked)."""
+    store = HangingStore()
+    store.set("GET /a", Flag.build("migrated"), actor="a", reason="r")
+    watcher = FlagWatcher(store, interval=0.02, stale_after=0.3)
+    watcher.start()
+    try:
+        assert watcher.health()["status"] == "ok"
+        store.open.clear()
+        started = time.monotonic()
+        wait_until(lambda: watcher.health()["status"] == "degraded", what="degraded")
+        assert time.monotonic() - started >= 0.25
+        assert "no good read of the flag store" in watcher.health()["error"]
+        assert watcher.snapshot.flags["GET /a"].mode is Mode.MIGRATED
+        store.open.set()
+        wait_until(lambda: watcher.health()["status"] == "ok", what="ok again")
+    finally:
+        store.open.set()
+        watcher.close()
+
+
+def test_a_sqlite_store_locked_by_another_writer_turns_health_degraded(tmp_path: Path) -> None:
+    """Another process holding the write lock stalls the worker's poll (its report waits on
+    the lock): health says degraded within `stale_after` of the last good poll, then ok once
+    the lock is let go (#22: health said ok while the store was locked)."""
+    path = tmp_path / "flags.db"
+    created = open_store(path, create=True)
+    created.version()  # the first use creates it
+    created.close()
+    watcher = FlagWatcher(open_store(path), interval=0.02, stale_after=0.5)
+    watcher.start()
+    locker = sqlite3.connect(path, isolation_level=None)
+    try:
+        wait_until(lambda: watcher.store.readers(10), what="the worker's first report")
+        locker.execute("BEGIN EXCLUSIVE")
+        wait_until(lambda: watcher.health()["status"] == "degraded", what="degraded")
+        assert "no good read of the flag store" in watcher.health()["error"]
+        locker.execute("COMMIT")
+        wait_until(lambda: watcher.health()["status"] == "ok", what="ok again")
+    finally:
+        locker.close()
+        watcher.close()
