@@ -11,7 +11,11 @@ time:
    fresh client asks /health every 100 ms. Reported: sockets opened and dropped by the server,
    the most open at once, and the fresh client's latencies and failures.
 3. **Overload**: 1,000 connections post to /batch-predict (100 rows) for 10 s; reported: how
-   many answers were 200, 503 and other, and p50/p99 of the 200s.
+   many answers were 200, 503 and other, and p50/p99 of the 200s. Meanwhile a prober (a process
+   of its own, so the attackers' event loop does not delay it) opens a fresh connection every
+   100 ms and asks the main port's /_strangler/health and /health and the health port
+   (`health_port`, strangler/serving/health.py), as a load balancer would; reported for each:
+   p50/p99/max from connect to the answer's last byte, and failures (no 200 in 5 s).
 
 Then each probe in scripts/probes/ (one module per attack: its docstring says what it measures;
 `run(work)` starts the servers it needs, bounded in time, and returns its figures). `--only`
@@ -22,8 +26,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import importlib
 import json
+import multiprocessing
 import os
 import resource
 import statistics
@@ -39,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from probes._common import (
     LOAD_CPU,
     ROW,
+    free_port,
     p99,
     rss_kib,
     serve_example,
@@ -164,7 +171,43 @@ async def slow_sockets(url: str, port: int, target: int, seconds: float) -> dict
     }
 
 
-async def overload(url: str, token: str, connections: int, seconds: float) -> dict:
+def probe_health(port: int, path: str, seconds: float, results: object) -> None:
+    """Asks for `path` on a fresh connection every 100 ms (or as soon as the last answer came,
+    if later) for `seconds`; sends [milliseconds, or None for a failure] through `results`."""
+    found: list[float | None] = []
+    stop = time.monotonic() + seconds
+    while time.monotonic() < stop:
+        began = time.monotonic()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:  # from connect (the accept queue counts) to the answer's last byte
+            connection.request("GET", path, headers={"Connection": "close"})
+            response = connection.getresponse()
+            response.read()
+            ok = response.status == 200
+        except OSError:
+            ok = False
+        finally:
+            connection.close()
+        found.append((time.monotonic() - began) * 1000 if ok else None)
+        time.sleep(max(0.0, 0.1 - (time.monotonic() - began)))
+    results.send(found)  # type: ignore[attr-defined]
+
+
+def health_figures(latencies: list[float | None]) -> dict:
+    answered = [ms for ms in latencies if ms is not None]
+    return {
+        "requests": len(latencies),
+        "failed": len(latencies) - len(answered),
+        "within_1s": sum(ms < 1000 for ms in answered),
+        "p50_ms": round(statistics.median(answered), 1) if answered else None,
+        "p99_ms": round(p99(answered), 1) if answered else None,
+        "max_ms": round(max(answered), 1) if answered else None,
+    }
+
+
+async def overload(
+    url: str, token: str, connections: int, seconds: float, health_port: int
+) -> dict:
     body = json.dumps({"samples": [ROW] * 100}).encode()
     host = url.split("//", 1)[1]
     request = (
@@ -206,7 +249,25 @@ async def overload(url: str, token: str, connections: int, seconds: float) -> di
         if writer is not None:
             writer.close()
 
+    # A prober per target, each forked before the attackers' first connection: they share no
+    # event loop with the attackers, and a slow answer on one does not delay the others.
+    fork = multiprocessing.get_context("fork")
+    targets = {
+        "main port /_strangler/health": (port, "/_strangler/health"),
+        "main port /health": (port, "/health"),
+        "health_port": (health_port, "/"),
+    }
+    probers = {}
+    for name, (target_port, path) in targets.items():
+        receiving, sending = fork.Pipe(duplex=False)
+        prober = fork.Process(target=probe_health, args=(target_port, path, seconds, sending))
+        prober.start()
+        probers[name] = (prober, receiving)
     await asyncio.gather(*(client() for _ in range(connections)))
+    found = {}
+    for name, (prober, receiving) in probers.items():
+        found[name] = receiving.recv() if receiving.poll(15) else []
+        prober.join(5)
     return {
         "connections": connections,
         "seconds": seconds,
@@ -214,6 +275,7 @@ async def overload(url: str, token: str, connections: int, seconds: float) -> di
         "connection_errors": errors,
         "ok_p50_ms": round(statistics.median(ok_latencies), 1) if ok_latencies else None,
         "ok_p99_ms": round(p99(ok_latencies), 1) if ok_latencies else None,
+        **{f"fresh_health {name}": health_figures(found[name]) for name in targets},
     }
 
 
@@ -248,7 +310,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as work:
         if any(wanted(n) for n in ("huge-headers", "slow-sockets", "overload")):
-            with serve_example(Path(work)) as (url, port):
+            health_port = free_port()
+            health = {"STRANGLER_HEALTH_PORT": str(health_port)}
+            with serve_example(Path(work), env=health) as (url, port):
                 token = httpx.post(
                     url + "/login", json={"username": "admin", "password": "password"}, timeout=60
                 ).json()["token"]
@@ -271,7 +335,7 @@ def main() -> None:
                 if wanted("overload"):
                     print(f"overload: {args.connections} connections on /batch-predict")
                     figures["overload"] = asyncio.run(
-                        overload(url, token, args.connections, args.overload_seconds)
+                        overload(url, token, args.connections, args.overload_seconds, health_port)
                     )
                     print(json.dumps(figures["overload"], indent=2), flush=True)
                 health = httpx.get(url + "/_strangler/health", timeout=5)

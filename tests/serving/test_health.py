@@ -65,7 +65,8 @@ def test_a_probe_gets_the_report_as_json_and_the_connection_closes() -> None:
         listener.stop()
     status, body = status_and_body(answer)
     assert status == 200
-    assert body["status"] == "ok" and body["worker"] == "w1"
+    assert body["status"] == "ok"
+    assert body["worker"] == "w1"
     assert b"connection: close" in answer
     with pytest.raises(ConnectionRefusedError):
         probe(port)
@@ -109,7 +110,8 @@ def test_a_report_that_raises_is_answered_503() -> None:
     finally:
         listener.stop()
     assert status == 503
-    assert body["status"] == "error" and "store gone" in body["error"]
+    assert body["status"] == "error"
+    assert "store gone" in body["error"]
 
 
 def test_a_slow_or_oversized_request_is_closed_unanswered_without_holding_others() -> None:

@@ -37,3 +37,12 @@ async def migrated_stream(seconds: float = 60.0) -> StreamingResponse:
             await asyncio.sleep(0.1)
 
     return StreamingResponse(lines(), media_type="text/plain")
+
+
+@legacy.post("/spin")
+def legacy_spin() -> Response:
+    """Computes in Python (holding the GIL) for `ms` milliseconds (default 20), as a model does."""
+    until = time.perf_counter() + float(request.args.get("ms", "20")) / 1000
+    while time.perf_counter() < until:
+        pass
+    return Response("done\n", mimetype="text/plain")
