@@ -56,6 +56,7 @@ from strangler.routing.inventory import Inventory, discover
 from strangler.routing.openapi import service_openapi
 from strangler.routing.sticky import parse_sticky
 from strangler.serving.health import HealthListener
+from strangler.serving.memory import MemoryTrimmer
 from strangler.serving.protocol import configure
 from strangler.settings import Settings, import_string
 from strangler.shadow.record import FRESH
@@ -146,6 +147,7 @@ class Runtime:
         self._legacy_quiet_days = legacy_quiet_days
         self._closed = False
         self._publisher: threading.Thread | None = None
+        self.memory = MemoryTrimmer()  # what a burst freed, given back (strangler.serving.memory)
         self.health: HealthListener | None = None  # health on a port of its own (serve sets it)
 
     @property
@@ -167,6 +169,7 @@ class Runtime:
         if self.metrics is not None:
             self.metrics.start(self.watcher, self.shadow)
         self.conductor.start()
+        self.memory.start()
         if self.health is not None:
             self.health.start()
 
@@ -179,6 +182,7 @@ class Runtime:
         if self._publisher is not None:
             self._publisher.join(timeout=5)
         self.conductor.stop()
+        self.memory.stop()
         self.watcher.close()
         if self.metrics is not None:
             self.metrics.stop()
