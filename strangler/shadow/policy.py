@@ -21,7 +21,7 @@ import functools
 import json
 import re
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from strangler.comparison import jsonpath
 
@@ -39,9 +39,11 @@ DEFAULT_NAMES = (
 MIN_ECHO = 4
 
 # `name=value`, `name: value`, `"name": "value"` in text: a form body, a log line, a header's
-# value, JSON cut short. The name and its separator are matched alone (so `note: pass=x` finds
-# `pass`), then the value after a secret name; a credential's scheme (`Bearer abc`) is part of it.
-_NAME = re.compile(r'(?<![\w.-])([\w.-]+)("?[ \t]*[=:][ \t]*"?)')
+# value, JSON written out. Found from the patterns' literal parts (`token` of `*token*`), which
+# one scan finds: text without any costs that scan only. Then the whole name around it, the
+# separator after it, and the value, of which a credential's scheme (`Bearer abc`) is part.
+_NAME_CHAR = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+_REST = re.compile(r'[\w.-]*?("?[ \t]*[=:][ \t]*"?)')
 _VALUE = re.compile(r"""(?:(?:bearer|basic|token)[ \t]+)?[^\s&;,"'<>]+""", re.IGNORECASE)
 
 
@@ -54,16 +56,54 @@ class Policy:
         self.names = tuple(names) if names else DEFAULT_NAMES
         self.paths = tuple(jsonpath.parse(entry) for entry in entries if entry.startswith("$"))
         self._names = re.compile("|".join(fnmatch.translate(n) for n in self.names), re.I)
+        # Lower case, as the text is searched (str.find: a regular expression of alternatives
+        # takes ten times as long); a pattern of wildcards only makes every name a candidate.
+        self._literals = tuple(
+            {max(re.split(r"[*?\[\]]", name), key=len).lower() for name in self.names}
+        )
         # Names repeat (the same headers and keys in every request): each is matched once.
         self.secret_name = functools.lru_cache(maxsize=4096)(self._secret_name)
 
     def _secret_name(self, name: str) -> bool:
         return self._names.match(name) is not None
 
+    def pairs(self, text: str) -> Iterator[tuple[int, int]]:
+        """Where `text` has a secret name followed by `=` or `:`: (where the name starts, where
+        its value does), in order."""
+        after = 0
+        for at, length in self._candidates(text):
+            if at < after:
+                continue  # within the name just looked at
+            start = at
+            while start > 0 and text[start - 1] in _NAME_CHAR:
+                start -= 1
+            rest = _REST.match(text, at + length)
+            if rest is None:
+                after = at + length
+                continue
+            after = rest.end()
+            if self.secret_name(text[start : rest.start(1)]):
+                yield start, rest.end()
+
+    def _candidates(self, text: str) -> list[tuple[int, int]]:
+        """Where a literal part of a pattern is in `text`, and its length."""
+        if "" in self._literals:
+            return [(m.start(), len(m[0])) for m in re.finditer(r"[\w.-]+", text)]
+        low = text.lower()
+        if len(low) != len(text):  # a letter whose lower case is longer: look name by name
+            return [(m.start(), len(m[0])) for m in re.finditer(r"[\w.-]+", text)]
+        found = []
+        for literal in self._literals:
+            at = low.find(literal)
+            while at >= 0:
+                found.append((at, len(literal)))
+                at = low.find(literal, at + 1)
+        return sorted(found)
+
     def at_path(self, location: tuple[str | int, ...]) -> bool:
         """Whether `location` (keys and indexes from the top of a body) is at or below one of
         the policy's JSON paths."""
-        return any(
+        return bool(self.paths) and any(
             len(path) <= len(location)
             and all(t == jsonpath.ANY or t == at for t, at in zip(path, location, strict=False))
             for path in self.paths
@@ -139,6 +179,7 @@ class Secrets:
                     urllib.parse.quote(value, safe=""),
                     urllib.parse.quote_plus(value),
                     json.dumps(value)[1:-1],
+                    json.dumps(value, ensure_ascii=False)[1:-1],
                 )
             }
             # Longest first: a secret that holds another is replaced whole.
@@ -152,14 +193,14 @@ class Secrets:
         known so far."""
         if "=" in text or ":" in text:
             shown, done = [], 0
-            for pair in _NAME.finditer(text):
-                if pair.start() < done or not self.policy.secret_name(pair[1]):
+            for start, end in self.policy.pairs(text):
+                if start < done:
                     continue
-                value = _VALUE.match(text, pair.end())
+                value = _VALUE.match(text, end)
                 if value is None or value[0] == REDACTED:
                     continue
                 self.add(value[0])
-                shown += [text[done : pair.end()], REDACTED]
+                shown += [text[done:end], REDACTED]
                 done = value.end()
             text = "".join([*shown, text[done:]])
         return self.mask(text)

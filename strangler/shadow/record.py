@@ -36,9 +36,26 @@ class Mismatch:
     migrated: Answer
     differences: list[Difference]
     served_by: str
+    # As a report shows it (secrets out), made once for these differences' places: reports
+    # are made every few seconds, a mismatch shown costs milliseconds.
+    shown: tuple[tuple[str, ...], dict[str, Any]] | None = dataclasses.field(
+        default=None, compare=False, repr=False
+    )
 
     def wheres(self) -> list[str]:
         return [d.where for d in self.differences]
+
+    def report(self, redactor: Redactor, name: str) -> dict[str, Any]:
+        """This mismatch as a report shows it, its case called `name` (a copy each time: the
+        readers of a report add to it)."""
+        wheres = tuple(self.wheres())
+        if self.shown is None or self.shown[0] != wheres:
+            self.shown = (
+                wheres,
+                _shown(redactor.exchange(self.request, self.legacy, self.migrated), self),
+            )
+        shown = self.shown[1]
+        return {**shown, "case": {**shown["case"], "name": name}}
 
 
 @dataclasses.dataclass
@@ -63,6 +80,10 @@ class EndpointRecord:
     )
     samples: collections.deque[SeenRequest] = dataclasses.field(
         default_factory=lambda: collections.deque(maxlen=KEEP)
+    )
+    # The samples as cases (secrets out), by id: made once each, as the mismatches' `shown`.
+    _cases: dict[int, tuple[SeenRequest, dict[str, Any]]] = dataclasses.field(
+        default_factory=dict, repr=False
     )
 
     def learn_noise(self, wheres: set[str]) -> None:
@@ -114,17 +135,29 @@ class EndpointRecord:
             "noise": sorted(set(self.noise)),
             "mismatched_where": dict(collections.Counter(dict(self.where)).most_common()),
             "last_mismatches": [
-                _shown(redactor.exchange(m.request, m.legacy, m.migrated), m, key, i)
+                m.report(redactor, f"shadow-{slug(key)}-{i + 1}")
                 for i, m in enumerate(reversed(mismatches))
             ],
-            "recorded": [
-                redactor.exchange(request).case(f"recorded-{slug(key)}-{i + 1}", request)
-                for i, request in enumerate(samples)
-            ],
+            "recorded": self._recorded(redactor, key, samples),
         }
 
+    def _recorded(
+        self, redactor: Redactor, key: str, samples: list[SeenRequest]
+    ) -> list[dict[str, Any]]:
+        cases = {}
+        for request in samples:
+            made = self._cases.get(id(request))
+            if made is None or made[0] is not request:
+                made = (request, redactor.exchange(request).case("", request))
+            cases[id(request)] = made
+        self._cases = cases  # the samples gone are forgotten
+        return [
+            {**cases[id(request)][1], "name": f"recorded-{slug(key)}-{i + 1}"}
+            for i, request in enumerate(samples)
+        ]
 
-def _shown(exchange: Exchange, m: Mismatch, key: str, i: int) -> dict[str, Any]:
+
+def _shown(exchange: Exchange, m: Mismatch) -> dict[str, Any]:
     """One mismatch as a report shows it: every part of it with the exchange's secrets out."""
     return {
         "at": m.at,
@@ -140,9 +173,7 @@ def _shown(exchange: Exchange, m: Mismatch, key: str, i: int) -> dict[str, Any]:
         ],
         "legacy": exchange.answer(m.legacy),
         "migrated": exchange.answer(m.migrated),
-        "case": exchange.case(
-            f"shadow-{slug(key)}-{i + 1}", m.request, "differs at " + ", ".join(m.wheres())
-        ),
+        "case": exchange.case("", m.request, "differs at " + ", ".join(m.wheres())),
     }
 
 

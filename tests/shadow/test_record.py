@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from strangler.comparison.compare import Answer, Difference
 from strangler.shadow.record import EndpointRecord, Mismatch
-from strangler.shadow.redact import SeenRequest
+from strangler.shadow.redact import Redactor, SeenRequest
 
 
 def test_noise_is_learned_for_any_list_index_and_never_for_the_status() -> None:
@@ -25,3 +25,24 @@ def test_learning_noise_takes_back_only_the_mismatches_that_were_only_noise() ->
     record.learn_noise({"$.at"})
     assert (record.mismatched, record.matched) == (1, 1)
     assert [d.where for d in record.mismatches[0].differences] == ["$.price"]
+
+
+def test_a_report_shows_each_mismatch_made_once_and_gives_copies() -> None:
+    """A mismatch is shown with its secrets out once for its differences (reports are made every
+    few seconds), and what a reader adds to one report is not in the next (#22)."""
+    record = EndpointRecord(compared=1, mismatched=1)
+    request = SeenRequest("GET", "/x", "pass=qp-1111", (), b"")
+    answer = Answer(200, (), b'{"at": 1, "price": 2}')
+    diffs = [Difference("$.at", 1, 2), Difference("$.price", 2, 3)]
+    record.mismatches.append(Mismatch("t", request, answer, answer, diffs, "legacy"))
+    redactor = Redactor()
+    first = record.report(redactor, "GET /x")["last_mismatches"][0]
+    first["case_yaml"] = "added by a reader"
+    second = record.report(redactor, "GET /x")["last_mismatches"][0]
+    assert "case_yaml" not in second
+    assert second["request"] is first["request"]  # made once
+    assert "qp-1111" not in repr(second)
+    record.learn_noise({"$.at"})
+    third = record.report(redactor, "GET /x")["last_mismatches"][0]
+    assert [d["where"] for d in third["differences"]] == ["$.price"]
+    assert third["case"]["description"] == "differs at $.price"
