@@ -26,7 +26,7 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.server
 
 STRANGLER = str(Path(sys.executable).parent / "strangler")
-DRAIN = 2.0  # the drain_timeout these servers are given
+DRAIN = 2  # the drain_timeout these servers are given
 MARGIN = 8.0  # what a stopping server may take beyond it on a busy machine (its lifespan, exit)
 
 
@@ -54,7 +54,10 @@ def serving(tmp_path: Path, *, workers: int = 1) -> Iterator[tuple[subprocess.Po
             start_new_session=True,
         )
         try:
-            wait_until(lambda: answers(port) == 200, within=60, every=0.1, what="the server")
+            wait_until(lambda: proc.poll() is not None or answers(port) == 200, within=60)
+            if proc.poll() is not None:
+                output = (tmp_path / "serve.log").read_text(errors="replace")
+                pytest.fail(f"strangler serve exited with {proc.returncode}:\n{output}")
             yield proc, port
         finally:
             with contextlib.suppress(ProcessLookupError):
