@@ -55,6 +55,8 @@ from strangler.rollout.service import RolloutService
 from strangler.routing.inventory import Inventory, discover
 from strangler.routing.openapi import service_openapi
 from strangler.routing.sticky import parse_sticky
+from strangler.sandbox.setup import SandboxStatus
+from strangler.sandbox.setup import start as start_sandbox
 from strangler.serving.health import HealthListener
 from strangler.serving.memory import MemoryTrimmer
 from strangler.serving.protocol import configure
@@ -149,6 +151,7 @@ class Runtime:
         self._publisher: threading.Thread | None = None
         self.memory = MemoryTrimmer()  # what a burst freed, given back (strangler.serving.memory)
         self.health: HealthListener | None = None  # health on a port of its own (serve sets it)
+        self.sandbox = SandboxStatus()  # what the shadow's sandbox covers (assemble sets it)
 
     @property
     def observers(self) -> tuple[RequestObserver, ...]:
@@ -216,6 +219,7 @@ class Runtime:
             "flags": flags,
             "endpoints": len(self.service.inventory),
             "worker": self.watcher.reader,
+            "sandbox": self.sandbox.view(),
         }
 
     def shadow_findings(self) -> dict[str, Any]:
@@ -335,6 +339,11 @@ def assemble(
             for key in guard.endpoints
         )
         guard = dataclasses.replace(guard, endpoints=guarded)
+    # The sandbox shadow and A/A calls run in: its engines covered and its rollback proved
+    # before the first request (a bad MODULE:ATTR is a ConfigError, like the apps').
+    sandbox = start_sandbox(
+        import_string(spec, settings.root) for spec in settings.sandbox_databases
+    )
     # The store is opened once the settings are known to fit the apps: a refusal leaves nothing
     # open behind it.
     watcher = FlagWatcher(
@@ -354,6 +363,11 @@ def assemble(
         contract_results=contract_results,
         legacy_quiet_days=settings.legacy_quiet_days,
     )
+    runtime.sandbox = runtime.service.sandbox = sandbox
+    if shadow is not None:
+        shadow.sandbox = sandbox
+    # For the CLI, which checks shadow changes without the apps (see FlagService.writes_problem).
+    watcher.publishers["sandbox"] = lambda: json.dumps(sandbox.view())
     admin = build_admin_app(
         runtime.service,
         watcher,

@@ -262,6 +262,13 @@ class Settings:
         valid=_redact_entries,
         give="a list of name patterns and JSON paths, e.g. ['*token*', '$.card.number']",
     )
+    # The sandbox the side that is not serving runs in (strangler.sandbox).
+    sandbox_databases: list[str] = setting(
+        [],
+        "SQLAlchemy engines a sandbox covers (MODULE:ATTR)",
+        valid=lambda specs: all(_spec(spec) for spec in specs),
+        give="a list of MODULE:ATTR, e.g. ['blog.db:engine']",
+    )
     # Metrics, request logs and request ids (strangler.metrics).
     metrics: bool = setting(True, "Prometheus metrics at /_strangler/metrics")
     metrics_public: bool = setting(False, "true: scraped without the admin credential")

@@ -43,6 +43,7 @@ FRONTED = frozenset({"flask"})
 APPS_OWN: dict[str, frozenset[str]] = {
     "strangler/sandbox/sql.py": frozenset({"sqlalchemy"}),
     "strangler/sandbox/check.py": frozenset({"sqlalchemy"}),
+    "strangler/sandbox/setup.py": frozenset({"sqlalchemy"}),
     "strangler/sandbox/outbound.py": frozenset({"requests"}),
 }
 

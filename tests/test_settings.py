@@ -116,6 +116,7 @@ ENVIRONMENT = {
     "shadow_max_body": ("512", 512),
     "shadow_max_cpu": ("1.5", 1.5),
     "shadow_redact": ('["*pin*", "$.items[*].code"]', ["*pin*", "$.items[*].code"]),
+    "sandbox_databases": ("blog.db:engine,blog.db:reports", ["blog.db:engine", "blog.db:reports"]),
     "metrics": ("yes", True),
     "metrics_public": ("true", True),
     "metrics_port": ("9100", 9100),
@@ -222,6 +223,10 @@ BAD = {
     "shadow_max_body": (0, "shadow_max_body = 0: give a positive number"),
     "shadow_max_cpu": (0, "shadow_max_cpu = 0: give a positive number"),
     "shadow_redact": (["$token"], "shadow_redact: '$token' is not a JSON path"),
+    "sandbox_databases": (
+        ["blog.db"],
+        "sandbox_databases = ['blog.db']: give a list of MODULE:ATTR",
+    ),
     "metrics": ("yes", "metrics = 'yes': give true or false"),
     "metrics_public": (1, "metrics_public = 1: give true or false"),
     "metrics_port": (70000, "metrics_port = 70000: give a port, or 0 for none"),

@@ -6,6 +6,7 @@ published in the store for the CLI (strangler.flags.inventory): anything that is
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -23,6 +24,7 @@ from strangler.flags.inventory import Endpoints, Route
 from strangler.flags.model import AuditEntry, Flag, FlagSnapshot, bounded
 from strangler.flags.store import FlagStore
 from strangler.flags.views import Changed, EndpointRow, Unchanged
+from strangler.sandbox.setup import SandboxStatus
 from strangler.types import Backend, Mode
 
 
@@ -37,6 +39,7 @@ class FlagEntry(NamedTuple):
 
 # Methods that change nothing (RFC 9110 9.2.1): shadowed without a declaration.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SANDBOX_HEARD_WITHIN = 60.0  # seconds: a gateway's sandbox status older than this is not trusted
 
 # "Recently", for the workers that read a store: a few of their reports (every 2 s).
 RECENT = 10.0
@@ -55,6 +58,31 @@ class FlagService:
         self.store = store
         self.inventory = inventory
         self.follow_wait = FOLLOW_WAIT if follow_wait is None else follow_wait
+        # What this process's sandbox covers (a gateway sets it); None: ask the store what the
+        # running gateways published (the CLI, which never loads the apps).
+        self.sandbox: SandboxStatus | None = None
+
+    def writes_problem(self) -> str | None:
+        """Why an unsafe method may not be shadowed, or None: a sandbox covers its writes (a
+        database covered and its rollback proved at start), here or in a running gateway."""
+        if self.sandbox is not None:
+            return self.sandbox.problem or None
+        try:
+            published = self.store.published("sandbox", SANDBOX_HEARD_WITHIN)
+        except FlagStoreError:
+            published = {}
+        problems = []
+        for payload in published.values():
+            try:
+                status = json.loads(payload)
+            except ValueError:
+                continue
+            if status.get("covers_writes"):
+                return None
+            problems.append(str(status.get("problem", "")))
+        if problems:
+            return problems[0]
+        return f"no running gateway reported a sandbox in the last {SANDBOX_HEARD_WITHIN:g} s"
 
     def endpoint(self, key: str) -> Route:
         try:
@@ -168,12 +196,16 @@ class FlagService:
                 endpoint=endpoint.key,
             )
         if flag.shadow and endpoint.method not in SAFE_METHODS and not flag.side_effect_free:
-            raise InvalidFlag(
-                f"{endpoint.key}: {endpoint.method} may change state, and shadowing sends each"
-                " request twice. Declare it free of side effects, with the reason"
-                " (--side-effect-free 'a pure function of its input'), or shadow a safe method",
-                endpoint=endpoint.key,
-            )
+            problem = self.writes_problem()
+            if problem is not None:
+                raise InvalidFlag(
+                    f"{endpoint.key}: {endpoint.method} may change state, and no sandbox covers"
+                    f" it ({problem}). Cover the app's database (sandbox_databases, see"
+                    " docs/sandbox.md), declare the endpoint free of side effects with the"
+                    " reason (--side-effect-free 'a pure function of its input'), or shadow a"
+                    " safe method",
+                    endpoint=endpoint.key,
+                )
         return flag
 
     def changed(self, entry: AuditEntry) -> Changed:

@@ -16,9 +16,10 @@ as a cache of answers::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -40,6 +41,26 @@ def active() -> bool:
 def current() -> Sandbox | None:
     """The sandbox the code runs in, or None."""
     return _CURRENT.get()
+
+
+_RECORDING: ContextVar[list[OutboundCall] | None] = ContextVar("strangler_recording", default=None)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[OutboundCall]]:
+    """Notes the outbound calls of the served call of a shadowed request, which are sent as
+    always: the sandboxed side's are compared with them."""
+    calls: list[OutboundCall] = []
+    token = _RECORDING.set(calls)
+    try:
+        yield calls
+    finally:
+        _RECORDING.reset(token)
+
+
+def recorded() -> list[OutboundCall] | None:
+    """Where the served call's outbound calls are noted, or None when nobody asked."""
+    return _RECORDING.get()
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,10 @@
 A sandboxed call must not charge a card or send a mail twice, so `install()` puts a check in
 front of the two clients apps use, httpx (sync and async transports) and requests (its HTTP
 adapter). Outside a sandbox the check is one context-variable read and the call goes out as
-before. Inside, the call is recorded in the sandbox (`Sandbox.calls`: method, URL, body; what
-the comparison sees of it) and answered at once with `503` and the header
-`X-Strangler-Sandbox: not-sent`, so the app takes its own path for a service that is down.
+before (noted, when the served call of a shadowed request is `recording()`). Inside, the call
+is recorded in the sandbox (`Sandbox.calls`: method, URL, body; what the comparison sees of
+it) and answered at once with `503` and the header `X-Strangler-Sandbox: not-sent`, so the app
+takes its own path for a service that is down.
 
 Other clients (urllib, aiohttp, a gRPC stub) are not covered: an app that uses them must not
 have its unsafe methods shadowed.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from strangler.sandbox.context import OutboundCall, current
+from strangler.sandbox.context import OutboundCall, current, recorded
 
 NOT_SENT_HEADER = "X-Strangler-Sandbox"
 NOT_SENT = "not-sent"
@@ -52,6 +53,8 @@ def _patch_httpx() -> None:
     def handle_request(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
         box = current()
         if box is None:
+            if (served := recorded()) is not None:
+                served.append(OutboundCall(request.method, str(request.url), request.read()))
             return sync_send(self, request)
         box.record(OutboundCall(request.method, str(request.url), request.read()))
         return httpx.Response(STATUS, headers={NOT_SENT_HEADER: NOT_SENT}, request=request)
@@ -61,6 +64,8 @@ def _patch_httpx() -> None:
     ) -> httpx.Response:
         box = current()
         if box is None:
+            if (served := recorded()) is not None:
+                served.append(OutboundCall(request.method, str(request.url), await request.aread()))
             return await async_send(self, request)
         box.record(OutboundCall(request.method, str(request.url), await request.aread()))
         return httpx.Response(STATUS, headers={NOT_SENT_HEADER: NOT_SENT}, request=request)
@@ -78,15 +83,18 @@ def _patch_requests() -> None:
     def sandbox_aware_send(
         self: requests.adapters.HTTPAdapter, request: requests.PreparedRequest, **kwargs: Any
     ) -> requests.Response:
-        box = current()
-        if box is None:
-            return send(self, request, **kwargs)
         body = request.body or b""
         if isinstance(body, str):
             body = body.encode()
         elif not isinstance(body, bytes):  # a file or a generator: named, not read
             body = b"<stream>"
-        box.record(OutboundCall(request.method or "GET", request.url or "", body))
+        call = OutboundCall(request.method or "GET", request.url or "", body)
+        box = current()
+        if box is None:
+            if (served := recorded()) is not None:
+                served.append(call)
+            return send(self, request, **kwargs)
+        box.record(call)
         response = requests.Response()
         response.status_code = STATUS
         response.headers[NOT_SENT_HEADER] = NOT_SENT

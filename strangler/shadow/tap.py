@@ -1,10 +1,26 @@
 """The shadow tap: which requests are shadowed, the bounded work, and the comparison.
 
-The client's answer never waits for shadowing: the serving backend answers through a capture
-that passes every message on as it comes, and only then is a comparison queued. The queue is
-bounded (full: the request is dropped from shadowing, and counted), a few tasks work it, and
-every shadow call has a timeout. A shadow call that raises, hangs or answers late changes
-nothing for the client; it is counted. Shadow work takes only CPU the clients leave: while the
+A shadowed request runs on the other backend first, in a sandbox (strangler.sandbox), then is
+served as it would be anyway:
+
+    request ─► other backend, in a sandbox ─► (A/A, sometimes: serving backend, in a sandbox)
+            ─► serving backend ─► the client's answer, unchanged
+            ─► bounded queue ─► compare (the corpus's rules)
+
+First, because the other side must see the world as the served call will: a username the
+served call registers, a prediction it caches, must not be there yet for the other side (GitHub
+Scientist runs its candidate in the same request for the same reason). In a sandbox, because
+nothing the other side does may last: its database writes are rolled back, its outbound HTTP
+calls recorded and answered, not sent (and compared with the served call's), and shared code
+asked `active()` does not fill caches. The price is the sandboxed calls' time, added to the
+shadowed requests alone (`shadow_timeout` bounds it); requests not shadowed pay nothing.
+Unsafe methods are shadowed only where the sandbox covers their effects: a database covered
+and its rollback proved at start (or an endpoint declared free of side effects).
+
+Shadow calls at once are bounded (past `concurrency`, a request is served unshadowed, counted
+as busy), the comparison queue is bounded (full: dropped, counted), and a few tasks work it.
+A shadow call that raises, hangs or answers late changes nothing for the client's answer; it
+is counted. Shadow work takes only CPU the clients leave: while the
 process is busier than `max_cpu` of a core, requests are not shadowed (counted as busy), since
 on the same cores every shadow call would delay the requests that come next.
 
@@ -33,6 +49,8 @@ from strangler.comparison.compare import Answer, Difference, compare
 from strangler.comparison.ledger import Ledger
 from strangler.flags.model import Flag, utc_now
 from strangler.flags.service import SAFE_METHODS
+from strangler.sandbox.context import OutboundCall, Sandbox, recording
+from strangler.sandbox.setup import SandboxStatus
 from strangler.serving.cpu import CPUGauge
 from strangler.shadow.exchange import Capture, Unreplayable, call, read_body, replay
 from strangler.shadow.record import EndpointRecord, Mismatch, corpus_files
@@ -60,15 +78,21 @@ class ShadowLimits:
 
 
 @dataclasses.dataclass(frozen=True)
+class _Called:
+    """A sandboxed call's answer and the outbound calls it tried."""
+
+    answer: Answer
+    calls: tuple[OutboundCall, ...]
+
+
+@dataclasses.dataclass(frozen=True)
 class _Job:
     key: str
     serving: Backend
-    serving_app: ASGIApp
-    scope: Scope
-    other_app: ASGIApp
-    other_scope: Scope
-    body: bytes
-    answer: Answer
+    answer: Answer  # the served call's, which the client got
+    calls: tuple[OutboundCall, ...]  # the served call's outbound calls (sent)
+    other: _Called
+    again: _Called | None  # the serving backend again, in a sandbox (A/A), or None
     request: SeenRequest
 
 
@@ -92,18 +116,27 @@ class ShadowTap:
         self._workers: list[asyncio.Task[None]] = []
         self._cpu = CPUGauge()
         self._published: tuple[object, str] = ((), "")
+        self.sandbox: SandboxStatus | None = None  # what it covers (strangler.assembly sets it)
+        self._in_flight = 0  # shadowed requests running their sandboxed calls now
 
     def wants(self, key: str, method: str, flag: Flag) -> bool:
         """Whether to shadow this request: its share of the flag's, a method it is safe to send
-        twice (or an endpoint declared free of side effects), and CPU to spare for it."""
+        twice (or whose effects the sandbox covers, or an endpoint declared free of side
+        effects), and CPU to spare for it."""
         if random.random() * 100 >= flag.shadow:
             return False
-        if method not in SAFE_METHODS and flag.side_effect_free is None:
+        if method not in SAFE_METHODS and not self.covers_writes(flag):
             return False
         if self._cpu.busy() > self.limits.max_cpu:
             self.records[key].busy += 1  # the clients need the CPU more
             return False
         return True
+
+    def covers_writes(self, flag: Flag) -> bool:
+        """Whether an unsafe method of the flag's endpoint may be sent to the other side."""
+        if flag.side_effect_free is not None:
+            return True
+        return self.sandbox is not None and self.sandbox.covers_writes
 
     def skipped_busy(self, key: str) -> None:
         """Counts a request not shadowed: every legacy thread was taken by clients."""
@@ -120,9 +153,13 @@ class ShadowTap:
         receive: Receive,
         send: Send,
     ) -> None:
-        """Serves the request from `serving_app` as it would be served anyway, then queues
-        the same request to `other_app` for comparison."""
+        """Calls `other_app` (and, to learn noise, `serving_app`) in a sandbox, then serves the
+        request from `serving_app` as it would be served anyway, and queues the comparison."""
         record = self.records[key]
+        if self._in_flight >= self.limits.concurrency:
+            record.busy += 1  # as many shadowed requests in their sandboxes as allowed
+            await serving_app(scope, receive, send)
+            return
         try:
             body = await read_body(scope, receive, self.limits.max_body)
         except Unreplayable:
@@ -134,8 +171,21 @@ class ShadowTap:
         # Copies taken before anything runs: Starlette writes into the scope it is given (a
         # Mount rewrites root_path), and the two scopes may be one dict.
         pristine, other_pristine = dict(scope), dict(other_scope)
+        record.shadowed += 1
+        calibrating = record.shadowed <= CALIBRATE_FIRST or record.shadowed % CALIBRATE_EVERY == 0
+        self._in_flight += 1
+        try:
+            other = await self._sandboxed(record, other_app, other_pristine, body)
+            again = None
+            if other is not None and calibrating:
+                again = await self._sandboxed(record, serving_app, dict(pristine), body, False)
+        finally:
+            self._in_flight -= 1
         capture = Capture(send, self.limits.max_body)
-        await serving_app(scope, replay(body, receive), capture.send)
+        with recording() as calls:
+            await serving_app(scope, replay(body, receive), capture.send)
+        if other is None:
+            return  # counted by _sandboxed
         if capture.too_big:
             record.too_big += 1
             return
@@ -144,12 +194,10 @@ class ShadowTap:
         job = _Job(
             key,
             serving,
-            serving_app,
-            pristine,
-            other_app,
-            other_pristine,
-            body,
             capture.answer(),
+            tuple(calls),
+            other,
+            again,
             _seen(pristine, body),
         )
         try:
@@ -208,23 +256,21 @@ class ShadowTap:
 
     async def _compare(self, job: _Job) -> None:
         record = self.records[job.key]
-        record.shadowed += 1
-        other = await self._call(record, job.other_app, job.other_scope, job.body)
-        if other is None:
-            return
-        if record.shadowed <= CALIBRATE_FIRST or record.shadowed % CALIBRATE_EVERY == 0:
-            again = await self._call(record, job.serving_app, job.scope, job.body, counted=False)
-            if again is not None and again.status == job.answer.status:  # else: a fault, not noise
-                record.calibrations += 1
-                noise = compare(job.answer, again.answer(), self._rules(job.key))
-                record.learn_noise({d.where for d in noise})
+        rules = self._rules(job.key)
+        if job.again is not None and job.again.answer.status == job.answer.status:
+            # A/A: the serving backend twice on the same world (the second in a sandbox, before
+            # the first), so what differs is noise, never state (a status change is a fault).
+            record.calibrations += 1
+            noise = compare(job.answer, job.again.answer, rules)
+            record.learn_noise({d.where for d in noise})
         if job.serving is Backend.LEGACY:
-            legacy, migrated = job.answer, other.answer()
+            legacy, migrated = job.answer, job.other.answer
+            calls = (job.calls, job.other.calls)
         else:
-            legacy, migrated = other.answer(), job.answer
-        differences = [
-            d for d in compare(legacy, migrated, self._rules(job.key)) if not record.is_noise(d)
-        ]
+            legacy, migrated = job.other.answer, job.answer
+            calls = (job.other.calls, job.calls)
+        differences = [d for d in compare(legacy, migrated, rules) if not record.is_noise(d)]
+        differences += _outbound_differences(*calls)
         record.compared += 1
         if not differences:
             record.matched += 1
@@ -239,6 +285,17 @@ class ShadowTap:
         record.mismatches.append(
             Mismatch(utc_now(), job.request, legacy, migrated, undeclared, job.serving.value)
         )
+
+    async def _sandboxed(
+        self, record: EndpointRecord, app: ASGIApp, scope: Scope, body: bytes, counted: bool = True
+    ) -> _Called | None:
+        """Calls `app` in a sandbox of its own, with a timeout; None (counted) when it timed
+        out, failed or was too big. The sandbox is thrown away before this returns."""
+        with Sandbox(label=f"{scope['method']} {scope['path']}") as box:
+            capture = await self._call(record, app, scope, body, counted)
+        if capture is None:
+            return None
+        return _Called(capture.answer(), tuple(box.calls))
 
     async def _call(
         self, record: EndpointRecord, app: ASGIApp, scope: Scope, body: bytes, counted: bool = True
@@ -279,6 +336,16 @@ class ShadowTap:
             statuses=(legacy.status, migrated.status),
         )
         return entry is not None
+
+
+def _outbound_differences(
+    legacy: tuple[OutboundCall, ...], migrated: tuple[OutboundCall, ...]
+) -> list[Difference]:
+    """The outbound HTTP calls each side made (or tried, in its sandbox), compared in order:
+    a port that stops sending a mail, or sends it elsewhere, differs here."""
+    if [c.view() for c in legacy] == [c.view() for c in migrated]:
+        return []
+    return [Difference("outbound calls", [c.view() for c in legacy], [c.view() for c in migrated])]
 
 
 def _seen(scope: Scope, body: bytes) -> SeenRequest:

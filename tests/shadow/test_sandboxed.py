@@ -1,0 +1,217 @@
+"""Shadowing writes in a sandbox (#23), on the blog pair over a real database (a SQLite file, a
+PostgreSQL server started here): every endpoint shadowed at 100 %, replayed traffic leaves
+exactly the rows the serving side wrote; a port that writes a wrong value or answers a
+different error is caught; the faithful port gives no mismatch."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+pytest.importorskip("flask_sqlalchemy")
+pytest.importorskip("jwt")
+
+from sqlalchemy import create_engine, select
+
+from strangler.assembly import create_gateway
+from strangler.flags.errors import InvalidFlag
+from strangler.flags.model import Flag
+from strangler.gateway.dispatch import Gateway
+from strangler.sandbox.sql import cover, uncover
+from strangler.shadow.tap import ShadowLimits, ShadowTap
+from strangler.types import Mode
+from tests.support.postgres import postgres_server
+from tests.test_apps.blog import legacy_app, port_app
+from tests.test_apps.blog.schema import articles, metadata, users
+
+ENDPOINTS = [
+    "POST /users",
+    "POST /login",
+    "POST /articles",
+    "POST /articles/{slug}/favorite",
+    "GET /articles/{slug}",
+]
+ANY_LOAD = float("inf")  # in process the test's own client keeps the CPU busy
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty blog database on each real database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/blog.db"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    engine = create_engine(url)
+    metadata.drop_all(engine)
+    metadata.create_all(engine)
+    engine.dispose()
+    return url
+
+
+def build(url: str, *, broken: bool = False) -> tuple[Gateway, list[Any]]:
+    """The gateway over the blog pair on `url`, both apps' engines covered by the sandbox."""
+    legacy, db = legacy_app.create_app(url)
+    port, port_engine = port_app.create_app(url, broken=broken)
+    with legacy.app_context():
+        engines = [cover(db.engine), cover(port_engine)]
+    tap = ShadowTap(limits=ShadowLimits(max_cpu=ANY_LOAD, timeout=30))
+    gateway = create_gateway(legacy, port, "memory:", admin_token="t" * 16, shadow=tap)
+    return gateway, engines
+
+
+@pytest.fixture
+async def served(database: str) -> AsyncIterator[tuple[Gateway, httpx.AsyncClient]]:
+    gateway, engines = build(database)
+    transport = httpx.ASGITransport(app=gateway)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://blog") as client:
+            yield gateway, client
+    finally:
+        gateway.close()
+        for engine in engines:
+            uncover(engine)
+            engine.dispose()
+
+
+def shadow_everything(gateway: Gateway, serving: Mode = Mode.LEGACY) -> None:
+    service = gateway.runtime.service
+    for key in ENDPOINTS:
+        service.store.set(key, Flag.build(serving.value), actor="test", reason="serve")
+        service.shadow(key, 100, actor="test", reason="compare writes")
+    gateway.watcher.refresh()
+
+
+async def traffic(client: httpx.AsyncClient) -> list[int]:
+    """A session of a blog's clients: register, a taken name, log in, write, favorite, read."""
+    statuses = []
+    for name in ("ada", "bob", "ada"):
+        answer = await client.post(
+            "/users", json={"username": name, "email": f"{name}@x.org", "password": "pw"}
+        )
+        statuses.append(answer.status_code)
+    login = await client.post("/login", json={"username": "ada", "password": "pw"})
+    statuses.append(login.status_code)
+    auth = {"Authorization": "Token " + login.json()["token"]}
+    for title in ("Hello World", "Hello World"):
+        answer = await client.post("/articles", json={"title": title, "body": "b"}, headers=auth)
+        statuses.append(answer.status_code)
+    for _ in range(2):
+        answer = await client.post("/articles/hello-world/favorite", headers=auth)
+        statuses.append(answer.status_code)
+    statuses.append((await client.get("/articles/hello-world")).status_code)
+    statuses.append((await client.get("/articles/nothing")).status_code)
+    return statuses
+
+
+EXPECTED = [201, 201, 409, 200, 201, 409, 200, 200, 200, 404]
+
+
+async def settled(gateway: Gateway, shadowed: int) -> dict[str, dict[str, Any]]:
+    """Every endpoint's report once `shadowed` requests were compared or counted (at most 30 s)."""
+    tap = gateway.shadow
+    assert tap is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done = sum(
+            r.compared + r.timed_out + r.failed + r.too_big + r.dropped + r.busy
+            for r in tap.records.values()
+        )
+        if done >= shadowed:
+            break
+        await asyncio.sleep(0.02)
+    return {e["endpoint"]: e for e in tap.report()["endpoints"]}
+
+
+def rows(url: str) -> tuple[list[str], list[tuple[str, int]]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            names = sorted(connection.execute(select(users.c.username)).scalars())
+            posts = [
+                (row.slug, row.favorites)
+                for row in connection.execute(select(articles.c.slug, articles.c.favorites))
+            ]
+    finally:
+        engine.dispose()
+    return names, posts
+
+
+@pytest.mark.parametrize("serving", [Mode.LEGACY, Mode.MIGRATED])
+async def test_shadowed_writes_leave_only_the_served_rows_and_match(
+    served: tuple[Gateway, httpx.AsyncClient], database: str, serving: Mode
+) -> None:
+    """Every endpoint, writes included, shadowed at 100 % on the faithful port: clients get the
+    served answers, the database holds exactly the served writes (no second registration, one
+    favorite per request), and every comparison matches."""
+    gateway, client = served
+    assert gateway.runtime.sandbox.covers_writes, gateway.runtime.sandbox.problem
+    shadow_everything(gateway, serving)
+    assert await traffic(client) == EXPECTED
+    report = await settled(gateway, len(EXPECTED))
+    assert rows(database) == (["ada", "bob"], [("hello-world", 2)])
+    compared = {key: entry["compared"] for key, entry in report.items()}
+    assert compared == {
+        "POST /users": 3,
+        "POST /login": 1,
+        "POST /articles": 2,
+        "POST /articles/{slug}/favorite": 2,
+        "GET /articles/{slug}": 2,
+    }
+    assert {key: entry["mismatched"] for key, entry in report.items()} == dict.fromkeys(report, 0)
+
+
+async def test_a_port_that_writes_a_wrong_value_or_answers_another_error_is_caught(
+    database: str,
+) -> None:
+    """The broken port (favorites by two; 422 for a taken name), shadowed on live traffic
+    served by legacy: both slips are mismatches, and the rows are still legacy's alone."""
+    gateway, engines = build(database, broken=True)
+    try:
+        transport = httpx.ASGITransport(app=gateway)
+        async with httpx.AsyncClient(transport=transport, base_url="http://blog") as client:
+            shadow_everything(gateway)
+            assert await traffic(client) == EXPECTED
+            report = await settled(gateway, len(EXPECTED))
+    finally:
+        gateway.close()
+        for engine in engines:
+            uncover(engine)
+            engine.dispose()
+    assert rows(database) == (["ada", "bob"], [("hello-world", 2)])
+    favorite = report["POST /articles/{slug}/favorite"]
+    assert favorite["mismatched"] == 2
+    assert favorite["mismatched_where"] == {"$.article.favorites": 2}
+    register = report["POST /users"]
+    assert register["mismatched"] == 1  # the taken name only
+    assert "status" in register["mismatched_where"]
+    assert report["GET /articles/{slug}"]["mismatched"] == 0
+
+
+def test_writes_are_not_shadowed_where_no_sandbox_covers_them(tmp_path: Path) -> None:
+    """Without a covered database an unsafe method's shadow is refused, saying why and what
+    to do; a safe method's is taken."""
+    url = f"sqlite:///{tmp_path}/blog.db"
+    metadata.create_all(create_engine(url))
+    legacy, _ = legacy_app.create_app(url)
+    port, engine = port_app.create_app(url)
+    gateway = create_gateway(legacy, port, "memory:", admin_token="t" * 16)
+    try:
+        service = gateway.runtime.service
+        with pytest.raises(InvalidFlag, match=r"no sandbox covers it.*sandbox_databases"):
+            service.shadow("POST /users", 100, actor="test", reason="compare writes")
+        service.shadow("GET /articles/{slug}", 100, actor="test", reason="compare reads")
+    finally:
+        gateway.close()
+        engine.dispose()
