@@ -98,7 +98,7 @@ class AdminGate:
         elif path == UI or path.startswith(UI + "/"):
             cookie = cookie_parser(headers.get("cookie", "")).get(self._cookie)
             if change and not self._session(cookie):
-                await _answer(send, 401, "log in first", "Unauthorized")
+                await _answer(send, 401, "log in first", "Unauthorized", _closing(headers))
                 return
         elif await self._refused(scope, headers, path, change, send):
             return
@@ -115,7 +115,8 @@ class AdminGate:
         if tried and self._credentials.configured and (wait := self._tries.wait(client)):
             retry = str(math.ceil(wait))
             error = f"too many wrong admin credentials from {client}: try again in {retry} s"
-            await _answer(send, 429, error, "TooManyTries", [(b"retry-after", retry.encode())])
+            retry_after = [(b"retry-after", retry.encode()), *_closing(headers)]
+            await _answer(send, 429, error, "TooManyTries", retry_after)
             return True
         try:
             credential = authenticate(self._credentials, headers)
@@ -123,11 +124,12 @@ class AdminGate:
             if tried and self._credentials.configured:
                 self._tries.failed(client)
                 log.warning("wrong admin credential from %s on %s", client, scope["path"])
-            await _answer(send, 401, str(exc), "Unauthorized", [(b"www-authenticate", b"Bearer")])
+            challenge = [(b"www-authenticate", b"Bearer"), *_closing(headers)]
+            await _answer(send, 401, str(exc), "Unauthorized", challenge)
             return True
         if change and not credential.may(Role.WRITE):
             error = f"the credential {credential.name!r} may read, not change flags (role read)"
-            await _answer(send, 403, error, "Forbidden")
+            await _answer(send, 403, error, "Forbidden", _closing(headers))
             return True
         return False
 
@@ -163,6 +165,14 @@ class AdminGate:
 async def _too_large(send: Send, limit: int) -> None:
     error = f"an admin request body may have {limit} bytes at most (admin_max_body)"
     await _answer(send, 413, error, "TooLarge", [(b"connection", b"close")])
+
+
+def _closing(headers: Headers) -> list[tuple[bytes, bytes]]:
+    """`Connection: close` for a refusal that leaves a body unread: the server then stops
+    reading it, instead of taking in (and throwing away) megabytes nobody will use."""
+    length = headers.get("content-length", "0")
+    unread = "transfer-encoding" in headers or (length.isdigit() and int(length) > 0)
+    return [(b"connection", b"close")] if unread else []
 
 
 async def _answer(

@@ -91,6 +91,14 @@ async def test_an_unauthenticated_body_is_refused_before_it_is_read(gateway: Gat
         assert answer.status == 401
         assert answer.reads == 0
         assert answer.headers["www-authenticate"] == "Bearer"
+        assert answer.headers["connection"] == "close"  # the server stops reading it
+
+
+async def test_a_refusal_without_a_body_keeps_the_connection(gateway: Gateway) -> None:
+    """A GET refused for want of a credential leaves its connection open (nothing is unread)."""
+    answer = await call(gateway, "GET", "/_strangler/flags", {}, [])
+    assert answer.status == 401
+    assert "connection" not in answer.headers
 
 
 async def test_a_read_credential_posting_is_refused_before_its_body_is_read() -> None:
