@@ -17,6 +17,7 @@ from strangler.credentials import SESSION_SECRET_ENV
 from strangler.errors import ConfigError
 from strangler.flags.errors import FlagStoreUnreachable
 from strangler.flags.inventory import publish_inventory
+from strangler.flags.store import deleted
 from strangler.metrics.counters import multiprocess
 from strangler.metrics.exposition import prepare_multiprocess, serve_port
 from strangler.routing.inventory import discover
@@ -30,6 +31,12 @@ from strangler.types import LOOPBACK
 @click.option("--legacy", help="The Flask (WSGI) app as MODULE:ATTR.")
 @click.option("--migrated", help="The FastAPI (ASGI) app as MODULE:ATTR.")
 @click.option("--flags", help="The SQLite flag store (or memory:).")
+@click.option(
+    "--init",
+    is_flag=True,
+    help="Create the flag store (and seed it) even where one was deleted. Without it, a store"
+    " is created only where none ever was: a start after its file was deleted is refused.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
@@ -61,6 +68,7 @@ def serve(
     legacy: str | None,
     migrated: str | None,
     flags: str | None,
+    init: bool,
     host: str,
     port: int,
     workers: int,
@@ -96,8 +104,11 @@ def serve(
                 " use a SQLite file so a change reaches them all"
             )
     else:
-        # The first start creates the store; later ones find it (or report it missing). The
-        # endpoints go in it too, for the commands that do not import the apps.
+        # The first start creates the store; later ones find it, and refuse to start afresh
+        # where it was deleted (#22). The endpoints go in it too, for the commands that do not
+        # import the apps.
+        if not init and (gone := deleted(settings.path(settings.flags))):
+            raise ConfigError(gone)
         ops = LocalOperations(settings, create=True, inventory=inventory)
         try:
             changes = create_store(settings, ops.service)

@@ -8,15 +8,20 @@ old value (for the audit trail) and the write happen in one transaction: no lost
 A store has an identity, a random id written when it is created. It is created only on purpose
 (`create=True`: `strangler flags init`, or `strangler serve` on its first start), never by a
 read: a CLI command or a worker that finds no file says so instead of starting an empty table
-every worker would then adopt. Once open, a store object stays bound to that id: a file deleted
-or replaced by another store is a fault (the workers keep their last good table), even when the
-other store has reached the same version. Every few seconds a read also checks that the file is
-still a sound SQLite database, so health does not say `ok` for a store that is garbage on disk.
+every worker would then adopt. Opened to create, it leaves a note beside its file (`flags.db`:
+`flags.db.created`, its id and when): a later start that finds the note but no store knows the
+store existed and was deleted, and refuses to begin again on the seed table (`deleted_store`).
+
+Once open, a store object stays bound to that id: a file deleted or replaced by another store is
+a fault (the workers keep their last good table), even when the other store has reached the same
+version. Every few seconds a read also checks that the file is still a sound SQLite database, so
+health does not say `ok` for a store that is garbage on disk.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -39,6 +44,8 @@ from strangler.flags.model import (
     utc_now,
 )
 from strangler.types import Mode
+
+log = logging.getLogger("strangler.flags")
 
 # A writer waits this long for another writer's transaction; changes take milliseconds.
 BUSY_TIMEOUT_MS = 10_000
@@ -114,6 +121,23 @@ LATER_TABLES = {
     "inventory": "id INTEGER PRIMARY KEY CHECK (id = 1), doc TEXT NOT NULL,"
     " updated_at REAL NOT NULL",
 }
+
+
+def created_note(path: Path) -> Path:
+    """The note a store leaves beside its file when it is created: `flags.db.created`."""
+    return path.with_name(path.name + ".created")
+
+
+def deleted_store(path: Path) -> str | None:
+    """What the note beside `path` says, if the store it tells of is gone (deleted or moved),
+    else None: then `strangler serve` must not create a fresh one in its place by itself."""
+    note = created_note(path)
+    if path.exists() or not note.is_file():
+        return None
+    try:
+        return note.read_text(encoding="utf-8").strip() or "a store"
+    except OSError:
+        return "a store"
 
 
 def _identify(conn: sqlite3.Connection, path: Path, *, create: bool, readonly: bool) -> str:
@@ -231,6 +255,8 @@ class SQLiteFlagStore:
             if conn is not None:
                 conn.close()
             raise
+        if self._create:
+            self._leave_note(store_id)
         if self.store_id is None:
             self.store_id = store_id
         elif store_id != self.store_id:
@@ -241,6 +267,19 @@ class SQLiteFlagStore:
                 " back, or restart the gateway to adopt the new one"
             )
         return conn
+
+    def _leave_note(self, store_id: str) -> None:
+        """Writes the note that this store was created here (see the module docstring); a note
+        that cannot be written costs only that protection, so it is logged, not raised."""
+        note = created_note(self.path)
+        text = f"store {store_id}, created {utc_now()}\n"
+        try:
+            if not note.is_file() or not note.read_text(encoding="utf-8").startswith(
+                f"store {store_id},"
+            ):
+                note.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            log.warning("cannot write %s (%s): a deleted store would not be noticed", note, exc)
 
     @contextmanager
     def _write(self) -> Iterator[None]:

@@ -13,7 +13,7 @@ from typing import Protocol
 from strangler.flags.errors import FlagStoreError
 from strangler.flags.memory import MemoryFlagStore
 from strangler.flags.model import AuditEntry, Flag, FlagSnapshot
-from strangler.flags.sqlite import SQLiteFlagStore
+from strangler.flags.sqlite import SQLiteFlagStore, created_note, deleted_store
 
 
 class FlagStore(Protocol):
@@ -98,3 +98,21 @@ def open_store(location: str | Path, *, create: bool = False) -> FlagStore:
             ) from None
         return RedisFlagStore(str(location), create=create)
     return SQLiteFlagStore(Path(location), create=create)
+
+
+def deleted(location: str | Path) -> str | None:
+    """Why the store at `location` must not be created anew by a start, or None: a SQLite
+    store created there is gone (its note says so: strangler.flags.sqlite). A Redis store keeps
+    no note; one that was flushed is noticed by the workers that knew it."""
+    if str(location) in ("memory:", ":memory:") or "://" in str(location):
+        return None
+    path = Path(location)
+    note = deleted_store(path)
+    if note is None:
+        return None
+    return (
+        f"the flag store {path} is gone, yet {created_note(path)} says one was made there"
+        f" ({note}): started now, the gateway would route by a fresh seed table. Put the store"
+        f" back (a copy from `strangler flags backup`, to {path}), or begin a new one on purpose"
+        " with `strangler serve --init` (or `strangler flags init`)"
+    )

@@ -4,12 +4,14 @@ It serving for real, behind uvicorn, is tested in tests/e2e/test_server.py and t
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from strangler.cli.main import main
+from strangler.flags.store import open_store
 
 
 @pytest.mark.parametrize(
@@ -38,3 +40,45 @@ def test_serve_refuses_bad_settings_in_one_line(tmp_path: Path, setting: str, me
     assert "\n" not in result.output.strip()  # one line
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_serve_creates_a_store_once_and_refuses_to_start_afresh_where_it_was_deleted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first start creates the store; after its file is deleted a start is refused, saying
+    how to put it back or begin anew, and creates nothing; `--init` begins anew (#22: a
+    restart came back on the seed table)."""
+    import strangler.cli.serve
+
+    # Everything up to serving, not the server itself.
+    monkeypatch.setattr(strangler.cli.serve, "run", lambda *args, **kwargs: None)
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # serve hands its settings on there
+    path = tmp_path / "strangler.toml"
+    path.write_text(
+        'legacy = "tests.test_apps.pair:legacy"\nmigrated = "tests.test_apps.pair:migrated"\n'
+        'flags = "var/flags.db"\n'
+    )
+    store = tmp_path / "var" / "flags.db"
+
+    def serve(*options: str) -> Result:
+        return CliRunner().invoke(main, ["serve", "--config", str(path), *options])
+
+    def identity() -> str | None:
+        opened = open_store(store)
+        opened.version()
+        opened.close()
+        return opened.store_id
+
+    assert serve().exit_code == 0
+    first = identity()
+    assert first is not None
+    for file in store.parent.glob("flags.db*"):
+        if not file.name.endswith(".created"):
+            file.unlink()
+    refused = serve()
+    assert refused.exit_code == 2
+    assert f"the flag store {store} is gone" in refused.output
+    assert "strangler serve --init" in refused.output
+    assert not store.exists()
+    assert serve("--init").exit_code == 0
+    assert identity() not in (None, first)

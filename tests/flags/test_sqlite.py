@@ -13,7 +13,7 @@ from strangler.flags.errors import BadFlagRow, FlagStoreError
 from strangler.flags.inventory import publish_inventory, published_inventory
 from strangler.flags.model import Flag
 from strangler.flags.service import FlagService
-from strangler.flags.sqlite import SQLiteFlagStore
+from strangler.flags.sqlite import SQLiteFlagStore, created_note, deleted_store
 from strangler.flags.store import open_store
 from strangler.flags.watcher import FlagWatcher
 from strangler.metrics.counters import GatewayMetrics
@@ -292,3 +292,23 @@ def test_setting_a_bad_row_again_repairs_the_table(tmp_path: Path) -> None:
     service.set("GET /items/{item_id}", "legacy", actor="ann", reason="repair")
     assert store.snapshot().flags["GET /items/{item_id}"] == Flag(Mode.LEGACY)
     store.close()
+
+
+def test_a_store_created_leaves_a_note_that_tells_of_it_once_deleted(tmp_path: Path) -> None:
+    """Creating a store leaves `flags.db.created` naming it; once the file is gone the note
+    says a store was there, and a read-only open leaves no note (#22)."""
+    path = tmp_path / "flags.db"
+    assert deleted_store(path) is None  # nothing was ever here
+    read = SQLiteFlagStore(path)
+    with pytest.raises(FlagStoreError):
+        read.version()
+    assert not created_note(path).exists()
+    store = SQLiteFlagStore(path, create=True)
+    store.version()
+    store.close()
+    assert f"store {store.store_id}" in created_note(path).read_text()
+    assert deleted_store(path) is None  # the store is there
+    for file in tmp_path.glob("flags.db*"):
+        if file != created_note(path):
+            file.unlink()
+    assert f"store {store.store_id}" in (deleted_store(path) or "")
