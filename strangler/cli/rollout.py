@@ -14,6 +14,7 @@ from strangler.cli.common import (
     config_option,
     operations,
     print_readers,
+    printable,
     reason_option,
     store_option,
     url_option,
@@ -150,11 +151,11 @@ def _print_status(entry: dict[str, Any], events: int) -> None:
     if "judged_in" in entry:
         line += f", judged in {entry['judged_in']:.0f}s"
     click.secho(line, bold=True)
-    click.echo(f"  plan: {entry['plan']}; started by {entry['started_by']}")
+    click.echo(printable(f"  plan: {entry['plan']}; started by {entry['started_by']}"))
     if "figures" in entry:
         click.echo(
             f"  this step so far ({entry['workers']} worker(s) reporting): {entry['figures']}"
         )
     for event in entry["events"][-events:] if events > 0 else []:
         at = datetime.datetime.fromtimestamp(event["at"], datetime.UTC).strftime("%H:%M:%S")
-        click.echo(f"  {at} {event['what']}: {event['detail']}")
+        click.echo(printable(f"  {at} {event['what']}: {event['detail']}"))

@@ -25,3 +25,15 @@ def test_the_cli_starts_reads_pauses_resumes_and_aborts_on_the_store(tmp_path: P
     refused = invoke("rollout", "start", ENDPOINT, "--interval", "soon", "-m", "x")
     assert refused.exit_code == 2
     assert "interval 'soon': give a duration such as 30s, 5m or 1h" in refused.output
+
+
+def test_status_prints_who_and_why_with_control_characters_escaped(tmp_path: Path) -> None:
+    """An actor and a reason holding terminal escape sequences are shown escaped by `rollout
+    status`, so they cannot rewrite the operator's screen (#22)."""
+    run, _ = pair_cli(tmp_path)
+    run("flags", "init")
+    run("rollout", "start", ENDPOINT, "-m", "go\x1b[2J", "--actor", "eve\x1b]0;owned\x07")
+    status = run("rollout", "status")
+    assert "\x1b" not in status
+    assert "started by eve\\x1b]0;owned\\x07" in status
+    assert "go\\x1b[2J" in status
