@@ -77,6 +77,10 @@ class FlagWatcher:
             return
         try:
             self._refresh()
+            if self._thread is not None and self.snapshot.version != self._reported_version:
+                # A change pushed (Redis) or made through this worker's admin API is reported
+                # taken at once, not at the next poll: the change waits to say who took it.
+                self._note_version()
         finally:
             self._refreshing.release()
 
@@ -168,6 +172,16 @@ class FlagWatcher:
                 if payload is not None:
                     self.store.publish(self.reader, kind, payload)
         except Exception as exc:  # a heartbeat is a courtesy: routing goes on without it
+            log.debug("could not report to the flag store: %s", exc)
+
+    def _note_version(self) -> None:
+        """Tells the store the version this worker routes by now (no publishing: that stays in
+        the poll thread)."""
+        version = self.snapshot.version
+        try:
+            self.store.note_reader(self.reader, version)
+            self._reported_version = version
+        except Exception as exc:  # a courtesy, as `_report` is
             log.debug("could not report to the flag store: %s", exc)
 
     def stop(self) -> None:

@@ -12,10 +12,12 @@ import pytest
 
 from strangler.flags.errors import FlagStoreError
 from strangler.flags.model import Flag
+from strangler.flags.service import FlagService
 from strangler.flags.store import open_store
 from strangler.flags.watcher import FlagWatcher
 from strangler.metrics.counters import GatewayMetrics
 from strangler.types import Mode
+from tests.flags.conftest import pair_inventory
 from tests.support.cli import pair_cli
 from tests.support.redis_server import listeners, redis_server
 from tests.support.servers import free_port
@@ -183,3 +185,21 @@ def test_a_bad_flag_written_behind_the_store_is_a_fault(url: str, field: str) ->
     assert metrics.registry.get_sample_value("strangler_flag_store_up") == 0
     watcher.close()
     store.close()
+
+
+def test_a_pushed_change_is_said_taken_before_the_workers_next_poll(url: str) -> None:
+    """A worker polling every 30 s takes a pushed change at once and reports it: the change
+    says one worker took it, without waiting for that poll (#22)."""
+    writer = open_store(url, create=True)
+    watcher = FlagWatcher(open_store(url), interval=30)
+    watcher.start()
+    try:
+        wait_until(lambda: writer.readers(10), what="the worker's first report")
+        service = FlagService(writer, pair_inventory())
+        entry = service.set("GET /items/{item_id}", "migrated", actor="ann", reason="go")
+        assert entry is not None
+        changed = service.changed(entry)
+        assert (changed["readers"], changed["lagging"]) == (1, 0)
+    finally:
+        watcher.close()
+        writer.close()
