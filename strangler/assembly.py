@@ -534,4 +534,4 @@ def shadow_tap(settings: Settings) -> ShadowTap:
         max_body=settings.shadow_max_body,
         max_cpu=settings.shadow_max_cpu,
     )
-    return ShadowTap(rules, ledger, limits, settings.shadow_redact)
+    return ShadowTap(rules, ledger, limits, settings.shadow_redact, settings.shadow_never_noise)

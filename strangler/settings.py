@@ -114,6 +114,16 @@ def _redact_entries(entries: list[str]) -> bool:
     return True
 
 
+def _json_paths(paths: list[str]) -> bool:
+    """JSON paths ('$.cached'), each parsed: a bad one is a ConfigError naming it."""
+    for path in paths:
+        try:
+            jsonpath.parse(path)
+        except ValueError as exc:
+            raise ConfigError(f"shadow_never_noise: {path!r} is not a JSON path: {exc}") from None
+    return True
+
+
 def _threads(value: Any) -> Any:
     """`legacy_threads` as written: "auto" is the adaptive pool (None); "16" is 16."""
     if value == "auto":
@@ -261,6 +271,12 @@ class Settings:
         "name globs and JSON paths whose values are never kept",
         valid=_redact_entries,
         give="a list of name patterns and JSON paths, e.g. ['*token*', '$.card.number']",
+    )
+    shadow_never_noise: list[str] = setting(
+        [],
+        "JSON paths always compared, never learned as noise",
+        valid=_json_paths,
+        give="a list of JSON paths, e.g. ['$.cached', '$.model_version']",
     )
     # The sandbox the side that is not serving runs in (strangler.sandbox).
     sandbox_databases: list[str] = setting(

@@ -117,6 +117,7 @@ ENVIRONMENT = {
     "shadow_max_cpu": ("1.5", 1.5),
     "shadow_redact": ('["*pin*", "$.items[*].code"]', ["*pin*", "$.items[*].code"]),
     "sandbox_databases": ("blog.db:engine,blog.db:reports", ["blog.db:engine", "blog.db:reports"]),
+    "shadow_never_noise": ('["$.cached"]', ["$.cached"]),
     "metrics": ("yes", True),
     "metrics_public": ("true", True),
     "metrics_port": ("9100", 9100),
@@ -223,6 +224,7 @@ BAD = {
     "shadow_max_body": (0, "shadow_max_body = 0: give a positive number"),
     "shadow_max_cpu": (0, "shadow_max_cpu = 0: give a positive number"),
     "shadow_redact": (["$token"], "shadow_redact: '$token' is not a JSON path"),
+    "shadow_never_noise": (["cached"], "shadow_never_noise: 'cached' is not a JSON path"),
     "sandbox_databases": (
         ["blog.db"],
         "sandbox_databases = ['blog.db']: give a list of MODULE:ATTR",

@@ -10,6 +10,7 @@ import collections
 import dataclasses
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
@@ -22,7 +23,7 @@ MAX_NOISE = 100  # noise places learned per endpoint
 NEVER_NOISE = frozenset({"status", "body", "$"})
 
 
-def _any_index(where: str) -> str:
+def any_index(where: str) -> str:
     return re.sub(r"\[\d+\]", "[*]", where)
 
 
@@ -67,6 +68,9 @@ class EndpointRecord:
     matched: int = 0
     mismatched: int = 0
     declared: int = 0  # differed only where the ledger accepts it
+    # Differed, but the same request was being served meanwhile (the world the other side saw
+    # may not be the one the served call saw: a cache filled between them): not a mismatch.
+    raced: int = 0
     dropped: int = 0  # the queue was full
     timed_out: int = 0
     failed: int = 0  # the shadow call raised, or an answer was cut off
@@ -74,6 +78,11 @@ class EndpointRecord:
     busy: int = 0  # not shadowed: the process's CPU was busy with clients
     calibrations: int = 0  # A/A: the serving backend asked a second time
     noise: set[str] = dataclasses.field(default_factory=set)
+    # A/A differences per place, by the pair of values seen (a few, hashed): a place whose two
+    # answers differ in more than one way varies (noise); one that always differs the same way
+    # (`cached: false` then `true`) is state, never learned: reported as systematic.
+    calibrated: dict[str, set[int]] = dataclasses.field(default_factory=dict)
+    systematic: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
     where: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
     mismatches: collections.deque[Mismatch] = dataclasses.field(
         default_factory=lambda: collections.deque(maxlen=KEEP)
@@ -86,12 +95,34 @@ class EndpointRecord:
         default_factory=dict, repr=False
     )
 
-    def learn_noise(self, wheres: set[str]) -> None:
+    def learn_noise(
+        self, differences: Iterable[Difference], never: frozenset[str] = frozenset()
+    ) -> None:
         """Adds A/A differences to the noise, and takes back the mismatches that were only it.
 
-        Never the status or a whole body (a fault in one answer, not noise), and list items by
-        any index (`$.items[*].id`: the next list may be longer). At most MAX_NOISE places."""
-        places = {_any_index(w) for w in wheres if w not in NEVER_NOISE}
+        A place is noise once its two answers have differed in two ways (a timestamp, an id);
+        one that differs the same way every time is counted as systematic instead. Never the
+        status or a whole body (a fault in one answer, not noise), nor a place in `never`
+        (`shadow_never_noise`), and list items by any index (`$.items[*].id`: the next list may
+        be longer). At most MAX_NOISE places."""
+        places = set()
+        for difference in differences:
+            place = any_index(difference.where)
+            if difference.where in NEVER_NOISE:
+                continue
+            if place in never:
+                self.systematic[place] += 1
+                continue
+            if place not in self.calibrated and len(self.calibrated) >= 2 * MAX_NOISE:
+                continue
+            ways = self.calibrated.setdefault(place, set())
+            if len(ways) < 2:
+                ways.add(hash(repr((difference.legacy, difference.migrated))))
+            if len(ways) >= 2:
+                places.add(place)
+                self.systematic.pop(place, None)
+            else:
+                self.systematic[place] += 1
         new = places - self.noise
         if not new or len(self.noise) >= MAX_NOISE:
             return
@@ -107,11 +138,11 @@ class EndpointRecord:
                 self.matched += 1
         self.mismatches = kept
         for where in list(self.where):
-            if _any_index(where) in self.noise:
+            if any_index(where) in self.noise:
                 del self.where[where]
 
     def is_noise(self, difference: Difference) -> bool:
-        return _any_index(difference.where) in self.noise
+        return any_index(difference.where) in self.noise
 
     def report(self, redactor: Redactor, key: str) -> dict[str, Any]:
         """This endpoint's findings as JSON-ready data. Called from the flag watcher's thread
@@ -125,6 +156,7 @@ class EndpointRecord:
             "matched": self.matched,
             "mismatched": self.mismatched,
             "declared": self.declared,
+            "raced": self.raced,
             "mismatch_rate": rate,
             "dropped": self.dropped,
             "timed_out": self.timed_out,
@@ -133,6 +165,7 @@ class EndpointRecord:
             "busy": self.busy,
             "calibrations": self.calibrations,
             "noise": sorted(set(self.noise)),
+            "systematic": dict(collections.Counter(dict(self.systematic)).most_common()),
             "mismatched_where": dict(collections.Counter(dict(self.where)).most_common()),
             "last_mismatches": [
                 m.report(redactor, f"shadow-{slug(key)}-{i + 1}")
@@ -183,6 +216,7 @@ COUNTS = (
     "matched",
     "mismatched",
     "declared",
+    "raced",
     "dropped",
     "timed_out",
     "failed",
@@ -202,9 +236,10 @@ def merge(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for name in COUNTS:
                 into[name] += entry.get(name, 0)
             into["noise"] = sorted(set(into["noise"]) | set(entry.get("noise", [])))
-            where = collections.Counter(into["mismatched_where"])
-            where.update(entry.get("mismatched_where", {}))
-            into["mismatched_where"] = dict(where.most_common())
+            for places in ("mismatched_where", "systematic"):
+                counted = collections.Counter(into[places])
+                counted.update(entry.get(places, {}))
+                into[places] = dict(counted.most_common())
             into["last_mismatches"] += entry.get("last_mismatches", [])
             into["recorded"] += entry.get("recorded", [])
     for entry in merged.values():
@@ -227,7 +262,14 @@ def merge(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _empty(key: str) -> dict[str, Any]:
     entry: dict[str, Any] = dict.fromkeys(COUNTS, 0)
-    entry.update(endpoint=key, noise=[], mismatched_where={}, last_mismatches=[], recorded=[])
+    entry.update(
+        endpoint=key,
+        noise=[],
+        mismatched_where={},
+        systematic={},
+        last_mismatches=[],
+        recorded=[],
+    )
     return entry
 
 

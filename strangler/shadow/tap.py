@@ -17,6 +17,12 @@ shadowed requests alone (`shadow_timeout` bounds it); requests not shadowed pay 
 Unsafe methods are shadowed only where the sandbox covers their effects: a database covered
 and its rollback proved at start (or an endpoint declared free of side effects).
 
+The world can still move between the sandboxed calls and the served one: an identical request
+served meanwhile fills the cache the served call then reads. Such a comparison proves nothing
+either way; when it differs it is counted as `raced`, not as a mismatch. (Identical: method,
+path, query and body, among the shadowed requests; a port that is wrong is wrong on the
+requests nobody raced, too.)
+
 Shadow calls at once are bounded (past `concurrency`, a request is served unshadowed, counted
 as busy), the comparison queue is bounded (full: dropped, counted), and a few tasks work it.
 A shadow call that raises, hangs or answers late changes nothing for the client's answer; it
@@ -53,7 +59,7 @@ from strangler.sandbox.context import OutboundCall, Sandbox, recording
 from strangler.sandbox.setup import SandboxStatus
 from strangler.serving.cpu import CPUGauge
 from strangler.shadow.exchange import Capture, Unreplayable, call, read_body, replay
-from strangler.shadow.record import EndpointRecord, Mismatch, corpus_files
+from strangler.shadow.record import EndpointRecord, Mismatch, any_index, corpus_files
 from strangler.shadow.redact import DEFAULT_NAMES, Redactor, SeenRequest
 from strangler.types import ASGIApp, Backend, Receive, Scope, Send
 
@@ -77,6 +83,16 @@ class ShadowLimits:
     max_cpu: float = 0.7
 
 
+class _Watch:
+    """A shadowed request between its sandboxed calls and its served one: whether an identical
+    request was served meanwhile. (Compared by identity: each request has its own.)"""
+
+    __slots__ = ("raced",)
+
+    def __init__(self, raced: bool) -> None:
+        self.raced = raced
+
+
 @dataclasses.dataclass(frozen=True)
 class _Called:
     """A sandboxed call's answer and the outbound calls it tried."""
@@ -94,6 +110,7 @@ class _Job:
     other: _Called
     again: _Called | None  # the serving backend again, in a sandbox (A/A), or None
     request: SeenRequest
+    raced: bool  # the same request was served between the sandboxed calls and this one
 
 
 class ShadowTap:
@@ -105,6 +122,7 @@ class ShadowTap:
         ledger: Ledger | None = None,
         limits: ShadowLimits = ShadowLimits(),
         redact: Iterable[str] = DEFAULT_NAMES,
+        never_noise: Iterable[str] = (),
     ) -> None:
         self.rules = dict(rules or {})
         self.ledger = ledger
@@ -117,7 +135,13 @@ class ShadowTap:
         self._cpu = CPUGauge()
         self._published: tuple[object, str] = ((), "")
         self.sandbox: SandboxStatus | None = None  # what it covers (strangler.assembly sets it)
+        # Places compared always, never learned as noise (`shadow_never_noise`).
+        self.never_noise = frozenset(any_index(path) for path in never_noise)
         self._in_flight = 0  # shadowed requests running their sandboxed calls now
+        # Identical shadowed requests (method, path, query, body) being served now, and those
+        # whose sandboxed calls are running: each learns if one of the same was served meanwhile.
+        self._serving: collections.Counter[int] = collections.Counter()
+        self._watching: dict[int, list[_Watch]] = {}
 
     def wants(self, key: str, method: str, flag: Flag) -> bool:
         """Whether to shadow this request: its share of the flag's, a method it is safe to send
@@ -171,6 +195,9 @@ class ShadowTap:
         # Copies taken before anything runs: Starlette writes into the scope it is given (a
         # Mount rewrites root_path), and the two scopes may be one dict.
         pristine, other_pristine = dict(scope), dict(other_scope)
+        same = hash((scope["method"], scope["path"], scope.get("query_string", b""), body))
+        raced = _Watch(self._serving[same] > 0)  # one of the same being served: state moves
+        self._watching.setdefault(same, []).append(raced)
         record.shadowed += 1
         calibrating = record.shadowed <= CALIBRATE_FIRST or record.shadowed % CALIBRATE_EVERY == 0
         self._in_flight += 1
@@ -181,9 +208,16 @@ class ShadowTap:
                 again = await self._sandboxed(record, serving_app, dict(pristine), body, False)
         finally:
             self._in_flight -= 1
+            self._watched(same, raced)
         capture = Capture(send, self.limits.max_body)
-        with recording() as calls:
-            await serving_app(scope, replay(body, receive), capture.send)
+        self._serving[same] += 1
+        try:
+            with recording() as calls:
+                await serving_app(scope, replay(body, receive), capture.send)
+        finally:
+            self._serving[same] -= 1
+            if not self._serving[same]:
+                del self._serving[same]
         if other is None:
             return  # counted by _sandboxed
         if capture.too_big:
@@ -199,11 +233,21 @@ class ShadowTap:
             other,
             again,
             _seen(pristine, body),
+            raced.raced,
         )
         try:
             self._work_queue().put_nowait(job)
         except asyncio.QueueFull:
             record.dropped += 1
+
+    def _watched(self, same: int, mine: _Watch) -> None:
+        """Stops watching for `mine`, and tells every other request watching the same that one
+        is about to be served (whatever it changes, their sandboxed calls did not see)."""
+        watchers = [w for w in self._watching.pop(same, []) if w is not mine]
+        for other in watchers:
+            other.raced = True
+        if watchers:
+            self._watching[same] = watchers
 
     def report(self) -> dict[str, Any]:
         """Every endpoint shadowed in this process: counts, noise, the last mismatches."""
@@ -262,7 +306,7 @@ class ShadowTap:
             # the first), so what differs is noise, never state (a status change is a fault).
             record.calibrations += 1
             noise = compare(job.answer, job.again.answer, rules)
-            record.learn_noise({d.where for d in noise})
+            record.learn_noise(noise, self.never_noise)
         if job.serving is Backend.LEGACY:
             legacy, migrated = job.answer, job.other.answer
             calls = (job.calls, job.other.calls)
@@ -279,6 +323,9 @@ class ShadowTap:
         undeclared = [d for d in differences if not self._declared(job, d, legacy, migrated)]
         if not undeclared:
             record.declared += 1
+            return
+        if job.raced:
+            record.raced += 1  # the two sides may have seen two worlds: proves nothing
             return
         record.mismatched += 1
         record.where.update(d.where for d in undeclared)

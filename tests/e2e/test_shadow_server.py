@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import random
 import sys
@@ -130,7 +131,8 @@ def test_the_real_port_gives_no_mismatch_over_many_requests(served: tuple[str, P
     rows = [row for row in distinct for _ in range(50)]
     random.shuffle(rows)
     answers = predict_all(url, rows, workers=2)
-    assert all(a.status_code == 200 for a in answers)
+    statuses = collections.Counter(a.status_code for a in answers)
+    assert statuses == {200: 10_000}, [a.text for a in answers if a.status_code != 200][:3]
     entry = report_when(url, 10_000, seconds=60)
     assert entry["mismatched"] == 0, entry["last_mismatches"][:1]
     assert entry["compared"] >= 9_000, entry  # what the bounded queue had room for

@@ -147,9 +147,11 @@ async def test_rules_and_the_ledger_decide_as_in_the_contract_run() -> None:
         shadow(gateway, "POST /echo", 100, free="pure")
         shadow(gateway, "GET /items/{item_id}", 100)
         await client.post("/echo", json={"a": 1})
+        # Twice: `generated_at` is noise once A/A has seen it differ in two ways.
+        await client.get("/items/13")
         await client.get("/items/13")
         echo = await settled(gateway, "POST /echo", 1)
-        items = await settled(gateway, "GET /items/{item_id}", 1)
+        items = await settled(gateway, "GET /items/{item_id}", 2)
     gateway.close()
     assert (echo["matched"], echo["mismatched"]) == (1, 0)
     assert (items["declared"], items["mismatched"]) == (1, 0)
@@ -283,3 +285,50 @@ async def test_the_health_timestamp_is_learned_as_noise_not_counted() -> None:
     gateway.close()
     assert report["noise"] == ["$.timestamp"]
     assert (report["compared"], report["mismatched"]) == (20, 0)
+
+
+async def test_an_identical_request_served_meanwhile_makes_a_difference_raced() -> None:
+    """Two identical requests shadowed at once: the one served second reads the cache the
+    first filled, which its sandboxed call had not seen; that difference is counted as raced,
+    not as a mismatch, and the first matches (#23)."""
+    from fastapi import FastAPI
+    from flask import Flask, jsonify
+
+    from strangler.sandbox.context import active
+
+    cache: dict[str, int] = {}
+    release = asyncio.Event()
+    both_waiting = asyncio.Event()
+    waiting: list[None] = []
+    legacy = Flask("cached")
+
+    @legacy.get("/double/<int:n>")
+    def legacy_double(n: int) -> Any:
+        hit = str(n) in cache
+        if not hit and not active():
+            cache[str(n)] = 2 * n
+        return jsonify(value=2 * n, cached=hit)
+
+    migrated = FastAPI()
+
+    @migrated.get("/double/{n}")
+    async def migrated_double(n: int) -> dict[str, Any]:
+        waiting.append(None)
+        if len(waiting) == 2:
+            both_waiting.set()
+        await release.wait()  # both sandboxed calls run before either request is served
+        return {"value": 2 * n, "cached": str(n) in cache}
+
+    tap = ShadowTap(limits=ShadowLimits(max_cpu=ANY_LOAD, timeout=10))
+    gateway = create_gateway(legacy, migrated, "memory:", admin_token="t", shadow=tap)
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
+        shadow(gateway, "GET /double/{n}", 100)
+        both = asyncio.gather(client.get("/double/4"), client.get("/double/4"))
+        await asyncio.wait_for(both_waiting.wait(), 10)
+        release.set()
+        answers = await both
+        report = await settled(gateway, "GET /double/{n}", 2)
+    gateway.close()
+    assert sorted(a.json()["cached"] for a in answers) == [False, True]
+    assert (report["matched"], report["raced"], report["mismatched"]) == (1, 1, 0), report
