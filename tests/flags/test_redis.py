@@ -195,7 +195,8 @@ def test_a_pushed_change_is_said_taken_before_the_workers_next_poll(url: str) ->
     watcher.start()
     try:
         wait_until(lambda: writer.readers(10), what="the worker's first report")
-        service = FlagService(writer, pair_inventory())
+        # Well short of its poll, and long enough for a busy machine.
+        service = FlagService(writer, pair_inventory(), follow_wait=10)
         entry = service.set("GET /items/{item_id}", "migrated", actor="ann", reason="go")
         assert entry is not None
         changed = service.changed(entry)

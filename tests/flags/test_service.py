@@ -50,7 +50,7 @@ def test_a_change_with_text_over_the_limit_is_refused_naming_it(
 @pytest.fixture
 def sqlite_service(tmp_path: Path) -> Iterator[FlagService]:
     store = open_store(tmp_path / "flags.db", create=True)
-    yield FlagService(store, pair_inventory())
+    yield FlagService(store, pair_inventory(), follow_wait=10)  # for a busy machine
     store.close()
 
 
