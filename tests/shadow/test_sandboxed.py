@@ -6,10 +6,12 @@ different error is caught; the faithful port gives no mismatch."""
 from __future__ import annotations
 
 import asyncio
+import http.server
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -215,3 +217,94 @@ def test_writes_are_not_shadowed_where_no_sandbox_covers_them(tmp_path: Path) ->
     finally:
         gateway.close()
         engine.dispose()
+
+
+class Counting(http.server.BaseHTTPRequestHandler):
+    """A mail service on loopback: counts what reaches it."""
+
+    hits: ClassVar[list[bytes]] = []
+
+    def do_POST(self) -> None:
+        Counting.hits.append(self.rfile.read(int(self.headers.get("content-length", 0))))
+        self.send_response(202)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def mail() -> Iterator[str]:
+    Counting.hits = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Counting)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/send"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def mailing_pair(mail: str, *, port_mails: bool) -> tuple[Any, Any]:
+    """Legacy mails a welcome on POST /welcome (requests); the port does too (httpx), or not."""
+    import requests
+    from fastapi import FastAPI
+    from flask import Flask, jsonify
+
+    legacy = Flask("mailing")
+
+    @legacy.post("/welcome/<name>")
+    def welcome(name: str) -> Any:
+        sent = requests.post(mail, data=f"welcome {name}".encode(), timeout=5)
+        return jsonify(welcomed=name, mail=sent.status_code in (202, 503))
+
+    port = FastAPI()
+
+    @port.post("/welcome/{name}")
+    async def port_welcome(name: str) -> dict[str, Any]:
+        if port_mails:
+            async with httpx.AsyncClient() as client:
+                sent = await client.post(mail, content=f"welcome {name}".encode())
+            return {"welcomed": name, "mail": sent.status_code in (202, 503)}
+        return {"welcomed": name, "mail": True}
+
+    return legacy, port
+
+
+@pytest.mark.parametrize("port_mails", [True, False])
+async def test_outbound_calls_are_compared_and_only_the_served_ones_sent(
+    mail: str, port_mails: bool
+) -> None:
+    """A shadowed endpoint that sends mail: each request's mail reaches the service once (the
+    served call's; the sandboxed call's is recorded, not sent); a port that forgets to send it
+    differs in its outbound calls, a faithful one matches."""
+    legacy, port = mailing_pair(mail, port_mails=port_mails)
+    tap = ShadowTap(limits=ShadowLimits(max_cpu=ANY_LOAD, timeout=30))
+    gateway = create_gateway(legacy, port, "memory:", admin_token="t" * 16, shadow=tap)
+    try:
+        gateway.runtime.service.shadow(
+            "POST /welcome/{name}",
+            100,
+            side_effect_free="its one effect, the mail, is an outbound call the sandbox records",
+            actor="test",
+            reason="compare",
+        )
+        gateway.watcher.refresh()
+        transport = httpx.ASGITransport(app=gateway)
+        async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
+            for name in ("ada", "bob", "eve"):
+                answer = await client.post(f"/welcome/{name}")
+                assert answer.json() == {"welcomed": name, "mail": True}
+            report = await settled(gateway, 3)
+    finally:
+        gateway.close()
+    assert sorted(Counting.hits) == [b"welcome ada", b"welcome bob", b"welcome eve"]
+    entry = report["POST /welcome/{name}"]
+    assert entry["compared"] == 3
+    if port_mails:
+        assert entry["mismatched"] == 0, entry["last_mismatches"][:1]
+    else:
+        assert (entry["mismatched"], entry["mismatched_where"]) == (3, {"outbound calls": 3})
