@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from strangler.flags.model import AuditEntry, Flag, FlagSnapshot, checked_change, utc_now
 
@@ -21,6 +22,7 @@ class MemoryFlagStore:
         self._leases: dict[str, tuple[str, float]] = {}
         self._rollouts: dict[str, tuple[int, str]] = {}
         self._inventory: str | None = None
+        self._findings: dict[str, str] = {}
 
     def version(self) -> int:
         return self._version
@@ -99,6 +101,21 @@ class MemoryFlagStore:
 
     def save_inventory(self, doc: str) -> None:
         self._inventory = doc
+
+    def findings(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._findings)
+
+    def update_findings(
+        self, endpoint: str, change: Callable[[str | None], str | None]
+    ) -> str | None:
+        with self._lock:
+            new = change(self._findings.get(endpoint))
+            if new is None:
+                self._findings.pop(endpoint, None)
+            else:
+                self._findings[endpoint] = new
+            return new
 
     def load(self, version: int, flags: dict[str, Flag], audit: list[AuditEntry]) -> None:
         for entry in audit:

@@ -9,6 +9,7 @@
     {prefix}reports      hash: kind + worker -> {at, payload}
     {prefix}rollouts     hash: endpoint -> [revision, document]
     {prefix}inventory    the endpoints the gateway last published (JSON: strangler.flags.inventory)
+    {prefix}findings     hash: endpoint -> its shadow findings (JSON: strangler.shadow.findings)
     {prefix}lease:NAME   the holder of a lease, expiring by itself
     {prefix}changes      the channel each change's version is published on
 
@@ -47,6 +48,9 @@ log = logging.getLogger("strangler.flags")
 PREFIX = "strangler:"
 TIMEOUT = 1.0  # seconds a command or a connection may take before it is a fault
 KEEP_REPORTS = 3600.0  # seconds: reports and readers older than this are dropped
+# Tries of an update whose key another writer changed meanwhile (WATCH): workers fold their
+# findings every few seconds, so a few tries always do.
+FINDINGS_TRIES = 20
 
 # KEYS: version, flags, audit, changes. ARGV: endpoint, flag JSON, at, actor, reason.
 _SET = """
@@ -291,6 +295,37 @@ class RedisFlagStore:
         with self._errors("write"):
             self._identify()
             self._redis.set(self._key("inventory"), doc)
+
+    def findings(self) -> dict[str, str]:
+        with self._errors("read"):
+            self._identify()
+            rows = self._redis.hgetall(self._key("findings"))
+        return {str(endpoint): str(doc) for endpoint, doc in rows.items()}
+
+    def update_findings(
+        self, endpoint: str, change: Callable[[str | None], str | None]
+    ) -> str | None:
+        key = self._key("findings")
+        with self._errors("write"):
+            self._identify()
+            for _ in range(FINDINGS_TRIES):
+                with self._redis.pipeline(transaction=True) as pipe:
+                    try:  # optimistic: the write fails if another writer changed the hash
+                        pipe.watch(key)  # type: ignore[no-untyped-call]
+                        new = change(_text(pipe.hget(key, endpoint)))
+                        pipe.multi()
+                        if new is None:
+                            pipe.hdel(key, endpoint)
+                        else:
+                            pipe.hset(key, endpoint, new)
+                        pipe.execute()
+                        return new
+                    except redis.WatchError:
+                        continue
+        raise FlagStoreError(
+            f"cannot write the shadow findings of {endpoint} in {redacted(self.url)}: other"
+            f" writers changed them {FINDINGS_TRIES} times in a row; the next fold tries again"
+        )
 
     def load(self, version: int, flags: dict[str, Flag], audit: list[AuditEntry]) -> None:
         for entry in audit:

@@ -28,7 +28,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -108,6 +108,11 @@ CREATE TABLE IF NOT EXISTS inventory (
     doc TEXT NOT NULL,
     updated_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS findings (
+    endpoint TEXT PRIMARY KEY,
+    doc TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
 """
 
 # Tables a store made by an older strangler may lack; created when it is opened for writing.
@@ -120,6 +125,7 @@ LATER_TABLES = {
     " updated_at REAL NOT NULL",
     "inventory": "id INTEGER PRIMARY KEY CHECK (id = 1), doc TEXT NOT NULL,"
     " updated_at REAL NOT NULL",
+    "findings": "endpoint TEXT PRIMARY KEY, doc TEXT NOT NULL, updated_at REAL NOT NULL",
 }
 
 
@@ -530,6 +536,35 @@ class SQLiteFlagStore:
                 " DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
                 (doc, time.time()),
             )
+
+    def findings(self) -> dict[str, str]:
+        self._follow_the_file()
+        with self._errors("read"), self._lock:
+            db = self._db  # opened first: it reads which tables the file has
+            if "findings" not in self._tables:
+                return {}
+            rows = db.execute("SELECT endpoint, doc FROM findings").fetchall()
+        return {str(endpoint): str(doc) for endpoint, doc in rows}
+
+    def update_findings(
+        self, endpoint: str, change: Callable[[str | None], str | None]
+    ) -> str | None:
+        self._follow_the_file()
+        with self._errors("write"), self._write():  # the read and the write: one transaction
+            row = self._db.execute(
+                "SELECT doc FROM findings WHERE endpoint = ?", (endpoint,)
+            ).fetchone()
+            new = change(str(row[0]) if row else None)
+            if new is None:
+                self._db.execute("DELETE FROM findings WHERE endpoint = ?", (endpoint,))
+            else:
+                self._db.execute(
+                    "INSERT INTO findings (endpoint, doc, updated_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (endpoint) DO UPDATE SET doc = excluded.doc,"
+                    " updated_at = excluded.updated_at",
+                    (endpoint, new, time.time()),
+                )
+            return new
 
     def load(self, version: int, flags: dict[str, Flag], audit: list[AuditEntry]) -> None:
         for entry in audit:

@@ -7,6 +7,7 @@ table (`snapshot()`) only then.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -72,6 +73,19 @@ class FlagStore(Protocol):
 
     def save_inventory(self, doc: str) -> None:
         """Replaces the endpoint inventory with `doc` (it does not change the flags' version)."""
+        ...
+
+    def findings(self) -> dict[str, str]:
+        """Every endpoint's durable shadow findings: endpoint -> document (JSON, kept until
+        acknowledged or cleared: strangler.shadow.findings)."""
+        ...
+
+    def update_findings(
+        self, endpoint: str, change: Callable[[str | None], str | None]
+    ) -> str | None:
+        """Replaces the findings of `endpoint` with `change(current)` (None: removes them) in
+        one atomic step, so workers folding in at once lose nothing; returns what was written.
+        `change` may be called again if another writer got there first."""
         ...
 
     def load(self, version: int, flags: dict[str, Flag], audit: list[AuditEntry]) -> None:

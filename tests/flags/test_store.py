@@ -5,6 +5,7 @@ What only the SQLite store does is in test_sqlite.py, only the Redis one in test
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -86,3 +87,34 @@ def test_a_store_refuses_a_change_the_api_would_refuse(
         store.set("GET /a", flag, actor=actor, reason=reason)
     assert store.version() == 0
     assert store.history() == []
+
+
+def test_findings_are_kept_replaced_and_removed_per_endpoint(store: FlagStore) -> None:
+    """Shadow findings are kept per endpoint, replaced by an update, and removed by None."""
+    assert store.findings() == {}
+    assert store.update_findings("GET /a", lambda old: '{"n": 1}') == '{"n": 1}'
+    store.update_findings("GET /b", lambda old: '{"n": 9}')
+    seen: list[str | None] = []
+    store.update_findings("GET /a", lambda old: seen.append(old) or '{"n": 2}')
+    assert seen[-1] == '{"n": 1}'
+    assert store.findings() == {"GET /a": '{"n": 2}', "GET /b": '{"n": 9}'}
+    assert store.update_findings("GET /b", lambda old: None) is None
+    assert store.findings() == {"GET /a": '{"n": 2}'}
+
+
+def test_findings_updated_from_many_threads_at_once_lose_nothing(store: FlagStore) -> None:
+    """Updates of one endpoint's findings from several threads at once are each applied (#23)."""
+
+    def add_one(old: str | None) -> str:
+        return str(int(old or 0) + 1)
+
+    def fold() -> None:
+        for _ in range(25):
+            store.update_findings("GET /a", add_one)
+
+    threads = [threading.Thread(target=fold) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert store.findings() == {"GET /a": "100"}
