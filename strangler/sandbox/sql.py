@@ -177,7 +177,15 @@ def _held(engine: Engine) -> _Transaction:
     box = current()
     if box is None:  # only the twin calls this, and only from inside a sandbox
         raise RuntimeError("a sandbox's database connection was asked for outside it")
-    return box.hold(id(engine), lambda: _Transaction(engine), _Transaction.release)
+    return box.hold(_database(engine), lambda: _Transaction(engine), _Transaction.release)
+
+
+def _database(engine: Engine) -> str:
+    """What a sandbox holds one transaction for: engines on the same database (the same URL,
+    driver included) share it, so a call that writes through one (legacy's Flask-SQLAlchemy
+    engine) reads its write through another (the port's), and on SQLite never waits on its
+    own write lock. Engines with different drivers keep a transaction each."""
+    return engine.url.render_as_string(hide_password=False)
 
 
 def _run(dbapi: Any, *statements: str) -> None:

@@ -216,3 +216,23 @@ def test_a_connection_used_after_its_sandbox_closed_is_not_reached(engine: Engin
     with pytest.raises(SandboxError):
         dbapi.commit()
     assert names(engine) == ["ada"]
+
+
+def test_two_engines_on_one_database_share_the_sandboxs_transaction(engine: Engine) -> None:
+    """Two apps' engines on one database (legacy's and the port's, in a mixed contract play):
+    what one writes in a sandbox the other reads, neither waits on the other's lock, and
+    nothing is left after it."""
+    other = cover(create_engine(engine.url.render_as_string(hide_password=False)))
+    try:
+        with Sandbox():
+            with engine.begin() as connection:
+                connection.execute(text("INSERT INTO users (name) VALUES ('erin')"))
+            with other.begin() as connection:  # SQLite: would wait on erin's write lock
+                connection.execute(text("INSERT INTO users (name) VALUES ('fay')"))
+            with other.connect() as connection:
+                seen = sorted(connection.execute(text("SELECT name FROM users")).scalars())
+            assert seen == ["ada", "erin", "fay"]
+        assert names(engine) == names(other) == ["ada"]
+    finally:
+        uncover(other)
+        other.dispose()
