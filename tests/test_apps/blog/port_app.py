@@ -2,7 +2,6 @@
 same answers as legacy. `create_app(url, broken=True)` is a port with two slips a review could
 miss: favoriting adds two, and a taken username answers 422 instead of legacy's 409."""
 
-
 import os
 from collections.abc import Iterator
 from typing import Annotated, Any
