@@ -4,6 +4,7 @@ and read what the comparison found (strangler.shadow)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,6 +18,11 @@ from strangler.cli.common import (
     store_option,
     url_option,
 )
+from strangler.errors import StranglerError
+from strangler.settings import load_settings
+
+if TYPE_CHECKING:
+    from strangler.shadow.replay import Corpus
 
 
 @click.group()
@@ -104,20 +110,53 @@ def shadow_report(full: bool, config: Path | None, store: str | None, url: str |
 @shadow.command("export")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--recorded", is_flag=True, help="also the live requests sampled that matched")
+@click.option(
+    "--corpus",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="the corpus whose `before:` steps log the cases in (default: the settings' contracts)",
+)
 @config_option
 @store_option
 @url_option
 def shadow_export(
-    folder: Path, recorded: bool, config: Path | None, store: str | None, url: str | None
+    folder: Path,
+    recorded: bool,
+    corpus: Path | None,
+    config: Path | None,
+    store: str | None,
+    url: str | None,
 ) -> None:
-    """Write the last mismatches (and --recorded samples) as corpus files into FOLDER."""
+    """Write the last mismatches (and --recorded samples) as corpus files into FOLDER, each
+    request once, with the corpus's login where their cases send `${token}`."""
+    from strangler.shadow import replay  # YAML and the corpus: only for this command
+
     files = operations(config, url, store).shadow_export(recorded)
     for name in files:  # the remote answer is checked as it arrives; this keeps it so
         if Path(name).name != name or name in ("", ".", ".."):
             raise click.ClickException(f"{name!r} is not a file name in {folder}: nothing written")
+    logins = _corpus(config, corpus, [folder / name for name in files])
+    exported = [replay.complete(name, text, logins) for name, text in files.items()]
+    for problem in logins.skipped if not all(made.ready for made in exported) else ():
+        click.secho(f"warning: no login taken from {problem}", fg="yellow", err=True)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (folder / name).write_text(text, encoding="utf-8")
-        click.echo(f"wrote {folder / name}")
+    for made in exported:
+        (folder / made.name).write_text(made.text, encoding="utf-8")
+        said = f"wrote {folder / made.name}" + (f": {made.note}" if made.note else "")
+        click.secho(said, fg=None if made.ready else "yellow")
     if not files:
         click.echo("no mismatches (nor samples) to write yet")
+
+
+def _corpus(config: Path | None, given: Path | None, replaced: list[Path]) -> Corpus:
+    """The corpus that lends its logins (`given`, else the settings'; none if unreadable), but
+    for the files the export replaces."""
+    from strangler.shadow.replay import Corpus
+
+    ledger = None
+    if given is None:
+        try:  # the apps need not be named to find the corpus
+            settings = load_settings(config, legacy="-", migrated="-")
+        except StranglerError:
+            return Corpus()
+        given, ledger = settings.contracts_path, settings.ledger_path
+    return Corpus.read(given, ledger, leave_out=replaced)

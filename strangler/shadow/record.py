@@ -13,9 +13,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-import yaml
-
 from strangler.comparison.compare import Answer, Difference
+from strangler.shadow import replay
 from strangler.shadow.redact import Exchange, Redactor, SeenRequest, slug
 
 KEEP = 20  # mismatches and recorded samples kept per endpoint
@@ -275,18 +274,17 @@ def _empty(key: str) -> dict[str, Any]:
 
 def corpus_files(endpoints: list[dict[str, Any]], recorded: bool) -> dict[str, str]:
     """Corpus files (name -> YAML) of the endpoints' last mismatches, and with `recorded` of
-    the live requests sampled, ready for the contract corpus."""
+    the live requests sampled, each request once. A file whose cases send a value no step of
+    it captures (`Bearer ${token}`) says so: `strangler shadow export` adds the corpus's login
+    (strangler.shadow.replay)."""
     files = {}
     for entry in endpoints:
-        key = entry["endpoint"]
         cases = [m["case"] for m in entry["last_mismatches"]]
         if recorded:
             cases += entry["recorded"]
         if cases:
-            document = {"endpoint": key, "cases": cases}
-            header = f"# From shadowed live traffic on {key} (strangler shadow export).\n"
-            name = "shadow_" + slug(key).replace("-", "_") + ".yaml"
-            files[name] = header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+            exported = replay.document(entry["endpoint"], replay.fold(cases), None)
+            files[exported.name] = exported.text
     return files
 
 

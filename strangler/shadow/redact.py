@@ -23,9 +23,18 @@ from strangler.shadow.policy import DEFAULT_NAMES, REDACTED, Policy, Secrets
 
 __all__ = ["DEFAULT_NAMES", "REDACTED", "Exchange", "Redactor", "SeenRequest", "slug"]
 
-# Request headers a corpus case has no use for: the client's and the connection's.
+# Request headers a corpus case has no use for: the client's and the connection's, and the
+# request id the gateway made (or kept) for this one request: replayed, it would only repeat it.
 _TRANSPORT = frozenset(
-    {"host", "content-length", "connection", "accept-encoding", "user-agent", "transfer-encoding"}
+    {
+        "host",
+        "content-length",
+        "connection",
+        "accept-encoding",
+        "user-agent",
+        "transfer-encoding",
+        "x-request-id",
+    }
 )
 
 

@@ -14,6 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from strangler.cli.main import main
+from strangler.comparison.corpus import corpus_files as corpus_paths
+from strangler.comparison.corpus import load_file
 from strangler.flags.model import Flag
 from strangler.flags.sqlite import SQLiteFlagStore
 from strangler.types import Mode
@@ -158,3 +160,59 @@ def test_export_from_a_gateway_refuses_an_answer_that_is_not_files(tmp_path: Pat
     assert result.exit_code == 2, result.output
     assert "not a table of corpus files" in result.output
     assert not (tmp_path / "f").exists()
+
+
+def gateway_export() -> dict[str, str]:
+    """What a gateway exports of two mismatches of one /predict request sent with a token."""
+    from strangler.shadow.record import corpus_files
+
+    case = {
+        "name": "shadow-post-predict-1",
+        "description": "differs at $.prediction",
+        "method": "POST",
+        "path": "/predict",
+        "headers": {"authorization": "Bearer ${token}"},
+        "json": {"features": [7, 2, 3]},
+    }
+    mismatches = [{"case": case}, {"case": {**case, "name": "shadow-post-predict-2"}}]
+    return corpus_files([{"endpoint": "POST /predict", "last_mismatches": mismatches}], False)
+
+
+def test_export_adds_the_corpus_login_the_cases_need(tmp_path: Path) -> None:
+    """Cases sending `Bearer ${token}` are written with the `before:` login of the endpoint's
+    corpus file, the same request once, and the command says where the login came from (#23)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    login = "{method: POST, path: /login, json: {user: a}, capture: {token: $.token}}"
+    (corpus / "predict.yaml").write_text(
+        f"endpoint: POST /predict\nbefore:\n  - {login}\ncases:\n  - {{name: ok}}\n"
+    )
+    found = tmp_path / "found"
+    with answering(gateway_export()) as (url, _):
+        result = CliRunner().invoke(
+            main, ["shadow", "export", str(found), "--url", url, "--corpus", str(corpus)]
+        )
+    assert result.exit_code == 0, result.output
+    assert f"logged in by the `before:` of {corpus / 'predict.yaml'}" in result.output
+    written = load_file(found / "shadow_post_predict.yaml")
+    (case,) = written.cases
+    assert [s.request.target for s in case.steps] == ["POST /login", "POST /predict"]
+
+
+def test_export_without_a_login_writes_a_file_the_run_skips_and_says_why(tmp_path: Path) -> None:
+    """No corpus step captures `${token}`: the file is written as `_shadow_….yaml` (which a
+    contract run skips, rather than fail each case for want of a token), and the command and
+    the file say what to add (#23)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "health.yaml").write_text("endpoint: GET /health\ncases:\n  - {name: h}\n")
+    found = tmp_path / "found"
+    with answering(gateway_export()) as (url, _):
+        result = CliRunner().invoke(
+            main, ["shadow", "export", str(found), "--url", url, "--corpus", str(corpus)]
+        )
+    assert result.exit_code == 0, result.output
+    assert "NOT READY: its cases send ${token}" in result.output
+    assert [p.name for p in found.iterdir()] == ["_shadow_post_predict.yaml"]
+    assert corpus_paths(found) == []
+    assert "before:" in (found / "_shadow_post_predict.yaml").read_text()
