@@ -61,8 +61,9 @@ from strangler.serving.health import HealthListener
 from strangler.serving.memory import MemoryTrimmer
 from strangler.serving.protocol import configure
 from strangler.settings import Settings, import_string
+from strangler.shadow.findings import Keeper
+from strangler.shadow.findings import report as findings_report
 from strangler.shadow.record import FRESH
-from strangler.shadow.record import gather as gather_findings
 from strangler.shadow.tap import ShadowLimits, ShadowTap
 from strangler.types import ASGIApp, Backend, WSGIApp
 
@@ -132,8 +133,12 @@ class Runtime:
         self.shadow = shadow
         self.metrics = metrics
         self.request_log = request_log
-        if shadow is not None:  # every worker's findings, for whichever worker is asked
-            watcher.publishers["shadow"] = shadow.published
+        # Findings kept in the store across restarts and workers (strangler.shadow.findings):
+        # the noise kept is taken as learned before serving, and each heartbeat folds in more.
+        self.keeper = Keeper(watcher.store, shadow) if shadow is not None else None
+        if self.keeper is not None:  # every worker's findings, for whichever worker is asked
+            self.keeper.restore()
+            watcher.publishers["shadow"] = self.keeper.published
         if metrics is not None:  # every worker's totals, for the rollout judge
             watcher.publishers["requests"] = metrics.published
         fleet = FleetReader(
@@ -186,6 +191,8 @@ class Runtime:
             self._publisher.join(timeout=5)
         self.conductor.stop()
         self.memory.stop()
+        if self.keeper is not None:  # what was counted since the last heartbeat, kept too
+            self.keeper.fold()
         self.watcher.close()
         if self.metrics is not None:
             self.metrics.stop()
@@ -223,10 +230,14 @@ class Runtime:
         }
 
     def shadow_findings(self) -> dict[str, Any]:
-        """Every worker's shadow findings: those published in the store, and this worker's."""
-        shadow = self.shadow
-        live = (self.watcher.reader, shadow.report()) if shadow is not None else None
-        return gather_findings(self.service.store.published("shadow", FRESH), live)
+        """Every worker's shadow findings: those kept in the store, this worker's not folded
+        yet, and the samples the workers published lately."""
+        published = self.service.store.published("shadow", FRESH)
+        if self.keeper is None:
+            return findings_report(self.service.store.findings(), (), published)
+        kept, pending = self.keeper.read()
+        live = (self.watcher.reader, self.keeper.tap.report())
+        return findings_report(kept, pending, published, live)
 
 
 def runtime_of(gateway: Gateway) -> Runtime:

@@ -122,7 +122,12 @@ class EndpointRecord:
                 self.systematic.pop(place, None)
             else:
                 self.systematic[place] += 1
-        new = places - self.noise
+        self.adopt_noise(places)
+
+    def adopt_noise(self, places: Iterable[str]) -> None:
+        """Takes `places` as noise (learned here, or before a restart: strangler.shadow.findings)
+        and takes back the mismatches that were only it. At most MAX_NOISE places."""
+        new = set(places) - self.noise
         if not new or len(self.noise) >= MAX_NOISE:
             return
         self.noise |= set(sorted(new)[: MAX_NOISE - len(self.noise)])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from strangler.comparison.compare import Answer, Difference
-from strangler.shadow.record import EndpointRecord, Mismatch
+from strangler.shadow.record import MAX_NOISE, EndpointRecord, Mismatch
 from strangler.shadow.redact import Redactor, SeenRequest
 
 
@@ -78,3 +78,16 @@ def test_a_never_noise_place_is_never_learned() -> None:
         )
     assert record.noise == set()
     assert record.systematic == {"$.model_version": 3}
+
+
+def test_noise_adopted_from_before_a_restart_takes_back_mismatches_and_is_bounded() -> None:
+    """Places kept as noise (strangler.shadow.findings) are taken as learned at once: a
+    mismatch only there is taken back, at most MAX_NOISE places (#23)."""
+    record = EndpointRecord(compared=1, mismatched=1)
+    request = SeenRequest("GET", "/x", "", (), b"")
+    answer = Answer(200, (), b"{}")
+    record.mismatches.append(Mismatch("t", request, answer, answer, [Difference("$.at", 1, 2)], ""))
+    record.adopt_noise([f"$.n{i}" for i in range(MAX_NOISE + 5)] + ["$.at"])
+    assert "$.at" in record.noise
+    assert len(record.noise) == MAX_NOISE
+    assert (record.mismatched, record.matched, list(record.mismatches)) == (0, 1, [])
