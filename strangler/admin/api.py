@@ -8,6 +8,8 @@
     POST /shadow      shadow an endpoint: {"endpoint", "percentage", "side_effect_free"?, "reason"}
     GET  /shadow      what shadowing found in every worker: counts, noise, the last mismatches
     GET  /shadow/export   those mismatches (and with ?recorded=true live samples) as corpus files
+    POST /shadow/ack      mark an endpoint's kept findings as seen: {"endpoint", "reason"}
+    POST /shadow/clear    forget the findings kept: {"endpoint"? (none: all), "reason"}
     GET  /rollouts    every rollout plan, its state and its current step's figures so far
     POST /rollouts    start one: {"endpoint", "steps", "interval", "min_requests", "reason"...}
     POST /rollouts/pause | /rollouts/resume | /rollouts/abort    {"endpoint", "reason"}
@@ -53,6 +55,7 @@ from strangler.report.progress import Progress
 from strangler.rollout.errors import InvalidPlan, NoRollout, RolloutError
 from strangler.rollout.plan import Criteria, parse_duration, parse_steps
 from strangler.rollout.service import RolloutService
+from strangler.shadow import findings
 from strangler.shadow.record import corpus_files
 from strangler.shadow.tap import ShadowTap
 
@@ -88,6 +91,14 @@ class ShadowChange(_Body):
         description="why a method that is not safe (POST...) may be sent twice",
     )
     reason: str = Field(examples=["watch the port on live traffic"])
+    actor: str | None = None
+
+
+class FindingsAction(_Body):
+    endpoint: str | None = Field(
+        None, examples=["GET /model-info"], description="the endpoint (clear: none for all)"
+    )
+    reason: str = Field(examples=["known difference, ticket 12"])
     actor: str | None = None
 
 
@@ -275,6 +286,24 @@ def build_admin_app(
     @guarded.get("/shadow/export")
     def shadow_export(recorded: bool = False) -> dict[str, Any]:
         return {"files": corpus_files(shadow_findings()["endpoints"], recorded)}
+
+    @guarded.post("/shadow/ack")
+    def shadow_ack(
+        action: FindingsAction, credential: Credential = Depends(require_writer)
+    ) -> dict[str, Any]:
+        if not action.endpoint:
+            raise UnknownEndpoint("say which endpoint's findings to acknowledge")
+        actor = _actor(credential, action.actor)
+        return findings.acknowledge(
+            service.store, action.endpoint, actor=actor, reason=action.reason
+        )
+
+    @guarded.post("/shadow/clear")
+    def shadow_clear(
+        action: FindingsAction, credential: Credential = Depends(require_writer)
+    ) -> dict[str, Any]:
+        actor = _actor(credential, action.actor)
+        return findings.clear(service.store, action.endpoint, actor=actor, reason=action.reason)
 
     rollout_service = rollouts
 

@@ -53,6 +53,10 @@ class Operations(Protocol):
 
     def shadow_export(self, recorded: bool) -> dict[str, str]: ...
 
+    def shadow_ack(self, endpoint: str, *, actor: str, reason: str) -> dict[str, Any]: ...
+
+    def shadow_clear(self, endpoint: str | None, *, actor: str, reason: str) -> dict[str, Any]: ...
+
     def rollout_start(
         self, endpoint: str, plan: dict[str, Any], *, actor: str, reason: str
     ) -> dict[str, Any]: ...
@@ -155,17 +159,28 @@ class LocalOperations:
 
     def shadow_report(self) -> dict[str, Any]:
         """What every worker reading this store published of its shadowing lately."""
-        from strangler.shadow.record import FRESH, gather
+        from strangler.shadow.findings import report
+        from strangler.shadow.record import FRESH
 
         snapshot = self.store.snapshot()
         shadowing = {key: flag.to_dict() for key, flag in snapshot.flags.items() if flag.shadow}
-        found = gather(self.store.published("shadow", FRESH))
+        found = report(self.store.findings(), (), self.store.published("shadow", FRESH))
         return {"enabled": True, "flags": shadowing, **found}
 
     def shadow_export(self, recorded: bool) -> dict[str, str]:
         from strangler.shadow.record import corpus_files
 
         return corpus_files(self.shadow_report()["endpoints"], recorded)
+
+    def shadow_ack(self, endpoint: str, *, actor: str, reason: str) -> dict[str, Any]:
+        from strangler.shadow.findings import acknowledge
+
+        return acknowledge(self.store, endpoint, actor=actor, reason=reason)
+
+    def shadow_clear(self, endpoint: str | None, *, actor: str, reason: str) -> dict[str, Any]:
+        from strangler.shadow.findings import clear
+
+        return clear(self.store, endpoint, actor=actor, reason=reason)
 
     def rollout_start(
         self, endpoint: str, plan: dict[str, Any], *, actor: str, reason: str

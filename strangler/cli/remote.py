@@ -135,6 +135,16 @@ class RemoteOperations:
                 )
         return files
 
+    def shadow_ack(self, endpoint: str, *, actor: str, reason: str) -> dict[str, Any]:
+        body = {"endpoint": endpoint, "reason": reason, "actor": actor}
+        result: dict[str, Any] = self._call("POST", "/shadow/ack", json=body)
+        return result
+
+    def shadow_clear(self, endpoint: str | None, *, actor: str, reason: str) -> dict[str, Any]:
+        body = {"endpoint": endpoint, "reason": reason, "actor": actor}
+        result: dict[str, Any] = self._call("POST", "/shadow/clear", json=body)
+        return result
+
     def rollout_start(
         self, endpoint: str, plan: dict[str, Any], *, actor: str, reason: str
     ) -> dict[str, Any]:

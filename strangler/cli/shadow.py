@@ -14,6 +14,7 @@ from strangler.cli.common import (
     operations,
     print_change,
     print_table,
+    printable,
     reason_option,
     store_option,
     url_option,
@@ -96,6 +97,15 @@ def shadow_report(full: bool, config: Path | None, store: str | None, url: str |
         click.echo("nothing shadowed yet (workers publish what they find every 2 s)")
         return
     print_table(rows, list(rows[0]))
+    for entry in report["endpoints"]:
+        mark = entry.get("acknowledged")
+        if mark:
+            click.echo(
+                printable(
+                    f"{entry['endpoint']}: acknowledged by {mark['actor']} at {mark['at']}"
+                    f" ({mark['reason']}); {entry.get('unacknowledged', 0)} mismatched since"
+                )
+            )
     if full:
         for entry in report["endpoints"]:
             for mismatch in entry["last_mismatches"]:
@@ -154,9 +164,64 @@ def _corpus(config: Path | None, given: Path | None, replaced: list[Path]) -> Co
 
     ledger = None
     if given is None:
-        try:  # the apps need not be named to find the corpus
-            settings = load_settings(config, legacy="-", migrated="-")
+        try:
+            settings = load_settings(config)
         except StranglerError:
-            return Corpus()
+            try:  # the apps need not be named to find the corpus (a gateway's --url)
+                settings = load_settings(config, legacy="unnamed:app", migrated="unnamed:app")
+            except StranglerError:
+                return Corpus()
         given, ledger = settings.contracts_path, settings.ledger_path
     return Corpus.read(given, ledger, leave_out=replaced)
+
+
+@shadow.command("ack")
+@click.argument("endpoint")
+@reason_option
+@actor_option
+@config_option
+@store_option
+@url_option
+def shadow_ack(
+    endpoint: str,
+    reason: str,
+    actor: str,
+    config: Path | None,
+    store: str | None,
+    url: str | None,
+) -> None:
+    """Mark ENDPOINT's shadow findings as seen: they stay kept, and mismatches from now on are
+    counted as new."""
+    found = operations(config, url, store).shadow_ack(endpoint, actor=actor, reason=reason)
+    mark = found["acknowledged"]
+    click.echo(
+        printable(
+            f"{found['endpoint']}: {mark['mismatched']} mismatch(es) acknowledged by"
+            f" {mark['actor']} at {mark['at']}"
+        )
+    )
+
+
+@shadow.command("clear")
+@click.argument("endpoint", required=False)
+@reason_option
+@actor_option
+@config_option
+@store_option
+@url_option
+def shadow_clear(
+    endpoint: str | None,
+    reason: str,
+    actor: str,
+    config: Path | None,
+    store: str | None,
+    url: str | None,
+) -> None:
+    """Forget the shadow findings kept for ENDPOINT (none given: for every endpoint); who
+    cleared them and why are kept. Workers count afresh from now on."""
+    found = operations(config, url, store).shadow_clear(endpoint, actor=actor, reason=reason)
+    cleared = found["cleared"]
+    if not cleared:
+        click.echo("no shadow findings were kept")
+    for key in cleared:
+        click.echo(printable(f"{key}: findings cleared by {found['actor']} at {found['at']}"))

@@ -7,7 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from strangler.assembly import create_gateway
+from strangler.assembly import create_gateway, runtime_of
+from strangler.gateway.dispatch import Gateway
 from tests.support.pair_gateway import ADMIN, ADMIN_TOKEN
 from tests.test_apps import pair
 
@@ -215,3 +216,50 @@ async def test_nan_and_infinity_are_refused_with_a_clear_422(
     assert response.json()["error"].startswith("invalid request: body")
     flags = (await client.get("/_strangler/flags", headers=ADMIN)).json()
     assert flags == {"version": 0, "flags": {}}
+
+
+async def test_shadow_findings_kept_are_acknowledged_and_cleared_by_a_writer(
+    gateway: Gateway, client: httpx.AsyncClient
+) -> None:
+    """POST /shadow/ack marks the findings kept as seen, with the credential as the actor;
+    POST /shadow/clear forgets them; an endpoint with none kept is 404 (#23)."""
+    from strangler.shadow import findings
+    from tests.shadow.test_findings import ITEM, mismatch, worker_report
+
+    change = findings.delta(worker_report(4, [mismatch("2024-01-01T00:00:01")]), None)
+    assert change is not None
+    store = runtime_of(gateway).service.store
+    store.update_findings(ITEM, lambda doc: findings.fold(doc, change, ITEM))
+    body = {"endpoint": ITEM, "reason": "known", "actor": "ann"}
+    acked = await client.post("/_strangler/shadow/ack", json=body, headers=ADMIN)
+    assert acked.status_code == 200, acked.text
+    assert acked.json()["acknowledged"]["actor"] == "admin (as ann)"
+    (entry,) = (await client.get("/_strangler/shadow", headers=ADMIN)).json()["endpoints"]
+    assert (entry["mismatched"], entry["unacknowledged"]) == (1, 0)
+    assert entry["acknowledged"]["reason"] == "known"
+    unknown = {"endpoint": "GET /nope", "reason": "x"}
+    missing = await client.post("/_strangler/shadow/ack", json=unknown, headers=ADMIN)
+    assert (missing.status_code, missing.json()["type"]) == (404, "UnknownEndpoint")
+    cleared = await client.post("/_strangler/shadow/clear", json={"reason": "fixed"}, headers=ADMIN)
+    assert cleared.json()["cleared"] == [ITEM]
+    assert (await client.get("/_strangler/shadow", headers=ADMIN)).json()["endpoints"] == []
+
+
+async def test_a_read_credential_may_not_acknowledge_or_clear_findings() -> None:
+    """Acknowledging and clearing change what is kept: the `read` role is refused (403)."""
+    gateway = create_gateway(
+        pair.legacy, pair.migrated, "memory:", admin_tokens="ci:read:ci-token-long-enough"
+    )
+    transport = httpx.ASGITransport(app=gateway)
+    headers = {"Authorization": "Bearer ci-token-long-enough"}
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
+            for action in ("ack", "clear"):
+                answer = await client.post(
+                    f"/_strangler/shadow/{action}",
+                    json={"endpoint": "GET /hello", "reason": "x"},
+                    headers=headers,
+                )
+                assert answer.status_code == 403, answer.text
+    finally:
+        gateway.close()

@@ -216,3 +216,40 @@ def test_export_without_a_login_writes_a_file_the_run_skips_and_says_why(tmp_pat
     assert [p.name for p in found.iterdir()] == ["_shadow_post_predict.yaml"]
     assert corpus_paths(found) == []
     assert "before:" in (found / "_shadow_post_predict.yaml").read_text()
+
+
+def kept_mismatch(config: Path) -> None:
+    """A worker's fold of one mismatch into the store beside `config` (as a gateway's)."""
+    from strangler.shadow import findings
+    from tests.shadow.test_findings import ITEM, mismatch, worker_report
+
+    store = SQLiteFlagStore(config.parent / "flags.db")
+    change = findings.delta(worker_report(10, [mismatch("2024-01-01T00:00:01")]), None)
+    assert change is not None
+    store.update_findings(ITEM, lambda doc: findings.fold(doc, change, ITEM))
+    store.close()
+
+
+def test_the_cli_reports_acknowledges_and_clears_the_findings_kept(config: Path) -> None:
+    """`shadow report` reads the findings kept in the store with no gateway running; `shadow
+    ack` marks them seen (who, why), `shadow clear` forgets them (#23)."""
+    kept_mismatch(config)
+    report = strangler(config, "shadow", "report")
+    assert report.exit_code == 0, report.output  # type: ignore[attr-defined]
+    assert "$.name" in report.output  # type: ignore[attr-defined]
+    acked = strangler(
+        config, "shadow", "ack", "GET /items/{item_id}", "-m", "known", "--actor", "ann"
+    )
+    assert acked.exit_code == 0, acked.output  # type: ignore[attr-defined]
+    assert "1 mismatch(es) acknowledged by ann" in acked.output  # type: ignore[attr-defined]
+    report = strangler(config, "shadow", "report")
+    assert "acknowledged by ann" in report.output  # type: ignore[attr-defined]
+    assert "(known); 0 mismatched since" in report.output  # type: ignore[attr-defined]
+    unknown = strangler(config, "shadow", "ack", "GET /nope", "-m", "x")
+    assert unknown.exit_code != 0  # type: ignore[attr-defined]
+    assert "no shadow findings are kept for 'GET /nope'" in unknown.output  # type: ignore[attr-defined]
+    cleared = strangler(config, "shadow", "clear", "-m", "fixed", "--actor", "bob")
+    assert cleared.exit_code == 0, cleared.output  # type: ignore[attr-defined]
+    assert "GET /items/{item_id}: findings cleared by bob" in cleared.output  # type: ignore[attr-defined]
+    report = strangler(config, "shadow", "report")
+    assert "nothing shadowed yet" in report.output  # type: ignore[attr-defined]
