@@ -6,6 +6,7 @@ elsewhere: one small inline script refreshes the table every 5 s.
     POST /ui/logout
     GET  /ui/                         the overview (and /ui/table: its table alone)
     POST /ui/flag | /ui/shadow | /ui/rollback   each with a reason, a CSRF token, same origin
+    POST /ui/shadow/ack | /ui/shadow/clear      the shadow findings kept: seen, or forgotten
     GET  /ui/history?endpoint=&actor=          the audit trail, filtered
     GET  /ui/mismatches?endpoint=               the last mismatches, both answers side by side
 
@@ -48,6 +49,7 @@ from strangler.metrics.figures import millis
 from strangler.report import render
 from strangler.report.progress import Progress
 from strangler.rollout.service import RolloutService
+from strangler.shadow import findings
 from strangler.types import LOOPBACK
 
 log = logging.getLogger("strangler.admin")
@@ -259,6 +261,24 @@ def build_dashboard(
 
         return await change(request, act)
 
+    @ui.post("/shadow/ack")
+    async def acknowledge(request: Request) -> Response:
+        def act(form: dict[str, str], actor: str) -> str:
+            key = form.get("endpoint", "")
+            found = findings.acknowledge(service.store, key, actor=actor, reason=form["reason"])
+            return f"{key}: {found['acknowledged']['mismatched']} mismatch(es) acknowledged"
+
+        return await change(request, act)
+
+    @ui.post("/shadow/clear")
+    async def clear(request: Request) -> Response:
+        def act(form: dict[str, str], actor: str) -> str:
+            key = form.get("endpoint") or None
+            found = findings.clear(service.store, key, actor=actor, reason=form["reason"])
+            return f"shadow findings cleared: {', '.join(found['cleared']) or 'none kept'}"
+
+        return await change(request, act)
+
     @ui.post("/rollback")
     async def roll_back(request: Request) -> Response:
         def act(form: dict[str, str], actor: str) -> str:
@@ -309,7 +329,13 @@ def build_dashboard(
                 )
                 mismatch["legacy_json"] = json.dumps(mismatch["legacy"], indent=1)
                 mismatch["migrated_json"] = json.dumps(mismatch["migrated"], indent=1)
-        return page("mismatches.html", request, entries=shown, session=session)
+        return page(
+            "mismatches.html",
+            request,
+            entries=shown,
+            session=session,
+            writer=session.credential.may(Role.WRITE),
+        )
 
     return ui
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from strangler.assembly import create_gateway
+from strangler.assembly import create_gateway, runtime_of
 from strangler.gateway.dispatch import Gateway
 from tests.test_apps import rollout_pair
 
@@ -317,3 +317,55 @@ async def test_concurrent_wrong_logins_get_no_more_than_the_allowance(
     _, client = gw
     answers = await asyncio.gather(*(login(client, f"guess-{n}") for n in range(40)))
     assert sorted(a.status_code for a in answers) == [401] * 10 + [429] * 30
+
+
+def keep_a_mismatch(gateway: Gateway) -> str:
+    """One mismatch kept in the gateway's store, as a worker folds it; its endpoint."""
+    from strangler.shadow import findings
+    from tests.shadow.test_findings import mismatch, worker_report
+
+    key = "GET /work"
+    found = {**worker_report(3, [mismatch("2024-01-01T00:00:01", "/work")]), "endpoint": key}
+    change = findings.delta(found, None)
+    assert change is not None
+    runtime_of(gateway).service.store.update_findings(
+        key, lambda doc: findings.fold(doc, change, key)
+    )
+    return key
+
+
+async def test_the_mismatches_page_acknowledges_and_clears_the_findings_kept(
+    gw: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    """The mismatches page has forms to acknowledge and clear the findings kept; each needs
+    the session's CSRF token, and is logged with the dashboard's actor (#23)."""
+    gateway, client = gw
+    key = keep_a_mismatch(gateway)
+    await login(client, "ann-secret-token")
+    page = (await client.get(UI + "/mismatches")).text
+    assert "Acknowledge" in page
+    body = {"endpoint": key, "reason": "known", "csrf": csrf_of(page)}
+    forged = await client.post(UI + "/shadow/ack", data={**body, "csrf": "guessed"})
+    assert forged.status_code == 403
+    acked = await client.post(UI + "/shadow/ack", data=body)
+    assert acked.status_code == 303, acked.text
+    page = (await client.get(UI + "/mismatches")).text
+    assert "Acknowledged by ann (dashboard)" in page
+    assert "0 mismatched since" in page
+    cleared = await client.post(UI + "/shadow/clear", data=body)
+    assert cleared.status_code == 303
+    assert "No shadow mismatches kept" in (await client.get(UI + "/mismatches")).text
+
+
+async def test_a_read_credential_sees_the_findings_but_cannot_acknowledge_them(
+    gw: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    """A `read` session gets no acknowledge or clear form, and a post is refused (403)."""
+    gateway, client = gw
+    key = keep_a_mismatch(gateway)
+    await login(client, "cy-secret-token")
+    page = (await client.get(UI + "/mismatches")).text
+    assert "1 mismatched" in page
+    assert "Acknowledge" not in page
+    answer = await client.post(UI + "/shadow/clear", data={"endpoint": key, "reason": "x"})
+    assert answer.status_code == 403
