@@ -77,7 +77,7 @@ async def shadow_the_slips(flags: Path) -> dict[str, Any]:
                 await asyncio.sleep(0.02)
         published = tap.published()
         assert published is not None
-        store.publish("worker-1", "shadow", published)
+        store.publish(gateway.watcher.reader, "shadow", published)  # as its heartbeat does
     finally:
         gateway.close()
     return next(e for e in tap.report()["endpoints"] if e["endpoint"] == "POST /predict")
