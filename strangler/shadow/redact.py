@@ -5,7 +5,8 @@ secret names or at secret JSON paths, in headers, cookies, queries, forms, text 
 in the request, both answers and their differences; and those values again wherever the same
 exchange repeats them. Each exchange is read twice: once to find its secrets, once to show it
 with all of them replaced. In a corpus case an `Authorization: Bearer` header becomes
-`Bearer ${token}`, which a corpus file's login step captures.
+`Bearer ${token}`, which a corpus file's login step captures (strangler.shadow.replay brings
+that step into an exported file).
 """
 
 from __future__ import annotations
