@@ -98,6 +98,9 @@ class Sandbox:
     """
 
     label: str = ""
+    # Whether the call is expected to write (an unsafe method): a database that locks whole
+    # (SQLite) is then locked for writing at the start, not on the first write (see sql.py).
+    writes: bool = False
     calls: list[OutboundCall] = field(default_factory=list)
     _held: dict[object, _Held] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)

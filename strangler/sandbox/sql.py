@@ -148,14 +148,17 @@ class _Checkpointed:
 class _Transaction:
     """One engine's part of a sandbox: a pooled connection in a transaction, never committed."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, writes: bool) -> None:
         self.pooled: PoolProxiedConnection = engine.pool.connect()
         dbapi = self.pooled.dbapi_connection
         try:
             if engine.dialect.name == "sqlite" and not dbapi.in_transaction:  # type: ignore[union-attr]
                 # pysqlite begins only before a write; a read-only start would let SAVEPOINT
-                # open the transaction, and its RELEASE then commit it.
-                _run(dbapi, "BEGIN")
+                # open the transaction, and its RELEASE then commit it. A call that will write
+                # takes SQLite's one write lock now (waiting its turn behind the served calls'
+                # writes): taken on its first write instead, after reads, the lock cannot wait
+                # (SQLite refuses at once, "database is locked", to avoid a deadlock).
+                _run(dbapi, "BEGIN IMMEDIATE" if writes else "BEGIN")
             _run(dbapi, f"SAVEPOINT {CHECKPOINT}")  # DB-API drivers begin before it
         except Exception:
             self.pooled.invalidate()  # an unknown state: never back to the pool
@@ -177,7 +180,9 @@ def _held(engine: Engine) -> _Transaction:
     box = current()
     if box is None:  # only the twin calls this, and only from inside a sandbox
         raise RuntimeError("a sandbox's database connection was asked for outside it")
-    return box.hold(_database(engine), lambda: _Transaction(engine), _Transaction.release)
+    return box.hold(
+        _database(engine), lambda: _Transaction(engine, box.writes), _Transaction.release
+    )
 
 
 def _database(engine: Engine) -> str:

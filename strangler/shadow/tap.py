@@ -301,9 +301,10 @@ class ShadowTap:
     async def _compare(self, job: _Job) -> None:
         record = self.records[job.key]
         rules = self._rules(job.key)
-        if job.again is not None and job.again.answer.status == job.answer.status:
+        if job.again is not None and job.again.answer.status == job.answer.status and not job.raced:
             # A/A: the serving backend twice on the same world (the second in a sandbox, before
-            # the first), so what differs is noise, never state (a status change is a fault).
+            # the first), so what differs is noise, never state (a status change is a fault;
+            # a race, two worlds).
             record.calibrations += 1
             noise = compare(job.answer, job.again.answer, rules)
             record.learn_noise(noise, self.never_noise)
@@ -338,7 +339,8 @@ class ShadowTap:
     ) -> _Called | None:
         """Calls `app` in a sandbox of its own, with a timeout; None (counted) when it timed
         out, failed or was too big. The sandbox is thrown away before this returns."""
-        with Sandbox(label=f"{scope['method']} {scope['path']}") as box:
+        method = scope["method"]
+        with Sandbox(label=f"{method} {scope['path']}", writes=method not in SAFE_METHODS) as box:
             capture = await self._call(record, app, scope, body, counted)
         if capture is None:
             return None
