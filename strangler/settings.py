@@ -202,6 +202,9 @@ class Settings:
     contract_reset: str | None = setting(
         None, "MODULE:ATTR: fresh state before each contract case", **_SPEC
     )
+    contract_reset_force: bool = setting(
+        False, "true: reset even while a gateway reads the flag store"
+    )
     contract_results: str = setting(
         "var/contract-results.json", "the last whole contract run, for reports"
     )

@@ -38,7 +38,8 @@ def contract() -> None:
 @click.option(
     "--url",
     help="A running gateway to test through its force header (token: $STRANGLER_ADMIN_TOKEN)."
-    " Its state cannot be reset from here: every case runs, and the report says so.",
+    " Its state can be neither reset nor sandboxed from here: every case runs, and the report"
+    " says so.",
 )
 @click.option(
     "--via",
@@ -54,6 +55,12 @@ def contract() -> None:
 )
 @click.option("--ledger", type=click.Path(path_type=Path), help="Ledger file (default: ledger).")
 @click.option("--reset", help="MODULE:ATTR called before each scenario on each side.")
+@click.option(
+    "--force-reset",
+    is_flag=True,
+    help="Run the reset hook even while a gateway reads the same flag store (it likely serves"
+    " from the database the hook wipes; refused without this).",
+)
 @click.option(
     "-k", "--select", help="Run only cases whose name matches (`*` wildcard); no fuzzing."
 )
@@ -84,6 +91,7 @@ def run(
     corpus: Path | None,
     ledger: Path | None,
     reset: str | None,
+    force_reset: bool,
     select: str | None,
     fuzz: bool,
     examples: int | None,
@@ -115,7 +123,9 @@ def run(
                 url, os.environ.get(TOKEN_ENV), the_ledger, mark=settings.backend_header
             )
         else:
-            session = ContractSession.in_process(settings, the_ledger, reset=reset, via=via)
+            session = ContractSession.in_process(
+                settings, the_ledger, reset=reset, via=via, force_reset=force_reset
+            )
         with warnings.catch_warnings():
             if not app_logs:  # the apps' logs and warnings (tracebacks of error cases, numpy's
                 # NaN warnings, a dev secret's warning on every token) would bury the report

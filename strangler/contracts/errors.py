@@ -5,6 +5,7 @@ StranglerError
  └── ContractError            the contract runner cannot do its job
       ├── TargetError             a side fails to start, answer in time or reset
       │    └── SideUnreachable    a side cannot be reached at all, or the wrong backend answered
+      ├── ResetRefused            the reset hook would wipe a database a live gateway serves
       └── ContractFailure         a pytest contract item found an undeclared difference
 """
 
@@ -24,6 +25,11 @@ class TargetError(ContractError):
 class SideUnreachable(TargetError):
     """A side cannot be reached at all (or answers through the wrong backend): every case would
     fail alike, so the run stops, and the reports say where it stopped."""
+
+
+class ResetRefused(ContractError):
+    """The reset hook was not run: a gateway built from the same settings reads the same flag
+    store, so it likely serves from the database the hook would wipe (see reset_guard)."""
 
 
 class ContractFailure(ContractError):

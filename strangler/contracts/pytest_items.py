@@ -1,10 +1,11 @@
 """pytest items of a contract corpus: one per case (its name is the id), one per fuzzed endpoint.
 
 Collected by the `strangler` pytest plugin (strangler/pytest_plugin.py), which decides which YAML
-files are corpus files. The apps, reset hook, ledger and fuzzing settings come from the
-strangler.toml (or pyproject.toml) found upwards from the corpus; both sides are opened once per
-test session. A declared difference passes; an undeclared one fails with a table of where,
-legacy, migrated.
+files are corpus files. The apps, reset hook, sandboxed databases, ledger and fuzzing settings
+come from the strangler.toml (or pyproject.toml) found upwards from the corpus; a reset hook is
+refused while a gateway reads the same flag store unless `contract_reset_force = true` (see
+strangler.contracts.reset_guard). Both sides are opened once per test session. A declared
+difference passes; an undeclared one fails with a table of where, legacy, migrated.
 
 The apps run with RuntimeWarnings ignored, as in production: under a suite's "warnings are
 errors" a numpy warning (NaN input) would turn into an exception inside both apps and the
@@ -24,7 +25,7 @@ from strangler.comparison.cases import Case
 from strangler.comparison.corpus import CorpusFile, load_file
 from strangler.comparison.ledger import load_ledger
 from strangler.comparison.results import CaseResult, FuzzResult
-from strangler.contracts.errors import ContractFailure
+from strangler.contracts.errors import ContractFailure, ResetRefused
 from strangler.contracts.formats import case_failure, fuzz_failure
 from strangler.contracts.fuzz import fuzz_endpoint
 from strangler.contracts.sides import ContractSession
@@ -63,11 +64,10 @@ def session_for(config: pytest.Config, path: Path) -> ContractSession:
     if key not in sessions:
         session = ContractSession.in_process(settings, load_ledger(settings.ledger_path))
         sessions[key] = session.__enter__()
-        if not session.can_reset:
+        if (why := session.not_fresh()) is not None:
             config.stash.setdefault(NOTES, set()).add(
-                f"{settings.root}: no reset hook (contract_reset): each contract case starts from"
-                " the state the last one left; cases that need fresh state may differ for that"
-                " reason alone"
+                f"{settings.root}: {why}; cases that need fresh state may differ for that reason"
+                " alone"
             )
     return sessions[key]
 
@@ -108,6 +108,8 @@ class ContractItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, ContractFailure):
             return excinfo.value.report
+        if isinstance(excinfo.value, ResetRefused):  # said plainly: it names its fix
+            return f"ResetRefused: {excinfo.value}"
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
@@ -139,6 +141,8 @@ class FuzzItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, ContractFailure):
             return excinfo.value.report
+        if isinstance(excinfo.value, ResetRefused):  # said plainly: it names its fix
+            return f"ResetRefused: {excinfo.value}"
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int, str]:

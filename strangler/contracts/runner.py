@@ -5,10 +5,16 @@
     reset ─► a mixed order: some steps on each backend (`mixed:` cases) ───┘     ─► ledger
 
 The plays run one after the other, never interleaved, so state one leaves behind (a shared
-cache) is cleared by the reset hook before the next starts; where there is no reset hook, each
-play starts from whatever the last one left. Each play has a cookie jar of its own, empty at the
-start: cookies carry from step to step (and across backends in a mixed order), never from one
-case or play to the next. A step pinned to a backend (`backend:`) goes there in every play.
+cache) is cleared by the reset hook before the next starts. Where the sides are sandboxed (a
+database registered: see targets.in_process), each play runs in a Sandbox of its own: every
+play starts from the database as it was, sees its own writes (both apps' engines on one
+database share the sandbox's transaction, so a mixed order reads across backends), and its
+writes are rolled back at its end; shared code asking `strangler.sandbox.context.active()`
+skips its caches. Where there is neither, each play starts from whatever the last one left.
+
+Each play has a cookie jar of its own, empty at the start: cookies carry from step to step (and
+across backends in a mixed order), never from one case or play to the next. A step pinned to a
+backend (`backend:`) goes there in every play.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from strangler.comparison.compare import Answer, Difference, compare
 from strangler.comparison.ledger import Ledger
 from strangler.comparison.results import CaseResult, Found
 from strangler.contracts.targets import Target
+from strangler.sandbox.context import Sandbox
 from strangler.types import Backend
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_]\w*)\}")
@@ -177,9 +184,17 @@ def scenario_cookies() -> httpx.Cookies:
 
 
 async def play(case: Case, order: Order, sides: Mapping[Backend, Target]) -> Played:
-    """Runs the case's steps, step i on `sides[order[i]]`, from fresh state, with one jar."""
-    played = Played(order)
+    """Runs the case's steps, step i on `sides[order[i]]`, from fresh state, with one jar:
+    after the reset hook, and in a sandbox of its own where the sides are sandboxed."""
     await sides[order[0]].reset()
+    if any(sides[backend].sandboxed for backend in order):
+        with Sandbox(label=f"contract case {case.name}"):
+            return await _steps(case, order, sides)
+    return await _steps(case, order, sides)
+
+
+async def _steps(case: Case, order: Order, sides: Mapping[Backend, Target]) -> Played:
+    played = Played(order)
     cookies = scenario_cookies()
     variables: dict[str, str] = {}
     for index, step in enumerate(case.steps):

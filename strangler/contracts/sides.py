@@ -24,6 +24,7 @@ from strangler.comparison.cases import Case, Request
 from strangler.comparison.ledger import Ledger
 from strangler.comparison.results import CaseResult
 from strangler.contracts.errors import TargetError
+from strangler.contracts.reset_guard import check_reset
 from strangler.contracts.runner import run_case
 from strangler.contracts.targets import ResetHook, Target, Via, in_process, live
 from strangler.settings import Settings, import_string
@@ -72,8 +73,10 @@ class ContractSession:
         ledger: Ledger,
         *,
         openapi: Any = None,
+        live: bool = False,
     ) -> None:
         self.ledger = ledger
+        self._live = live
         self._opener = opener
         self._openapi = openapi
         self._portal: Portal | None = None
@@ -83,13 +86,24 @@ class ContractSession:
 
     @classmethod
     def in_process(
-        cls, settings: Settings, ledger: Ledger, *, reset: str | None = None, via: Via = "force"
+        cls,
+        settings: Settings,
+        ledger: Ledger,
+        *,
+        reset: str | None = None,
+        via: Via = "force",
+        force_reset: bool = False,
     ) -> ContractSession:
-        """A session on a gateway built here around the configured apps (`via`: see targets)."""
+        """A session on a gateway built here around the configured apps (`via`: see targets).
+
+        A reset hook is refused (ResetRefused) while a gateway reads the same flag store,
+        unless `force_reset` or `contract_reset_force` (see reset_guard)."""
         spec = reset if reset is not None else settings.contract_reset
         hook: ResetHook | None = import_string(spec, settings.root) if spec else None
         if hook is not None and not callable(hook):
             raise TargetError(f"contract_reset {spec!r} is not callable; name a function")
+        if spec:
+            check_reset(settings, spec, force=force_reset)
 
         def openapi() -> Any:
             app = import_string(settings.migrated, settings.root)
@@ -109,7 +123,8 @@ class ContractSession:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> ContractSession:
         """A session on a running gateway, through its force header."""
-        return cls(live(url, token, mark=mark, transport=transport), ledger, openapi="fetch")
+        opener = live(url, token, mark=mark, transport=transport)
+        return cls(opener, ledger, openapi="fetch", live=True)
 
     def __enter__(self) -> ContractSession:
         self._portal = Portal()
@@ -146,6 +161,27 @@ class ContractSession:
         """Whether both sides can be returned to fresh state before each play."""
         _, legacy, migrated = self._sides()
         return legacy.can_reset and migrated.can_reset
+
+    @property
+    def sandboxed(self) -> bool:
+        """Whether each play runs in a sandbox (its database writes rolled back at its end)."""
+        _, legacy, migrated = self._sides()
+        return legacy.sandboxed and migrated.sandboxed
+
+    def not_fresh(self) -> str | None:
+        """Why plays do not start from fresh state (said once by the reports), or None when a
+        reset hook or a sandbox gives each play fresh state."""
+        if self.can_reset or self.sandboxed:
+            return None
+        if self._live:
+            return (
+                "a live gateway (--url) can be neither reset nor sandboxed from here: every"
+                " case starts from the state the last one left"
+            )
+        return (
+            "no reset hook (contract_reset) and no sandbox (sandbox_databases): every case"
+            " starts from the state the last one left"
+        )
 
     def run_case(self, case: Case, *, seed: int = 0) -> CaseResult:
         """Plays `case` on both sides and compares; differences are declared by the ledger."""

@@ -38,12 +38,11 @@ def run_suite(
     """
     started = time.perf_counter()
     run = RunResult(selected=select)
-    if not session.can_reset:
+    if (why := session.not_fresh()) is not None:
         stateful = [c.name for f in files for c in f.cases if c.stateful]
         which = f" ({', '.join(stateful)})" if stateful else ""
         run.notes.append(
-            "no reset hook (contract_reset): every case starts from the state the last one left;"
-            f" cases that need fresh state{which} may differ for that reason alone"
+            f"{why}; cases that need fresh state{which} may differ for that reason alone"
         )
     pattern = wildcard(select) if select else None
     chosen = [c for f in files for c in f.cases if pattern is None or pattern.fullmatch(c.name)]

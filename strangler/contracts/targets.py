@@ -5,14 +5,19 @@ Every kind of target is a gateway, so the requests take exactly the path product
 
 - `in_process(settings)`: a gateway built here around the configured apps, driven through
   httpx's ASGITransport; its migrated lifespan runs, and the reset hook can give each side
-  fresh state. `via="force"` (the default) names the backend with the force header on every
-  request; `via="flags"` routes by the flag table, as production does: on reset, each side sets
-  every endpoint both apps serve to its backend (the legacy side: everything left on legacy; the
+  fresh state. Where the settings register databases (`sandbox_databases`, or engines the app
+  covers itself with `strangler.sandbox.sql.cover`), the sides are `sandboxed`: each play of
+  a case runs in a Sandbox of its own (strangler.contracts.runner), so it starts from the
+  database as it was and its writes are rolled back, with no reset hook.
+  `via="force"` (the default) names the backend with the force header on every request;
+  `via="flags"` routes by the flag table, as production does: on reset, each side sets every
+  endpoint both apps serve to its backend (the legacy side: everything left on legacy; the
   migrated side: everything flipped), and each answer must carry that backend's mark.
 - `live(url, token)`: a running gateway over HTTP (`X-Strangler-Force-Backend` plus
-  `X-Strangler-Admin-Token`); its state cannot be reset from here.
+  `X-Strangler-Admin-Token`); its state can be neither reset nor sandboxed from here (the
+  sandbox lives in the gateway's process, and only its shadow calls use it).
 
-Both return two `Target`s; anything with the same two methods (a fake in a test) will do.
+Both return two `Target`s; anything with the same members (a fake in a test) will do.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from strangler.flags.model import Flag
 from strangler.gateway.dispatch import FORCE_HEADER, Gateway
 from strangler.gateway.errors import LifespanError
 from strangler.gateway.lifespan import Lifespan
+from strangler.sandbox import sql
 from strangler.settings import Settings, import_string
 from strangler.types import ASGIApp, Backend, Receive, Scope, Send
 
@@ -57,6 +63,10 @@ class Target(Protocol):
     @property
     def can_reset(self) -> bool:
         """Whether `reset` gives fresh state (where it cannot, the run says so once)."""
+
+    @property
+    def sandboxed(self) -> bool:
+        """Whether each play runs in a Sandbox: its database writes rolled back at its end."""
 
     async def reset(self) -> None:
         """Returns the side to fresh state, as far as the reset hook can."""
@@ -78,17 +88,23 @@ class GatewaySide:
         reset_hook: ResetHook | None = None,
         mark: str | None = _MARK,
         raised: Raised | None = None,
+        sandboxed: bool = False,
     ) -> None:
         self.backend = backend
         self._client = client
         self._token = token
         self._reset_hook = reset_hook
+        self._sandboxed = sandboxed
         self._mark = mark.lower() if mark else None
         self._raised = raised
 
     @property
     def can_reset(self) -> bool:
         return self._reset_hook is not None
+
+    @property
+    def sandboxed(self) -> bool:
+        return self._sandboxed
 
     async def reset(self) -> None:
         if self._reset_hook is not None:
@@ -174,8 +190,16 @@ class FlaggedSide(GatewaySide):
         *,
         reset_hook: ResetHook | None = None,
         raised: Raised | None = None,
+        sandboxed: bool = False,
     ) -> None:
-        super().__init__(client, backend, token=None, reset_hook=reset_hook, raised=raised)
+        super().__init__(
+            client,
+            backend,
+            token=None,
+            reset_hook=reset_hook,
+            raised=raised,
+            sandboxed=sandboxed,
+        )
         self._gateway = gateway
 
     def _flag_everything(self) -> None:
@@ -257,12 +281,21 @@ async def in_process(
         admin_token=token,
         backend_header=_MARK,
         legacy_threads=settings.legacy_threads,
+        # The engines covered here, and their rollback proved, before the first case.
+        sandbox_databases=settings.sandbox_databases,
+        root=settings.root,
     )
+    try:
+        sandboxed = _sandboxed(gateway, settings)
+    except TargetError:
+        _stop_bridge(gateway)
+        raise
     state: dict[str, Any] = {}
     lifespan = Lifespan(gateway, state)
     try:
         await lifespan.startup()
     except LifespanError as exc:
+        _stop_bridge(gateway)
         raise TargetError(f"the migrated app ({settings.migrated}) failed to start: {exc}") from exc
     # An app's exception becomes the 500 a server would answer, named in the report.
     app = raised.asgi(_with_state(gateway, state))
@@ -270,31 +303,45 @@ async def in_process(
     try:
         with raised.watching_flask(legacy_app):
             async with _client(transport, "http://testserver") as client:
+                given: dict[str, Any] = {
+                    "reset_hook": reset_hook,
+                    "raised": raised,
+                    "sandboxed": sandboxed,
+                }
                 if via == "flags":
                     yield (
-                        FlaggedSide(client, Backend.LEGACY, gateway, **_given(reset_hook, raised)),
-                        FlaggedSide(
-                            client, Backend.MIGRATED, gateway, **_given(reset_hook, raised)
-                        ),
+                        FlaggedSide(client, Backend.LEGACY, gateway, **given),
+                        FlaggedSide(client, Backend.MIGRATED, gateway, **given),
                     )
                 else:
                     yield (
-                        GatewaySide(
-                            client, Backend.LEGACY, token=token, **_given(reset_hook, raised)
-                        ),
-                        GatewaySide(
-                            client, Backend.MIGRATED, token=token, **_given(reset_hook, raised)
-                        ),
+                        GatewaySide(client, Backend.LEGACY, token=token, **given),
+                        GatewaySide(client, Backend.MIGRATED, token=token, **given),
                     )
     finally:
         await lifespan.shutdown()
-        executor = getattr(gateway.legacy, "executor", None)
-        if executor is not None:  # the bridge's pool: its threads would outlive the run
-            executor.shutdown(wait=True)
+        _stop_bridge(gateway)
 
 
-def _given(reset_hook: ResetHook | None, raised: Raised) -> dict[str, Any]:
-    return {"reset_hook": reset_hook, "raised": raised}
+def _sandboxed(gateway: Gateway, settings: Settings) -> bool:
+    """Whether the plays run in sandboxes: some database is registered, and the sandbox's
+    self-check proved its rollback. A database registered but not proved is a TargetError:
+    played outside a sandbox, the cases would write into it for good."""
+    status = runtime_of(gateway).sandbox
+    if not (settings.sandbox_databases or sql.covered()):
+        return False
+    if not status.covers_writes:
+        raise TargetError(
+            f"the sandbox cannot hold the contract run's writes: {status.problem}; fix it, or"
+            " leave the database out of sandbox_databases (each case then writes into it)"
+        )
+    return True
+
+
+def _stop_bridge(gateway: Gateway) -> None:
+    executor = getattr(gateway.legacy, "executor", None)
+    if executor is not None:  # the bridge's pool: its threads would outlive the run
+        executor.shutdown(wait=True)
 
 
 def _client(transport: httpx.AsyncBaseTransport | None, base_url: str) -> httpx.AsyncClient:

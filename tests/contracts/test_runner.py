@@ -10,16 +10,21 @@ from strangler.comparison.cases import Case, Request, Step
 from strangler.comparison.compare import Answer
 from strangler.comparison.ledger import Entry, Ledger
 from strangler.contracts.runner import run_case
+from strangler.sandbox.context import Sandbox, current
 from strangler.types import Backend
 
 
 class FakeSide:
     """A Target whose answers come from a function; counts requests since the last reset."""
 
-    def __init__(self, backend: Backend, answer: object, *, can_reset: bool = True) -> None:
+    def __init__(
+        self, backend: Backend, answer: object, *, can_reset: bool = True, sandboxed: bool = False
+    ) -> None:
         self.backend = backend
         self._answer = answer
         self._can_reset = can_reset
+        self.sandboxed = sandboxed
+        self.sandboxes: list[Sandbox | None] = []  # the sandbox each request ran in
         self.sent: list[Request] = []
         self.cookies: list[dict[str, str]] = []  # the jar as each request found it
         self.count = 0
@@ -33,6 +38,7 @@ class FakeSide:
 
     async def send(self, request: Request, cookies: httpx.Cookies) -> Answer:
         self.sent.append(request)
+        self.sandboxes.append(current())
         self.cookies.append(dict(cookies))
         self.count += 1
         body = self._answer(request, self.count)  # type: ignore[operator]
@@ -109,6 +115,27 @@ async def test_stateful_cases_run_where_state_cannot_be_reset() -> None:
     result = await run_case(case, legacy, migrated, Ledger())
     assert result.skipped is None
     assert (len(legacy.sent), len(migrated.sent), result.compared) == (1, 1, 1)
+
+
+async def test_each_play_of_sandboxed_sides_runs_in_a_sandbox_of_its_own() -> None:
+    """Sandboxed sides (#23): every step of a play runs in one sandbox, and each play (legacy,
+    migrated, each mixed order) in a new one, closed when the play ends."""
+    legacy = FakeSide(Backend.LEGACY, counter, sandboxed=True)
+    migrated = FakeSide(Backend.MIGRATED, counter, sandboxed=True)
+    case = Case("c", (LOGIN, Step(Request("GET", "/me"))), mixed=2)
+    await run_case(case, legacy, migrated, Ledger())
+    boxes = legacy.sandboxes + migrated.sandboxes
+    assert all(box is not None and box.closed for box in boxes)
+    assert len({id(box) for box in boxes}) == 4  # legacy, migrated, 2 mixed orders
+    assert legacy.sandboxes[0] is legacy.sandboxes[1]  # both steps of the legacy play
+    assert current() is None
+
+
+async def test_sides_that_are_not_sandboxed_play_outside_any_sandbox() -> None:
+    """Without a registered database the plays run as before, in no sandbox."""
+    legacy, migrated = FakeSide(Backend.LEGACY, counter), FakeSide(Backend.MIGRATED, counter)
+    await run_case(Case("c", (LOGIN,)), legacy, migrated, Ledger())
+    assert legacy.sandboxes == migrated.sandboxes == [None]
 
 
 async def test_every_play_starts_with_an_empty_cookie_jar() -> None:
