@@ -15,7 +15,8 @@ drawing against the real classes: add a line here with each new error.
      ├── ContractError              the contract runner cannot run (strangler.contracts.errors)
      │    ├── TargetError           a side fails to start, answer or reset
      │    │    └── SideUnreachable  a side cannot be reached at all: the run stops
-     │    └── ContractFailure       a pytest item found an undeclared difference
+     │    ├── ContractFailure       a pytest item found an undeclared difference
+     │    └── ResetRefused          a reset hook not run: a gateway reads the same store
      ├── FlagChangeError            an operator's change was refused (strangler.flags.errors)
      │    ├── UnknownEndpoint       the route key is not in the inventory
      │    ├── NoMigratedHandler     migrated or canary where migrated does not serve
@@ -23,13 +24,17 @@ drawing against the real classes: add a line here with each new error.
      │    └── InvalidFlag           a bad mode or percentage, or no reason given
      ├── FlagStoreError             the store cannot be read or written (strangler.flags.errors)
      │    ├── FlagStoreUnreachable  its server does not answer; it may be back soon
-     │    └── NoInventory           no endpoint inventory published in the store yet
+     │    ├── NoInventory           no endpoint inventory published in the store yet
+     │    └── BadFlagRow            a flag in the store breaks the API's rules
      ├── GatewayError               the request path refused or failed (strangler.gateway.errors)
      │    ├── ForceRefused          the force header without a valid admin token (401)
      │    └── LifespanError         the migrated app's startup or shutdown failed
-     └── RolloutError               a rollout action was refused (strangler.rollout.errors)
-          ├── InvalidPlan           bad steps, interval, request count or criteria
-          └── NoRollout             no rollout of that endpoint to pause, resume or abort
+     ├── RolloutError               a rollout action was refused (strangler.rollout.errors)
+     │    ├── InvalidPlan           bad steps, interval, request count or criteria
+     │    └── NoRollout             no rollout of that endpoint to pause, resume or abort
+     └── SandboxError               a sandbox cannot hold a call's effects (strangler.sandbox.errors)
+          ├── UncoveredDatabase     a sandboxed call opened an engine nobody covered
+          └── RollbackCheckFailed   the self-check's write in a sandbox was seen outside it
 
 A routing decision never raises: store faults degrade to the last good snapshot (see
 strangler.flags.watcher). A difference between the two apps is a result, never an error.

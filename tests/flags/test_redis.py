@@ -191,6 +191,7 @@ def test_a_pushed_change_is_said_taken_before_the_workers_next_poll(url: str) ->
     """A worker polling every 30 s takes a pushed change at once and reports it: the change
     says one worker took it, without waiting for that poll (#22)."""
     writer = open_store(url, create=True)
+    writer.snapshot()  # the store is created on first use: before the worker's first read
     watcher = FlagWatcher(open_store(url), interval=30)
     watcher.start()
     try:
