@@ -32,7 +32,7 @@ drawing against the real classes: add a line here with each new error.
      ├── RolloutError               a rollout action was refused (strangler.rollout.errors)
      │    ├── InvalidPlan           bad steps, interval, request count or criteria
      │    └── NoRollout             no rollout of that endpoint to pause, resume or abort
-     └── SandboxError               a sandbox cannot hold a call's effects (strangler.sandbox.errors)
+     └── SandboxError               a call's effects cannot be held (strangler.sandbox.errors)
           ├── UncoveredDatabase     a sandboxed call opened an engine nobody covered
           └── RollbackCheckFailed   the self-check's write in a sandbox was seen outside it
 
