@@ -188,7 +188,7 @@ async def play(case: Case, order: Order, sides: Mapping[Backend, Target]) -> Pla
     after the reset hook, and in a sandbox of its own where the sides are sandboxed."""
     await sides[order[0]].reset()
     if any(sides[backend].sandboxed for backend in order):
-        with Sandbox(label=f"contract case {case.name}"):
+        async with Sandbox(label=f"contract case {case.name}"):
             return await _steps(case, order, sides)
     return await _steps(case, order, sides)
 

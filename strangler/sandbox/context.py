@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -84,6 +84,7 @@ class OutboundCall:
 class _Held:
     value: Any
     release: Callable[[Any], None]
+    arelease: Callable[[Any], Awaitable[None]] | None = None  # for parts that must be awaited
 
 
 @dataclass
@@ -106,15 +107,25 @@ class Sandbox:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _token: Token[Sandbox | None] | None = None
     closed: bool = False
+    # Entered with `async with`: parts that must be awaited to release (an async database
+    # engine's connection) may be held; a sandbox entered with `with` refuses them.
+    awaited: bool = False
 
-    def hold(self, key: object, open: Callable[[], T], release: Callable[[T], None]) -> T:
-        """The part held for `key` in this sandbox, opened now if it is the first use."""
+    def hold(
+        self,
+        key: object,
+        open: Callable[[], T],
+        release: Callable[[T], None],
+        arelease: Callable[[T], Awaitable[None]] | None = None,
+    ) -> T:
+        """The part held for `key` in this sandbox, opened now if it is the first use.
+        `arelease`: how to release it from `async with` (else `release` is called)."""
         with self._lock:
             if self.closed:
                 raise RuntimeError(f"sandbox {self.label!r} is closed")
             held = self._held.get(key)
             if held is None:
-                held = self._held[key] = _Held(open(), release)
+                held = self._held[key] = _Held(open(), release, arelease)
             value: T = held.value
             return value
 
@@ -124,17 +135,47 @@ class Sandbox:
 
     def close(self) -> None:
         """Throws away what the call did: every held part released (rolled back), newest first."""
-        with self._lock:
-            if self.closed:
-                return
-            self.closed = True
-            held = list(self._held.items())
-            self._held.clear()
-        for key, part in reversed(held):
+        for key, part in self._closing():
             try:
                 part.release(part.value)
             except Exception:  # one failing part must not keep the rest open
                 log.exception("sandbox %r: could not release %r", self.label, key)
+
+    async def aclose(self) -> None:
+        """`close`, awaiting the parts that must be awaited."""
+        for key, part in self._closing():
+            try:
+                if part.arelease is not None:
+                    await part.arelease(part.value)
+                else:
+                    part.release(part.value)
+            except Exception:  # one failing part must not keep the rest open
+                log.exception("sandbox %r: could not release %r", self.label, key)
+
+    def _closing(self) -> list[tuple[object, _Held]]:
+        with self._lock:
+            if self.closed:
+                return []
+            self.closed = True
+            held = list(self._held.items())
+            self._held.clear()
+        return list(reversed(held))
+
+    async def __aenter__(self) -> Sandbox:
+        self.awaited = True
+        self._token = _CURRENT.set(self)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._token is not None:
+            _CURRENT.reset(self._token)
+            self._token = None
+        await self.aclose()
 
     def __enter__(self) -> Sandbox:
         self._token = _CURRENT.set(self)

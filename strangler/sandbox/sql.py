@@ -44,6 +44,10 @@ def cover(engine: Engine) -> Engine:
     from sqlalchemy.engine import Engine as EngineClass
     from sqlalchemy.pool import NullPool
 
+    sync_engine = getattr(engine, "sync_engine", None)  # an AsyncEngine: its sync core
+    if sync_engine is not None:
+        cover(sync_engine)
+        return engine
     with _lock:
         if id(engine) in _covered:
             return engine
@@ -165,6 +169,12 @@ class _Transaction:
             raise
         self.sandboxed = _Checkpointed(dbapi)
 
+    async def arelease(self) -> None:
+        """`release` for an async engine: its driver must be awaited, in SQLAlchemy's greenlet."""
+        from sqlalchemy.util import greenlet_spawn
+
+        await greenlet_spawn(self.release)
+
     def release(self) -> None:
         self.sandboxed.detach()
         try:
@@ -180,8 +190,16 @@ def _held(engine: Engine) -> _Transaction:
     box = current()
     if box is None:  # only the twin calls this, and only from inside a sandbox
         raise RuntimeError("a sandbox's database connection was asked for outside it")
+    if engine.dialect.is_async and not box.awaited:
+        raise SandboxError(
+            f"{engine.url.render_as_string(hide_password=True)} is an async engine: its"
+            " sandbox must be entered with `async with Sandbox()` to be rolled back"
+        )
     return box.hold(
-        _database(engine), lambda: _Transaction(engine, box.writes), _Transaction.release
+        _database(engine),
+        lambda: _Transaction(engine, box.writes),
+        _Transaction.release,
+        _Transaction.arelease if engine.dialect.is_async else None,
     )
 
 

@@ -340,7 +340,9 @@ class ShadowTap:
         """Calls `app` in a sandbox of its own, with a timeout; None (counted) when it timed
         out, failed or was too big. The sandbox is thrown away before this returns."""
         method = scope["method"]
-        with Sandbox(label=f"{method} {scope['path']}", writes=method not in SAFE_METHODS) as box:
+        async with Sandbox(
+            label=f"{method} {scope['path']}", writes=method not in SAFE_METHODS
+        ) as box:
             capture = await self._call(record, app, scope, body, counted)
         if capture is None:
             return None

@@ -4,6 +4,7 @@ database; an engine nobody covered is stopped in a sandbox."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -236,3 +237,44 @@ def test_two_engines_on_one_database_share_the_sandboxs_transaction(engine: Engi
     finally:
         uncover(other)
         other.dispose()
+
+
+def test_an_async_engine_is_covered_in_an_awaited_sandbox(postgres_url: str) -> None:
+    """An async engine (SQLAlchemy's asyncio, psycopg's async driver): a commit in `async with
+    Sandbox()` is seen inside and gone after, a failed write undoes only itself; entered with
+    a plain `with`, the sandbox refuses it (it could not roll it back); the self-check proves it."""
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+    from strangler.sandbox.errors import SandboxError
+
+    async def scenario() -> list[object]:
+        engine = create_async_engine(postgres_url)
+        seen: list[object] = []
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text("DROP TABLE IF EXISTS tags"))
+                await connection.execute(text("CREATE TABLE tags (name TEXT UNIQUE)"))
+                await connection.execute(text("INSERT INTO tags VALUES ('kept')"))
+            cover(engine)
+            count = text("SELECT count(*) FROM tags")
+            async with Sandbox(), AsyncSession(engine) as session:
+                await session.execute(text("INSERT INTO tags VALUES ('new')"))
+                await session.commit()
+                with pytest.raises(IntegrityError):
+                    await session.execute(text("INSERT INTO tags VALUES ('kept')"))
+                await session.rollback()
+                seen.append((await session.execute(count)).scalar())
+            async with engine.connect() as connection:
+                seen.append((await connection.execute(count)).scalar())
+            with Sandbox(), pytest.raises(SandboxError, match="async with"):
+                async with engine.connect():
+                    pass
+            seen.append(check_rollback())
+        finally:
+            uncover(engine.sync_engine)
+            await engine.dispose()
+        return seen
+
+    inside, outside, checked = asyncio.run(scenario())
+    assert (inside, outside) == (2, 1)
+    assert any("postgresql+psycopg" in name for name in checked)  # type: ignore[attr-defined]
