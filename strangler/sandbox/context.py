@@ -110,6 +110,9 @@ class Sandbox:
     # Entered with `async with`: parts that must be awaited to release (an async database
     # engine's connection) may be held; a sandbox entered with `with` refuses them.
     awaited: bool = False
+    # What kept the sandbox from holding a part (a database it could not begin on: locked,
+    # away): the call then ran on a broken sandbox, and its answer proves nothing.
+    faults: list[str] = field(default_factory=list)
 
     def hold(
         self,

@@ -346,6 +346,10 @@ class ShadowTap:
             capture = await self._call(record, app, scope, body, counted)
         if capture is None:
             return None
+        if box.faults:  # its database could not be held (locked, away): proves nothing
+            log.warning("sandboxed %s could not hold its database: %s", box.label, box.faults)
+            record.failed += counted
+            return None
         return _Called(capture.answer(), tuple(box.calls))
 
     async def _call(

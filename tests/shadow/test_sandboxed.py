@@ -308,3 +308,40 @@ async def test_outbound_calls_are_compared_and_only_the_served_ones_sent(
         assert entry["mismatched"] == 0, entry["last_mismatches"][:1]
     else:
         assert (entry["mismatched"], entry["mismatched_where"]) == (3, {"outbound calls": 3})
+
+
+async def test_a_sandbox_that_cannot_hold_its_database_is_a_failed_call_not_a_mismatch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the sandbox cannot begin on the database (SQLite locked past its busy timeout, the
+    server away), the sandboxed side answers an error that says nothing of the port: the call
+    is counted as failed, and no mismatch is reported."""
+    from sqlalchemy.exc import OperationalError
+
+    from strangler.sandbox import sql
+
+    url = f"sqlite:///{tmp_path}/blog.db"
+    metadata.create_all(create_engine(url))
+    gateway, engines = build(url)
+
+    def locked(self: object, engine: object, writes: bool) -> None:
+        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(sql._Transaction, "__init__", locked)
+    try:
+        transport = httpx.ASGITransport(app=gateway)
+        async with httpx.AsyncClient(transport=transport, base_url="http://blog") as client:
+            # Served by the port: legacy, sandboxed, answers Flask's own 500 (it does not raise).
+            shadow_everything(gateway, Mode.MIGRATED)
+            answer = await client.post(
+                "/users", json={"username": "ann", "email": "a@x.org", "password": "pw"}
+            )
+            assert answer.status_code == 201  # the client's answer is the served one
+            report = await settled(gateway, 1)
+    finally:
+        gateway.close()
+        for engine in engines:
+            uncover(engine)
+            engine.dispose()
+    entry = report["POST /users"]
+    assert (entry["failed"], entry["compared"], entry["mismatched"]) == (1, 0, 0), entry
