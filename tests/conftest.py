@@ -35,3 +35,13 @@ def every_gateway_stopped(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     for runtime in started:
         runtime.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[str]:
+    """One real PostgreSQL server for the session (started on first use, stopped at the end);
+    each module takes a database of its own on it (tests.support.postgres.new_database)."""
+    from tests.support.postgres import postgres_server
+
+    with postgres_server() as url:
+        yield url

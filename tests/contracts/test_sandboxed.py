@@ -26,7 +26,7 @@ from strangler.contracts.suite import fuzz_file
 from strangler.sandbox.sql import covered, uncover
 from strangler.settings import load_settings
 from tests.contracts.conftest import REPO
-from tests.support.postgres import postgres_server
+from tests.support.postgres import new_database
 from tests.test_apps.blog.schema import articles, metadata, password_hash, users
 
 BLOG = REPO / "tests" / "test_apps" / "blog"
@@ -36,9 +36,9 @@ APP_MODULES = [f"tests.test_apps.blog.{name}" for name in ("legacy_app", "port_a
 
 
 @pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
+def postgres_url(postgres_cluster: str) -> str:
+    """This module's own database on the session's PostgreSQL."""
+    return new_database(postgres_cluster, "contracts_sandboxed")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

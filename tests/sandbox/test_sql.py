@@ -21,7 +21,7 @@ from strangler.sandbox.check import check_rollback  # noqa: E402
 from strangler.sandbox.context import Sandbox  # noqa: E402
 from strangler.sandbox.errors import RollbackCheckFailed, UncoveredDatabase  # noqa: E402
 from strangler.sandbox.sql import cover, covered, uncover  # noqa: E402
-from tests.support.postgres import postgres_server  # noqa: E402
+from tests.support.postgres import new_database  # noqa: E402
 
 
 class Base(DeclarativeBase):
@@ -35,9 +35,9 @@ class User(Base):
 
 
 @pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
+def postgres_url(postgres_cluster: str) -> str:
+    """This module's own database on the session's PostgreSQL."""
+    return new_database(postgres_cluster, "sandbox_sql")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

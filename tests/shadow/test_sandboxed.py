@@ -28,7 +28,7 @@ from strangler.gateway.dispatch import Gateway
 from strangler.sandbox.sql import cover, uncover
 from strangler.shadow.tap import ShadowLimits, ShadowTap
 from strangler.types import Mode
-from tests.support.postgres import postgres_server
+from tests.support.postgres import new_database
 from tests.test_apps.blog import legacy_app, port_app
 from tests.test_apps.blog.schema import articles, metadata, users
 
@@ -43,9 +43,9 @@ ANY_LOAD = float("inf")  # in process the test's own client keeps the CPU busy
 
 
 @pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
+def postgres_url(postgres_cluster: str) -> str:
+    """This module's own database on the session's PostgreSQL."""
+    return new_database(postgres_cluster, "shadow_sandboxed")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -69,7 +69,15 @@ def postgres_server() -> Iterator[str]:
             subprocess.run(_as_owner(stop), capture_output=True)
 
 
-def _create_database(port: int) -> None:
+def new_database(url: str, name: str) -> str:
+    """A database `name` of its own on the cluster at `url` (made now, empty; one per test
+    module, so modules with tables of the same name do not meet); returns its URL."""
+    port = int(url.rsplit(":", 1)[1].split("/", 1)[0])
+    _create_database(port, name)
+    return url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _create_database(port: int, name: str = "test") -> None:
     import psycopg
 
     deadline = time.monotonic() + 30
@@ -79,7 +87,8 @@ def _create_database(port: int) -> None:
                 host="127.0.0.1", port=port, user="test", password="test", dbname="postgres"
             ) as connection:
                 connection.autocommit = True
-                connection.execute("CREATE DATABASE test")
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                connection.execute(f'CREATE DATABASE "{name}"')
                 return
         except psycopg.OperationalError:
             if time.monotonic() > deadline:
