@@ -6,12 +6,10 @@ different error is caught; the faithful port gives no mismatch."""
 from __future__ import annotations
 
 import asyncio
-import http.server
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 import pytest
@@ -28,6 +26,7 @@ from strangler.gateway.dispatch import Gateway
 from strangler.sandbox.sql import cover, uncover
 from strangler.shadow.tap import ShadowLimits, ShadowTap
 from strangler.types import Mode
+from tests.support.outbound import Service, counting_service
 from tests.support.postgres import new_database
 from tests.test_apps.blog import legacy_app, port_app
 from tests.test_apps.blog.schema import articles, metadata, users
@@ -219,33 +218,11 @@ def test_writes_are_not_shadowed_where_no_sandbox_covers_them(tmp_path: Path) ->
         engine.dispose()
 
 
-class Counting(http.server.BaseHTTPRequestHandler):
-    """A mail service on loopback: counts what reaches it."""
-
-    hits: ClassVar[list[bytes]] = []
-
-    def do_POST(self) -> None:
-        Counting.hits.append(self.rfile.read(int(self.headers.get("content-length", 0))))
-        self.send_response(202)
-        self.send_header("content-length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def mail() -> Iterator[str]:
-    Counting.hits = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Counting)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/send"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def mail() -> Iterator[Service]:
+    """A mail service on loopback: counts what reaches it."""
+    with counting_service(202) as service:
+        yield service
 
 
 def mailing_pair(mail: str, *, port_mails: bool) -> tuple[Any, Any]:
@@ -276,12 +253,12 @@ def mailing_pair(mail: str, *, port_mails: bool) -> tuple[Any, Any]:
 
 @pytest.mark.parametrize("port_mails", [True, False])
 async def test_outbound_calls_are_compared_and_only_the_served_ones_sent(
-    mail: str, port_mails: bool
+    mail: Service, port_mails: bool
 ) -> None:
     """A shadowed endpoint that sends mail: each request's mail reaches the service once (the
     served call's; the sandboxed call's is recorded, not sent); a port that forgets to send it
     differs in its outbound calls, a faithful one matches."""
-    legacy, port = mailing_pair(mail, port_mails=port_mails)
+    legacy, port = mailing_pair(mail.url + "/send", port_mails=port_mails)
     tap = ShadowTap(limits=ShadowLimits(max_cpu=ANY_LOAD, timeout=30))
     gateway = create_gateway(legacy, port, "memory:", admin_token="t" * 16, shadow=tap)
     try:
@@ -301,7 +278,7 @@ async def test_outbound_calls_are_compared_and_only_the_served_ones_sent(
             report = await settled(gateway, 3)
     finally:
         gateway.close()
-    assert sorted(Counting.hits) == [b"welcome ada", b"welcome bob", b"welcome eve"]
+    assert sorted(body for _, body in mail.hits) == [b"welcome ada", b"welcome bob", b"welcome eve"]
     entry = report["POST /welcome/{name}"]
     assert entry["compared"] == 3
     if port_mails:
