@@ -61,9 +61,12 @@ def test_findings_survive_a_restart_and_are_acknowledged_then_cleared(tmp_path: 
     with serve(path, 2) as url:
         shadow_predict(url)
         assert {a.status_code for a in predict_all(url, slipping(30, 3))} == {200}
+        ops = local(path, None)
+        # Each worker folds its counts into the store with its heartbeat (every 2 s): on a busy
+        # machine the two may take a while, and a worker reports the other's only once folded.
+        kept(ops, 30, seconds=90)
         entry = report_when(url, 30)
         assert (entry["compared"], entry["mismatched"]) == (30, 3)
-        ops = local(path, None)
         store = ops.store
         before = set(store.published("shadow", FRESH))
         assert before  # the workers published their reports, as they did before #23
