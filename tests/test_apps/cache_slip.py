@@ -10,6 +10,7 @@ import zlib
 
 from migrated.app import app as port
 from migrated.domain import prediction_cache
+from strangler.shadow.exchange import replay
 from strangler.types import Message, Receive, Scope, Send
 
 
@@ -35,14 +36,6 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         slip = slips(features) and prediction_cache.get(key) is None  # a miss, on a bad path
     except (ValueError, KeyError, TypeError):
         slip = False
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
 
     held: list[Message] = []
 
@@ -66,7 +59,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             await send(start)
             await send({"type": "http.response.body", "body": out})
 
-    await port(scope, replay, slipping)
+    await port(scope, replay(body, receive), slipping)
 
 
 app.routes = port.routes  # type: ignore[attr-defined]  # the gateway's inventory reads them

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from migrated.app import app as port
+from strangler.shadow.exchange import replay
 from strangler.types import Message, Receive, Scope, Send
 
 
@@ -24,14 +25,6 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         slip = json.loads(body)["features"][0] == 7
     except (ValueError, KeyError, IndexError, TypeError):
         slip = False
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
 
     held: list[Message] = []
 
@@ -52,7 +45,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             await send(start)
             await send({"type": "http.response.body", "body": out})
 
-    await port(scope, replay, slipping)
+    await port(scope, replay(body, receive), slipping)
 
 
 app.routes = port.routes  # type: ignore[attr-defined]  # the gateway's inventory reads them
