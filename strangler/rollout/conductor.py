@@ -118,6 +118,8 @@ class Conductor:
         elif verdict.action is Action.COMPLETE:
             rollout.state = State.COMPLETED
             rollout.note("completed", f"healthy at {rollout.percentage:g}%: {verdict.figures}", now)
+        elif self.rollouts.gated(rollout):  # the next step waits for a person's approval
+            self.rollouts.await_approval(rollout, verdict.figures, now)
         else:
             self._promote(rollout, verdict, fleet, now)
         if not self._save(rollout) and moved:

@@ -29,13 +29,14 @@ MIN_INTERVAL = 1.0  # seconds: the judge looks every second
 class State(enum.StrEnum):
     RUNNING = "running"
     PAUSED = "paused"
+    AWAITING_APPROVAL = "awaiting_approval"  # judged healthy; the next step waits for a person
     COMPLETED = "completed"  # judged healthy at its last step
     ROLLED_BACK = "rolled_back"  # a step breached the criteria: the endpoint is on legacy
     ABORTED = "aborted"  # an operator stopped it: the endpoint is on legacy
 
     @property
     def active(self) -> bool:
-        return self in (State.RUNNING, State.PAUSED)
+        return self in (State.RUNNING, State.PAUSED, State.AWAITING_APPROVAL)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +69,8 @@ class Plan:
     interval: float  # seconds of traffic judged per step
     min_requests: int  # migrated requests a step needs before it is promoted
     criteria: Criteria = Criteria()
+    # Steps a person approves before the plan moves to them (`--approve-at 50`).
+    approve_at: tuple[float, ...] = ()
 
     def check(self) -> None:
         if not self.steps:
@@ -84,6 +87,12 @@ class Plan:
         if self.min_requests < 1:
             raise InvalidPlan(f"min requests {self.min_requests}: give at least 1")
         self.criteria.check()
+        for gate in self.approve_at:
+            if gate not in self.steps[1:]:
+                raise InvalidPlan(
+                    f"approve at {gate:g}%: give one of the steps after the first"
+                    f" ({_steps(self.steps[1:]) or 'none'}); starting is the first approval"
+                )
 
     def flag(self, step: int) -> Flag:
         """The flag of step `step`: a canary, or `migrated` at 100 %."""
@@ -91,10 +100,13 @@ class Plan:
         return Flag(Mode.MIGRATED, 100.0) if percentage >= 100 else Flag(Mode.CANARY, percentage)
 
     def describe(self) -> str:
-        return (
+        text = (
             f"steps {_steps(self.steps)}, every {duration_text(self.interval)},"
             f" at least {self.min_requests} migrated requests a step"
         )
+        if self.approve_at:
+            text += f", approval before {_steps(self.approve_at)}%"
+        return text
 
 
 @dataclasses.dataclass
@@ -132,6 +144,7 @@ class Rollout:
             "interval": plan.interval,
             "min_requests": plan.min_requests,
             "criteria": dataclasses.asdict(plan.criteria),
+            "approve_at": list(plan.approve_at),
             "state": self.state.value,
             "step": self.step,
             "step_started": self.step_started,
@@ -152,6 +165,7 @@ class Rollout:
             float(data["interval"]),
             int(data["min_requests"]),
             Criteria(**data.get("criteria", {})),
+            tuple(float(s) for s in data.get("approve_at", ())),
         )
         reference = data.get("reference")
         return cls(

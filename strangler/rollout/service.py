@@ -1,5 +1,6 @@
-"""Rollouts as operators drive them: start, pause, resume, abort, status. The admin API and the
-CLI call this; the conductor (strangler.rollout.conductor) moves running ones along.
+"""Rollouts as operators drive them: start, pause, resume, approve, promote, abort, status. The
+admin API and the CLI call this; the conductor (strangler.rollout.conductor) moves running ones
+along, and stops before a step the plan gates (`approve_at`) until a person approves it.
 
 A rollout's state is a JSON document in the flag store, written back only at the revision it
 was read at, so an operator's pause and a judgment made at the same moment cannot undo each
@@ -22,7 +23,7 @@ from strangler.metrics.figures import window as window_of
 from strangler.metrics.fleet import Fleet, FleetReader, shadow_since
 from strangler.rollout.errors import InvalidPlan, NoRollout, RolloutError
 from strangler.rollout.judge import Window, judge
-from strangler.rollout.plan import Criteria, Plan, Rollout, State
+from strangler.rollout.plan import Criteria, Plan, Rollout, State, duration_text
 from strangler.types import Backend, Mode
 
 log = logging.getLogger("strangler.rollout")
@@ -114,10 +115,14 @@ class RolloutService:
         *,
         actor: str,
         reason: str,
+        approve_at: tuple[float, ...] = (),
+        from_start: bool = False,
     ) -> Rollout:
-        """Starts a rollout: the endpoint goes to the first step now (an audited change)."""
+        """Starts a rollout: the endpoint goes to the first step now (an audited change).
+        Refused (RolloutError) if that step sends less to migrated than the flag does now,
+        unless `from_start`: a rollout never cuts traffic back without being told to."""
         endpoint = self.flags.endpoint(key)
-        plan = Plan(endpoint.key, steps, interval, min_requests, criteria)
+        plan = Plan(endpoint.key, steps, interval, min_requests, criteria, approve_at)
         try:
             plan.check()
         except InvalidPlan as exc:
@@ -136,6 +141,8 @@ class RolloutService:
                 f" {current.percentage:g}%; abort it first",
                 endpoint=endpoint.key,
             )
+        if not from_start:
+            _refuse_cut_back(self.store.snapshot().flags.get(endpoint.key), plan)
         now = time.time()
         fleet = self.fleet.read()
         rollout = Rollout(
@@ -168,6 +175,15 @@ class RolloutService:
         """Judges again, from a fresh window at the current step (its flag set back to the
         step's, audited, if it was changed meanwhile)."""
         return self._act(key, "resumed", actor, reason, self._resume)
+
+    def approve(self, key: str, *, actor: str, reason: str) -> Rollout:
+        """Approves the step the rollout waits at: the endpoint goes to it now (audited)."""
+        return self._act(key, "approved", actor, reason, self._approve)
+
+    def promote(self, key: str, *, actor: str, reason: str) -> Rollout:
+        """Moves the rollout to its next step now, unjudged (an approval too, if it waits);
+        at its last step, marks it completed. It runs on from there."""
+        return self._act(key, "promoted", actor, reason, self._promote)
 
     def abort(self, key: str, *, actor: str, reason: str) -> Rollout:
         """Stops the rollout and sends the endpoint back to legacy (audited)."""
@@ -204,6 +220,64 @@ class RolloutService:
         rollout.shadow_baseline = fleet.shadow_of(rollout.plan.endpoint)
         self.move(rollout, rollout.step, actor, f"rollout resumed: {reason}")
 
+    def _approve(self, rollout: Rollout, actor: str, reason: str) -> None:
+        if rollout.state is not State.AWAITING_APPROVAL:
+            raise NoRollout(
+                f"the rollout of {rollout.plan.endpoint} is {rollout.state.value} at"
+                f" {rollout.percentage:g}%, not awaiting approval",
+                endpoint=rollout.plan.endpoint,
+            )
+        self._next_step(rollout, actor, f"approved by {actor}: {reason}")
+
+    def _promote(self, rollout: Rollout, actor: str, reason: str) -> None:
+        if not rollout.state.active:
+            raise NoRollout(
+                f"the rollout of {rollout.plan.endpoint} is {rollout.state.value}; start another",
+                endpoint=rollout.plan.endpoint,
+            )
+        if rollout.step + 1 >= len(rollout.plan.steps):
+            rollout.state = State.COMPLETED
+            self.move(rollout, rollout.step, actor, f"rollout completed by hand: {reason}")
+            return
+        self._next_step(rollout, actor, f"promoted by {actor}: {reason}")
+
+    def _next_step(self, rollout: Rollout, actor: str, why: str) -> None:
+        plan, now = rollout.plan, time.time()
+        before, step = rollout.percentage, rollout.step + 1
+        fleet = self.fleet.read()
+        self.move(
+            rollout,
+            step,
+            actor,
+            f"rollout step {step + 1}/{len(plan.steps)}: {before:g}% -> {plan.steps[step]:g}%,"
+            f" {why}",
+        )
+        rollout.state, rollout.step = State.RUNNING, step
+        rollout.step_started, rollout.judge_at = now, now + plan.interval
+        rollout.baseline = fleet.endpoint(plan.endpoint)
+        rollout.shadow_baseline = fleet.shadow_of(plan.endpoint)
+
+    def gated(self, rollout: Rollout) -> bool:
+        """Whether the rollout's next step waits for a person's approval (`approve_at`)."""
+        following = rollout.step + 1
+        steps = rollout.plan.steps
+        return following < len(steps) and steps[following] in rollout.plan.approve_at
+
+    def await_approval(self, rollout: Rollout, figures: str, now: float) -> None:
+        """The step was judged healthy and the next one is gated: the rollout holds where it
+        is (the flag unchanged) until `approve` (or `promote`, or `abort`)."""
+        plan = rollout.plan
+        following = plan.steps[rollout.step + 1]
+        rollout.state = State.AWAITING_APPROVAL
+        rollout.note(
+            "awaiting approval",
+            f"healthy at {rollout.percentage:g}% over"
+            f" {duration_text(now - rollout.step_started)}; {following:g}% waits for"
+            f" approval (strangler rollout approve {plan.endpoint!r}): {figures}",
+            now,
+        )
+        log.info("%s: rollout awaiting approval before %g%%", plan.endpoint, following)
+
     def _abort(self, rollout: Rollout, actor: str, reason: str) -> None:
         if not rollout.state.active:
             raise NoRollout(
@@ -239,6 +313,22 @@ def _pause(rollout: Rollout, actor: str, reason: str) -> None:
             endpoint=rollout.plan.endpoint,
         )
     rollout.state = State.PAUSED
+
+
+def _refuse_cut_back(flag: Flag | None, plan: Plan) -> None:
+    """RolloutError if the plan's first step sends less to migrated than `flag` does now."""
+    if flag is None or flag.mode not in (Mode.MIGRATED, Mode.CANARY):
+        return
+    share = 100.0 if flag.mode is Mode.MIGRATED else flag.percentage
+    first = plan.steps[0]
+    if share > first:
+        raise RolloutError(
+            f"{plan.endpoint} sends {share:g}% to migrated now ({flag.describe()}); a rollout"
+            f" starting at {first:g}% would cut that back. Give --from-start (API:"
+            ' "from_start": true) to do so, or start from where it is (e.g. --steps'
+            f" {share:g}{',100' if share < 100 else ''})",
+            endpoint=plan.endpoint,
+        )
 
 
 def _need_reason(reason: str, endpoint: str) -> None:
