@@ -12,7 +12,7 @@
     POST /shadow/clear    forget the findings kept: {"endpoint"? (none: all), "reason"}
     GET  /rollouts    every rollout plan, its state and its current step's figures so far
     POST /rollouts    start one: {"endpoint", "steps", "interval", "min_requests", "reason"...}
-    POST /rollouts/pause | /rollouts/resume | /rollouts/abort    {"endpoint", "reason"}
+    POST /rollouts/pause | resume | approve | promote | abort    {"endpoint", "reason"}
     GET  /service/openapi.json   one OpenAPI for the service: the port's, and legacy's own routes
     GET  /status      how far the migration is (strangler.report), as JSON
     GET  /ui/         the operator dashboard (a login form; strangler.dashboard)
@@ -115,6 +115,12 @@ class RolloutStart(_Body):
     max_p99_ratio: float = Field(Criteria.max_p99_ratio, description="migrated p99 / legacy p99")
     max_mismatch_rate: float | None = Field(
         None, description="shadow mismatches, % of comparisons (None: not judged)"
+    )
+    approve_at: list[float] | str = Field(
+        [], examples=[[50]], description="steps that wait for POST /rollouts/approve"
+    )
+    from_start: bool = Field(
+        False, description="start even if the first step cuts back what goes to migrated now"
     )
     reason: str
     actor: str | None = None
@@ -326,6 +332,9 @@ def build_admin_app(
             parse_duration(start.interval) if isinstance(start.interval, str) else start.interval
         )
         criteria = Criteria(start.max_error_delta, start.max_p99_ratio, start.max_mismatch_rate)
+        gates = start.approve_at
+        if isinstance(gates, str):  # "50" or "50,75", as the CLI takes it
+            gates = list(parse_steps(gates)) if gates.strip() else []
         rollout = rollout_service.start(
             start.endpoint,
             steps,
@@ -334,6 +343,8 @@ def build_admin_app(
             criteria,
             actor=_actor(credential, start.actor),
             reason=start.reason,
+            approve_at=tuple(gates),
+            from_start=start.from_start,
         )
         watcher.refresh()
         return rollout_service.describe(rollout, None, time.time())
@@ -352,7 +363,7 @@ def build_admin_app(
 
         guarded.post(f"/rollouts/{name}", name=f"rollout_{name}")(action)
 
-    for name in ("pause", "resume", "abort"):
+    for name in ("pause", "resume", "approve", "promote", "abort"):
         rollout_action(name)
 
     flags_collector = FlagCollector(

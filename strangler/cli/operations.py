@@ -64,7 +64,7 @@ class Operations(Protocol):
     def rollout_status(self, endpoint: str | None) -> list[dict[str, Any]]: ...
 
     def rollout_act(self, action: str, endpoint: str, *, actor: str, reason: str) -> dict[str, Any]:
-        """`pause`, `resume` or `abort` the endpoint's rollout."""
+        """`pause`, `resume`, `approve`, `promote` or `abort` the endpoint's rollout."""
         ...
 
 
@@ -198,6 +198,8 @@ class LocalOperations:
             criteria,
             actor=actor,
             reason=reason,
+            approve_at=tuple(plan.get("approve_at") or ()),
+            from_start=bool(plan.get("from_start")),
         )
         return {
             **self.rollouts.describe(rollout, None, time.time()),

@@ -58,6 +58,18 @@ def rollout() -> None:
     default=None,
     help="% of shadow comparisons that may mismatch (the endpoint must be shadowed)",
 )
+@click.option(
+    "--approve-at",
+    default="",
+    help="steps that wait for `strangler rollout approve` before the plan moves to them, e.g. 50",
+)
+@click.option(
+    "--from-start",
+    "--yes",
+    "from_start",
+    is_flag=True,
+    help="start at the first step even if that cuts back what the endpoint sends to migrated now",
+)
 @reason_option
 @actor_option
 @config_option
@@ -71,6 +83,8 @@ def rollout_start(
     max_error_delta: float,
     max_p99_ratio: float,
     max_mismatch_rate: float | None,
+    approve_at: str,
+    from_start: bool,
     reason: str,
     actor: str,
     config: Path | None,
@@ -85,6 +99,8 @@ def rollout_start(
         "max_error_delta": max_error_delta,
         "max_p99_ratio": max_p99_ratio,
         "max_mismatch_rate": max_mismatch_rate,
+        "approve_at": list(parse_steps(approve_at)) if approve_at.strip() else [],
+        "from_start": from_start,
     }
     started = operations(config, url, store).rollout_start(
         endpoint, plan, actor=actor, reason=reason
@@ -113,7 +129,7 @@ def rollout_status(
 
 
 def _action(name: str, help_text: str) -> None:
-    """Adds `strangler rollout NAME ENDPOINT -m WHY` (pause, resume, abort)."""
+    """Adds `strangler rollout NAME ENDPOINT -m WHY` (pause, resume, approve, promote, abort)."""
 
     @rollout.command(name, help=help_text)
     @click.argument("endpoint")
@@ -128,6 +144,11 @@ def _action(name: str, help_text: str) -> None:
 
 _action("pause", "Stop judging ENDPOINT's rollout; its flag stays where it is.")
 _action("resume", "Judge ENDPOINT's rollout again, from a fresh interval at its current step.")
+_action("approve", "Approve the step ENDPOINT's rollout waits at: the endpoint moves to it now.")
+_action(
+    "promote",
+    "Move ENDPOINT's rollout to its next step now, unjudged (at its last step: complete it).",
+)
 _action("abort", "Stop ENDPOINT's rollout and send the endpoint back to legacy.")
 
 
@@ -150,6 +171,8 @@ def _print_status(entry: dict[str, Any], events: int) -> None:
     line = f"{entry['endpoint']}: {entry['state']}, {where}"
     if "judged_in" in entry:
         line += f", judged in {entry['judged_in']:.0f}s"
+    if entry["state"] == "awaiting_approval" and entry.get("next_step") is not None:
+        line += f"; {entry['next_step']:g}% waits for `strangler rollout approve`"
     click.secho(line, bold=True)
     click.echo(printable(f"  plan: {entry['plan']}; started by {entry['started_by']}"))
     if "figures" in entry:

@@ -95,6 +95,9 @@ class RolloutService:
         data["plan"] = plan.describe()
         if rollout.state is State.RUNNING:
             data["judged_in"] = max(0.0, rollout.judge_at - now)
+        following = rollout.step + 1
+        data["next_step"] = plan.steps[following] if following < len(plan.steps) else None
+        data["next_gated"] = self.gated(rollout)  # the next step waits for an approval
         if fleet is not None and rollout.state.active:
             window = self.window(rollout, fleet)
             due = rollout.state is State.RUNNING and now >= rollout.judge_at

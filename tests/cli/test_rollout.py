@@ -37,3 +37,31 @@ def test_status_prints_who_and_why_with_control_characters_escaped(tmp_path: Pat
     assert "\x1b" not in status
     assert "started by eve\\x1b]0;owned\\x07" in status
     assert "go\\x1b[2J" in status
+
+
+def test_the_cli_gates_a_step_promotes_and_approves(tmp_path: Path) -> None:
+    """`--approve-at` is kept in the plan, `promote` moves a step by hand, and `approve` is
+    refused while nothing waits (#25)."""
+    run, invoke = pair_cli(tmp_path)
+    run("flags", "init")
+    out = run("rollout", "start", ENDPOINT, "--steps", "5,50,100", "--approve-at", "50", "-m", "go")
+    assert "approval before 50%" in out
+    refused = invoke("rollout", "approve", ENDPOINT, "-m", "ok")
+    assert refused.exit_code != 0
+    assert "not awaiting approval" in refused.output
+    assert "rollout running at 50%" in run("rollout", "promote", ENDPOINT, "-m", "by hand")
+    assert "canary 50%" in run("flags", "list")
+
+
+def test_the_cli_refuses_to_cut_a_migrated_endpoint_back_unless_told(tmp_path: Path) -> None:
+    """`rollout start` on an endpoint on migrated refuses, naming --from-start; with it (or
+    --yes) it starts at the first step (#25)."""
+    run, invoke = pair_cli(tmp_path)
+    run("flags", "init")
+    run("flags", "set", ENDPOINT, "migrated", "-m", "ported")
+    refused = invoke("rollout", "start", ENDPOINT, "-m", "again")
+    assert refused.exit_code != 0
+    assert "sends 100% to migrated now" in refused.output
+    assert "--from-start" in refused.output
+    assert "migrated" in run("flags", "list")
+    assert "rollout started at 1%" in run("rollout", "start", ENDPOINT, "--yes", "-m", "again")
