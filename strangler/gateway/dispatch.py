@@ -146,7 +146,7 @@ class Gateway:
         forced = False
         if ours:
             try:
-                forced = (chosen := self._forced(scope)) is not None
+                forced = (chosen := self._forced(scope, decision)) is not None
                 backend = chosen or backend
                 reason = Reason.FORCED if forced else reason
             except ForceRefused:
@@ -303,8 +303,12 @@ class Gateway:
             log.exception("routing failed for %s %s; sending it to legacy", scope["method"], path)
             return Decision(Backend.LEGACY, Reason.FALLTHROUGH, snapshot.version)
 
-    def _forced(self, scope: Scope) -> Backend | None:
-        """The backend the force header names, or None; ForceRefused without the credential."""
+    def _forced(self, scope: Scope, decision: Decision) -> Backend | None:
+        """The backend the force header names, or None; ForceRefused without the credential.
+
+        It moves only a request the routing matched to an endpoint both apps serve: anything
+        else (a path or method one app serves, a preflight legacy answers) goes where a flip
+        would send it, so a forced contract run sees no difference that flipping would not."""
         headers = dict(h for h in scope["headers"] if h[0] in _OUR_HEADERS)
         wanted = headers.get(FORCE_HEADER)
         if wanted is None:
@@ -313,9 +317,11 @@ class Gateway:
         if self._credentials.match(token.decode("latin-1") if token else None) is None:
             raise ForceRefused
         try:
-            return Backend(wanted.decode("latin-1").strip().lower())
+            chosen = Backend(wanted.decode("latin-1").strip().lower())
         except ValueError:
             raise ForceRefused from None
+        endpoint = self.inventory.endpoints.get(decision.endpoint) if decision.endpoint else None
+        return chosen if endpoint is not None and len(endpoint.backends) == 2 else None
 
     async def _serve_lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         await receive()  # lifespan.startup

@@ -110,6 +110,26 @@ async def test_force_header_with_admin_token_overrides_the_flag(client: httpx.As
 
 
 @pytest.mark.parametrize(
+    ("method", "path", "forced", "served"),
+    [
+        ("GET", "/legacy-only", "migrated", "legacy"),
+        ("POST", "/hello", "migrated", "legacy"),  # a method only legacy serves
+        ("OPTIONS", "/hello", "migrated", "legacy"),  # a preflight: legacy answers them
+        ("GET", "/migrated-only", "legacy", "migrated"),
+    ],
+)
+async def test_force_header_moves_only_what_a_flag_could_move(
+    client: httpx.AsyncClient, method: str, path: str, forced: str, served: str
+) -> None:
+    """The force header picks the backend only for an endpoint both apps serve; anything else
+    goes where a flip would send it, so a forced contract run sees no difference a flip would
+    not make (#24)."""
+    headers = {"X-Strangler-Force-Backend": forced, "X-Strangler-Admin-Token": ADMIN_TOKEN}
+    response = await client.request(method, path, headers=headers)
+    assert response.headers["x-strangler-backend"] == served
+
+
+@pytest.mark.parametrize(
     "headers",
     [
         {"X-Strangler-Force-Backend": "migrated"},
@@ -130,12 +150,16 @@ async def test_admin_token_never_reaches_the_apps() -> None:
     """The gateway strips its own headers before the request reaches an app."""
     seen: list[list[tuple[bytes, bytes]]] = []
 
-    async def recording_app(scope, receive, send):  # type: ignore[no-untyped-def]
-        seen.append(list(scope["headers"]))
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
+    class Recording:
+        """The pair's migrated app (its routes too), recording each request's headers."""
 
-    gateway = create_gateway(pair.legacy, recording_app, admin_token=ADMIN_TOKEN)
+        routes = pair.migrated.routes
+
+        async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+            seen.append(list(scope["headers"]))
+            await pair.migrated(scope, receive, send)
+
+    gateway = create_gateway(pair.legacy, Recording(), admin_token=ADMIN_TOKEN)
     transport = httpx.ASGITransport(app=gateway)
     async with httpx.AsyncClient(transport=transport, base_url="http://g") as c:
         headers = {"X-Strangler-Force-Backend": "migrated", "X-Strangler-Admin-Token": ADMIN_TOKEN}
