@@ -120,7 +120,11 @@ def run(
             )
         if url:
             session = ContractSession.live(
-                url, os.environ.get(TOKEN_ENV), the_ledger, mark=settings.backend_header
+                url,
+                os.environ.get(TOKEN_ENV),
+                the_ledger,
+                mark=settings.backend_header,
+                admin_prefix=settings.admin_prefix,
             )
         else:
             session = ContractSession.in_process(

@@ -121,9 +121,11 @@ class ContractSession:
         *,
         mark: str | None = "X-Strangler-Backend",
         transport: httpx.AsyncBaseTransport | None = None,
+        admin_prefix: str = "/_strangler",
     ) -> ContractSession:
-        """A session on a running gateway, through its force header."""
-        opener = live(url, token, mark=mark, transport=transport)
+        """A session on a running gateway, through its force header (its admin API, under
+        `admin_prefix`, says which requests that header moves)."""
+        opener = live(url, token, mark=mark, transport=transport, admin_prefix=admin_prefix)
         return cls(opener, ledger, openapi="fetch", live=True)
 
     def __enter__(self) -> ContractSession:

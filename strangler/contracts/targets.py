@@ -9,13 +9,16 @@ Every kind of target is a gateway, so the requests take exactly the path product
   covers itself with `strangler.sandbox.sql.cover`), the sides are `sandboxed`: each play of
   a case runs in a Sandbox of its own (strangler.contracts.runner), so it starts from the
   database as it was and its writes are rolled back, with no reset hook.
-  `via="force"` (the default) names the backend with the force header on every request;
+  `via="force"` (the default) names the backend with the force header on every request
+  (the gateway honours it where a flag could move the request, an endpoint both apps serve:
+  a legacy-only path or method, or a preflight, stays where a flip would leave it);
   `via="flags"` routes by the flag table, as production does: on reset, each side sets every
   endpoint both apps serve to its backend (the legacy side: everything left on legacy; the
   migrated side: everything flipped), and each answer must carry that backend's mark.
 - `live(url, token)`: a running gateway over HTTP (`X-Strangler-Force-Backend` plus
   `X-Strangler-Admin-Token`); its state can be neither reset nor sandboxed from here (the
-  sandbox lives in the gateway's process, and only its shadow calls use it).
+  sandbox lives in the gateway's process, and only its shadow calls use it). Its endpoint
+  table (the admin API's `/endpoints`) tells which requests the force header moves.
 
 Both return two `Target`s; anything with the same members (a fake in a test) will do.
 """
@@ -43,11 +46,16 @@ from strangler.flags.model import Flag
 from strangler.gateway.dispatch import FORCE_HEADER, Gateway
 from strangler.gateway.errors import LifespanError
 from strangler.gateway.lifespan import Lifespan
+from strangler.routing.inventory import Endpoint, Inventory
+from strangler.routing.templates import parse_route_key
 from strangler.sandbox import sql
 from strangler.settings import Settings, import_string
 from strangler.types import ASGIApp, Backend, Receive, Scope, Send
 
 ResetHook = Callable[[], Any]
+# Whether the force header moves a request (method, path): the routing matched it to an
+# endpoint both apps serve. Elsewhere the gateway routes it as a flip would, on either side.
+Movable = Callable[[str, str], bool]
 Via = Literal["force", "flags"]
 # Long enough for a model to train on first use; a request that takes longer is a finding.
 REQUEST_TIMEOUT = 60.0
@@ -89,9 +97,11 @@ class GatewaySide:
         mark: str | None = _MARK,
         raised: Raised | None = None,
         sandboxed: bool = False,
+        movable: Movable | None = None,
     ) -> None:
         self.backend = backend
         self._client = client
+        self._movable = movable  # None: every request must come from `backend`
         self._token = token
         self._reset_hook = reset_hook
         self._sandboxed = sandboxed
@@ -120,8 +130,12 @@ class GatewaySide:
         return asking
 
     def _expects(self, request: Request) -> Backend | None:
-        """The backend that must answer `request` (None: any)."""
-        return self.backend
+        """The backend that must answer `request` (None: any, as the routing decides)."""
+        if self._movable is None:
+            return self.backend
+        # The path as the gateway matches it: decoded, as the server hands it over.
+        path = urllib.parse.unquote(request.path.partition("?")[0])
+        return self.backend if self._movable(request.method.upper(), path) else None
 
     async def send(self, request: Request, cookies: httpx.Cookies) -> Answer:
         headers = [
@@ -199,6 +213,7 @@ class FlaggedSide(GatewaySide):
             reset_hook=reset_hook,
             raised=raised,
             sandboxed=sandboxed,
+            movable=movable_by(gateway.inventory),
         )
         self._gateway = gateway
 
@@ -223,12 +238,19 @@ class FlaggedSide(GatewaySide):
     def _asking(self) -> list[tuple[str, str]]:
         return []
 
-    def _expects(self, request: Request) -> Backend | None:
-        endpoint = self._gateway.inventory.match(request.method, request.path)
-        return self.backend if endpoint is not None and endpoint.served_by == "both" else None
-
     def _mismatch(self, expected: Backend, served: str) -> str:
         return f"the flag table sends it to {expected}, but {served} answered"
+
+
+def movable_by(inventory: Inventory) -> Movable:
+    """Whether a flag (or the force header) moves a request: the inventory matches it to an
+    endpoint both apps serve."""
+
+    def movable(method: str, path: str) -> bool:
+        endpoint = inventory.match(method, path)
+        return endpoint is not None and len(endpoint.backends) == 2
+
+    return movable
 
 
 def encode_body(request: Request) -> tuple[bytes | None, str | None]:
@@ -314,6 +336,7 @@ async def in_process(
                         FlaggedSide(client, Backend.MIGRATED, gateway, **given),
                     )
                 else:
+                    given["movable"] = movable_by(gateway.inventory)
                     yield (
                         GatewaySide(client, Backend.LEGACY, token=token, **given),
                         GatewaySide(client, Backend.MIGRATED, token=token, **given),
@@ -358,10 +381,38 @@ async def live(
     *,
     mark: str | None = _MARK,
     transport: httpx.AsyncBaseTransport | None = None,
+    admin_prefix: str = "/_strangler",
 ) -> AsyncIterator[tuple[Target, Target]]:
-    """Both sides of a running gateway at `url`; `token` is its admin token."""
+    """Both sides of a running gateway at `url`; `token` is its admin token, `admin_prefix`
+    where its admin API is (its endpoint table says which requests the force header moves)."""
     async with _client(transport, url) as client:
+        movable = await _live_movable(client, token, admin_prefix)
         yield (
-            GatewaySide(client, Backend.LEGACY, token=token, mark=mark),
-            GatewaySide(client, Backend.MIGRATED, token=token, mark=mark),
+            GatewaySide(client, Backend.LEGACY, token=token, mark=mark, movable=movable),
+            GatewaySide(client, Backend.MIGRATED, token=token, mark=mark, movable=movable),
         )
+
+
+async def _live_movable(
+    client: httpx.AsyncClient, token: str | None, admin_prefix: str
+) -> Movable | None:
+    """What the force header moves on a live gateway, from its endpoint table; None where the
+    table cannot be read (a gateway older than it honours the force header everywhere)."""
+    headers = {ADMIN_TOKEN_HEADER: token} if token else {}
+    try:
+        response = await client.get(
+            admin_prefix.rstrip("/") + "/endpoints", headers=headers, timeout=REQUEST_TIMEOUT
+        )
+        rows = response.json() if response.status_code == 200 else None
+        endpoints = [
+            Endpoint(*parse_route_key(row["endpoint"]), _backends(row["served_by"]))
+            for row in rows or ()
+        ]
+    except (httpx.HTTPError, ValueError, TypeError, KeyError):
+        return None
+    return movable_by(Inventory(endpoints)) if rows is not None else None
+
+
+def _backends(served_by: str) -> frozenset[Backend]:
+    """The backends of an endpoint row's `served_by` (legacy, migrated or both)."""
+    return frozenset(Backend) if served_by == "both" else frozenset({Backend(served_by)})

@@ -11,8 +11,10 @@ from strangler.assembly import create_gateway
 from strangler.comparison.corpus import corpus_files
 from strangler.contracts import ContractSession, load_corpus, load_ledger, run_suite
 from strangler.contracts.errors import TargetError
+from strangler.contracts.targets import Via
 from strangler.gateway.dispatch import Gateway
-from tests.contracts.conftest import PAIR
+from strangler.settings import load_settings
+from tests.contracts.conftest import PAIR, REPO
 from tests.test_apps.contract_pair import shop_legacy, shop_migrated
 
 CORPUS = PAIR / "contracts"
@@ -54,3 +56,28 @@ def test_a_wrong_admin_token_says_how_to_fix_it(gateway: Gateway) -> None:
     )
     with session, pytest.raises(TargetError, match="set STRANGLER_ADMIN_TOKEN"):
         session.run_case(next(c for f in files for c in f.cases if not c.stateful))
+
+
+CONDUIT = REPO / "tests" / "test_apps" / "conduit"
+
+
+def conduit_verdicts(via: Via) -> dict[str, set[str]]:
+    """Each case of the Conduit-like pair's corpus, and where its undeclared differences are."""
+    settings = load_settings(CONDUIT / "strangler.toml")
+    ledger_path = CONDUIT / "contracts" / "ledger.yaml"
+    files = load_corpus(corpus_files(CONDUIT / "contracts", ledger_path))
+    with ContractSession.in_process(settings, load_ledger(ledger_path), via=via) as session:
+        run = run_suite(session, files, fuzz=False)
+    assert run.stopped is None, run.stopped
+    return {c.case.name: {f"{d.step}: {d.where}" for d in c.undeclared} for c in run.cases}
+
+
+def test_force_mode_and_flags_agree_on_a_port_that_serves_a_few_endpoints() -> None:
+    """On the Conduit-like pair, the force header and the flag table give every case the same
+    verdict: its legacy-only feed (which the port's `/api/articles/{slug}` also matches), the
+    DELETE only legacy serves and an OPTIONS preflight stay on legacy in both modes (#24)."""
+    forced, flagged = conduit_verdicts("force"), conduit_verdicts("flags")
+    assert len(forced) >= 20
+    assert forced == flagged
+    statuses = {name: found for name, found in forced.items() if any("status" in f for f in found)}
+    assert statuses == {}
