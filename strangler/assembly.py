@@ -49,8 +49,11 @@ from strangler.metrics.exposition import worker_exited
 from strangler.metrics.fleet import FleetReader
 from strangler.metrics.requestlog import RequestLog
 from strangler.report.progress import Progress, gather
+from strangler.rollout.clerk import Clerk
 from strangler.rollout.conductor import Conductor
+from strangler.rollout.gauges import RolloutCollector
 from strangler.rollout.guard import EVERY_ENDPOINT, Guard, GuardRule
+from strangler.rollout.notify import Notifier, Webhook
 from strangler.rollout.service import RolloutService
 from strangler.routing.inventory import Inventory, discover
 from strangler.routing.openapi import service_openapi
@@ -127,6 +130,7 @@ class Runtime:
         guard: GuardRule | None,
         contract_results: Path | None,
         legacy_quiet_days: float,
+        webhooks: tuple[str, ...] = (),
     ) -> None:
         self.service = service
         self.watcher = watcher
@@ -150,6 +154,11 @@ class Runtime:
         self.rollouts = RolloutService(service, fleet)
         guarding = Guard(guard) if guard is not None and guard.endpoints else None
         self.conductor = Conductor(self.rollouts, watcher.reader, guarding)
+        # What happened (rollout steps, guard actions, flag changes), told once in the fleet:
+        # counted for the metrics, posted to the webhooks.
+        notifier = Notifier([Webhook.parse(url) for url in webhooks]) if webhooks else None
+        self.clerk = Clerk(service, watcher.reader, notifier=notifier)
+        self.rollout_metrics = RolloutCollector(self.rollouts.load, self.clerk.counter)
         self._contract_results = contract_results
         self._legacy_quiet_days = legacy_quiet_days
         self._closed = False
@@ -177,6 +186,7 @@ class Runtime:
         if self.metrics is not None:
             self.metrics.start(self.watcher, self.shadow)
         self.conductor.start()
+        self.clerk.start()
         self.memory.start()
         if self.health is not None:
             self.health.start()
@@ -190,6 +200,7 @@ class Runtime:
         if self._publisher is not None:
             self._publisher.join(timeout=5)
         self.conductor.stop()
+        self.clerk.stop()
         self.memory.stop()
         if self.keeper is not None:  # what was counted since the last heartbeat, kept too
             self.keeper.fold()
@@ -373,6 +384,7 @@ def assemble(
         guard=guard,
         contract_results=contract_results,
         legacy_quiet_days=settings.legacy_quiet_days,
+        webhooks=tuple(settings.webhooks),
     )
     runtime.sandbox = runtime.service.sandbox = sandbox
     if shadow is not None:
@@ -390,6 +402,7 @@ def assemble(
         progress=runtime.progress,
         shadow_findings=runtime.shadow_findings,
         service_openapi=lambda: service_openapi(legacy, migrated, inventory),
+        extra_metrics=(runtime.rollout_metrics,),
     )
     tries = Tries()  # wrong credentials per client, on the API and the login form alike
     admin.mount(

@@ -81,6 +81,10 @@ def check_admin_prefix(admin_prefix: str) -> bool:
     return True
 
 
+# A webhook: an http(s) URL, or json:URL / slack:URL (strangler.rollout.notify.Webhook).
+_WEBHOOK = re.compile(r"(?:(?:json|slack):)?https?://\S+")
+
+
 def _spec(value: str | None) -> bool:
     """MODULE:ATTR, or none (create_gateway is given its apps themselves)."""
     module, _, attr = (value or "").partition(":")
@@ -330,6 +334,12 @@ class Settings:
     )
     guard_min_requests: int = setting(
         20, "...with at least this many migrated requests", **_at_least(1)
+    )
+    webhooks: list[str] = setting(
+        [],
+        "URLs told of rollout steps, guard actions, flag changes",
+        valid=lambda urls: all(_WEBHOOK.fullmatch(url) for url in urls),
+        give="a list of http(s) URLs (a JSON body each), slack:URL for a Slack-compatible body",
     )
     dashboard_hosts: list[str] = setting(
         list(LOOPBACK),

@@ -131,6 +131,10 @@ ENVIRONMENT = {
     "guard_max_error_rate": ("12.5", 12.5),
     "guard_window": ("30", 30.0),
     "guard_min_requests": ("5", 5),
+    "webhooks": (
+        "https://a.example/h, slack:https://b.example/s",
+        ["https://a.example/h", "slack:https://b.example/s"],
+    ),
     "dashboard_hosts": ('["admin.example.com"]', ["admin.example.com"]),
 }
 
@@ -243,6 +247,7 @@ BAD = {
     "guard_max_error_rate": (150, "guard_max_error_rate = 150: give 0 to 100 (%)"),
     "guard_window": (0.5, "guard_window = 0.5: give at least 1 (seconds)"),
     "guard_min_requests": (0, "guard_min_requests = 0: give at least 1"),
+    "webhooks": (["teams:x"], "webhooks = ['teams:x']: give a list of http(s) URLs"),
     "dashboard_hosts": ([""], "dashboard_hosts = ['']: give a list of host names"),
 }
 

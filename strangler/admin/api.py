@@ -33,13 +33,14 @@ import concurrent.futures
 import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from prometheus_client.registry import Collector
 from pydantic import BaseModel, ConfigDict, Field
 
 from strangler.admin.errors import AdminForbidden, AdminUnauthorized
@@ -151,6 +152,7 @@ def build_admin_app(
     progress: Callable[[], Progress],
     shadow_findings: Callable[[], dict[str, Any]],
     service_openapi: Callable[[], dict[str, Any]] | None = None,
+    extra_metrics: Sequence[Collector] = (),
 ) -> FastAPI:
     """The admin API (see the module docstring) over the gateway's parts; strangler.assembly
     builds them, and mounts the dashboard under /ui."""
@@ -377,7 +379,7 @@ def build_admin_app(
                 status_code=404,
             )
         metrics.sync(watcher, shadow)  # this worker's slower figures, exact now
-        body, content_type = render(metrics, flags_collector)
+        body, content_type = render(metrics, flags_collector, *extra_metrics)
         return Response(body, media_type=content_type)
 
     if metrics_public:

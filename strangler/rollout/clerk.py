@@ -1,0 +1,85 @@
+"""The clerk: in every gateway worker, a thread that once a second tells what happened (the
+events of strangler.rollout.events: counted in the metrics, posted to the webhooks) and applies
+the flag changes scheduled for now (strangler.flags.schedule). Each job runs under a lease in the
+store, so one worker of the fleet does it; the events' cursor is kept in the store too, so a
+worker that takes the lease over goes on where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from strangler.flags.errors import FlagStoreError
+from strangler.flags.service import FlagService
+from strangler.rollout.events import Cursor, EventCounter, EventFollower
+from strangler.rollout.notify import Notifier
+from strangler.serving.ticker import Ticker
+
+log = logging.getLogger("strangler.rollout")
+
+TICK = 1.0  # seconds between looks
+LEASE = 5.0  # seconds a lease lasts unless renewed (it is, every tick)
+EVENTS_LEASE = "events"
+CURSOR_KIND = "events-cursor"  # published under CURSOR_OWNER: where the fleet's telling is
+CURSOR_OWNER = "strangler-events"
+CURSOR_KEPT = 600.0  # seconds between writes of an unchanged cursor (the store forgets in 3600)
+
+
+class Clerk:
+    """Tells every event once in the fleet, and applies scheduled changes (see the module)."""
+
+    def __init__(
+        self,
+        flags: FlagService,
+        worker: str,
+        *,
+        notifier: Notifier | None = None,
+        counter: EventCounter | None = None,
+    ) -> None:
+        self.flags = flags
+        self.store = flags.store
+        self.worker = worker
+        self.notifier = notifier
+        self.counter = counter or EventCounter()
+        self.follower: EventFollower | None = None  # while this worker holds the lease
+        self._cursor_saved = ("", 0.0)
+        self._ticker = Ticker("strangler-clerk", TICK, self.tick)
+
+    def start(self) -> None:
+        if self.notifier is not None:
+            self.notifier.start()
+        self._ticker.start()
+
+    def stop(self) -> None:
+        self._ticker.stop()
+        if self.notifier is not None:
+            self.notifier.stop()
+
+    def tick(self, now: float | None = None) -> None:
+        """One look; never raises (a store fault is logged, and the next tick tries again)."""
+        at = now if now is not None else time.time()
+        try:
+            self._tell(at)
+        except FlagStoreError as exc:
+            log.warning("events not followed this second: %s", exc)
+        except Exception:
+            log.exception("events not followed this second")
+
+    def _tell(self, now: float) -> None:
+        if not self.store.lease(EVENTS_LEASE, self.worker, LEASE):
+            self.follower = None  # another worker tells; take its cursor when this one takes over
+            return
+        if self.follower is None:
+            kept = self.store.published(CURSOR_KIND, 3600).get(CURSOR_OWNER)
+            self.follower = EventFollower(self.store, Cursor.from_json(kept) if kept else None)
+        for event in self.follower.poll():
+            self.counter.count(event)
+            if self.notifier is not None and not event.quiet:
+                self.notifier.send(event)
+        cursor = self.follower.cursor
+        if cursor is not None:
+            text = cursor.to_json()
+            if text != self._cursor_saved[0] or now - self._cursor_saved[1] > CURSOR_KEPT:
+                self.store.publish(CURSOR_OWNER, CURSOR_KIND, text)
+                self._cursor_saved = (text, now)
