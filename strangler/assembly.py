@@ -328,7 +328,7 @@ def create_gateway(
         given,
         credentials=credentials,
         store=store,
-        shadow=shadow if shadow is not None else ShadowTap(),
+        shadow=shadow if shadow is not None else ShadowTap(base=comparison_rules(given)),
         contract_results=Path(contract_results) if contract_results else None,
         shed=shed,
     )
@@ -538,14 +538,24 @@ def from_environment() -> Gateway:
     return gateway
 
 
+def comparison_rules(settings: Settings) -> Rules:
+    """The rules the contract run and shadowing both start from: every answer header compared
+    but the `volatile_headers` and the gateway's own (its backend mark, its request id, which
+    differ between two answers by design)."""
+    own = (settings.backend_header or "", settings.request_id_header or "")
+    ignored = [name.lower() for name in (*settings.volatile_headers, *own) if name]
+    return Rules(ignore_headers=tuple(dict.fromkeys(ignored)))
+
+
 def shadow_tap(settings: Settings) -> ShadowTap:
     """The shadow tap, comparing by the corpus's rules per endpoint and the ledger. A corpus or
     ledger that cannot be read costs only those (logged): the gateway serves regardless."""
+    base = comparison_rules(settings)
     rules: dict[str, Rules] = {}
     ledger = None
     try:
         if settings.contracts_path.is_dir():
-            files = load_corpus(corpus_files(settings.contracts_path, settings.ledger_path))
+            files = load_corpus(corpus_files(settings.contracts_path, settings.ledger_path), base)
             rules = {file.endpoint: file.rules for file in files if file.endpoint}
         if settings.ledger_path.is_file():
             ledger = load_ledger(settings.ledger_path)
@@ -558,4 +568,6 @@ def shadow_tap(settings: Settings) -> ShadowTap:
         max_body=settings.shadow_max_body,
         max_cpu=settings.shadow_max_cpu,
     )
-    return ShadowTap(rules, ledger, limits, settings.shadow_redact, settings.shadow_never_noise)
+    return ShadowTap(
+        rules, ledger, limits, settings.shadow_redact, settings.shadow_never_noise, base=base
+    )

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from strangler.comparison import jsonpath
+from strangler.comparison.cases import VOLATILE_HEADERS
 from strangler.errors import ConfigError
 from strangler.routing.sticky import parse_sticky
 from strangler.serving.limits import Limits
@@ -217,6 +218,12 @@ class Settings:
     )
     fuzz_examples: int = setting(300, "generated requests per endpoint", **_at_least(1))
     fuzz_seed: int = setting(0, "the same seed fuzzes the same requests")
+    volatile_headers: list[str] = setting(
+        list(VOLATILE_HEADERS),
+        "answer headers never compared (+ the gateway's own)",
+        valid=lambda names: all(_TOKEN.fullmatch(name) for name in names),
+        give="a list of header names, e.g. ['date', 'server', 'etag']",
+    )
     # Limits (strangler.serving.limits): sizes, times and counts, with their safe defaults.
     max_header_bytes: int = setting(
         Limits.max_header_bytes, "request line and headers, bytes: past it, 431", **_POSITIVE

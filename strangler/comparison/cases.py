@@ -27,6 +27,28 @@ class _Missing:
 MISSING: Final = _Missing()  # a request without a JSON body (a JSON `null` body is None)
 
 BodyMode = Literal["auto", "json", "bytes", "exact"]
+ALL: Final = "all"  # `headers: all`: every response header is compared but the ignored ones
+# Response headers no client can rely on being the same from two servers: the clock, the
+# server's name and the framing (the body's bytes are compared; how they were framed is the
+# server's business). The gateway adds its own (its backend mark and request id) from its
+# settings; `volatile_headers` replaces this list gateway-wide.
+VOLATILE_HEADERS: Final = (
+    "date",
+    "server",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+)
+# Headers whose value is a comma-separated list in which order and repeats carry no meaning.
+LIST_HEADERS: Final = (
+    "allow",
+    "vary",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-expose-headers",
+    "cache-control",
+)
 JSON_TYPES: Final = ("string", "number", "integer", "boolean", "null", "object", "array")
 
 
@@ -70,8 +92,13 @@ class Step:
 class Rules:
     """How two answers are compared (see compare.py for the pipeline that applies them).
 
-    headers: the response headers compared (names, any case); `header_lists` among them are
-        compared as sets of comma-separated items (`Allow: GET, HEAD` equals `Allow: HEAD, GET`).
+    headers: "all" (the default): every response header but the `ignore_headers`; or a list of
+        the names compared (any case). A header one side sends and the other does not is a
+        difference at `header:NAME`. Set-Cookie is left to `cookie_attributes` unless named.
+    ignore_headers: names never compared, even when `headers` names them: VOLATILE_HEADERS, then
+        the gateway's own (its backend mark, its request id), then what the corpus adds.
+    header_lists: headers compared as sets of comma-separated items (`Allow: GET, HEAD` equals
+        `Allow: HEAD, GET`; Vary, CORS lists and Cache-Control directives alike).
     cookie_attributes: each cookie an answer sets is compared by name and attributes (HttpOnly,
         Secure, Path, SameSite, deletion...), not by value, at `set-cookie:NAME`.
     ignore: JSON paths removed from both bodies before comparing.
@@ -87,8 +114,9 @@ class Rules:
         spacing, the trailing newline: for clients that parse by hand or compare checksums).
     """
 
-    headers: tuple[str, ...] = ("content-type", "location")
-    header_lists: tuple[str, ...] = ("allow", "vary")
+    headers: Literal["all"] | tuple[str, ...] = ALL
+    ignore_headers: tuple[str, ...] = VOLATILE_HEADERS
+    header_lists: tuple[str, ...] = LIST_HEADERS
     ignore: tuple[str, ...] = ()
     types: Mapping[str, str] = dataclasses.field(default_factory=dict)
     patterns: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -99,11 +127,14 @@ class Rules:
     def merged(self, override: Mapping[str, Any]) -> Rules:
         """These rules with a case's or file's `compare:` block applied.
 
-        `headers`, `header_lists`, `tolerance` and `body` replace; `ignore`, `types` and `patterns`
-        add to what is already there.
+        `headers`, `header_lists`, `tolerance` and `body` replace; `ignore`, `ignore_headers`,
+        `types` and `patterns` add to what is already there.
         """
+        headers = override.get("headers", self.headers)
+        ignored = (*self.ignore_headers, *(h.lower() for h in override.get("ignore_headers", ())))
         return Rules(
-            headers=tuple(h.lower() for h in override.get("headers", self.headers)),
+            headers=ALL if headers == ALL else tuple(h.lower() for h in headers),
+            ignore_headers=tuple(dict.fromkeys(ignored)),
             header_lists=tuple(h.lower() for h in override.get("header_lists", self.header_lists)),
             ignore=(*self.ignore, *override.get("ignore", ())),
             types={**self.types, **override.get("types", {})},
@@ -149,7 +180,11 @@ def check_rules(block: Mapping[str, Any]) -> None:
     unknown = sorted(set(block) - known)
     if unknown:
         raise ValueError(f"unknown compare rule(s) {unknown}; known: {sorted(known)}")
-    for name in ("headers", "header_lists", "ignore"):
+    if block.get("headers") == ALL:
+        block = {k: v for k, v in block.items() if k != "headers"}
+    elif not isinstance(block.get("headers", []), list):
+        raise ValueError("compare.headers must be all or a list of header names")
+    for name in ("headers", "ignore_headers", "header_lists", "ignore"):
         value = block.get(name, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValueError(f"compare.{name} must be a list of strings")

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from strangler.comparison import jsonpath
-from strangler.comparison.cases import Rules, answer_part
+from strangler.comparison.cases import ALL, Rules, answer_part
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,8 +145,15 @@ def _named(rules: Rules, kind: str) -> set[str]:
 
 
 def keep_headers(current: View, rules: Rules) -> View:
-    """Keeps only the headers the rules compare (those named by `types`/`patterns` too)."""
-    wanted = {name.lower() for name in rules.headers} | _named(rules, "header")
+    """Keeps the headers the rules compare: every one (`headers: all`) but Set-Cookie (the
+    cookie rules' business) and the `ignore_headers`, or only those `headers` names; those
+    named by `types`/`patterns` in any case."""
+    ignored = set(rules.ignore_headers)
+    if rules.headers == ALL:
+        kept = {k for k in current.headers if k != "set-cookie" and k not in ignored}
+    else:
+        kept = {name.lower() for name in rules.headers} - ignored
+    wanted = kept | _named(rules, "header")
     return dataclasses.replace(
         current, headers={k: v for k, v in current.headers.items() if k in wanted}
     )
@@ -164,10 +171,11 @@ def keep_cookies(current: View, rules: Rules) -> View:
 
 
 def unorder_header_lists(current: View, rules: Rules) -> View:
-    """Sorts the items of list headers (`Allow`), whose order carries no meaning."""
+    """Sorts the items of list headers (`Allow`, `Vary`, `Cache-Control`), whose order and
+    repeats carry no meaning (`Vary: Origin, Origin` is `Vary: Origin`)."""
     lists = {name.lower() for name in rules.header_lists}
     headers = {
-        k: ", ".join(sorted(item.strip() for item in v.split(",")))
+        k: ", ".join(sorted({item.strip() for item in v.split(",")} - {""}))
         if k in lists and isinstance(v, str)
         else v
         for k, v in current.headers.items()

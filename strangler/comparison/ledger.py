@@ -16,8 +16,10 @@
         why: "Redirect pages differ in wording; clients follow the Location."
 
 A difference that an entry covers is *declared*: reported, with the entry, but it does not fail
-the run. An undeclared one fails. An entry that covered nothing although its cases ran is
-*stale*: the difference is gone, so the entry should go too. Only a whole run judges staleness.
+the run. An undeclared one fails. An entry that declared nothing in a whole run is *stale*,
+whatever it is scoped by (`case:`, `endpoint:`, `request:`): the difference is gone, or the
+cases, endpoint or requests it names are, so the entry should go too. Only a whole run (the
+canonical one: see strangler.comparison.saved) judges staleness; a part of the corpus cannot.
 """
 
 from __future__ import annotations
@@ -103,20 +105,12 @@ class Entry:
 
 
 class Ledger:
-    """The loaded entries, counting which ones were used and which ones applied to a case run."""
+    """The loaded entries, counting which ones declared a difference."""
 
     def __init__(self, entries: Iterable[Entry] = (), path: Path | None = None) -> None:
         self.entries = list(entries)
         self.path = path
         self._used: set[int] = set()
-        self._applicable: set[int] = set()
-
-    def ran(self, case: str, endpoints: Iterable[str | None]) -> None:
-        """Notes that a case ran, so entries about it can be judged stale."""
-        endpoints = list(endpoints)
-        for index, entry in enumerate(self.entries):
-            if entry.applies_to(case, endpoints):
-                self._applicable.add(index)
 
     def declare(
         self,
@@ -136,8 +130,8 @@ class Ledger:
         return None
 
     def stale(self) -> list[Entry]:
-        """Entries whose cases ran but which covered no difference."""
-        return [e for i, e in enumerate(self.entries) if i in self._applicable - self._used]
+        """Entries that declared no difference (meaningful after a whole run only)."""
+        return [e for i, e in enumerate(self.entries) if i not in self._used]
 
 
 def load_ledger(path: Path | None) -> Ledger:

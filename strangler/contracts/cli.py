@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from strangler.assembly import comparison_rules
 from strangler.comparison.cases import Request
 from strangler.comparison.corpus import CorpusFile, corpus_files, load_corpus
 from strangler.comparison.ledger import load_ledger
@@ -112,7 +113,7 @@ def run(
             settings.path(settings.ledger) if settings.ledger else folder / "ledger.yaml"
         )
         the_ledger = load_ledger(ledger_path)
-        files = load_corpus(corpus_files(folder, ledger_path))
+        files = load_corpus(corpus_files(folder, ledger_path), comparison_rules(settings))
         if url and via == "flags":
             raise ConfigError(
                 "--via flags rewrites the flag table, which a live gateway's operators own;"

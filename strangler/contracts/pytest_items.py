@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from strangler.assembly import comparison_rules
 from strangler.comparison.cases import Case
 from strangler.comparison.corpus import CorpusFile, load_file
 from strangler.comparison.ledger import load_ledger
@@ -82,7 +83,7 @@ class ContractFile(pytest.File):
     """A corpus file: its cases, then its endpoint's fuzzing."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        corpus = load_file(self.path)
+        corpus = load_file(self.path, comparison_rules(_settings(self.path)))
         for case in corpus.cases:
             yield ContractItem.from_parent(self, name=case.name, case=case)
         if corpus.endpoint and corpus.fuzz.enabled:

@@ -302,6 +302,8 @@ async def in_process(
         "memory:",
         admin_token=token,
         backend_header=_MARK,
+        # The request ids production answers with: comparison_rules leaves that header out.
+        request_id_header=settings.request_id_header,
         legacy_threads=settings.legacy_threads,
         # The engines covered here, and their rollback proved, before the first case.
         sandbox_databases=settings.sandbox_databases,

@@ -123,8 +123,10 @@ class ShadowTap:
         limits: ShadowLimits = ShadowLimits(),
         redact: Iterable[str] = DEFAULT_NAMES,
         never_noise: Iterable[str] = (),
+        base: Rules = Rules(),
     ) -> None:
         self.rules = dict(rules or {})
+        self.base = base  # an endpoint without a corpus file: the gateway-wide rules
         self.ledger = ledger
         self.limits = limits
         self.redactor = Redactor(redact)
@@ -376,7 +378,7 @@ class ShadowTap:
         return capture
 
     def _rules(self, key: str) -> Rules:
-        return self.rules.get(key) or Rules()
+        return self.rules.get(key) or self.base
 
     def _declared(
         self, job: _Job, difference: Difference, legacy: Answer, migrated: Answer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from strangler.comparison.cases import Rules
@@ -26,10 +27,88 @@ def answer(body: bytes = b"{}", status: int = 200, **headers: str) -> Answer:
     return Answer(status, tuple((k.replace("_", "-"), v) for k, v in headers.items()), body)
 
 
-def test_keep_headers_keeps_only_the_compared_ones() -> None:
-    """Headers the rules do not name (Date, Server) are not compared."""
-    current = view(answer(content_type="application/json", date="now"))
-    assert keep_headers(current, Rules()).headers == {"content-type": "application/json"}
+def test_keep_headers_keeps_every_header_but_the_volatile_ones() -> None:
+    """By default every header is compared except Date, Server and the framing (#24)."""
+    current = view(
+        answer(
+            content_type="application/json",
+            access_control_allow_origin="*",
+            date="now",
+            server="uvicorn",
+            content_length="2",
+            transfer_encoding="chunked",
+            connection="close",
+        )
+    )
+    assert keep_headers(current, Rules()).headers == {
+        "content-type": "application/json",
+        "access-control-allow-origin": "*",
+    }
+
+
+def test_keep_headers_keeps_only_the_named_ones_when_the_rules_name_them() -> None:
+    """`headers: [names]` compares those headers alone, as before #24."""
+    current = view(answer(content_type="application/json", cache_control="no-store"))
+    named = Rules().merged({"headers": ["Content-Type"]})
+    assert keep_headers(current, named).headers == {"content-type": "application/json"}
+
+
+def test_ignore_headers_add_to_the_volatile_ones() -> None:
+    """`ignore_headers` leaves more headers out, on top of the volatile ones, any case."""
+    rules = Rules().merged({"ignore_headers": ["ETag"]})
+    current = view(answer(etag='"1"', date="now", vary="Origin"))
+    assert keep_headers(current, rules).headers == {"vary": "Origin"}
+    assert keep_headers(current, rules.merged({"headers": "all"})).headers == {"vary": "Origin"}
+
+
+def test_set_cookie_is_left_to_the_cookie_rules() -> None:
+    """Every header is compared, but a Set-Cookie line only by the cookie rules (no value)."""
+    ours = with_cookies("session=abc; HttpOnly; Path=/")
+    theirs = with_cookies("session=xyz; Path=/; HttpOnly")
+    assert compare(ours, theirs, Rules()) == []
+
+
+def test_a_header_on_one_side_only_is_a_difference_named_by_it() -> None:
+    """A port that forgets Access-Control-Allow-Origin differs at that header (#24)."""
+    legacy = answer(access_control_allow_origin="https://app.example", vary="Origin")
+    migrated = answer()
+    found = [(d.where, d.legacy, d.migrated) for d in compare(legacy, migrated, Rules())]
+    assert found == [
+        ("header:access-control-allow-origin", "https://app.example", ABSENT),
+        ("header:vary", "Origin", ABSENT),
+    ]
+
+
+def test_a_header_only_the_port_sends_is_a_difference() -> None:
+    """A Cache-Control legacy never sent is a difference (a cache would keep the answer)."""
+    found = compare(answer(), answer(cache_control="max-age=3600"), Rules())
+    assert [(d.where, d.legacy, d.migrated) for d in found] == [
+        ("header:cache-control", ABSENT, "max-age=3600")
+    ]
+
+
+def test_list_headers_are_compared_as_sets() -> None:
+    """Vary, Allow, CORS lists and Cache-Control directives: order and repeats carry no
+    meaning; a missing item still differs."""
+    legacy = answer(
+        vary="Origin, Accept-Encoding",
+        allow="GET, HEAD, OPTIONS",
+        access_control_allow_methods="GET, POST",
+        access_control_allow_headers="Authorization, Content-Type",
+        access_control_expose_headers="ETag, Link",
+        cache_control="no-cache, max-age=0",
+    )
+    reordered = answer(
+        vary="Accept-Encoding, Origin, Origin",
+        allow="OPTIONS,HEAD,GET",
+        access_control_allow_methods="POST, GET",
+        access_control_allow_headers="Content-Type, Authorization",
+        access_control_expose_headers="Link, ETag",
+        cache_control="max-age=0, no-cache",
+    )
+    assert compare(legacy, reordered, Rules()) == []
+    fewer = dataclasses.replace(reordered, headers=(("vary", "Accept-Encoding"),))
+    assert "header:vary" in [d.where for d in compare(legacy, fewer, Rules())]
 
 
 def test_unorder_header_lists_sorts_allow() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from strangler.comparison.cases import MISSING
+from strangler.comparison.cases import MISSING, Rules
 from strangler.comparison.corpus import corpus_files, load_corpus, load_file
 from strangler.comparison.errors import CorpusError
 
@@ -69,6 +69,8 @@ def test_a_file_becomes_cases_with_before_steps_defaults_and_rules(tmp_path: Pat
         ("cases: [{name: a, json: 1, body: x}]", "case 'a': give one body, not json and body"),
         ("cases: [{name: a, compare: {ignore: [a]}}]", "must start with '\\$'"),
         ("cases: [{name: a, compare: {types: {$.a: text}}}]", "'text' is not one of"),
+        ("cases: [{name: a, compare: {headers: some}}]", "compare.headers must be all or a list"),
+        ("cases: [{name: a, compare: {ignore_headers: etag}}]", "compare.ignore_headers must be"),
         ("cases: [{name: a, steps: [{repeat: 0}]}]", "steps\\[0\\]: `repeat:` must be"),
         ("cases: [{name: a, capture: {t: token}}]", "must start with '\\$'"),
         ("endpoint: /x\ncases: [{name: a}]", "must be 'METHOD /path'"),
@@ -82,6 +84,33 @@ def test_mistakes_are_refused_naming_file_and_case(tmp_path: Path, text: str, me
     with pytest.raises(CorpusError, match=message) as raised:
         load_file(path)
     assert str(path) in str(raised.value)
+
+
+HEADER_PRESETS = """
+compare: {headers: [content-type, vary], ignore_headers: [etag]}
+cases:
+  - name: named
+  - name: every-header
+    compare: {headers: all, ignore_headers: [X-Trace]}
+"""
+
+
+def test_header_presets_choose_and_ignore_headers_per_file_and_case(tmp_path: Path) -> None:
+    """`headers: all | [names]` replaces the file's choice; `ignore_headers` adds to the
+    volatile headers the run starts from (#24)."""
+    base = Rules(ignore_headers=("date", "x-request-id"))
+    named, every = load_file(write(tmp_path, HEADER_PRESETS), base).cases
+    assert named.rules.headers == ("content-type", "vary")
+    assert named.rules.ignore_headers == ("date", "x-request-id", "etag")
+    assert every.rules.headers == "all"
+    assert every.rules.ignore_headers == ("date", "x-request-id", "etag", "x-trace")
+
+
+def test_every_header_is_compared_unless_the_corpus_says_otherwise(tmp_path: Path) -> None:
+    """A file without header rules compares every header but the volatile ones (#24)."""
+    (case,) = load_file(write(tmp_path, "cases: [{name: a}]")).cases
+    assert case.rules.headers == "all"
+    assert {"date", "server", "content-length"} <= set(case.rules.ignore_headers)
 
 
 def test_case_names_are_unique_across_the_corpus(tmp_path: Path) -> None:

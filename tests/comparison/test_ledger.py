@@ -22,17 +22,19 @@ def test_an_entry_covers_by_case_glob_endpoint_and_where() -> None:
     assert not by_endpoint.covers("anything", ["GET /other"], "header:server")
 
 
-def test_stale_entries_are_those_whose_cases_ran_without_the_difference() -> None:
-    """An entry is stale only if a case it is about ran and it covered nothing."""
+def test_every_kind_of_entry_that_declared_nothing_is_stale() -> None:
+    """An entry scoped by case, endpoint or request that declared nothing is stale, whether or
+    not anything it names was run: `request: GET /api/profiles/%2F` with no such request in
+    the run is as stale as a case entry whose case passes (#24)."""
     used = Entry(why="a", case="one")
-    stale = Entry(why="b", case="two", where="header:server")
-    not_run = Entry(why="c", case="three")
-    ledger = Ledger([used, stale, not_run])
-    for case in ("one", "two"):
-        ledger.ran(case, [None])
+    by_case = Entry(why="b", case="two", where="header:server")
+    case_gone = Entry(why="c", case="three")
+    endpoint_gone = Entry(why="d", endpoint="GET /fax")
+    request_gone = Entry(why="e", request="GET /api/profiles/%2F")
+    ledger = Ledger([used, by_case, case_gone, endpoint_gone, request_gone])
     assert ledger.declare("one", [None], "status") is used
     assert ledger.declare("two", [None], "status") is None
-    assert ledger.stale() == [stale]
+    assert ledger.stale() == [by_case, case_gone, endpoint_gone, request_gone]
 
 
 def test_load_ledger_reads_entries_with_their_lines(tmp_path: Path) -> None:
