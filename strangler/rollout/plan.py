@@ -75,9 +75,14 @@ class Plan:
     def check(self) -> None:
         if not self.steps:
             raise InvalidPlan("give at least one step, e.g. --steps 1,5,25,50,100")
-        for step in self.steps:
+        for index, step in enumerate(self.steps):
+            if step == 0 and index == 0:
+                continue  # the shadow step: no client moved, judged on shadow comparisons
             if not (math.isfinite(step) and 0 < step <= 100):
-                raise InvalidPlan(f"step {step:g}: steps are percentages above 0, up to 100")
+                raise InvalidPlan(
+                    f"step {step:g}: steps are percentages above 0, up to 100"
+                    " (0 only first: the shadow step)"
+                )
             if round(step, 2) != step:  # a flag's percentage has 0.01 % steps
                 raise InvalidPlan(f"step {step:g}: give percentages in steps of 0.01")
         if any(b <= a for a, b in zip(self.steps, self.steps[1:], strict=False)):
@@ -95,8 +100,11 @@ class Plan:
                 )
 
     def flag(self, step: int) -> Flag:
-        """The flag of step `step`: a canary, or `migrated` at 100 %."""
+        """The flag of step `step`: a canary, `migrated` at 100 %, `legacy` at the shadow step
+        (0 %: legacy serves; the endpoint's shadow share sends the port its copies)."""
         percentage = self.steps[step]
+        if percentage == 0:
+            return Flag(Mode.LEGACY)
         return Flag(Mode.MIGRATED, 100.0) if percentage >= 100 else Flag(Mode.CANARY, percentage)
 
     def describe(self) -> str:
@@ -184,6 +192,14 @@ class Rollout:
             events=list(data.get("events", [])),
             revision=revision,
         )
+
+
+def with_shadow_step(steps: tuple[float, ...], shadowed: bool) -> tuple[float, ...]:
+    """The steps with the shadow step (0) first when the endpoint is shadowed: the port is
+    judged on its shadow comparisons before any client is moved to it."""
+    if shadowed and steps and steps[0] != 0:
+        return (0.0, *steps)
+    return steps
 
 
 def parse_steps(text: str) -> tuple[float, ...]:

@@ -23,7 +23,7 @@ from strangler.metrics.figures import window as window_of
 from strangler.metrics.fleet import Fleet, FleetReader, shadow_since
 from strangler.rollout.errors import InvalidPlan, NoRollout, RolloutError
 from strangler.rollout.judge import Window, judge
-from strangler.rollout.plan import Criteria, Plan, Rollout, State, duration_text
+from strangler.rollout.plan import Criteria, Plan, Rollout, State, duration_text, with_shadow_step
 from strangler.types import Backend, Mode
 
 log = logging.getLogger("strangler.rollout")
@@ -125,6 +125,9 @@ class RolloutService:
         Refused (RolloutError) if that step sends less to migrated than the flag does now,
         unless `from_start`: a rollout never cuts traffic back without being told to."""
         endpoint = self.flags.endpoint(key)
+        flag = self.store.snapshot().flags.get(endpoint.key)
+        shadowed = flag is not None and flag.mode is Mode.LEGACY and flag.shadow > 0
+        steps = with_shadow_step(steps, shadowed)  # judged on shadowing before clients move
         plan = Plan(endpoint.key, steps, interval, min_requests, criteria, approve_at)
         try:
             plan.check()

@@ -7,11 +7,8 @@ import bisect
 import pytest
 
 from strangler.metrics.figures import BUCKETS, Tally
-from strangler.rollout.judge import P99_NOISE, Action, Window, judge
-from strangler.rollout.plan import (
-    Criteria,
-    Plan,
-)
+from strangler.rollout.judge import P99_NOISE, Action, Health, Window, judge, slower_than
+from strangler.rollout.plan import Criteria, Plan
 
 STEPS = (1.0, 5.0, 25.0, 50.0, 100.0)
 LAST = len(STEPS) - 1
@@ -39,7 +36,7 @@ HEALTHY_LEGACY = requests(200, at=0.002, errors=1)  # 0.5 % 5xx, p99 2.485 ms
 
 
 def test_healthy_step_due_is_promoted() -> None:
-    """Enough migrated requests, no breach, interval over: promote."""
+    """Enough migrated requests, nothing over a max, interval over: promote."""
     window = Window(requests(100, at=0.002, errors=1), HEALTHY_LEGACY)
     verdict = judge(plan(), 1, window, None, due=True)
     assert verdict.action is Action.PROMOTE
@@ -63,78 +60,99 @@ def test_healthy_step_not_due_waits() -> None:
     assert verdict.reference == HEALTHY_LEGACY
 
 
-def test_error_delta_at_the_limit_is_no_breach() -> None:
-    """Exactly max_error_delta points more 5xx than legacy is still healthy."""
+def test_error_delta_at_the_limit_is_within() -> None:
+    """Exactly max_error_delta points more 5xx than legacy is still within."""
     window = Window(requests(100, at=0.002, errors=1), requests(100, at=0.002))
     verdict = judge(plan(), 0, window, None, due=True)
     assert verdict.action is Action.PROMOTE
     assert "+1.00 pt" in verdict.figures
 
 
-# --- rollbacks ----------------------------------------------------------------------------------
+# --- statistics: no rollback on chance (#25) ---------------------------------------------------
 
 
 @pytest.mark.parametrize("due", [True, False])
-def test_error_breach_with_enough_requests_rolls_back(due: bool) -> None:
-    """100 requests at 2 ms, 3 of them 5xx, vs legacy's 0.5 %: +2.5 pt breaches at once."""
-    window = Window(requests(100, at=0.002, errors=3), HEALTHY_LEGACY)
-    verdict = judge(plan(), 2, window, None, due=due)
-    assert verdict.action is Action.ROLLBACK
-    assert verdict.breaches == ("5xx rate",)
-    assert verdict.reference == HEALTHY_LEGACY
-    assert verdict.figures == (
-        "migrated 100 requests, 5xx 3.00% vs legacy 0.50% (+2.50 pt, max 1 pt);"
-        " p99 2.5 ms vs 2.5 ms (1.00x, max 1.5x)"
-    )
+def test_one_error_in_a_few_requests_is_no_rollback(due: bool) -> None:
+    """#25: 1 of 48 migrated requests 5xx (2.08 %) vs legacy's 1.01 % proves nothing: no
+    rollback, and the reason gives the figures, the bounds and the test's verdict."""
+    window = Window(requests(48, at=0.002, errors=1), requests(198, at=0.002, errors=2))
+    verdict = judge(plan(min_requests=30), 2, window, None, due=due)
+    assert verdict.action is (Action.HOLD if due else Action.WAIT)
+    assert verdict.breaches == ()
+    assert "5xx 2.08% vs legacy 1.01%: +1.07 pt (bounds -" in verdict.figures
+    assert "max 1 pt): over the max, not conclusive" in verdict.figures
+    if due:
+        assert verdict.figures.startswith("inconclusive: 5xx rate over the max")
+
+
+def test_errors_legacy_gives_to_the_same_requests_do_not_count() -> None:
+    """#25: 5xx answers the shadow comparison found legacy giving too are excused: 3 of 100
+    migrated 5xx, all three shared, is 0 own errors against legacy's own 0."""
+    legacy = requests(300, at=0.002, errors=5)
+    shared = Window(requests(100, at=0.002, errors=3), legacy, 400, 0, 3, 5)
+    verdict = judge(plan(), 1, shared, None, due=True)
+    assert verdict.action is Action.PROMOTE
+    assert "(3 also legacy's answer to the same request, not counted)" in verdict.figures
+    assert "+0.00 pt" in verdict.figures
+    unshared = Window(requests(100, at=0.002, errors=3), requests(300, at=0.002))
+    assert judge(plan(), 1, unshared, None, due=True).action is Action.HOLD
 
 
 @pytest.mark.parametrize("due", [True, False])
-def test_certain_error_breach_rolls_back_before_min_requests(due: bool) -> None:
-    """10 requests, 5 of them 5xx: even if the next 90 succeed it is 5 %, so roll back now."""
-    window = Window(requests(10, at=0.002, errors=5), requests(200, at=0.002))
+def test_conclusive_error_breach_rolls_back_before_min_requests(due: bool) -> None:
+    """10 of 30 migrated requests 5xx against legacy's 0 of 2000: conclusive, rolled back at
+    once, whatever min_requests and the interval say."""
+    window = Window(requests(30, at=0.002, errors=10), requests(2000, at=0.002))
     verdict = judge(plan(), 0, window, None, due=due)
     assert verdict.action is Action.ROLLBACK
     assert verdict.breaches == ("5xx rate",)
+    assert ": breached" in verdict.figures
 
 
-@pytest.mark.parametrize(
-    ("errors", "action"),
-    [
-        (1, Action.WAIT),  # 1 of at least 100: +1.00 pt, not above the limit
-        (2, Action.ROLLBACK),  # 2 of at least 100: +2.00 pt whatever comes
-    ],
-)
-def test_certainty_assumes_the_rest_up_to_min_requests_succeed(errors: int, action: Action) -> None:
-    """With 10 of 100 requests counted, the floor is errors / 100 against the limit."""
-    window = Window(requests(10, at=0.002, errors=errors), requests(200, at=0.002))
-    assert judge(plan(), 0, window, None, due=False).action is action
+def test_the_max_is_the_minimum_effect() -> None:
+    """A port conclusively worse than legacy, but by less than max_error_delta, is never rolled
+    back: 0.5 pt more 5xx over 100,000 requests each."""
+    window = Window(
+        requests(100_000, at=0.002, errors=2000), requests(100_000, at=0.002, errors=1500)
+    )
+    verdict = judge(plan(), 1, window, None, due=True)
+    assert verdict.action is Action.PROMOTE
+    assert verdict.findings[0].health is Health.WITHIN
 
 
-def test_certainty_is_judged_against_legacys_rate() -> None:
-    """The floor is compared with legacy's rate: 2 of 100 vs legacy's 1.5 % is not certain."""
-    legacy = requests(200, at=0.002, errors=3)
-    window = Window(requests(10, at=0.002, errors=2), legacy)
-    assert judge(plan(), 0, window, None, due=False).action is Action.WAIT
+def test_every_breach_is_reported() -> None:
+    """Errors, latency and mismatches all conclusively over: all three named."""
+    window = Window(requests(500, at=0.2, errors=100), requests(2000, at=0.002), 500, 100)
+    verdict = judge(plan(max_mismatch_rate=5.0), 1, window, None, due=True)
+    assert verdict.action is Action.ROLLBACK
+    assert verdict.breaches == ("5xx rate", "p99 latency", "shadow mismatches")
 
 
-def test_clear_breach_too_few_and_not_certain_waits_then_holds() -> None:
-    """20 % 5xx on 5 requests breaches, but 1 of 100 could still be healthy: no rollback yet."""
-    window = Window(requests(5, at=0.002, errors=1), requests(200, at=0.002))
-    waiting = judge(plan(), 0, window, None, due=False)
-    assert waiting.action is Action.WAIT
-    assert waiting.breaches == ()
-    held = judge(plan(), 0, window, None, due=True)
-    assert held.action is Action.HOLD
-    assert held.figures.startswith("too few migrated requests (5 of 100); ")
+# --- latency ------------------------------------------------------------------------------------
 
 
-def test_p99_breach_rolls_back() -> None:
-    """p99 248.5 ms vs 2.485 ms: over 1.5x and over the noise."""
-    window = Window(requests(100, at=0.2), requests(200, at=0.002))
+def test_p99_breach_rolls_back_without_waiting_for_a_request_count() -> None:
+    """#25: 50 migrated requests all at 200 ms vs legacy's 2.5 ms p99 is conclusive at once
+    (it used to be held, `not judged under 100 requests`)."""
+    window = Window(requests(50, at=0.2), requests(200, at=0.002))
     verdict = judge(plan(), 1, window, None, due=False)
     assert verdict.action is Action.ROLLBACK
     assert verdict.breaches == ("p99 latency",)
-    assert "p99 248.5 ms vs 2.5 ms (100.00x, max 1.5x)" in verdict.figures
+    assert "p99 248.5 ms vs 2.5 ms (100.00x, max 1.5x): 100.00% of migrated requests" in (
+        verdict.figures
+    )
+
+
+def test_one_slow_request_is_no_latency_breach() -> None:
+    """A cold start: 1 slow request of 60 is their p99 but proves nothing: promoted when due.
+    Of 200 requests, 3 slow ones are over the line (1.5 %) without proof: held."""
+    few = Window(requests(59, at=0.002) + requests(1, at=0.2), requests(200, at=0.002))
+    assert judge(plan(min_requests=50), 1, few, None, due=False).action is Action.WAIT
+    assert judge(plan(min_requests=50), 1, few, None, due=True).action is Action.PROMOTE
+    more = Window(requests(197, at=0.002) + requests(3, at=0.2), requests(200, at=0.002))
+    verdict = judge(plan(min_requests=50), 1, more, None, due=True)
+    assert verdict.action is Action.HOLD
+    assert verdict.figures.startswith("inconclusive: p99 latency over the max")
 
 
 def test_p99_ratio_under_the_noise_is_no_breach() -> None:
@@ -150,26 +168,19 @@ def test_p99_ratio_under_the_noise_is_no_breach() -> None:
     assert verdict.breaches == ()
 
 
-def test_p99_difference_over_the_noise_within_the_ratio_is_no_breach() -> None:
+def test_p99_within_the_ratio_is_no_breach() -> None:
     """497.5 ms vs 248.5 ms is 2x: under a 3x limit it is healthy, however many ms apart."""
     window = Window(requests(100, at=0.3), requests(200, at=0.2))
     assert judge(plan(max_p99_ratio=3.0), 1, window, None, due=True).action is Action.PROMOTE
     assert judge(plan(max_p99_ratio=1.5), 1, window, None, due=True).action is Action.ROLLBACK
 
 
-def test_p99_breach_with_too_few_requests_holds() -> None:
-    """A latency breach is never certain early: too few requests, held when due."""
-    window = Window(requests(50, at=0.2), requests(200, at=0.002))
-    assert judge(plan(), 1, window, None, due=False).action is Action.WAIT
-    assert judge(plan(), 1, window, None, due=True).action is Action.HOLD
-
-
-def test_every_breach_is_reported() -> None:
-    """Errors, latency and mismatches all breached: all three named."""
-    window = Window(requests(100, at=0.2, errors=10), requests(200, at=0.002), 50, 10)
-    verdict = judge(plan(max_mismatch_rate=5.0), 1, window, None, due=True)
-    assert verdict.action is Action.ROLLBACK
-    assert verdict.breaches == ("5xx rate", "p99 latency", "shadow mismatches")
+def test_slower_than_interpolates_within_a_bucket() -> None:
+    """Requests in the 5-10 ms bucket: half of them past 7.5 ms, all past 5 ms, none past 10."""
+    tally = requests(100, at=0.008)
+    assert slower_than(tally, 0.0075) == pytest.approx(50)
+    assert slower_than(tally, 0.005) == pytest.approx(100)
+    assert slower_than(tally, 0.01) == 0
 
 
 # --- shadow comparisons -------------------------------------------------------------------------
@@ -191,13 +202,25 @@ def test_no_shadow_comparisons_do_not_matter_when_not_judged() -> None:
     assert "shadow" not in verdict.figures
 
 
+@pytest.mark.parametrize("due", [True, False])
+def test_conclusive_mismatches_roll_back_early(due: bool) -> None:
+    """#25: 167 of 831 comparisons mismatched against a 1 % max roll back at once, with 39
+    migrated requests (it used to hold: `too few migrated requests (39 of 100)`)."""
+    window = Window(requests(39, at=0.002), HEALTHY_LEGACY, 831, 167)
+    verdict = judge(plan(max_mismatch_rate=1.0), 2, window, None, due=due)
+    assert verdict.action is Action.ROLLBACK
+    assert verdict.breaches == ("shadow mismatches",)
+    assert "shadow mismatches 167 of 831 (20.10%, bounds +" in verdict.figures
+
+
 @pytest.mark.parametrize(
     ("mismatched", "action"),
-    [(0, Action.PROMOTE), (2, Action.PROMOTE), (3, Action.ROLLBACK)],
+    [(0, Action.PROMOTE), (20, Action.PROMOTE), (30, Action.HOLD), (80, Action.ROLLBACK)],
 )
 def test_mismatch_rate_against_its_limit(mismatched: int, action: Action) -> None:
-    """2 of 100 mismatched is at a 2 % limit (healthy); 3 of 100 is over."""
-    window = Window(requests(100, at=0.002), HEALTHY_LEGACY, 100, mismatched)
+    """Of 1000 comparisons against a 2 % max: 2 % is within, 3 % over but not conclusive,
+    8 % conclusively over."""
+    window = Window(requests(100, at=0.002), HEALTHY_LEGACY, 1000, mismatched)
     assert judge(plan(max_mismatch_rate=2.0), 1, window, None, due=True).action is action
 
 
@@ -206,7 +229,40 @@ def test_mismatches_are_reported_but_not_judged_without_a_limit() -> None:
     window = Window(requests(100, at=0.002), HEALTHY_LEGACY, 10, 9)
     verdict = judge(plan(), 1, window, None, due=True)
     assert verdict.action is Action.PROMOTE
-    assert "shadow mismatches 9 of 10 (90.00%)" in verdict.figures
+    assert "shadow mismatches 9 of 10 (90.00%, not judged)" in verdict.figures
+
+
+# --- the shadow step ----------------------------------------------------------------------------
+
+
+def shadow_plan(max_mismatch_rate: float | None = None) -> Plan:
+    criteria = Criteria(1.0, 1.5, max_mismatch_rate)
+    return Plan("POST /predict", (0.0, *STEPS), 60.0, 100, criteria)
+
+
+def test_shadow_step_is_judged_on_comparisons_alone() -> None:
+    """At the shadow step no client is on migrated: 100 clean comparisons promote it."""
+    verdict = judge(shadow_plan(), 0, Window(Tally(), HEALTHY_LEGACY, 100, 0), None, due=True)
+    assert verdict.action is Action.PROMOTE
+    assert (
+        verdict.figures
+        == "shadow mismatches 0 of 100 (0.00%, bounds +0.00..+5.65%, max 1%): within"
+    )
+
+
+def test_shadow_step_holds_without_enough_comparisons() -> None:
+    """Fewer comparisons than min_requests at the shadow step: held, asking if it is shadowed."""
+    verdict = judge(shadow_plan(), 0, Window(Tally(), HEALTHY_LEGACY, 20, 0), None, due=True)
+    assert verdict.action is Action.HOLD
+    assert verdict.figures.startswith("too few shadow comparisons (20 of 100; is the endpoint")
+
+
+def test_shadow_step_takes_the_error_max_when_mismatches_have_none() -> None:
+    """Without max_mismatch_rate the shadow step holds mismatches to max_error_delta (a port
+    answering 5xx where legacy does not mismatches); with one, to that."""
+    window = Window(Tally(), HEALTHY_LEGACY, 200, 20)
+    assert judge(shadow_plan(), 0, window, None, due=False).action is Action.ROLLBACK
+    assert judge(shadow_plan(30.0), 0, window, None, due=True).action is Action.PROMOTE
 
 
 # --- which legacy figures -----------------------------------------------------------------------
@@ -230,8 +286,8 @@ def test_legacy_from_the_window_needs_only_min_requests() -> None:
 
 
 def test_reference_stands_in_when_the_window_has_too_few_legacy_requests() -> None:
-    """10 legacy requests at 50 % 5xx are too few: the 0 % reference judges 3 % a breach."""
-    window = Window(requests(100, at=0.002, errors=3), requests(10, at=0.002, errors=5))
+    """10 legacy requests at 50 % 5xx are too few: the 0 % reference judges 20 % a breach."""
+    window = Window(requests(100, at=0.002, errors=20), requests(10, at=0.002, errors=5))
     verdict = judge(plan(), 4, window, requests(1000, at=0.002), due=True)
     assert verdict.action is Action.ROLLBACK
     assert verdict.breaches == ("5xx rate",)
@@ -257,11 +313,11 @@ def test_healthy_against_the_reference_completes() -> None:
 
 def test_no_legacy_figures_take_zero_errors() -> None:
     """No legacy figures and no reference: legacy is taken as 0 % 5xx."""
-    window = Window(requests(100, at=0.002, errors=2), requests(5, at=0.002))
+    window = Window(requests(100, at=0.002, errors=20), requests(5, at=0.002))
     verdict = judge(plan(), 1, window, None, due=True)
     assert verdict.action is Action.ROLLBACK
     assert verdict.breaches == ("5xx rate",)
-    assert "no legacy figures (0% taken) (+2.00 pt" in verdict.figures
+    assert "vs no legacy figures (0% taken): +20.00 pt" in verdict.figures
 
 
 def test_no_legacy_figures_do_not_judge_p99() -> None:

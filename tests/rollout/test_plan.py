@@ -120,7 +120,7 @@ def test_check_accepts_a_good_plan(good: Plan) -> None:
     ("bad", "message"),
     [
         (Plan("e", (), 60.0, 100), "at least one step"),
-        (Plan("e", (0.0, 100.0), 60.0, 100), "step 0: "),
+        (Plan("e", (5.0, 0.0, 100.0), 60.0, 100), "step 0: "),
         (Plan("e", (-1.0, 100.0), 60.0, 100), "step -1: "),
         (Plan("e", (50.0, 100.5), 60.0, 100), "step 100.5: "),
         (Plan("e", (math.nan, 100.0), 60.0, 100), "step nan: "),
