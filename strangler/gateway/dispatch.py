@@ -158,9 +158,9 @@ class Gateway:
             # The apps never see the admin credential.
             scope = dict(scope, headers=[h for h in scope["headers"] if h[0] not in _OUR_HEADERS])
 
-        shadowed = None
+        shadowed = watched = None  # the endpoint key, if this request is (is not) shadowed
         if self.watcher.snapshot.shadowing and self.shadow is not None and not forced:
-            shadowed = self._shadowed(scope, decision.endpoint)  # its key, if it is shadowed
+            shadowed, watched = self._shadowed(scope, decision.endpoint)
         legacy_scope = scope
         if backend is Backend.MIGRATED:
             app = self.migrated
@@ -186,13 +186,15 @@ class Gateway:
                 return
             self._busy[backend] += 1
             try:
-                if shadowed is None:
+                if shadowed is None and watched is None:
                     await app(scope, receive, reply)
-                else:
+                elif shadowed is not None:
                     migrated_scope = self._for_migrated(legacy_scope, path, root_path)
                     await self._serve_shadowed(
                         shadowed, backend, legacy_scope, migrated_scope, receive, reply
                     )
+                elif watched is not None and self.shadow is not None:  # noted, for races
+                    await self.shadow.serve_unshadowed(watched, app, scope, receive, reply)
             except Exception:
                 if not reply.status:
                     reply.status = 500  # what the server answers for an app that raised
@@ -226,17 +228,20 @@ class Gateway:
             except Exception:
                 log.exception("%r could not count or log a request", observer)
 
-    def _shadowed(self, scope: Scope, key: str | None) -> str | None:
-        """The endpoint key if this request (to the endpoint `key` the routing matched) is to be
-        shadowed (see strangler.shadow)."""
+    def _shadowed(self, scope: Scope, key: str | None) -> tuple[str | None, str | None]:
+        """(the endpoint key, None) if this request (to the endpoint `key` the routing matched)
+        is to be shadowed (see strangler.shadow); (None, the key) if its endpoint has a shadow
+        share but this request is not shadowed; (None, None) otherwise."""
         assert self.shadow is not None
         if key is None:
-            return None
+            return None, None
         endpoint = self.inventory.endpoints.get(key)
         flag = self.watcher.snapshot.flags.get(key)
         if endpoint is None or flag is None or not flag.shadow or len(endpoint.backends) != 2:
-            return None
-        return endpoint.key if self.shadow.wants(endpoint.key, scope["method"], flag) else None
+            return None, None
+        if self.shadow.wants(endpoint.key, scope["method"], flag):
+            return endpoint.key, None
+        return None, endpoint.key
 
     async def _serve_shadowed(
         self,
@@ -254,7 +259,7 @@ class Gateway:
         if backend is Backend.MIGRATED and pool is not None and legacy_busy >= pool.limit:
             # Every legacy thread is taken: a shadow call would take one from a client.
             self.shadow.skipped_busy(key)
-            await self.migrated(migrated_scope, receive, send)
+            await self.shadow.serve_unshadowed(key, self.migrated, migrated_scope, receive, send)
             return
         legacy = (self.legacy, legacy_scope)
         migrated = (self.migrated, migrated_scope)

@@ -2,7 +2,8 @@
 (strangler.assembly) plugs in the objects, and the request path imports none of them.
 
     RequestObserver   told of every answered request (metrics, the request log, and next tracing)
-    Shadow            serves a request from one backend and compares it on the other
+    Shadow            serves a request from one backend and compares it on the other (and
+                      notes the unshadowed requests to the same endpoints, for races)
     Lifecycle         the threads the gateway's lifespan starts and stops (the flag watcher, the
                       rollout conductor, the metrics' sync, the request log's flush)
 
@@ -43,6 +44,15 @@ class Shadow(Protocol):
 
     def skipped_busy(self, key: str) -> None:
         """Counts a request not shadowed because the legacy pool had no thread to spare."""
+        ...
+
+    async def serve_unshadowed(
+        self, key: str, app: ASGIApp, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Serves a request to the endpoint `key`, which has a shadow share, that is not
+        shadowed this time (`wants` said no), noting it while it runs: it may change what a
+        shadowed request on the same path reads between its two calls. Its body is not read.
+        Requests to endpoints without a shadow share never come here, and cost nothing."""
         ...
 
     async def serve(

@@ -17,11 +17,12 @@ shadowed requests alone (`shadow_timeout` bounds it); requests not shadowed pay 
 Unsafe methods are shadowed only where the sandbox covers their effects: a database covered
 and its rollback proved at start (or an endpoint declared free of side effects).
 
-The world can still move between the sandboxed calls and the served one: an identical request
-served meanwhile fills the cache the served call then reads. Such a comparison proves nothing
-either way; when it differs it is counted as `raced`, not as a mismatch. (Identical: method,
-path, query and body, among the shadowed requests; a port that is wrong is wrong on the
-requests nobody raced, too.)
+The world can still move between the sandboxed calls and the served one: a request served
+meanwhile writes what the served call then reads (a favorite counted), or fills its cache. Such
+a comparison proves nothing either way; when it differs it is counted as `raced`, not as a
+mismatch. The gateway notes every request it serves to an endpoint with a shadow share,
+shadowed or not (`serve_unshadowed`), and strangler.shadow.races says which ones race which (a
+port that is wrong is wrong on the requests nobody raced, too).
 
 Shadow calls at once are bounded (past `concurrency`, a request is served unshadowed, counted
 as busy), the comparison queue is bounded (full: dropped, counted), and a few tasks work it.
@@ -59,6 +60,7 @@ from strangler.sandbox.context import OutboundCall, Sandbox, recording
 from strangler.sandbox.setup import SandboxStatus
 from strangler.serving.cpu import CPUGauge
 from strangler.shadow.exchange import Capture, Unreplayable, call, read_body, replay
+from strangler.shadow.races import Races, Served, Window
 from strangler.shadow.record import EndpointRecord, Mismatch, any_index, corpus_files
 from strangler.shadow.redact import DEFAULT_NAMES, Redactor, SeenRequest
 from strangler.types import ASGIApp, Backend, Receive, Scope, Send
@@ -83,16 +85,6 @@ class ShadowLimits:
     max_cpu: float = 0.7
 
 
-class _Watch:
-    """A shadowed request between its sandboxed calls and its served one: whether an identical
-    request was served meanwhile. (Compared by identity: each request has its own.)"""
-
-    __slots__ = ("raced",)
-
-    def __init__(self, raced: bool) -> None:
-        self.raced = raced
-
-
 @dataclasses.dataclass(frozen=True)
 class _Called:
     """A sandboxed call's answer and the outbound calls it tried."""
@@ -110,7 +102,7 @@ class _Job:
     other: _Called
     again: _Called | None  # the serving backend again, in a sandbox (A/A), or None
     request: SeenRequest
-    raced: bool  # the same request was served between the sandboxed calls and this one
+    raced: bool  # a request that may change what it reads was served during its window
 
 
 class ShadowTap:
@@ -140,15 +132,19 @@ class ShadowTap:
         # Places compared always, never learned as noise (`shadow_never_noise`).
         self.never_noise = frozenset(any_index(path) for path in never_noise)
         self._in_flight = 0  # shadowed requests running their sandboxed calls now
-        # Identical shadowed requests (method, path, query, body) being served now, and those
-        # whose sandboxed calls are running: each learns if one of the same was served meanwhile.
-        self._serving: collections.Counter[int] = collections.Counter()
-        self._watching: dict[int, list[_Watch]] = {}
+        # Requests being served to endpoints with a shadow share, and shadowed requests between
+        # their sandboxed calls and the end of their served one (see strangler.shadow.races).
+        self.races = Races()
+        self._free: set[str] = set()  # endpoints declared free of side effects
 
     def wants(self, key: str, method: str, flag: Flag) -> bool:
         """Whether to shadow this request: its share of the flag's, a method it is safe to send
         twice (or whose effects the sandbox covers, or an endpoint declared free of side
         effects), and CPU to spare for it."""
+        if flag.side_effect_free is None:  # noted for its requests' races, shadowed or not
+            self._free.discard(key)
+        else:
+            self._free.add(key)
         if random.random() * 100 >= flag.shadow:
             return False
         if method not in SAFE_METHODS and not self.covers_writes(flag):
@@ -168,6 +164,25 @@ class ShadowTap:
         """Counts a request not shadowed: every legacy thread was taken by clients."""
         self.records[key].busy += 1
 
+    async def serve_unshadowed(
+        self, key: str, app: ASGIApp, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Serves a request to the endpoint `key` (which has a shadow share) unshadowed, noting
+        it while it runs: a shadowed request on its path it overlaps may be raced. Its body is
+        not read."""
+        method = scope["method"]
+        served = Served(method, scope.get("query_string", b""), self._writes(key, method))
+        path = scope["path"]
+        self.races.begin(path, served)
+        try:
+            await app(scope, receive, send)
+        finally:
+            self.races.end(path, served)
+
+    def _writes(self, key: str, method: str) -> bool:
+        """Whether a request to `key` may write: an unsafe method, not declared free of them."""
+        return method not in SAFE_METHODS and key not in self._free
+
     async def serve(
         self,
         key: str,
@@ -184,42 +199,43 @@ class ShadowTap:
         record = self.records[key]
         if self._in_flight >= self.limits.concurrency:
             record.busy += 1  # as many shadowed requests in their sandboxes as allowed
-            await serving_app(scope, receive, send)
+            await self.serve_unshadowed(key, serving_app, scope, receive, send)
             return
         try:
             body = await read_body(scope, receive, self.limits.max_body)
         except Unreplayable:
             record.too_big += 1
-            await serving_app(scope, receive, send)
+            await self.serve_unshadowed(key, serving_app, scope, receive, send)
             return
         if body is None:
             return  # the client left before its request was whole
         # Copies taken before anything runs: Starlette writes into the scope it is given (a
         # Mount rewrites root_path), and the two scopes may be one dict.
         pristine, other_pristine = dict(scope), dict(other_scope)
-        same = hash((scope["method"], scope["path"], scope.get("query_string", b""), body))
-        raced = _Watch(self._serving[same] > 0)  # one of the same being served: state moves
-        self._watching.setdefault(same, []).append(raced)
+        method, path, query = scope["method"], scope["path"], scope.get("query_string", b"")
+        window = Window(method, query, body)  # from here to the end of the served call
+        served = Served(method, query, self._writes(key, method), body, window)
         record.shadowed += 1
         calibrating = record.shadowed <= CALIBRATE_FIRST or record.shadowed % CALIBRATE_EVERY == 0
-        self._in_flight += 1
+        self.races.open(path, window)
         try:
-            other = await self._sandboxed(record, other_app, other_pristine, body)
-            again = None
-            if other is not None and calibrating:
-                again = await self._sandboxed(record, serving_app, dict(pristine), body, False)
+            self._in_flight += 1
+            try:
+                other = await self._sandboxed(record, other_app, other_pristine, body)
+                again = None
+                if other is not None and calibrating:
+                    again = await self._sandboxed(record, serving_app, dict(pristine), body, False)
+            finally:
+                self._in_flight -= 1
+            capture = Capture(send, self.limits.max_body)
+            self.races.begin(path, served)
+            try:
+                with recording() as calls:
+                    await serving_app(scope, replay(body, receive), capture.send)
+            finally:
+                self.races.end(path, served)
         finally:
-            self._in_flight -= 1
-            self._watched(same, raced)
-        capture = Capture(send, self.limits.max_body)
-        self._serving[same] += 1
-        try:
-            with recording() as calls:
-                await serving_app(scope, replay(body, receive), capture.send)
-        finally:
-            self._serving[same] -= 1
-            if not self._serving[same]:
-                del self._serving[same]
+            self.races.close(path, window)
         if other is None:
             return  # counted by _sandboxed
         if capture.too_big:
@@ -235,21 +251,12 @@ class ShadowTap:
             other,
             again,
             _seen(pristine, body),
-            raced.raced,
+            window.raced,
         )
         try:
             self._work_queue().put_nowait(job)
         except asyncio.QueueFull:
             record.dropped += 1
-
-    def _watched(self, same: int, mine: _Watch) -> None:
-        """Stops watching for `mine`, and tells every other request watching the same that one
-        is about to be served (whatever it changes, their sandboxed calls did not see)."""
-        watchers = [w for w in self._watching.pop(same, []) if w is not mine]
-        for other in watchers:
-            other.raced = True
-        if watchers:
-            self._watching[same] = watchers
 
     def report(self) -> dict[str, Any]:
         """Every endpoint shadowed in this process: counts, noise, the last mismatches."""

@@ -332,3 +332,98 @@ async def test_an_identical_request_served_meanwhile_makes_a_difference_raced() 
     gateway.close()
     assert sorted(a.json()["cached"] for a in answers) == [False, True]
     assert (report["matched"], report["raced"], report["mismatched"]) == (1, 1, 0), report
+
+
+def first_then_never(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tap's draw: 0 for the first request, 99 out of 100 after it, so at a share of 50 %
+    the first request is shadowed and the others are not."""
+    from types import SimpleNamespace
+
+    from strangler.shadow import tap
+
+    draws = iter([0.0])
+    monkeypatch.setattr(tap, "random", SimpleNamespace(random=lambda: next(draws, 0.99)))
+
+
+@pytest.mark.parametrize(
+    ("meanwhile", "counted"),
+    [("/n/1", "raced"), ("/n/1?page=2", "mismatched"), ("/n/2", "mismatched")],
+)
+async def test_an_unshadowed_request_served_meanwhile_races_only_the_same_request(
+    monkeypatch: pytest.MonkeyPatch, meanwhile: str, counted: str
+) -> None:
+    """A shadowed GET /n/1 that the port answers wrong, and an unshadowed request served while
+    its sandboxed call runs: the same request (it may fill a cache the served call reads)
+    makes the difference raced; one of another query or path leaves it a mismatch (#23)."""
+    from fastapi import FastAPI
+    from flask import Flask, jsonify
+
+    from strangler.sandbox.context import active
+    from tests.support.waiting import wait_until_async
+
+    legacy = Flask("numbers")
+
+    @legacy.get("/n/<int:n>")
+    def legacy_n(n: int) -> Any:
+        return jsonify(n=n)
+
+    migrated = FastAPI()
+    reached, release = asyncio.Event(), asyncio.Event()
+
+    @migrated.get("/n/{n}")
+    async def migrated_n(n: int) -> dict[str, int]:
+        if active():  # the sandboxed call: wait while the other request is served
+            reached.set()
+            await release.wait()
+        return {"n": n + 1}  # wrong
+
+    first_then_never(monkeypatch)
+    tap = ShadowTap(limits=ShadowLimits(max_cpu=ANY_LOAD, timeout=10))
+    gateway = create_gateway(legacy, migrated, "memory:", admin_token="t", shadow=tap)
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
+        shadow(gateway, "GET /n/{n}", 50)
+        held = asyncio.create_task(client.get("/n/1"))
+        await wait_until_async(reached.is_set, what="the sandboxed call")
+        assert (await client.get(meanwhile)).status_code == 200
+        release.set()
+        assert (await held).json() == {"n": 1}
+        report = await settled(gateway, "GET /n/{n}", 1)
+    gateway.close()
+    assert report["shadowed"] == 1
+    assert (report["raced"], report["mismatched"]) == ((1, 0) if counted == "raced" else (0, 1)), (
+        report
+    )
+
+
+async def test_requests_to_an_endpoint_without_a_shadow_share_never_reach_the_tap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While one endpoint is shadowed, requests to another at 0 % are served as if nothing
+    were shadowed: the tap is neither asked nor told of them; at a share, those not drawn for
+    shadowing are noted."""
+    from types import SimpleNamespace
+
+    from strangler.shadow import tap
+
+    monkeypatch.setattr(tap, "random", SimpleNamespace(random=lambda: 0.99))  # never drawn
+    noted: list[str] = []
+
+    class Noting(ShadowTap):
+        async def serve_unshadowed(self, key: str, *args: Any) -> None:
+            noted.append(key)
+            await super().serve_unshadowed(key, *args)
+
+    gateway = build(Noting(limits=ShadowLimits(max_cpu=ANY_LOAD)))
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
+        shadow(gateway, "GET /boom", 100)
+        shadow(gateway, "GET /items/{item_id}", 0)
+        assert (await client.get("/items/1")).status_code == 200
+        assert noted == []
+        shadow(gateway, "GET /items/{item_id}", 50)
+        assert (await client.get("/items/1")).status_code == 200
+    gateway.close()
+    assert gateway.shadow is not None
+    assert gateway.shadow.records["GET /items/{item_id}"].shadowed == 0
+    assert noted == ["GET /items/{item_id}"]
