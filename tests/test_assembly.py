@@ -118,3 +118,26 @@ def test_a_weak_admin_token_is_refused_outside_development_mode(
             start(settings)
     monkeypatch.setenv("STRANGLER_DEV", "1")
     check_settings(settings)
+
+
+def test_contracts_and_shadowing_leave_out_the_volatile_and_the_gateway_s_own_headers(
+    tmp_path: Path,
+) -> None:
+    """Both start from one set of rules: every header but `volatile_headers` and the gateway's
+    backend mark and request id under the names the settings give them (#24)."""
+    from strangler.assembly import comparison_rules, shadow_tap
+    from strangler.settings import load_settings
+
+    config = tmp_path / "strangler.toml"
+    config.write_text(PAIR)
+    settings = load_settings(
+        config, volatile_headers=["Date", "ETag"], request_id_header="X-Trace", backend_header=""
+    )
+    rules = comparison_rules(settings)
+    assert rules.headers == "all"
+    assert rules.ignore_headers == ("date", "etag", "x-trace")
+    assert shadow_tap(settings).base == rules
+    assert comparison_rules(load_settings(config)).ignore_headers[-2:] == (
+        "x-strangler-backend",
+        "x-request-id",
+    )

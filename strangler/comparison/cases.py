@@ -40,6 +40,10 @@ VOLATILE_HEADERS: Final = (
     "connection",
     "keep-alive",
 )
+# The gateway's own answer headers under their default names (strangler.settings'
+# backend_header and request_id_header), which differ between two answers by design: left out
+# by default, so that rules made without the settings (the library's API) leave them out too.
+GATEWAY_HEADERS: Final = ("x-strangler-backend", "x-request-id")
 # Headers whose value is a comma-separated list in which order and repeats carry no meaning.
 LIST_HEADERS: Final = (
     "allow",
@@ -95,8 +99,9 @@ class Rules:
     headers: "all" (the default): every response header but the `ignore_headers`; or a list of
         the names compared (any case). A header one side sends and the other does not is a
         difference at `header:NAME`. Set-Cookie is left to `cookie_attributes` unless named.
-    ignore_headers: names never compared, even when `headers` names them: VOLATILE_HEADERS, then
-        the gateway's own (its backend mark, its request id), then what the corpus adds.
+    ignore_headers: names never compared, even when `headers` names them: VOLATILE_HEADERS and
+        the gateway's own (its backend mark, its request id: GATEWAY_HEADERS, or as the
+        settings name them), then what the corpus adds.
     header_lists: headers compared as sets of comma-separated items (`Allow: GET, HEAD` equals
         `Allow: HEAD, GET`; Vary, CORS lists and Cache-Control directives alike).
     cookie_attributes: each cookie an answer sets is compared by name and attributes (HttpOnly,
@@ -115,7 +120,7 @@ class Rules:
     """
 
     headers: Literal["all"] | tuple[str, ...] = ALL
-    ignore_headers: tuple[str, ...] = VOLATILE_HEADERS
+    ignore_headers: tuple[str, ...] = (*VOLATILE_HEADERS, *GATEWAY_HEADERS)
     header_lists: tuple[str, ...] = LIST_HEADERS
     ignore: tuple[str, ...] = ()
     types: Mapping[str, str] = dataclasses.field(default_factory=dict)
