@@ -30,7 +30,7 @@ from strangler.bridge.bridge import make_bridge
 from strangler.comparison.cases import Rules
 from strangler.comparison.corpus import corpus_files, load_corpus
 from strangler.comparison.ledger import load_ledger
-from strangler.comparison.saved import load_results
+from strangler.comparison.saved import load_adhoc, load_results
 from strangler.credentials import MIN_TOKEN_LENGTH, Credentials, Tries
 from strangler.dashboard.app import build_dashboard
 from strangler.dashboard.session import read as read_session
@@ -225,6 +225,7 @@ class Runtime:
             contracts,
             ledger,
             self._legacy_quiet_days,
+            load_adhoc(path) if path is not None else None,
         )
 
     def health_report(self) -> dict[str, Any]:

@@ -98,6 +98,7 @@ class RunResult:
     notes: list[str] = dataclasses.field(default_factory=list)  # said once, at the top
     stopped: str | None = None  # why the run stopped before the end
     selected: str | None = None  # the -k pattern, if any
+    adhoc: str | None = None  # why this run is not the canonical one (strangler.comparison.saved)
     seconds: float = 0.0
 
     @property

@@ -19,7 +19,7 @@ from strangler.comparison.cases import Request
 from strangler.comparison.corpus import CorpusFile, corpus_files, load_corpus
 from strangler.comparison.ledger import load_ledger
 from strangler.comparison.results import RunResult
-from strangler.comparison.saved import save_results
+from strangler.comparison.saved import ad_hoc, save_results
 from strangler.contracts import formats
 from strangler.contracts.sides import ContractSession
 from strangler.contracts.suite import Progress, run_suite
@@ -143,6 +143,13 @@ def run(
                 logging.disable(logging.NOTSET)
         if via == "flags":  # the flag table routes; the ledger speaks of backends
             result.stale, result.stale_judged = [], False
+        configured = Path(settings.path(settings.contracts))
+        apps = bool(legacy or migrated)
+        result.adhoc = ad_hoc(
+            select=select, corpus=corpus, configured=configured, fuzz=fuzz, apps=apps
+        )
+        if result.adhoc:  # a part of the corpus cannot tell which entries are stale
+            result.stale, result.stale_judged = [], False
     except StranglerError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
         # CI still gets its reports: a run that could not start is a failed run.
@@ -151,11 +158,16 @@ def run(
     defaults = {f.endpoint: f.defaults for f in files if f.endpoint}
     formats.terminal(result, defaults=defaults, full=full)
     _write(result, junit, markdown, full, defaults)
-    if select is None:  # a whole run: what `strangler status` and `report` show
-        try:
-            save_results(result, settings.contract_results_path)
-        except OSError as exc:
-            click.secho(f"warning: results not saved: {exc}", fg="yellow", err=True)
+    try:  # the canonical run's for `strangler status`, `report` and the dashboard; else aside
+        saved = save_results(result, settings.contract_results_path)
+    except OSError as exc:
+        click.secho(f"warning: results not saved: {exc}", fg="yellow", err=True)
+    else:
+        if result.adhoc:
+            click.echo(
+                f"an ad-hoc run ({result.adhoc}): saved as {saved.name}; the canonical result"
+                " (the whole corpus, fuzzed), which the reports read, is unchanged"
+            )
     sys.exit(1 if result.failed or (strict_ledger and result.stale) else 0)
 
 

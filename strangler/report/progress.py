@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from strangler.comparison.ledger import Ledger, load_ledger
-from strangler.comparison.saved import load_results
+from strangler.comparison.saved import load_adhoc, load_results
 from strangler.errors import StranglerError
 from strangler.flags.model import FlagSnapshot
 from strangler.flags.service import FlagService
@@ -81,6 +81,8 @@ class Progress:
     quiet_days: float
     unmatched_legacy: int  # requests no endpoint matched (legacy answered them: 404s)
     workers: int  # gateway workers whose counts are in
+    # The last ad-hoc run (-k, another --corpus, --no-fuzz): shown, never counted.
+    adhoc: dict[str, Any] | None = None
 
     @property
     def legacy_endpoints(self) -> list[EndpointProgress]:
@@ -132,6 +134,7 @@ class Progress:
             "contracts_at": self.contracts_at,
             "contracts_failed": self.contracts_failed,
             "unmatched_legacy": self.unmatched_legacy,
+            "adhoc_contracts": _adhoc_summary(self.adhoc),
             "workers": self.workers,
             "legacy_can_be_deleted": not self.not_yet(),
             "not_yet": self.not_yet(),
@@ -156,6 +159,7 @@ def progress_of(
         load_results(settings.contract_results_path),
         ledger,
         settings.legacy_quiet_days,
+        load_adhoc(settings.contract_results_path),
     )
 
 
@@ -167,8 +171,10 @@ def gather(
     contracts: dict[str, Any] | None,
     ledger: Ledger | None,
     quiet_days: float,
+    adhoc: dict[str, Any] | None = None,
 ) -> Progress:
-    """The progress of every endpoint of the inventory."""
+    """The progress of every endpoint of the inventory, from the canonical contract run
+    (`contracts`); the last ad-hoc one (`adhoc`) is only named."""
     totals = _summed(fleet)
     shadow = _shadow(fleet)
     cases, fuzz = _contracts(service, contracts)
@@ -209,7 +215,14 @@ def gather(
         quiet_days=quiet_days,
         unmatched_legacy=unmatched,
         workers=len(fleet.totals) if fleet else 0,
+        adhoc=adhoc,
     )
+
+
+def _adhoc_summary(adhoc: dict[str, Any] | None) -> dict[str, Any] | None:
+    if adhoc is None:
+        return None
+    return {key: adhoc.get(key) for key in ("at", "adhoc", "failed")}
 
 
 def _summed(fleet: Fleet | None) -> dict[str, dict[str, Tally]]:

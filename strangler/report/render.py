@@ -64,6 +64,12 @@ def overall(progress: Progress) -> list[str]:
             else (" (failed)" if progress.contracts_failed else " (passed)")
         ),
     ]
+    if progress.adhoc is not None:
+        verdict = "failed" if progress.adhoc.get("failed") else "passed"
+        lines.append(
+            f"last ad-hoc contract run ({progress.adhoc.get('adhoc')}):"
+            f" {progress.adhoc.get('at')} ({verdict}); not counted above"
+        )
     reasons = progress.not_yet()
     if reasons:
         lines.append("legacy can be deleted: not yet")
