@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from strangler.flags.errors import FlagStoreError
@@ -18,8 +18,10 @@ from strangler.shadow.record import FRESH
 
 log = logging.getLogger("strangler.metrics")
 
-# worker -> endpoint -> (compared, mismatched)
-ShadowCounts = dict[str, dict[str, tuple[int, int]]]
+# (compared, mismatched, 5xx answers both sides gave alike: served by migrated, by legacy)
+ShadowCount = tuple[int, int, int, int]
+# worker -> endpoint -> its counts
+ShadowCounts = dict[str, dict[str, ShadowCount]]
 
 
 @dataclasses.dataclass
@@ -33,8 +35,9 @@ class Fleet:
         """worker -> backend -> tally, for one endpoint."""
         return {worker: dict(t[key]) for worker, t in self.totals.items() if key in t}
 
-    def shadow_of(self, key: str) -> dict[str, tuple[int, int]]:
-        """worker -> (compared, mismatched), for one endpoint."""
+    def shadow_of(self, key: str) -> dict[str, ShadowCount]:
+        """worker -> (compared, mismatched, shared 5xx on migrated, on legacy), for one
+        endpoint."""
         return {worker: s[key] for worker, s in self.shadow.items() if key in s}
 
 
@@ -76,25 +79,35 @@ class FleetReader:
             return None
 
 
-def shadow_counts(report: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
-    """endpoint -> (compared, mismatched) from a shadow report (strangler.shadow.tap)."""
-    return {
-        str(entry["endpoint"]): (int(entry["compared"]), int(entry["mismatched"]))
-        for entry in report.get("endpoints", [])
-    }
+def shadow_counts(report: Mapping[str, Any]) -> dict[str, ShadowCount]:
+    """endpoint -> its ShadowCount from a shadow report (strangler.shadow.tap)."""
+    counts = {}
+    for entry in report.get("endpoints", []):
+        shared = entry.get("shared_errors") or {}
+        counts[str(entry["endpoint"])] = (
+            int(entry["compared"]),
+            int(entry["mismatched"]),
+            int(shared.get("migrated", 0)),
+            int(shared.get("legacy", 0)),
+        )
+    return counts
 
 
 def shadow_since(
-    now: Mapping[str, tuple[int, int]], start: Mapping[str, tuple[int, int]]
-) -> tuple[int, int]:
-    """(compared, mismatched) counted by every worker since `start`. A worker whose comparisons
-    went down restarted, and counts from zero (its mismatches may go down by themselves: those
-    later found to be noise are taken back)."""
-    compared = mismatched = 0
-    for worker, (c, m) in now.items():
-        c0, m0 = start.get(worker, (0, 0))
+    now: Mapping[str, Sequence[int]], start: Mapping[str, Sequence[int]]
+) -> ShadowCount:
+    """The ShadowCount of every worker since `start` (a count missing from `start`, written
+    before it was kept, is 0). A worker whose comparisons went down restarted, and counts from
+    zero (its mismatches may go down by themselves: those later found to be noise are taken
+    back)."""
+    compared = mismatched = shared_migrated = shared_legacy = 0
+    for worker, counts in now.items():
+        c, m, a, b = (*counts, 0, 0, 0, 0)[:4]
+        c0, m0, a0, b0 = (*start.get(worker, ()), 0, 0, 0, 0)[:4]
         if c < c0:
-            c0 = m0 = 0
+            c0 = m0 = a0 = b0 = 0
         compared += c - c0
         mismatched += max(0, m - m0)
-    return compared, mismatched
+        shared_migrated += max(0, a - a0)
+        shared_legacy += max(0, b - b0)
+    return compared, mismatched, shared_migrated, shared_legacy

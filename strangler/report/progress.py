@@ -238,7 +238,7 @@ def _summed(fleet: Fleet | None) -> dict[str, dict[str, Tally]]:
 def _shadow(fleet: Fleet | None) -> dict[str, tuple[int, int]]:
     found: dict[str, tuple[int, int]] = {}
     for counts in fleet.shadow.values() if fleet else []:
-        for key, (compared, mismatched) in counts.items():
+        for key, (compared, mismatched, *_) in counts.items():
             c, m = found.get(key, (0, 0))
             found[key] = (c + compared, m + mismatched)
     return found

@@ -19,6 +19,7 @@ from typing import Any
 
 from strangler.flags.model import Flag
 from strangler.metrics.figures import Tally, sides_from_json, sides_to_json
+from strangler.metrics.fleet import ShadowCount
 from strangler.rollout.errors import InvalidPlan
 from strangler.types import Mode
 
@@ -127,7 +128,7 @@ class Rollout:
     step_started: float  # wall-clock time the step began (or was resumed)
     judge_at: float  # when the step is next judged
     baseline: dict[str, dict[str, Tally]]  # every worker's totals when the step began
-    shadow_baseline: dict[str, tuple[int, int]]  # worker -> (compared, mismatched) then
+    shadow_baseline: dict[str, ShadowCount]  # worker -> its shadow counts then
     reference: Tally | None  # legacy's figures from the last interval that had enough
     started_by: str
     started_at: float
@@ -184,7 +185,9 @@ class Rollout:
             judge_at=float(data["judge_at"]),
             baseline=sides_from_json(data.get("baseline", {})),
             shadow_baseline={
-                w: (int(c[0]), int(c[1])) for w, c in data.get("shadow_baseline", {}).items()
+                # (a baseline written before the shared 5xx were counted has 2: 0 for them)
+                w: _shadow_count(c)
+                for w, c in data.get("shadow_baseline", {}).items()
             },
             reference=Tally.from_list(reference) if reference else None,
             started_by=str(data.get("started_by", "")),
@@ -192,6 +195,11 @@ class Rollout:
             events=list(data.get("events", [])),
             revision=revision,
         )
+
+
+def _shadow_count(data: Any) -> ShadowCount:
+    c, m, a, b = (*(int(x) for x in data), 0, 0, 0, 0)[:4]
+    return c, m, a, b
 
 
 def with_shadow_step(steps: tuple[float, ...], shadowed: bool) -> tuple[float, ...]:

@@ -72,12 +72,11 @@ class RolloutService:
         """What was counted for the rollout's endpoint since its step began."""
         key = rollout.plan.endpoint
         counted = window_of(fleet.endpoint(key), rollout.baseline)
-        compared, mismatched = shadow_since(fleet.shadow_of(key), rollout.shadow_baseline)
+        shadow = shadow_since(fleet.shadow_of(key), rollout.shadow_baseline)
         return Window(
             counted.get(Backend.MIGRATED.value, Tally()),
             counted.get(Backend.LEGACY.value, Tally()),
-            compared,
-            mismatched,
+            *shadow,
         )
 
     def status(self, key: str | None = None) -> list[dict[str, Any]]:

@@ -76,6 +76,9 @@ class EndpointRecord:
     too_big: int = 0  # a body over the limit: not shadowed, or not compared
     busy: int = 0  # not shadowed: the process's CPU was busy with clients
     calibrations: int = 0  # A/A: the serving backend asked a second time
+    # Compared alike, both 5xx, by the backend that served: legacy's own failure, which the
+    # rollout judge does not hold against the port (#25)
+    shared_errors: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
     noise: set[str] = dataclasses.field(default_factory=set)
     # A/A differences per place, by the pair of values seen (a few, hashed): a place whose two
     # answers differ in more than one way varies (noise); one that always differs the same way
@@ -168,6 +171,7 @@ class EndpointRecord:
             "too_big": self.too_big,
             "busy": self.busy,
             "calibrations": self.calibrations,
+            "shared_errors": dict(self.shared_errors),
             "noise": sorted(set(self.noise)),
             "systematic": dict(collections.Counter(dict(self.systematic)).most_common()),
             "mismatched_where": dict(collections.Counter(dict(self.where)).most_common()),

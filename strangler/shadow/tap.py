@@ -329,10 +329,11 @@ class ShadowTap:
         if not differences:
             record.matched += 1
             record.samples.append(job.request)
-            return
         undeclared = [d for d in differences if not self._declared(job, d, legacy, migrated)]
         if not undeclared:
-            record.declared += 1
+            record.declared += bool(differences)
+            if legacy.status >= 500:  # the same failure on both sides: not the port's (#25)
+                record.shared_errors[job.serving.value] += 1
             return
         if job.raced:
             record.raced += 1  # the two sides may have seen two worlds: proves nothing

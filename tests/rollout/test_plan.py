@@ -169,7 +169,7 @@ def rollout(reference: Tally | None = HEALTHY_LEGACY) -> Rollout:
             "w1": {"legacy": requests(10, at=0.5), "migrated": requests(3, at=0.25, errors=1)},
             "w2": {"legacy": requests(7, at=20.0)},
         },
-        shadow_baseline={"w1": (12, 1), "w2": (0, 0)},
+        shadow_baseline={"w1": (12, 1, 2, 3), "w2": (0, 0, 0, 0)},
         reference=reference,
         started_by="alice",
         started_at=1_699_999_000.0,
@@ -186,6 +186,13 @@ def test_rollout_json_round_trip(reference: Tally | None) -> None:
     restored = Rollout.from_json(data, revision=7)
     assert restored == dataclasses.replace(original, revision=7)
     assert restored.percentage == 25.0
+
+
+def test_a_shadow_baseline_of_two_counts_reads_with_no_shared_errors() -> None:
+    """A rollout stored before the shared 5xx were counted reads its baseline with 0 for them."""
+    data = json.loads(json.dumps(rollout().to_json()))
+    data["shadow_baseline"] = {"w1": [12, 1]}
+    assert Rollout.from_json(data, revision=1).shadow_baseline == {"w1": (12, 1, 0, 0)}
 
 
 def test_note_keeps_the_newest_max_events() -> None:

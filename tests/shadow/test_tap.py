@@ -427,3 +427,42 @@ async def test_requests_to_an_endpoint_without_a_shadow_share_never_reach_the_ta
     assert gateway.shadow is not None
     assert gateway.shadow.records["GET /items/{item_id}"].shadowed == 0
     assert noted == ["GET /items/{item_id}"]
+
+
+async def test_the_same_5xx_from_both_sides_is_counted_as_shared_by_the_serving_backend() -> None:
+    """#25: a request both apps answer with the same 500 is a match, counted in shared_errors
+    under the backend that served it (the rollout judge excuses it); a 500 the port alone gives
+    is a mismatch, not shared."""
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+    from flask import Flask
+
+    legacy, migrated = Flask("shared_legacy"), FastAPI()
+
+    @legacy.get("/f/<value>")
+    def legacy_f(value: str) -> Any:
+        return ({"error": "not a number"}, 500) if value == "s" else {"value": value}
+
+    @migrated.get("/f/{value}")
+    async def migrated_f(value: str) -> Any:
+        if value in ("s", "t"):
+            return JSONResponse({"error": "not a number"}, status_code=500)
+        return {"value": value}
+
+    tap = ShadowTap(limits=ShadowLimits(max_cpu=ANY_LOAD))
+    gateway = create_gateway(legacy, migrated, "memory:", admin_token="t", shadow=tap)
+    try:
+        transport = httpx.ASGITransport(app=gateway)
+        async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
+            await client.get("/f/1")  # starts the gateway's threads
+            shadow(gateway, "GET /f/{value}", 100)
+            for value in ("s", "1", "s", "t"):
+                await client.get(f"/f/{value}")
+            gateway.runtime.service.set("GET /f/{value}", "migrated", actor="t", reason="go")
+            gateway.watcher.refresh()
+            await client.get("/f/s")
+            report = await settled(gateway, "GET /f/{value}", 5)
+    finally:
+        gateway.close()
+    assert (report["compared"], report["mismatched"]) == (5, 1)
+    assert report["shared_errors"] == {"legacy": 2, "migrated": 1}
