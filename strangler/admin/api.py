@@ -4,6 +4,10 @@
     GET  /endpoints   every endpoint, who serves it, its flag and where requests go
     GET  /flags       the raw flag table and its version
     POST /flags       set a flag: {"endpoint", "mode", "percentage"?, "reason"}
+    GET  /flags/scheduled         flag changes kept for later, soonest first
+    POST /flags/scheduled         keep one: {"endpoint", "mode", "percentage"?, "at", "reason"}
+                                  (`at`: epoch seconds, an ISO 8601 time, or "+10m")
+    POST /flags/scheduled/cancel  drop one before its time: {"id", "reason"}
     GET  /history     the audit trail, newest first (?endpoint=...&limit=...)
     POST /shadow      shadow an endpoint: {"endpoint", "percentage", "side_effect_free"?, "reason"}
     GET  /shadow      what shadowing found in every worker: counts, noise, the last mismatches
@@ -47,6 +51,7 @@ from strangler.admin.errors import AdminForbidden, AdminUnauthorized
 from strangler.admin.gate import authenticate
 from strangler.credentials import Credential, Credentials, Role
 from strangler.flags.errors import FlagChangeError, FlagStoreError, UnknownEndpoint
+from strangler.flags.schedule import Schedule, parse_at
 from strangler.flags.service import FlagService
 from strangler.flags.views import ChangeResult, EndpointRow, FlagTable, HistoryEntry
 from strangler.flags.watcher import FlagWatcher
@@ -81,6 +86,18 @@ class FlagChange(_Body):
     actor: str | None = Field(
         None, description="who you say you are; the audit names the credential, and this beside it"
     )
+
+
+class ScheduledFlagChange(FlagChange):
+    at: float | str = Field(
+        examples=["+10m"], description="epoch seconds, an ISO 8601 time (UTC if no zone), +10m"
+    )
+
+
+class ScheduleCancel(_Body):
+    id: int = Field(examples=[3])
+    reason: str
+    actor: str | None = None
 
 
 class ShadowChange(_Body):
@@ -257,6 +274,34 @@ def build_admin_app(
             return service.unchanged(change.endpoint, change.mode, change.percentage)
         watcher.refresh()  # this worker sees its own change at once; the others within a poll
         return service.changed(entry)
+
+    schedule = Schedule(service)
+
+    @guarded.get("/flags/scheduled")
+    def scheduled() -> list[dict[str, Any]]:
+        return [change.to_dict() for change in schedule.pending()]
+
+    @guarded.post("/flags/scheduled")
+    def schedule_change(
+        change: ScheduledFlagChange, credential: Credential = Depends(require_writer)
+    ) -> dict[str, Any]:
+        at = change.at if isinstance(change.at, float | int) else parse_at(change.at, utc=True)
+        kept = schedule.add(
+            change.endpoint,
+            change.mode,
+            change.percentage,
+            float(at),
+            actor=_actor(credential, change.actor),
+            reason=change.reason,
+        )
+        return kept.to_dict()
+
+    @guarded.post("/flags/scheduled/cancel")
+    def cancel_scheduled(
+        cancel: ScheduleCancel, credential: Credential = Depends(require_writer)
+    ) -> dict[str, Any]:
+        actor = _actor(credential, cancel.actor)
+        return schedule.cancel(cancel.id, actor=actor, reason=cancel.reason).to_dict()
 
     @guarded.get("/history", response_model=None)
     def history(

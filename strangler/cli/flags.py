@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -31,6 +32,7 @@ from strangler.cli.operations import LocalOperations, shown
 from strangler.errors import ConfigError
 from strangler.flags.errors import FlagStoreError
 from strangler.flags.inventory import publish_inventory
+from strangler.flags.schedule import iso, parse_at
 from strangler.flags.store import open_store
 from strangler.routing.inventory import Inventory, discover
 from strangler.settings import Settings, import_string, load_settings
@@ -101,6 +103,12 @@ def flags_list(config: Path | None, store: str | None, url: str | None) -> None:
 @click.argument("endpoint")
 @click.argument("mode", type=click.Choice(["legacy", "migrated", "canary", "off"]))
 @click.argument("percentage", type=float, required=False)
+@click.option(
+    "--at",
+    "at",
+    help="make the change then, not now: an ISO time (2026-12-04T06:00Z) or +10m, +1h30m;"
+    " a running gateway applies it",
+)
 @reason_option
 @actor_option
 @config_option
@@ -110,6 +118,7 @@ def flags_set(
     endpoint: str,
     mode: str,
     percentage: float | None,
+    at: str | None,
     reason: str,
     actor: str,
     config: Path | None,
@@ -119,7 +128,54 @@ def flags_set(
     """Route ENDPOINT ('METHOD /path') to MODE (canary takes a PERCENTAGE; off hides an
     endpoint only one app serves, such as the port's /docs, behind the other app's 404)."""
     ops = operations(config, url, store)
-    print_change(ops.set(endpoint, mode, percentage, actor=actor, reason=reason))
+    if at is None:
+        print_change(ops.set(endpoint, mode, percentage, actor=actor, reason=reason))
+        return
+    when = parse_at(at)  # here: a time without a zone is this machine's
+    change = ops.schedule(endpoint, mode, percentage, when, actor=actor, reason=reason)
+    click.echo(printable(f"scheduled change {change['id']}: {_scheduled(change)}"))
+    click.echo("  a running gateway applies it then; `strangler flags cancel ID` drops it")
+
+
+@flags.command("scheduled")
+@config_option
+@store_option
+@url_option
+def flags_scheduled(config: Path | None, store: str | None, url: str | None) -> None:
+    """List the flag changes scheduled for later (`flags set ... --at`), soonest first."""
+    changes = operations(config, url, store).scheduled()
+    if not changes:
+        click.echo("no changes scheduled")
+    for change in changes:
+        click.echo(printable(f"{change['id']:>4}  {_scheduled(change)}"))
+        click.echo(printable(f"      by {change['actor']}: {change['reason']}"))
+
+
+@flags.command("cancel")
+@click.argument("schedule_id", metavar="ID", type=int)
+@reason_option
+@actor_option
+@config_option
+@store_option
+@url_option
+def flags_cancel(
+    schedule_id: int,
+    reason: str,
+    actor: str,
+    config: Path | None,
+    store: str | None,
+    url: str | None,
+) -> None:
+    """Drop the scheduled change ID before its time (`flags scheduled` lists them)."""
+    change = operations(config, url, store).cancel_scheduled(
+        schedule_id, actor=actor, reason=reason
+    )
+    click.echo(printable(f"cancelled change {change['id']}: {_scheduled(change)}"))
+
+
+def _scheduled(change: dict[str, Any]) -> str:
+    share = f" {change['percentage']:g}%" if change["percentage"] is not None else ""
+    return f"{change['endpoint']} -> {change['mode']}{share} at {iso(change['at'])}"
 
 
 @flags.command("canary")

@@ -57,6 +57,23 @@ class Operations(Protocol):
 
     def shadow_clear(self, endpoint: str | None, *, actor: str, reason: str) -> dict[str, Any]: ...
 
+    def schedule(
+        self,
+        endpoint: str,
+        mode: str,
+        percentage: float | None,
+        at: float,
+        *,
+        actor: str,
+        reason: str,
+    ) -> dict[str, Any]:
+        """Keeps a flag change to be made at `at` (epoch seconds) by a running gateway."""
+        ...
+
+    def scheduled(self) -> list[dict[str, Any]]: ...
+
+    def cancel_scheduled(self, schedule_id: int, *, actor: str, reason: str) -> dict[str, Any]: ...
+
     def rollout_start(
         self, endpoint: str, plan: dict[str, Any], *, actor: str, reason: str
     ) -> dict[str, Any]: ...
@@ -181,6 +198,34 @@ class LocalOperations:
         from strangler.shadow.findings import clear
 
         return clear(self.store, endpoint, actor=actor, reason=reason)
+
+    def schedule(
+        self,
+        endpoint: str,
+        mode: str,
+        percentage: float | None,
+        at: float,
+        *,
+        actor: str,
+        reason: str,
+    ) -> dict[str, Any]:
+        from strangler.flags.schedule import Schedule
+
+        change = Schedule(self.service).add(
+            endpoint, mode, percentage, at, actor=actor, reason=reason
+        )
+        return change.to_dict()
+
+    def scheduled(self) -> list[dict[str, Any]]:
+        from strangler.flags.schedule import Schedule
+
+        return [change.to_dict() for change in Schedule(self.service).pending()]
+
+    def cancel_scheduled(self, schedule_id: int, *, actor: str, reason: str) -> dict[str, Any]:
+        from strangler.flags.schedule import Schedule
+
+        schedule = Schedule(self.service)
+        return schedule.cancel(schedule_id, actor=actor, reason=reason).to_dict()
 
     def rollout_start(
         self, endpoint: str, plan: dict[str, Any], *, actor: str, reason: str

@@ -145,6 +145,36 @@ class RemoteOperations:
         result: dict[str, Any] = self._call("POST", "/shadow/clear", json=body)
         return result
 
+    def schedule(
+        self,
+        endpoint: str,
+        mode: str,
+        percentage: float | None,
+        at: float,
+        *,
+        actor: str,
+        reason: str,
+    ) -> dict[str, Any]:
+        body = {
+            "endpoint": endpoint,
+            "mode": mode,
+            "percentage": percentage,
+            "at": at,
+            "reason": reason,
+            "actor": actor,
+        }
+        result: dict[str, Any] = self._call("POST", "/flags/scheduled", json=body)
+        return result
+
+    def scheduled(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("GET", "/flags/scheduled")
+        return result
+
+    def cancel_scheduled(self, schedule_id: int, *, actor: str, reason: str) -> dict[str, Any]:
+        body = {"id": schedule_id, "reason": reason, "actor": actor}
+        result: dict[str, Any] = self._call("POST", "/flags/scheduled/cancel", json=body)
+        return result
+
     def rollout_start(
         self, endpoint: str, plan: dict[str, Any], *, actor: str, reason: str
     ) -> dict[str, Any]:

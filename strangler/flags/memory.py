@@ -23,6 +23,8 @@ class MemoryFlagStore:
         self._rollouts: dict[str, tuple[int, str]] = {}
         self._inventory: str | None = None
         self._findings: dict[str, str] = {}
+        self._schedules: dict[int, str] = {}
+        self._schedule_ids = 0
 
     def version(self) -> int:
         return self._version
@@ -95,6 +97,20 @@ class MemoryFlagStore:
                 return False
             self._rollouts[endpoint] = (revision + 1, doc)
             return True
+
+    def add_schedule(self, doc: str) -> int:
+        with self._lock:
+            self._schedule_ids += 1
+            self._schedules[self._schedule_ids] = doc
+            return self._schedule_ids
+
+    def schedules(self) -> dict[int, str]:
+        with self._lock:
+            return dict(self._schedules)
+
+    def drop_schedule(self, schedule_id: int) -> bool:
+        with self._lock:
+            return self._schedules.pop(schedule_id, None) is not None
 
     def inventory(self) -> str | None:
         return self._inventory

@@ -286,6 +286,24 @@ class RedisFlagStore:
             saved = self._save_rollout(keys=[self._key("rollouts")], args=[endpoint, revision, doc])
         return bool(saved)
 
+    def add_schedule(self, doc: str) -> int:
+        with self._errors("write"):
+            self._identify()
+            schedule_id = int(self._redis.incr(self._key("schedule_ids")))
+            self._redis.hset(self._key("schedules"), str(schedule_id), doc)
+        return schedule_id
+
+    def schedules(self) -> dict[int, str]:
+        with self._errors("read"):
+            self._identify()
+            rows = self._redis.hgetall(self._key("schedules"))
+        return {int(key): str(doc) for key, doc in sorted(rows.items(), key=lambda r: int(r[0]))}
+
+    def drop_schedule(self, schedule_id: int) -> bool:
+        with self._errors("write"):
+            self._identify()
+            return bool(self._redis.hdel(self._key("schedules"), str(schedule_id)))
+
     def inventory(self) -> str | None:
         with self._errors("read"):
             self._identify()

@@ -113,6 +113,11 @@ CREATE TABLE IF NOT EXISTS findings (
     doc TEXT NOT NULL,
     updated_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS schedules (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
 """
 
 # Tables a store made by an older strangler may lack; created when it is opened for writing.
@@ -126,6 +131,8 @@ LATER_TABLES = {
     "inventory": "id INTEGER PRIMARY KEY CHECK (id = 1), doc TEXT NOT NULL,"
     " updated_at REAL NOT NULL",
     "findings": "endpoint TEXT PRIMARY KEY, doc TEXT NOT NULL, updated_at REAL NOT NULL",
+    "schedules": "id INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL,"
+    " created_at REAL NOT NULL",
 }
 
 
@@ -518,6 +525,29 @@ class SQLiteFlagStore:
                 (endpoint, revision + 1, doc, time.time()),
             )
             return True
+
+    def add_schedule(self, doc: str) -> int:
+        self._follow_the_file()
+        with self._errors("write"), self._write():
+            cursor = self._db.execute(
+                "INSERT INTO schedules (doc, created_at) VALUES (?, ?)", (doc, time.time())
+            )
+            return int(cursor.lastrowid or 0)
+
+    def schedules(self) -> dict[int, str]:
+        self._follow_the_file()
+        with self._errors("read"), self._lock:
+            db = self._db  # opened first: it reads which tables the file has
+            if "schedules" not in self._tables:
+                return {}
+            rows = db.execute("SELECT id, doc FROM schedules ORDER BY id").fetchall()
+        return {int(row_id): str(doc) for row_id, doc in rows}
+
+    def drop_schedule(self, schedule_id: int) -> bool:
+        self._follow_the_file()
+        with self._errors("write"), self._write():
+            cursor = self._db.execute("DELETE FROM schedules WHERE id = ?", (schedule_id,))
+            return cursor.rowcount > 0
 
     def inventory(self) -> str | None:
         self._follow_the_file()

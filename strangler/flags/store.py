@@ -67,6 +67,20 @@ class FlagStore(Protocol):
         none yet), as revision + 1; False if another writer got there first."""
         ...
 
+    def add_schedule(self, doc: str) -> int:
+        """Keeps a change scheduled for later (JSON, strangler.flags.schedule); returns its id,
+        never one given before."""
+        ...
+
+    def schedules(self) -> dict[int, str]:
+        """Every scheduled change kept: id -> its document."""
+        ...
+
+    def drop_schedule(self, schedule_id: int) -> bool:
+        """Removes a scheduled change; True if this call removed it (so of two workers, or a
+        worker and an operator cancelling, exactly one does)."""
+        ...
+
     def inventory(self) -> str | None:
         """The endpoint inventory last published (JSON, strangler.flags.inventory), or None."""
         ...

@@ -11,6 +11,7 @@ import logging
 import time
 
 from strangler.flags.errors import FlagStoreError
+from strangler.flags.schedule import Schedule
 from strangler.flags.service import FlagService
 from strangler.rollout.events import Cursor, EventCounter, EventFollower
 from strangler.rollout.notify import Notifier
@@ -21,6 +22,7 @@ log = logging.getLogger("strangler.rollout")
 TICK = 1.0  # seconds between looks
 LEASE = 5.0  # seconds a lease lasts unless renewed (it is, every tick)
 EVENTS_LEASE = "events"
+SCHEDULE_LEASE = "schedule"
 CURSOR_KIND = "events-cursor"  # published under CURSOR_OWNER: where the fleet's telling is
 CURSOR_OWNER = "strangler-events"
 CURSOR_KEPT = 600.0  # seconds between writes of an unchanged cursor (the store forgets in 3600)
@@ -43,6 +45,7 @@ class Clerk:
         self.notifier = notifier
         self.counter = counter or EventCounter()
         self.follower: EventFollower | None = None  # while this worker holds the lease
+        self.schedule = Schedule(flags)
         self._cursor_saved = ("", 0.0)
         self._ticker = Ticker("strangler-clerk", TICK, self.tick)
 
@@ -59,12 +62,22 @@ class Clerk:
     def tick(self, now: float | None = None) -> None:
         """One look; never raises (a store fault is logged, and the next tick tries again)."""
         at = now if now is not None else time.time()
-        try:
-            self._tell(at)
-        except FlagStoreError as exc:
-            log.warning("events not followed this second: %s", exc)
-        except Exception:
-            log.exception("events not followed this second")
+        for job, what in ((self._apply, "scheduled changes"), (self._tell, "events")):
+            try:
+                job(at)
+            except FlagStoreError as exc:
+                log.warning("%s not looked at this second: %s", what, exc)
+            except Exception:
+                log.exception("%s not looked at this second", what)
+
+    def _apply(self, now: float) -> None:
+        """Applies the scheduled changes that are due (a read of the store; the lease only
+        when one is)."""
+        due = [change for change in self.schedule.pending() if change.at <= now]
+        if not due or not self.store.lease(SCHEDULE_LEASE, self.worker, LEASE):
+            return
+        for change in self.schedule.apply_due(now):
+            log.info("scheduled change %d applied: %s", change.id, change.describe())
 
     def _tell(self, now: float) -> None:
         if not self.store.lease(EVENTS_LEASE, self.worker, LEASE):
