@@ -4,7 +4,9 @@ A case is a scenario: its steps run in order on one side (legacy or migrated) fr
 then again on the other side, and each step's answers are compared. A step may capture values
 from its answer (`${token}` in later steps) and may be sent `repeat` times (cache hits). A step
 may name the backend it always goes to (`backend:`); a `mixed` case is also played in the orders
-a canary produces, some steps on each backend, with cookies and captures carried across.
+a canary produces, some steps on each backend, with cookies and captures carried across. A step
+pinned so with only pinned steps before it is setup: it runs in every play, but its answers are
+not compared (a step's `compare: true | false` says otherwise).
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ class Step:
     )  # name -> $.path | header:X
     repeat: int = 1
     backend: Backend | None = None  # pinned: this step goes to this backend in every order
+    compare: bool | None = None  # None: compared unless it is setup (see Case.compared)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,6 +170,16 @@ class Case:
     def where(self) -> str:
         """`file::name`, as errors and reports name the case."""
         return f"{self.file.name}::{self.name}" if self.file else self.name
+
+    def compared(self, index: int) -> bool:
+        """Whether the answers of step `index` are compared: as its `compare:` says, else unless
+        it is setup: pinned to a backend with only pinned steps before it. Every play then sends
+        it to the same backend after the same requests, so its answers can differ only by noise
+        (a timestamp, a fresh token); it still runs, and its captures feed later steps."""
+        step = self.steps[index]
+        if step.compare is not None:
+            return step.compare
+        return any(earlier.backend is None for earlier in self.steps[: index + 1])
 
 
 def answer_part(location: str) -> tuple[str, str] | None:

@@ -4,6 +4,7 @@
     compare: {ignore: [$.request_id]}    # rules for every case of the file (see cases.Rules)
     before:                              # steps run first in every case, e.g. log in
       - {method: POST, path: /login, json: {user: a, password: b}, capture: {token: $.token}}
+    # or: before: {once: true, steps: [...]}: fuzzing runs them once and reuses their captures
     defaults:                            # request fields every case step starts from
       method: POST
       path: /predict
@@ -21,6 +22,7 @@
         steps:
           - {path: /login, backend: legacy}   # `backend:` pins a step to one backend
           - {json: {features: [1, 2, 3]}}
+          - {path: /audit, compare: false}    # run, not compared (setup; see Case.compared)
 
 Files whose name starts with `_`, `ledger.yaml` and the configured ledger are not corpus files.
 """
@@ -43,6 +45,9 @@ from strangler.types import Backend
 _REQUEST_FIELDS = ("method", "path", "headers", "query", "json", "form", "body")
 _STEP_FIELDS = (*_REQUEST_FIELDS, "name", "capture", "repeat", "backend")
 _CASE_FIELDS = (*_STEP_FIELDS, "steps", "description", "stateful", "compare", "mixed")
+# A step in `steps:` or `before:` may also say `compare: true | false` (a case's `compare:` is
+# its rules, so an inline one-step case cannot).
+_LISTED_STEP_FIELDS = (*_STEP_FIELDS, "compare")
 # A mixed case is played in at most this many orders unless it says `mixed: N`.
 DEFAULT_MIXED_ORDERS = 8
 _FILE_FIELDS = ("endpoint", "description", "compare", "before", "defaults", "fuzz", "cases")
@@ -66,6 +71,7 @@ class CorpusFile:
     endpoint: str | None = None
     rules: Rules = dataclasses.field(default_factory=Rules)
     before: tuple[Step, ...] = ()
+    before_once: bool = False  # fuzzing may run `before:` once and reuse what it captured
     defaults: Request = dataclasses.field(default_factory=Request)
     fuzz: FuzzSpec = dataclasses.field(default_factory=FuzzSpec)
 
@@ -120,7 +126,7 @@ def _file(path: Path, document: dict[str, Any], base: Rules) -> CorpusFile:
     if endpoint is not None:
         endpoint = _endpoint(endpoint)
     rules = _rules(document.get("compare", {}), base)
-    before = tuple(_step(raw, Request(), f"before[{i}]") for i, raw in _items(document, "before"))
+    before, before_once = _before(document.get("before", []))
     defaults_block = document.get("defaults", {})
     if not isinstance(defaults_block, dict):
         raise CaseProblem("`defaults:` must be a mapping of request fields")
@@ -144,6 +150,7 @@ def _file(path: Path, document: dict[str, Any], base: Rules) -> CorpusFile:
         endpoint=endpoint,
         rules=rules,
         before=before,
+        before_once=before_once,
         defaults=defaults,
         fuzz=_fuzz(document.get("fuzz", True)),
     )
@@ -180,7 +187,7 @@ def _case(
         raise CaseProblem("`mixed:` must be true, false or a number of orders from 1 to 1000")
     if mixed and len(steps) < 2:
         raise CaseProblem("`mixed:` needs at least two steps: it plays them across both backends")
-    return Case(
+    case = Case(
         name=raw["name"],
         steps=(*before, *steps),
         rules=_rules(raw.get("compare", {}), rules),
@@ -190,19 +197,42 @@ def _case(
         description=str(raw.get("description", "")),
         mixed=mixed,
     )
+    if not any(case.compared(i) for i in range(len(case.steps))):
+        raise CaseProblem(
+            "no step of it is compared: each is setup (pinned by `backend:` with only pinned"
+            " steps before it) or says `compare: false`; unpin a step or give one `compare: true`"
+        )
+    return case
+
+
+def _before(block: Any) -> tuple[tuple[Step, ...], bool]:
+    """The file's `before:` steps, and whether fuzzing may run them once per endpoint and reuse
+    what they captured (`before: {once: true, steps: [...]}`)."""
+    once = False
+    if isinstance(block, dict):
+        _only(block, ("once", "steps"), "`before:`")
+        once = block.get("once", False)
+        if not isinstance(once, bool):
+            raise CaseProblem("`before.once:` must be true or false")
+        if not block.get("steps"):
+            raise CaseProblem("`before:` as a mapping needs `steps:`, a list of steps")
+        block = block["steps"]
+    items = _items({"before": block}, "before")
+    return tuple(_step(raw, Request(), f"before[{i}]") for i, raw in items), once
 
 
 def _items(block: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
     items = block.get(key, [])
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise CaseProblem(f"`{key}:` must be a list of mappings")
+        hint = " (or {once: true, steps: [...]})" if key == "before" else ""
+        raise CaseProblem(f"`{key}:` must be a list of mappings{hint}")
     return list(enumerate(items))
 
 
 def _step(raw: dict[str, Any], defaults: Request, label: str) -> Step:
     prefix = f"{label}: " if label else ""
     try:
-        _only(raw, _STEP_FIELDS, "a step")
+        _only(raw, _LISTED_STEP_FIELDS, "a step")
         capture = raw.get("capture", {})
         if not isinstance(capture, dict):
             raise CaseProblem("`capture:` must map names to $.paths or header:NAME")
@@ -217,12 +247,19 @@ def _step(raw: dict[str, Any], defaults: Request, label: str) -> Step:
         backend = raw.get("backend")
         if backend is not None and backend not in ("legacy", "migrated"):
             raise CaseProblem(f"`backend:` {backend!r} must be legacy or migrated")
+        compare = raw.get("compare")
+        if compare is not None and not isinstance(compare, bool):
+            raise CaseProblem(
+                "a step's `compare:` is true or false (whether its answers are compared);"
+                " comparison rules go in the case's or the file's `compare:`"
+            )
         return Step(
             request=_request(raw, defaults),
             name=str(raw.get("name", "")),
             capture=capture,
             repeat=repeat,
             backend=Backend(backend) if backend else None,
+            compare=compare,
         )
     except ValueError as exc:
         raise CaseProblem(prefix + str(exc)) from None

@@ -39,6 +39,7 @@ class CaseResult:
     differences: list[Found] = dataclasses.field(default_factory=list)
     errors: list[str] = dataclasses.field(default_factory=list)
     raised: list[str] = dataclasses.field(default_factory=list)  # exceptions behind 500s
+    uncompared: list[str] = dataclasses.field(default_factory=list)  # setup steps run, by label
     skipped: str | None = None
     compared: int = 0  # request pairs compared (a mixed case compares every order's)
     seconds: float = 0.0
@@ -100,6 +101,11 @@ class RunResult:
     selected: str | None = None  # the -k pattern, if any
     adhoc: str | None = None  # why this run is not the canonical one (strangler.comparison.saved)
     seconds: float = 0.0
+
+    @property
+    def uncompared(self) -> int:
+        """Setup requests the cases ran on both sides without comparing them (Case.compared)."""
+        return sum(len(c.uncompared) for c in self.cases)
 
     @property
     def compared(self) -> int:

@@ -121,6 +121,8 @@ def case_failure(result: CaseResult, *, full: bool = False) -> str:
     ]
     lines += [f"  error: {error}" for error in result.errors]
     lines += [f"  {note}" for note in result.raised]
+    if result.uncompared:  # setup: its answers may differ by any amount, unseen
+        lines.append(f"  setup, run and not compared: {', '.join(result.uncompared)}")
     by_entry: dict[Entry, list[str]] = {}
     for found in result.declared:
         assert found.declared is not None
@@ -279,6 +281,8 @@ def summary(run: RunResult, *, colour: bool = False) -> str:
         f" {n['skipped']} skipped, {n['fuzzed']} endpoints fuzzed clean; {run.compared} requests"
         f" compared, {run.skipped} skipped; {stale}; in {run.seconds:.1f}s"
     )
+    if run.uncompared:
+        text += f"; {run.uncompared} setup requests run, not compared"
     if not colour:
         return text
     return click.style(text, fg="red" if run.failed else "green", bold=True)

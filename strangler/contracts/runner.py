@@ -14,7 +14,9 @@ skips its caches. Where there is neither, each play starts from whatever the las
 
 Each play has a cookie jar of its own, empty at the start: cookies carry from step to step (and
 across backends in a mixed order), never from one case or play to the next. A step pinned to a
-backend (`backend:`) goes there in every play.
+backend (`backend:`) goes there in every play. Setup steps (Case.compared) run in every play,
+and their answers are not compared. Fuzzing with a `once` setup plays it once per side (`prime`)
+and starts every example's plays from what it left: its captures and its cookies.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Sent(NamedTuple):
     request: Request
     backend: Backend
     answer: Answer
+    compared: bool = True  # False for a setup step's answer (Case.compared)
 
 
 @dataclasses.dataclass
@@ -63,6 +66,11 @@ class Played:
     order: Order
     answers: list[Sent] = dataclasses.field(default_factory=list)
     errors: list[str] = dataclasses.field(default_factory=list)
+    variables: dict[str, str] = dataclasses.field(default_factory=dict)  # captured at its end
+    cookies: httpx.Cookies | None = None  # its jar at its end
+
+
+Primed = Mapping[Backend, Played]  # a `once` setup's play, by the side whose plays start from it
 
 
 def substitute(value: Any, variables: Mapping[str, str], unset: set[str]) -> Any:
@@ -183,20 +191,44 @@ def scenario_cookies() -> httpx.Cookies:
     return httpx.Cookies(http.cookiejar.CookieJar(_SecureToo()))
 
 
-async def play(case: Case, order: Order, sides: Mapping[Backend, Target]) -> Played:
+async def play(
+    case: Case, order: Order, sides: Mapping[Backend, Target], start: Played | None = None
+) -> Played:
     """Runs the case's steps, step i on `sides[order[i]]`, from fresh state, with one jar:
-    after the reset hook, and in a sandbox of its own where the sides are sandboxed."""
+    after the reset hook, and in a sandbox of its own where the sides are sandboxed. With
+    `start` (a `once` setup's play), its captures and cookies are there from the first step."""
     await sides[order[0]].reset()
     if any(sides[backend].sandboxed for backend in order):
         async with Sandbox(label=f"contract case {case.name}"):
-            return await _steps(case, order, sides)
-    return await _steps(case, order, sides)
+            return await _steps(case, order, sides, start)
+    return await _steps(case, order, sides, start)
 
 
-async def _steps(case: Case, order: Order, sides: Mapping[Backend, Target]) -> Played:
+async def prime(setup: Case, legacy: Target, migrated: Target) -> Primed:
+    """Plays a `once` setup for later plays to start from: all on legacy (for the reference
+    plays) and all on migrated (for the others), or once for both where every step is pinned.
+    Its answers are not compared; its errors (a capture that found nothing) are the plays'."""
+    sides = {Backend.LEGACY: legacy, Backend.MIGRATED: migrated}
+    primed: dict[Backend, Played] = {}
+    for backend in (Backend.LEGACY, Backend.MIGRATED):
+        order = uniform(setup, backend)
+        same = [p for p in primed.values() if p.order == order]
+        primed[backend] = same[0] if same else await play(setup, order, sides)
+    return primed
+
+
+async def _steps(
+    case: Case, order: Order, sides: Mapping[Backend, Target], start: Played | None
+) -> Played:
     played = Played(order)
     cookies = scenario_cookies()
     variables: dict[str, str] = {}
+    if start is not None:
+        variables.update(start.variables)
+        if start.cookies is not None:
+            for cookie in start.cookies.jar:
+                cookies.jar.set_cookie(cookie)
+    played.cookies, played.variables = cookies, variables
     for index, step in enumerate(case.steps):
         target = sides[order[index]]
         for repeat in range(step.repeat):
@@ -209,7 +241,8 @@ async def _steps(case: Case, order: Order, sides: Mapping[Backend, Target]) -> P
                     " (no earlier step captured it)"
                 )
             answer = await target.send(request, cookies)
-            played.answers.append(Sent(label, request, target.backend, answer))
+            compared = case.compared(index)
+            played.answers.append(Sent(label, request, target.backend, answer, compared))
         for name, source in step.capture.items():
             value = capture(answer, source)
             if value is None:
@@ -223,28 +256,41 @@ async def _steps(case: Case, order: Order, sides: Mapping[Backend, Target]) -> P
 
 
 async def run_case(
-    case: Case, legacy: Target, migrated: Target, ledger: Ledger, *, seed: int = 0
+    case: Case,
+    legacy: Target,
+    migrated: Target,
+    ledger: Ledger,
+    *,
+    seed: int = 0,
+    primed: Primed | None = None,
 ) -> CaseResult:
     """Plays the case all on legacy (the reference), all on migrated, and for a mixed case in
-    mixed orders too; returns every play's differences from the reference, declared or not."""
+    mixed orders too; returns every play's differences from the reference, declared or not.
+    With `primed` (see `prime`), the reference starts from its legacy play, the others from
+    its migrated one."""
     started = time.perf_counter()
     result = CaseResult(case)
     sides = {Backend.LEGACY: legacy, Backend.MIGRATED: migrated}
-    reference = await play(case, uniform(case, Backend.LEGACY), sides)
+    primed = primed or {}
+    reference = await play(case, uniform(case, Backend.LEGACY), sides, primed.get(Backend.LEGACY))
     others = [uniform(case, Backend.MIGRATED)]
     if case.mixed:
         others += mixed_orders(case, seed)
-    plays = [await play(case, order, sides) for order in others]
+    start = primed.get(Backend.MIGRATED)
+    plays = [await play(case, order, sides, start) for order in others]
     result.errors = _unique([e for p in (reference, *plays) for e in p.errors])
     for played in plays:
         prefix = f"[{order_label(played.order)}] " if case.mixed else ""
         for ours, theirs in zip(reference.answers, played.answers, strict=True):
-            result.compared += 1
             step = (prefix + ours.label).strip()
             for sent in (ours, theirs):
                 if sent.answer.raised:
                     note = f"{step or 'the request'} on {sent.backend} raised {sent.answer.raised}"
                     result.raised.append(note)
+            if not ours.compared:  # setup: run on both sides, its answers not compared
+                result.uncompared.append(ours.label or "the request")
+                continue
+            result.compared += 1
             target = ours.request.target
             statuses = (ours.answer.status, theirs.answer.status)
             for difference in _differences(ours.answer, theirs.answer, case.rules):
@@ -270,6 +316,7 @@ async def run_case(
                     )
                 )
     result.raised = _unique(result.raised)
+    result.uncompared = _unique(result.uncompared)
     result.seconds = time.perf_counter() - started
     return result
 

@@ -25,7 +25,7 @@ from strangler.comparison.ledger import Ledger
 from strangler.comparison.results import CaseResult
 from strangler.contracts.errors import TargetError
 from strangler.contracts.reset_guard import check_reset
-from strangler.contracts.runner import run_case
+from strangler.contracts.runner import Primed, prime, run_case
 from strangler.contracts.targets import ResetHook, Target, Via, in_process, live
 from strangler.settings import Settings, import_string
 
@@ -185,10 +185,16 @@ class ContractSession:
             " starts from the state the last one left"
         )
 
-    def run_case(self, case: Case, *, seed: int = 0) -> CaseResult:
-        """Plays `case` on both sides and compares; differences are declared by the ledger."""
+    def run_case(self, case: Case, *, seed: int = 0, primed: Primed | None = None) -> CaseResult:
+        """Plays `case` on both sides and compares; differences are declared by the ledger.
+        With `primed` (from `prime`), each play starts from what a `once` setup left."""
         portal, legacy, migrated = self._sides()
-        return portal.call(run_case(case, legacy, migrated, self.ledger, seed=seed))
+        return portal.call(run_case(case, legacy, migrated, self.ledger, seed=seed, primed=primed))
+
+    def prime(self, setup: Case, *, timeout: float = CALL_TIMEOUT) -> Primed:
+        """Plays a `once` setup on each side (see runner.prime) for later plays to start from."""
+        portal, legacy, migrated = self._sides()
+        return portal.call(prime(setup, legacy, migrated), timeout)
 
     def openapi(self) -> dict[str, Any] | None:
         """The migrated app's OpenAPI document, or None if it has none."""

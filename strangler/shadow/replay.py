@@ -136,7 +136,7 @@ class Corpus:
                 Source(
                     path=path,
                     endpoint=loaded.endpoint,
-                    before=tuple(document.get("before") or ()),
+                    before=_before_steps(document.get("before")),
                     captures=frozenset(n for s in loaded.before for n in s.capture),
                     compare=dict(document.get("compare") or {}),
                     bearer=bearer,
@@ -163,6 +163,13 @@ class Corpus:
                     renamed=renamed,
                 )
         return None
+
+
+def _before_steps(block: Any) -> tuple[Any, ...]:
+    """A corpus file's `before:` steps as written: a list, or `{once: true, steps: [...]}`."""
+    if isinstance(block, dict):
+        block = block.get("steps")
+    return tuple(block or ())
 
 
 @dataclasses.dataclass(frozen=True)

@@ -138,3 +138,58 @@ def test_the_readme_corpus_example_loads(tmp_path: Path) -> None:
     assert len(corpus.cases) == 5
     assert corpus.cases[-1].mixed == 8
     assert corpus.cases[1].steps[-1].request.query == {"verbose": "1", "tag": ["a", "b"]}
+
+
+SETUP = """
+endpoint: GET /me
+before:
+  - {name: register, method: POST, path: /users, backend: legacy}
+  - {name: login, method: POST, path: /login, backend: legacy, capture: {token: $.token}}
+cases:
+  - name: me
+    path: /me
+  - name: me-then-audit
+    steps:
+      - {path: /me}
+      - {path: /audit, backend: legacy}
+      - {path: /stats, compare: false}
+  - name: login-compared
+    steps:
+      - {path: /login, backend: legacy, compare: true}
+"""
+
+
+def test_setup_steps_are_run_but_not_compared(tmp_path: Path) -> None:
+    """Steps pinned to a backend with only pinned steps before them are setup, not compared;
+    a pinned step after an unpinned one reads what each side left and is compared (#24)."""
+    me, audit, login = load_file(write(tmp_path, SETUP)).cases
+    assert [me.compared(i) for i in range(len(me.steps))] == [False, False, True]
+    assert [audit.compared(i) for i in range(len(audit.steps))] == [False, False, True, True, False]
+    assert [login.compared(i) for i in range(len(login.steps))] == [False, False, True]
+
+
+def test_a_case_that_compares_nothing_is_refused(tmp_path: Path) -> None:
+    """A case whose every step is setup proves nothing: the error names it and the fix."""
+    text = "cases: [{name: all-setup, steps: [{path: /a, backend: legacy}, {compare: false}]}]"
+    with pytest.raises(CorpusError, match=r"case 'all-setup': no step of it is compared"):
+        load_file(write(tmp_path, text))
+
+
+def test_a_step_compare_is_true_or_false(tmp_path: Path) -> None:
+    """Comparison rules on a step are refused with where they belong."""
+    text = "cases: [{name: c, steps: [{compare: {ignore: [$.a]}}]}]"
+    with pytest.raises(CorpusError, match=r"steps\[0\]: a step's `compare:` is true or false"):
+        load_file(write(tmp_path, text))
+
+
+def test_before_once_marks_the_setup_fuzzing_may_run_once(tmp_path: Path) -> None:
+    """`before: {once: true, steps: [...]}` gives the same steps as a list, and the mark."""
+    text = SETUP.replace("before:\n", "before:\n once: true\n steps:\n")
+    once = load_file(write(tmp_path, text))
+    plain = load_file(write(tmp_path, SETUP, "plain.yaml"))
+    assert once.before_once
+    assert not plain.before_once
+    assert once.before == plain.before
+    assert [s.name for s in once.cases[0].steps] == ["register", "login", ""]
+    with pytest.raises(CorpusError, match=r"before\.once:` must be true or false"):
+        load_file(write(tmp_path, "before: {once: 1, steps: [{}]}\ncases: [{name: c}]"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import httpx
@@ -9,7 +10,7 @@ import httpx
 from strangler.comparison.cases import Case, Request, Step
 from strangler.comparison.compare import Answer
 from strangler.comparison.ledger import Entry, Ledger
-from strangler.contracts.runner import run_case
+from strangler.contracts.runner import prime, run_case
 from strangler.sandbox.context import Sandbox, current
 from strangler.types import Backend
 
@@ -249,3 +250,50 @@ def test_a_captured_location_is_followed_as_a_local_path() -> None:
     assert local_path("http://localhost:5000/auth/login?next=%2F") == "/auth/login?next=%2F"
     assert local_path("/me") == "/me"
     assert local_path("me") == "/me"
+
+
+async def test_setup_steps_run_in_every_play_and_are_not_compared() -> None:
+    """A login pinned to legacy runs before each play and feeds its token to the next step, but
+    its answers (a fresh token each time) are not compared, and the result says so (#24)."""
+    tokens = iter(range(1, 100))
+
+    def fresh_tokens(request: Request, count: int) -> object:
+        return {"token": f"tok-{next(tokens)}"} if request.path == "/login" else {"ok": True}
+
+    legacy = FakeSide(Backend.LEGACY, fresh_tokens)
+    migrated = FakeSide(Backend.MIGRATED, fresh_tokens)
+    pinned = dataclasses.replace(LOGIN, backend=Backend.LEGACY, name="login")
+    case = Case("c", (pinned, Step(Request("GET", "/x/${token}"))))
+    result = await run_case(case, legacy, migrated, Ledger())
+    assert result.differences == []
+    assert (result.compared, result.uncompared) == (1, ["step 1 (login)"])
+    assert [r.path for r in legacy.sent] == ["/login", "/x/tok-1", "/login"]
+    assert [r.path for r in migrated.sent] == ["/x/tok-2"]  # the second login's token
+
+
+async def test_a_primed_play_starts_from_the_setups_captures_and_cookies() -> None:
+    """A `once` setup pinned to legacy is played once for both sides; every later play starts
+    with its captured token and its cookies, and no play logs in again."""
+    legacy, migrated = FakeSide(Backend.LEGACY, counter), FakeSide(Backend.MIGRATED, counter)
+    setup = Case("setup", (dataclasses.replace(LOGIN, backend=Backend.LEGACY),))
+    primed = await prime(setup, legacy, migrated)
+    case = Case("c", (Step(Request("GET", "/me/${token}")),))
+    for _ in range(3):
+        result = await run_case(case, legacy, migrated, Ledger(), primed=primed)
+        assert not result.failed
+    assert [r.path for r in legacy.sent] == ["/login", *["/me/t-123"] * 3]
+    assert [r.path for r in migrated.sent] == ["/me/t-123"] * 3
+    assert all(jar == {"session": "legacy"} for jar in migrated.cookies)
+
+
+async def test_an_unpinned_once_setup_is_played_on_each_side() -> None:
+    """A setup that is not pinned is played once on legacy and once on migrated, and each side's
+    plays start from their own."""
+    legacy, migrated = FakeSide(Backend.LEGACY, counter), FakeSide(Backend.MIGRATED, counter)
+    primed = await prime(Case("setup", (LOGIN,)), legacy, migrated)
+    await run_case(
+        Case("c", (Step(Request("GET", "/me")),)), legacy, migrated, Ledger(), primed=primed
+    )
+    assert [r.path for r in legacy.sent] == ["/login", "/me"]
+    assert [r.path for r in migrated.sent] == ["/login", "/me"]
+    assert migrated.cookies[-1] == {"session": "migrated"}
