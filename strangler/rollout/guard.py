@@ -7,9 +7,14 @@ goes back to legacy by itself, audited.
     guard_window = 60.0           # ...over the last this many seconds...
     guard_min_requests = 20       # ...counting at least this many migrated requests
 
-The window counts only since the endpoint's flag last changed: an endpoint an operator sends
-back to migrated after a trip starts with a clean slate. Endpoints under a running rollout are
-left to it.
+The guard looks every second at the recent past in several windows ending now (the last 1, 2,
+5, 15 and 30 seconds, and `guard_window`), so a port that breaks after running well for long is
+caught on its recent answers, not diluted by all the good ones before. It fires when, in one of
+them, migrated's 5xx share is over the max *conclusively*: even the lower of its confidence
+bounds (strangler.rollout.bounds, valid at every look) is past it, with `guard_min_requests`
+counted there. The windows count only since the endpoint's flag last changed: an endpoint an
+operator sends back to migrated after a trip starts with a clean slate. Endpoints under a
+running rollout are left to it.
 """
 
 from __future__ import annotations
@@ -22,10 +27,17 @@ from strangler.errors import ConfigError
 from strangler.flags.model import Flag
 from strangler.metrics.figures import Tally, percent
 from strangler.metrics.figures import window as window_of
+from strangler.rollout.bounds import rate_interval
 from strangler.types import Backend, Mode
 
 EVERY_ENDPOINT = "*"
 STEP = 1.0  # seconds between the guard's looks (the conductor's tick)
+# The recent windows looked at besides the rule's own, in seconds: short ones catch a sudden
+# break within seconds, longer ones a slow one that short windows have too few requests for.
+RECENT = (1.0, 2.0, 5.0, 15.0, 30.0)
+# The chance that one window's bounds are wrong at some look: small, as the guard looks at
+# several windows every second for as long as the endpoint runs.
+ALPHA = 0.001
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,20 +103,41 @@ class Guard:
         samples.append((now, {w: by[Backend.MIGRATED.value] for w, by in migrated.items()}))
         while len(samples) > 1 and samples[1][0] <= now - self.rule.window:
             samples.popleft()
+        for length in sorted({*(r for r in RECENT if r < self.rule.window), self.rule.window}):
+            trip = self._judge(key, migrated, samples, now, length)
+            if trip is not None:
+                return trip
+        return None
+
+    def _judge(
+        self,
+        key: str,
+        migrated: dict[str, dict[str, Tally]],
+        samples: collections.deque[tuple[float, dict[str, Tally]]],
+        now: float,
+        length: float,
+    ) -> Trip | None:
+        """A trip if migrated's 5xx share over the last `length` seconds (from the latest
+        sample at least that old, else the oldest) is conclusively over the max."""
         start_at, start = samples[0]
+        for at, tallies in reversed(samples):
+            if at <= now - length:
+                start_at, start = at, tallies
+                break
         counted = window_of(
             migrated, {w: {Backend.MIGRATED.value: t} for w, t in start.items()}
         ).get(Backend.MIGRATED.value, Tally())
-        rate = counted.error_rate
-        if rate is None or counted.requests < self.rule.min_requests:
+        if counted.requests < self.rule.min_requests:
             return None
-        if rate * 100 <= self.rule.max_error_rate:
+        bounds = rate_interval(counted.errors, counted.requests, ALPHA)
+        if bounds.low * 100 <= self.rule.max_error_rate:
             return None
         return Trip(
             key,
-            f"guard: migrated answered 5xx to {percent(rate)} of {counted.requests} requests"
-            f" over the last {now - start_at:.0f} s (max {self.rule.max_error_rate:g}%);"
-            f" back to legacy",
+            f"guard: migrated answered 5xx to {percent(counted.error_rate)} of"
+            f" {counted.requests} requests over the last {now - start_at:.0f} s (conclusively:"
+            f" at least {percent(bounds.low)}, max {self.rule.max_error_rate:g}%);"
+            " back to legacy",
         )
 
     def forget(self, key: str) -> None:

@@ -203,13 +203,14 @@ async def test_the_guard_sends_a_failing_migrated_endpoint_back_to_legacy(
         await traffic(client, 10)
         gateway.runtime.conductor.tick(now + 1)
         assert routing(gateway) == "migrated"  # fewer than min_requests: no verdict yet
-        await traffic(client, 300)
+        await traffic(client, 1200)  # ~120 of 1200 answers 5xx: conclusively over 5 %
         gateway.runtime.conductor.tick(now + 2)
         assert routing(gateway) == "legacy"
         newest = gateway.runtime.service.history(ENDPOINT)[0]
         assert newest.actor == "strangler guard"
         assert newest.reason.startswith("guard: migrated answered 5xx to ")
-        assert "(max 5%); back to legacy" in newest.reason
+        assert "(conclusively: at least " in newest.reason
+        assert "max 5%); back to legacy" in newest.reason
         fail_file.unlink()  # noqa: ASYNC240 -- fixed: the operator sends it back, and the slate is clean
         gateway.runtime.service.set(ENDPOINT, "migrated", actor="ann", reason="fixed")
         gateway.runtime.conductor.tick(now + 3)
