@@ -2,9 +2,12 @@
 
 For each corpus file that names an `endpoint:`, Hypothesis searches (`hypothesis.find`) for a
 request whose answers differ in a way the ledger does not declare; it tries `examples` requests,
-seeded so a CI run is reproducible. A failure is shrunk to a minimal request and printed as a
-corpus case ready to paste into the file. Each example is a one-step scenario after the file's
-`before:` steps (so it logs in), from fresh state on each side.
+seeded so a CI run is reproducible. A failure is shrunk to a minimal request (by Hypothesis, then
+by `shrink.isolate`, so it carries one cause) and printed as a corpus case ready to paste into
+the file. Each example is a one-step scenario after the file's `before:` steps (so it logs in),
+from fresh state on each side. A file whose `before:` says `once: true` has its steps played
+once per endpoint instead (runner.prime), and every example starts from what they captured and
+the cookies they got: no login per example, where its token outlives the setup's state.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ import hashlib
 import random
 import re
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, Protocol
 
 import yaml
 from hypothesis import HealthCheck, Phase, Verbosity, find, settings
@@ -24,6 +27,8 @@ from hypothesis.errors import NoSuchExample
 from strangler.comparison.cases import MISSING, Case, Request, Step
 from strangler.comparison.corpus import CorpusFile
 from strangler.comparison.results import CaseResult, FuzzResult
+from strangler.contracts.runner import Primed
+from strangler.contracts.shrink import isolate
 from strangler.contracts.strategies import Schema, requests
 from strangler.routing.templates import parse_route_key, template_shape
 
@@ -52,12 +57,31 @@ def operations(document: Mapping[str, Any] | None) -> list[str]:
     )
 
 
-def fuzz_case(file: CorpusFile, request: Request) -> Case:
-    """The one-step scenario that sends a generated request after the file's `before:` steps."""
+class RunCase(Protocol):
+    """Plays a case on both sides and compares (ContractSession.run_case); with `primed`, each
+    play starts from what a `once` setup left."""
+
+    def __call__(self, case: Case, primed: Primed | None = None, /) -> CaseResult: ...
+
+
+def fuzz_case(file: CorpusFile, request: Request, *, primed: bool = False) -> Case:
+    """The one-step scenario that sends a generated request after the file's `before:` steps
+    (`primed`: after nothing, its plays starting from a `once` setup's)."""
     endpoint = file.endpoint or request.target
     return Case(
         name=f"fuzz-{_slug(endpoint)}",
-        steps=(*file.before, Step(request)),
+        steps=(Step(request),) if primed else (*file.before, Step(request)),
+        rules=file.rules,
+        file=file.path,
+        endpoint=file.endpoint,
+    )
+
+
+def setup_case(file: CorpusFile) -> Case:
+    """The file's `before:` steps as a scenario of their own, for `prime` to play once."""
+    return Case(
+        name=f"fuzz-{_slug(file.endpoint or '')}-setup",
+        steps=file.before,
         rules=file.rules,
         file=file.path,
         endpoint=file.endpoint,
@@ -67,22 +91,42 @@ def fuzz_case(file: CorpusFile, request: Request) -> Case:
 def fuzz_endpoint(
     file: CorpusFile,
     document: Mapping[str, Any] | None,
-    run: Callable[[Case], CaseResult],
+    run: RunCase,
     *,
     examples: int,
     seed: int,
+    prime: Callable[[Case], Primed] | None = None,
 ) -> FuzzResult:
-    """Searches for an undeclared difference on the file's endpoint; shrinks the first found."""
+    """Searches for an undeclared difference on the file's endpoint; shrinks the first found.
+
+    With `prime` (ContractSession.prime) and a `before: {once: true}`, the setup is played once
+    here, and an error in it ends the fuzzing of the endpoint (its result says so)."""
     assert file.endpoint is not None, "only files with an `endpoint:` are fuzzed"
     started = time.perf_counter()
     result = FuzzResult(file.endpoint, seed=seed)
     schema = Schema(document)
     strategy = requests(file.endpoint, operation(document, file.endpoint), file.defaults, schema)
     result.notes = schema.notes  # what the generated requests could not follow
+    primed: Primed | None = None
+    if file.before_once and file.before and prime is not None:
+        primed = prime(setup_case(file))
+        errors = list(dict.fromkeys(e for p in primed.values() for e in p.errors))
+        if errors:
+            result.error = f"its `before:` (once) failed, so nothing was fuzzed: {errors[0]}"
+            result.seconds = time.perf_counter() - started
+            return result
+
+    def play(request: Request) -> CaseResult:
+        if primed is None:
+            return run(fuzz_case(file, request))
+        return run(fuzz_case(file, request, primed=True), primed)
+
+    def verdict(request: Request) -> frozenset[Hashable]:
+        return _causes(play(request))
 
     def differs(request: Request) -> bool:
         result.examples += 1
-        outcome = run(fuzz_case(file, request))
+        outcome = play(request)
         result.compared += outcome.compared
         for found in outcome.declared:
             result.declared[found.where] = result.declared.get(found.where, 0) + 1
@@ -103,10 +147,17 @@ def fuzz_endpoint(
     except NoSuchExample:
         pass
     else:
-        result.minimal = minimal
-        result.failure = run(fuzz_case(file, minimal))
+        result.minimal, result.failure = minimal, play(minimal)
+        shrunk = isolate(minimal, file.defaults, verdict, _causes(result.failure))
+        if shrunk is not minimal:
+            result.minimal, result.failure = shrunk, play(shrunk)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _causes(outcome: CaseResult) -> frozenset[Hashable]:
+    """Where a play differs, undeclared: what `isolate` must keep (and not add to)."""
+    return frozenset((found.step, found.where) for found in outcome.undeclared)
 
 
 def as_corpus_case(request: Request, defaults: Request, name: str | None = None) -> str:

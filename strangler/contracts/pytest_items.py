@@ -132,9 +132,10 @@ class FuzzItem(pytest.Item):
             result: FuzzResult = fuzz_endpoint(
                 self.corpus,
                 session.openapi(),
-                session.run_case,
+                lambda case, primed=None: session.run_case(case, primed=primed),
                 examples=self.corpus.fuzz.examples or settings.fuzz_examples,
                 seed=settings.fuzz_seed,
+                prime=session.prime,
             )
         if result.failed:
             raise ContractFailure(fuzz_failure(result, self.corpus.defaults))

@@ -90,9 +90,10 @@ def fuzz_file(
         return fuzz_endpoint(
             file,
             document if isinstance(document, dict) else None,
-            session.run_case,
+            lambda case, primed=None: session.run_case(case, primed=primed),
             examples=examples,
             seed=seed,
+            prime=session.prime,
         )
     except SideUnreachable:
         raise

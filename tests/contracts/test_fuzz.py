@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from strangler.comparison.cases import Case
+import pytest
+
+from strangler.comparison.cases import Case, Request, Step
 from strangler.comparison.corpus import CorpusFile
-from strangler.comparison.results import CaseResult
+from strangler.comparison.results import CaseResult, Found
+from strangler.contracts import fuzz
 from strangler.contracts.fuzz import fuzz_endpoint
+from strangler.contracts.runner import Played, Primed
+from strangler.types import Backend
 
 
 def test_fuzzing_goes_on_past_an_unusable_schema_and_reports_it() -> None:
@@ -45,3 +50,75 @@ def test_fuzzing_goes_on_past_an_unusable_schema_and_reports_it() -> None:
     assert result.examples == 20
     assert not result.failed
     assert any("no value satisfies it" in note for note in result.notes), result.notes
+
+
+def test_the_shrunk_example_carries_one_cause(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where Hypothesis's minimal example still carries a doubled Content-Type that is not the
+    cause beside a bad field that is, the reported request keeps only the bad field (#24)."""
+    defaults = Request("POST", "/items", {"Authorization": "Token t"})
+    two_causes = Request(
+        "POST",
+        "/items",
+        {"Authorization": "Token t", "Content-Type": ["application/json"] * 2},
+        json={"name": "pen", "qty": -1},
+    )
+    file = CorpusFile(Path("items.yaml"), (), endpoint="POST /items", defaults=defaults)
+
+    def run(case: Case) -> CaseResult:
+        request = case.steps[-1].request
+        result = CaseResult(case, compared=1)
+        if isinstance(request.json, dict) and request.json.get("qty") == -1:
+            result.differences.append(Found(case.name, "", request.target, "status", 422, 500))
+        return result
+
+    monkeypatch.setattr(fuzz, "find", lambda *args, **kwargs: two_causes)
+    result = fuzz.fuzz_endpoint(file, None, run, examples=5, seed=0)
+    assert result.minimal is not None
+    assert result.minimal.headers == {"Authorization": "Token t"}
+    assert result.minimal.json == {"qty": -1}
+    assert result.failure is not None
+    assert [d.where for d in result.failure.undeclared] == ["status"]
+
+
+def test_a_once_setup_is_played_once_and_every_example_starts_from_it() -> None:
+    """With `before: {once: true}`, the setup is primed once; each example is its request alone,
+    played from the primed setup."""
+    login = Step(Request("POST", "/login"), capture={"token": "$.token"})
+    file = CorpusFile(
+        Path("items.yaml"), (), endpoint="POST /items", before=(login,), before_once=True
+    )
+    primed_with: list[Case] = []
+    examples: list[tuple[Case, object]] = []
+    setup_play = {Backend.LEGACY: Played((Backend.LEGACY,), variables={"token": "t"})}
+
+    def prime(setup: Case) -> Primed:
+        primed_with.append(setup)
+        return setup_play
+
+    def run(case: Case, primed: Primed | None = None) -> CaseResult:
+        examples.append((case, primed))
+        return CaseResult(case, compared=1)
+
+    result = fuzz.fuzz_endpoint(file, None, run, examples=8, seed=0, prime=prime)
+    assert [case.steps for case in primed_with] == [(login,)]
+    assert len(examples) == result.examples == 8
+    assert all(len(case.steps) == 1 and primed is setup_play for case, primed in examples)
+
+
+def test_a_once_setup_that_fails_stops_the_fuzzing_of_its_endpoint() -> None:
+    """A setup whose capture found nothing: nothing is fuzzed, and the result says why."""
+    login = Step(Request("POST", "/login"), capture={"token": "$.token"})
+    file = CorpusFile(
+        Path("items.yaml"), (), endpoint="POST /items", before=(login,), before_once=True
+    )
+    broken = Played((Backend.LEGACY,), errors=["step 1 on legacy: capture 'token' found nothing"])
+
+    def run(case: Case, primed: Primed | None = None) -> CaseResult:
+        raise AssertionError("no example is played")
+
+    result = fuzz.fuzz_endpoint(
+        file, None, run, examples=8, seed=0, prime=lambda setup: {Backend.LEGACY: broken}
+    )
+    assert result.failed
+    assert result.error is not None
+    assert "capture 'token' found nothing" in result.error
