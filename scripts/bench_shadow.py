@@ -11,6 +11,9 @@ pinned to CPU 0, driven in turn by wrk (or the built-in generator) on CPU 1:
     shadow-10    the measured endpoints shadowed at 10 %
     shadow-100   ... at 100 %
 
+Last, in process: what noting an unshadowed request to an endpoint with a shadow share (for
+races, strangler.shadow.races) adds to it.
+
 The workloads write: `favorite` is POST /articles/{slug}/favorite with a valid token (one row
 updated; every request the same), `register` is POST /users with a name never used before.
 A shadowed request runs the port first in a sandbox (its writes rolled back), then is served by
@@ -264,6 +267,8 @@ def bench_database(
                 f" raced {entry.get('raced', 0)}, busy {entry['busy']},"
                 f" timed out {entry.get('timed_out', 0)}, failed {entry.get('failed', 0)}"
             )
+            if entry["mismatched"]:
+                print(f"    where: {entry['mismatched_where']}")
     return medians, checks_of(database, medians, reports, errors)
 
 
@@ -310,4 +315,34 @@ def run(
             found, more = bench_database(pin, workdir, database, url, rounds, seconds)
             medians.update({(f"{database}/{s}", e, c): m for (s, e, c), m in found.items()})
             checks += more
+    checks.append(noting_cost())
     return medians, checks
+
+
+def noting_cost(calls: int = 100_000) -> Check:
+    """What noting an unshadowed request costs (an endpoint with a shadow share: the tap's
+    serve_unshadowed, for races), in process: an app that answers at once, called directly and
+    through it; the best of 5 runs of `calls`, in microseconds per request."""
+    from strangler.shadow.tap import ShadowTap
+
+    async def app(scope: dict, receive: object, send: object) -> None:
+        return None
+
+    async def best(noted: bool) -> float:
+        tap = ShadowTap()
+        scope = {"method": "POST", "path": "/articles/a/favorite", "query_string": b""}
+        key = "POST /articles/{slug}/favorite"
+        runs = []
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(calls):
+                if noted:
+                    await tap.serve_unshadowed(key, app, scope, app, app)  # type: ignore[arg-type]
+                else:
+                    await app(scope, app, app)
+            runs.append((time.perf_counter() - start) / calls)
+        return min(runs)
+
+    added = (asyncio.run(best(True)) - asyncio.run(best(False))) * 1e6
+    print(f"\nnoting an unshadowed request (serve_unshadowed, in process): +{added:.2f} us")
+    return ("shadow: noting an unshadowed request, us (in process)", added, "(info)", True)
