@@ -31,7 +31,7 @@ def imports(path: Path) -> Iterator[str]:
 # lower layer, never one of its own layer or above. (The root package's lazy exports are the
 # one exception: they import nothing until a name is used.)
 LAYERS: list[set[str]] = [
-    {"types", "errors"},
+    {"types", "errors", "compat"},  # compat imports no strangler package: see below
     {"credentials", "serving", "sandbox"},
     {"routing", "bridge"},
     {"flags"},
@@ -97,6 +97,28 @@ def test_each_package_imports_only_lower_layers() -> None:
     """No module of the library imports a package of its own layer or above: no cycles."""
     assert len(list(LIBRARY.rglob("*.py"))) > 80
     assert upward_imports(LIBRARY) == []
+
+
+# strangler.compat is for the port, which outlives legacy and may run without the gateway.
+COMPAT_MAY_IMPORT = {"fastapi", "starlette", "werkzeug", "itsdangerous", "jwt", "strangler"}
+
+
+def test_compat_imports_only_the_web_stack() -> None:
+    """strangler.compat imports FastAPI, Starlette, Werkzeug, itsdangerous, PyJWT, the standard
+    library and itself: neither Flask, the gateway, nor any other strangler package."""
+    found = {
+        f"{path.relative_to(REPO)}: {name}"
+        for path in (LIBRARY / "compat").rglob("*.py")
+        for name in imports(path)
+        if name not in COMPAT_MAY_IMPORT and name not in sys.stdlib_module_names
+    }
+    others = {
+        f"{path.relative_to(REPO)}: {target}"
+        for path in (LIBRARY / "compat").rglob("*.py")
+        for target, _ in library_imports(path, LIBRARY)
+        if package_of(target) != "compat"
+    }
+    assert found | others == set()
 
 
 def test_every_package_has_a_layer() -> None:
