@@ -452,6 +452,8 @@ def assemble(
         observers=runtime.observers,
         runtime=runtime,
         freeze_gc=settings.freeze_gc,
+        # A guarded endpoint's failed migrated answers are retried on legacy or replaced
+        guarded=guard.covers if guard is not None and guard.endpoints else None,
     )
 
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from time import perf_counter
 
 from strangler.bridge.pool import LegacyPool
 from strangler.credentials import ADMIN_TOKEN_HEADER, Credentials
 from strangler.flags.watcher import FlagWatcher
+from strangler.gateway import fallback
 from strangler.gateway.errors import ForceRefused
 from strangler.gateway.hooks import Lifecycle, RequestObserver, Shadow
 from strangler.gateway.lifespan import Lifespan
@@ -71,6 +72,7 @@ class Gateway:
         observers: Sequence[RequestObserver] = (),
         runtime: Lifecycle | None = None,
         freeze_gc: bool = False,
+        guarded: Callable[[str], bool] | None = None,
     ) -> None:
         self.legacy = legacy
         self.migrated = migrated
@@ -100,6 +102,8 @@ class Gateway:
         self._lifespan: Lifespan | None = None
         self._watching = False
         self._freeze_gc = freeze_gc
+        # Endpoint keys whose failed migrated answers strangler.gateway.fallback replaces
+        self._guarded = guarded
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -187,7 +191,13 @@ class Gateway:
             self._busy[backend] += 1
             try:
                 if shadowed is None and watched is None:
-                    await app(scope, receive, reply)
+                    if self._guarded is not None and backend is Backend.MIGRATED and not forced:
+                        legacy_reply = _Reply(send, self._marks[Backend.LEGACY] + extra, id_name)
+                        await self._serve_guarded(
+                            decision, scope, legacy_scope, receive, reply, legacy_reply
+                        )
+                    else:
+                        await app(scope, receive, reply)
                 elif shadowed is not None:
                     migrated_scope = self._for_migrated(legacy_scope, path, root_path)
                     await self._serve_shadowed(
@@ -265,6 +275,25 @@ class Gateway:
         migrated = (self.migrated, migrated_scope)
         serving, other = (migrated, legacy) if backend is Backend.MIGRATED else (legacy, migrated)
         await self.shadow.serve(key, backend, *serving, *other, receive, send)
+
+    async def _serve_guarded(
+        self,
+        decision: Decision,
+        scope: Scope,
+        legacy_scope: Scope,
+        receive: Receive,
+        reply: _Reply,
+        legacy_reply: _Reply,
+    ) -> None:
+        """Serves from migrated; a guarded endpoint's failed answer is replaced (see
+        strangler.gateway.fallback), counted as migrated's status."""
+        key = decision.endpoint
+        if key is None or self._guarded is None or not self._guarded(key):
+            await self.migrated(scope, receive, reply)
+            return
+        reply.status = await fallback.serve(
+            self.migrated, self.legacy, scope, legacy_scope, receive, reply, legacy_reply
+        )
 
     def _for_migrated(self, scope: Scope, path: str, root_path: str) -> Scope:
         """The scope as the migrated app must see it: `//` merged, as legacy reads it."""
