@@ -99,6 +99,10 @@ class Gateway:
         self._legacy_pool = legacy_pool
         self._busy = dict.fromkeys(Backend, 0)
         self._body_limits = body_limits or {}  # by endpoint key
+        # Decisions that are the same for every caller, by (method, path), for the snapshot they
+        # were made by (route()): a request to a path seen before skips the match and decide().
+        self._routed: dict[tuple[str, str], Decision] = {}
+        self._routed_by: object = None
         self._lifespan: Lifespan | None = None
         self._watching = False
         self._freeze_gc = freeze_gc
@@ -212,9 +216,16 @@ class Gateway:
             finally:
                 self._busy[backend] -= 1
         finally:
-            if self.observers:
+            if self.observers:  # as _observe(), written inline: once per request
                 seconds = perf_counter() - started
-                self._observe(scope, decision, backend, reason, reply.status, seconds, request_id)
+                status = reply.status or NO_ANSWER
+                for observer in self.observers:
+                    try:
+                        observer.request_done(
+                            scope["method"], decision, backend, reason, status, seconds, request_id
+                        )
+                    except Exception:
+                        log.exception("%r could not count or log a request", observer)
 
     def _observe(
         self,
@@ -325,17 +336,36 @@ class Gateway:
             self.runtime.close()
 
     def route(self, scope: Scope, path: str) -> Decision:
-        """The routing decision for a request; never raises (a fault means legacy)."""
+        """The routing decision for a request; never raises (a fault means legacy).
+
+        A decision that does not depend on the caller (no canary bucket) is kept by method and
+        path until the snapshot changes, so the next request to the same path skips the match;
+        at most ROUTED_KEPT of them, of paths up to ROUTED_PATH characters (a scan of made-up
+        paths empties the table, it never grows it without bound)."""
         snapshot = self.watcher.snapshot
+        method: str = scope["method"]
+        if snapshot is self._routed_by:
+            decision = self._routed.get((method, path))
+            if decision is not None:
+                return decision
+        else:
+            self._routed = {}
+            self._routed_by = snapshot
         try:
-            endpoint = self.inventory.match(scope["method"], path)
+            endpoint = self.inventory.match(method, path)
             if endpoint is None:
-                return decide(None, None, snapshot.version)
-            flag = snapshot.flags.get(endpoint.key)
-            return decide(endpoint, flag, snapshot.version, lambda: self._sticky(scope))
+                decision = decide(None, None, snapshot.version)
+            else:
+                flag = snapshot.flags.get(endpoint.key)
+                decision = decide(endpoint, flag, snapshot.version, lambda: self._sticky(scope))
         except Exception:
-            log.exception("routing failed for %s %s; sending it to legacy", scope["method"], path)
+            log.exception("routing failed for %s %s; sending it to legacy", method, path)
             return Decision(Backend.LEGACY, Reason.FALLTHROUGH, snapshot.version)
+        if decision.bucket is None and len(path) <= ROUTED_PATH:
+            if len(self._routed) >= ROUTED_KEPT:
+                self._routed = {}
+            self._routed[(method, path)] = decision
+        return decision
 
     def _forced(self, scope: Scope, decision: Decision) -> Backend | None:
         """The backend the force header names, or None; ForceRefused without the credential.
@@ -386,6 +416,10 @@ class Gateway:
 
 
 _UNLIMITED = 1 << 62
+# The routing decisions kept (see Gateway.route): more than an app has endpoints and paths in
+# common use, few enough (and short enough) to stay small in memory.
+ROUTED_KEPT = 1024
+ROUTED_PATH = 256
 NO_ANSWER = 499  # counted for a request the app never answered (its client had left)
 _RETRY_AFTER = [(b"retry-after", b"1")]
 

@@ -79,7 +79,7 @@ Latencies = dict[tuple[str | None, Backend], list[float]]
 
 
 class GatewayMetrics:
-    """One worker's metrics. `observe` is on the request path; everything else runs in a
+    """One worker's metrics. `request_done` is on the request path; everything else runs in a
     background thread or at a scrape."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
@@ -87,6 +87,10 @@ class GatewayMetrics:
         self.shared = multiprocess()  # several workers: values in files, added up at a scrape
         self._counts: Counts = {}
         self._latencies: Latencies = {}
+        # Both of a request's figures under one key, so that counting it is one lookup.
+        self._tallies: dict[
+            tuple[str | None, Backend, Reason, int], tuple[list[int], list[float] | None]
+        ] = {}
         self._series: dict[tuple[str | None, Backend, Reason, int], tuple[Counter, Histogram]] = {}
         if self.shared:
             self.requests = Counter(
@@ -143,36 +147,42 @@ class GatewayMetrics:
         seconds: float,
         request_id: bytes | None,
     ) -> None:
-        """The gateway's observer hook (strangler.gateway.hooks): counts the request."""
-        self.observe(decision.endpoint, backend, reason, status, seconds)
+        """The gateway's observer hook (strangler.gateway.hooks): counts one answered request,
+        on the event loop, once per request."""
+        endpoint = decision.endpoint
+        if self.shared:
+            self._observe_shared(endpoint, backend, reason, status, seconds)
+            return
+        key = (endpoint, backend, reason, status // 100)
+        tally = self._tallies.get(key)
+        if tally is None:
+            tally = self._tallies[key] = self._tally(key)
+        tally[0][0] += 1
+        latency = tally[1]
+        if latency is not None:
+            latency[0] += seconds
+            latency[1 + bisect.bisect_left(BUCKETS, seconds)] += 1
 
     def lines_dropped(self, lines: int) -> None:
         """The request log's `on_drop` hook: counts the lines it could not write."""
         self.log_dropped.inc(lines)
 
-    def observe(
-        self, endpoint: str | None, backend: Backend, reason: Reason, status: int, seconds: float
-    ) -> None:
-        """Counts one answered request (on the event loop, once per request)."""
-        if self.shared:
-            self._observe_shared(endpoint, backend, reason, status, seconds)
-            return
-        count = self._counts.get((endpoint, backend, reason, status // 100))
-        if count is None:
-            count = self._counts[(endpoint, backend, reason, status // 100)] = [0]
-        count[0] += 1
+    def _tally(
+        self, key: tuple[str | None, Backend, Reason, int]
+    ) -> tuple[list[int], list[float] | None]:
+        """The count of a (endpoint, backend, reason, status class), new at 0, and the latency
+        figures it adds to (None for the gateway's own answers: not the backend's latency)."""
+        count = self._counts.setdefault(key, [0])
+        endpoint, backend, reason, _ = key
         if reason in GATEWAY_ANSWERS:
-            return  # not the backend's latency
-        latency = self._latencies.get((endpoint, backend))
-        if latency is None:
-            latency = self._latencies[(endpoint, backend)] = [0.0] * (len(BUCKETS) + 2)
-        latency[0] += seconds
-        latency[1 + bisect.bisect_left(BUCKETS, seconds)] += 1
+            return count, None
+        latency = self._latencies.setdefault((endpoint, backend), [0.0] * (len(BUCKETS) + 2))
+        return count, latency
 
     def _observe_shared(
         self, endpoint: str | None, backend: Backend, reason: Reason, status: int, seconds: float
     ) -> None:
-        """`observe` in multiprocess mode: into prometheus_client's values (files)."""
+        """`request_done` in multiprocess mode: into prometheus_client's values (files)."""
         series = self._series.get((endpoint, backend, reason, status // 100))
         if series is None:
             label = endpoint if endpoint is not None else UNMATCHED

@@ -55,8 +55,6 @@ class GuardedProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_bytes = 0  # bytes read while the headers were incomplete (bounds memory)
-        self._header_size = 0  # the request line and header fields (the limit itself)
-        self._header_count = 0
         self._reading_headers = True
         self._body_bytes = 0
 
@@ -91,7 +89,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def _await_headers(self) -> None:
         self._reading_headers = True
-        self._header_bytes = self._header_count = self._header_size = 0
+        self._header_bytes = 0
         self.waiting[self] = self.loop.time()
         if GuardedProtocol._sweeping is None:
             GuardedProtocol._sweeping = self.loop.call_later(SWEEP_EVERY, _sweep, self.loop)
@@ -104,10 +102,15 @@ class GuardedProtocol(HttpToolsProtocol):
             return
         # One read may hold the end of the headers and a body: only what arrives while the
         # headers are still incomplete counts, so the parser holds at most the limit plus one
-        # read (asyncio reads 256 KiB at most) when it is refused.
+        # read (asyncio reads 256 KiB at most) when it is refused. The fields parsed so far are
+        # counted after the read, not one by one as they are parsed (a call per field would
+        # cost every request more than the check): the memory bound is the same.
         self._header_bytes += len(data)
         super().data_received(data)
-        if self._reading_headers and self._header_bytes > self.limits.max_header_bytes:
+        if self._reading_headers and (
+            self._header_bytes > self.limits.max_header_bytes
+            or len(self.headers) > self.limits.max_headers
+        ):
             self._refuse(431)
 
     def on_message_begin(self) -> None:
@@ -115,35 +118,27 @@ class GuardedProtocol(HttpToolsProtocol):
         if not self._reading_headers:  # the next request on a kept-alive connection
             self._await_headers()
 
-    def on_url(self, url: bytes) -> None:
-        self._header_size += len(url)
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        # Counted here too: a header block that arrives whole in one read is never "still
+    def on_headers_complete(self) -> None:
+        # Checked here too: a header block that arrives whole in one read is never "still
         # incomplete after a read", and the next request on a kept-alive connection starts
         # inside the read that ended the last one.
-        self._header_count += 1
-        self._header_size += len(name) + len(value) + 4
-        if self._header_count > self.limits.max_headers:
-            self._refuse(431)
-            return
-        super().on_header(name, value)
-
-    def on_headers_complete(self) -> None:
         self._reading_headers = False
         self.waiting.pop(self, None)
-        if self._header_size > self.limits.max_header_bytes:
+        limits = self.limits
+        size = len(self.url)  # the request line and header fields, as the limit counts them
+        length = None
+        for name, value in self.headers:  # a loop, not a generator: once per request
+            size += len(name) + len(value) + 4
+            if name == b"content-length":
+                length = value
+        if size > limits.max_header_bytes or len(self.headers) > limits.max_headers:
             self._refuse(431)
         if self.transport.is_closing():
             return
         self._body_bytes = 0
-        for name, value in self.headers:  # a loop, not a generator: once per request
-            if name == b"content-length":
-                if value.isdigit() and int(value) > self.limits.max_body:
-                    self._refuse(413)  # before the app starts or a byte of the body is read
-                    return
-                break
+        if length is not None and length.isdigit() and int(length) > limits.max_body:
+            self._refuse(413)  # before the app starts or a byte of the body is read
+            return
         super().on_headers_complete()
         if self.cycle is not None and self.cycle.more_body and not self.parser.should_upgrade():
             self.reading[self] = self.loop.time()

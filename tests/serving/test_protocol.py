@@ -17,6 +17,7 @@ import asyncio
 import dataclasses
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from uvicorn.server import ServerState
 from strangler.serving.limits import Limits
 from strangler.serving.protocol import SWEEP_EVERY, GuardedProtocol, configure
 from strangler.types import Receive, Scope, Send
+from tests.support.bytecodes import bytecodes_per_call
 from tests.support.waiting import wait_until_async
 
 LIMITS = Limits(
@@ -591,3 +593,28 @@ def test_configure_sets_the_limits_of_the_protocol_it_returns() -> None:
     protocol = configure(limits)
     assert protocol is GuardedProtocol
     assert protocol.limits is limits
+
+
+# --- cost ----------------------------------------------------------------------------------------
+
+# Bytecodes of strangler/serving/protocol.py per GET on a kept-alive connection (three header
+# fields): what the limits add to uvicorn's own protocol for every request. 319 before #21's
+# hot-path work.
+BUDGET = 240
+
+
+async def test_a_request_on_a_kept_alive_connection_stays_within_its_bytecode_budget(
+    server: Server,
+) -> None:
+    """Enforcing the limits on a plain GET costs at most BUDGET bytecodes of the protocol."""
+    connection = server.connect()
+
+    async def request() -> None:
+        answered = len(connection.statuses)
+        connection.send(get("/", b"Accept: */*", b"User-Agent: test"))
+        await connection.answers(answered + 1)
+
+    protocol = str(Path(GuardedProtocol.__init__.__code__.co_filename))
+    per_request, split = await bytecodes_per_call(request, under=protocol)
+    assert set(connection.statuses) == {200}
+    assert per_request <= BUDGET, f"{per_request:.0f} bytecodes a request: {split.most_common()}"
