@@ -77,6 +77,8 @@ class FuzzResult:
     notes: list[str] = dataclasses.field(default_factory=list)  # schemas the generator misread
     compared: int = 0  # request pairs compared over every example (the `before:` steps too)
     seconds: float = 0.0
+    wanted: int = 0  # examples asked for
+    cut_short: str | None = None  # why a time budget stopped it before `wanted` examples
 
     @property
     def failed(self) -> bool:
@@ -101,6 +103,13 @@ class RunResult:
     selected: str | None = None  # the -k pattern, if any
     adhoc: str | None = None  # why this run is not the canonical one (strangler.comparison.saved)
     seconds: float = 0.0
+    left_out: list[str] = dataclasses.field(default_factory=list)  # by a time budget
+
+    @property
+    def incomplete(self) -> bool:
+        """Whether a time budget left something out (cases not run or cut short, endpoints not
+        fuzzed or cut short): such a run is never clean, whatever the rest found."""
+        return bool(self.left_out)
 
     @property
     def uncompared(self) -> int:

@@ -1,7 +1,11 @@
 """`strangler contract run`: replays the corpus on both sides, fuzzes, reports, exits non-zero.
 
 Exit status: 0 when no undeclared difference was found, 1 when one was (or a stale ledger entry
-with --strict-ledger), 2 when the run could not start (settings, corpus, ledger, a side).
+with --strict-ledger), 2 when the run could not start (settings, corpus, ledger, a side), 3 when
+no undeclared difference was found but a time budget (--max-time, --max-endpoint-time) left
+something out: the run is incomplete, not clean.
+
+Progress goes to stderr as the run goes: a bar in a terminal, plain lines in CI or a log.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from strangler.comparison.ledger import load_ledger
 from strangler.comparison.results import RunResult
 from strangler.comparison.saved import ad_hoc, save_results
 from strangler.contracts import formats
+from strangler.contracts.budget import Budget
+from strangler.contracts.progress import Live, live_progress
 from strangler.contracts.sides import ContractSession
-from strangler.contracts.suite import Progress, run_suite
+from strangler.contracts.suite import run_suite
 from strangler.contracts.targets import Via
 from strangler.errors import ConfigError, StranglerError
 from strangler.settings import TOKEN_ENV, Settings, load_settings
@@ -68,6 +74,17 @@ def contract() -> None:
 @click.option("--fuzz/--no-fuzz", default=True, show_default=True, help="Fuzz each endpoint.")
 @click.option("--examples", type=click.IntRange(min=1), help="Requests per fuzzed endpoint.")
 @click.option("--seed", type=int, help="Fuzzing seed (default: fuzz_seed, 0).")
+@click.option(
+    "--max-time",
+    type=click.FloatRange(min=0, min_open=True),
+    help="End the run after SECONDS (a case in flight is left); what it did not run is listed,"
+    " and the run exits 3 (incomplete) unless something failed.",
+)
+@click.option(
+    "--max-endpoint-time",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Stop fuzzing an endpoint after SECONDS and go on to the next; exits 3 likewise.",
+)
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML.")
 @click.option(
     "--markdown", type=click.Path(dir_okay=False, path_type=Path), help="Write a Markdown summary."
@@ -97,6 +114,8 @@ def run(
     fuzz: bool,
     examples: int | None,
     seed: int | None,
+    max_time: float | None,
+    max_endpoint_time: float | None,
     junit: Path | None,
     markdown: Path | None,
     strict_ledger: bool,
@@ -105,6 +124,7 @@ def run(
     config: Path | None,
 ) -> None:
     """Replay the corpus on legacy and migrated, fuzz each endpoint, and report differences."""
+    budget = Budget(max_time, max_endpoint_time)  # from now: opening the sides counts too
     files: list[CorpusFile] = []
     try:
         settings = _settings(config, legacy, migrated, live=bool(url))
@@ -119,6 +139,8 @@ def run(
                 "--via flags rewrites the flag table, which a live gateway's operators own;"
                 " use it in process (without --url)"
             )
+        watch = live_progress(sys.stderr, budget=_budget_text(budget))
+        watch.opening(url or f"in process, via {via}")
         if url:
             session = ContractSession.live(
                 url,
@@ -137,8 +159,10 @@ def run(
                 logging.disable(logging.CRITICAL)
                 warnings.simplefilter("ignore")
             try:
-                with session:
-                    result = _run(session, files, settings, fuzz, examples, seed, select)
+                with watch, session:
+                    result = _run(
+                        session, files, settings, fuzz, examples, seed, select, watch, budget
+                    )
             finally:
                 logging.disable(logging.NOTSET)
         if via == "flags":  # the flag table routes; the ledger speaks of backends
@@ -148,6 +172,8 @@ def run(
         result.adhoc = ad_hoc(
             select=select, corpus=corpus, configured=configured, fuzz=fuzz, apps=apps
         )
+        if result.incomplete:  # what a budget left out is not proven: not the canonical run
+            result.adhoc = ", ".join(filter(None, [result.adhoc, "cut by its time budget"]))
         if result.adhoc:  # a part of the corpus cannot tell which entries are stale
             result.stale, result.stale_judged = [], False
     except StranglerError as exc:
@@ -168,7 +194,17 @@ def run(
                 f"an ad-hoc run ({result.adhoc}): saved as {saved.name}; the canonical result"
                 " (the whole corpus, fuzzed), which the reports read, is unchanged"
             )
-    sys.exit(1 if result.failed or (strict_ledger and result.stale) else 0)
+    if result.failed or (strict_ledger and result.stale):
+        sys.exit(1)
+    sys.exit(3 if result.incomplete else 0)
+
+
+def _budget_text(budget: Budget) -> str:
+    """The budget as the plan line says it."""
+    parts = [f"{budget.max_time:g}s in all"] if budget.max_time else []
+    if budget.max_endpoint_time:
+        parts.append(f"{budget.max_endpoint_time:g}s per fuzzed endpoint")
+    return f"; time budget {', '.join(parts)}" if parts else ""
 
 
 def _write(
@@ -208,22 +244,17 @@ def _run(
     examples: int | None,
     seed: int | None,
     select: str | None,
+    watch: Live,
+    budget: Budget,
 ) -> RunResult:
-    steps = sum(len(f.cases) for f in files) + sum(bool(f.endpoint) for f in files) * fuzz
-
-    def go(progress: Progress = lambda _: None) -> RunResult:
-        return run_suite(
-            session,
-            files,
-            fuzz=fuzz,
-            examples=examples or settings.fuzz_examples,
-            examples_override=examples is not None,
-            seed=settings.fuzz_seed if seed is None else seed,
-            select=select,
-            progress=progress,
-        )
-
-    if not sys.stdout.isatty():  # a log: no bar
-        return go()
-    with click.progressbar(length=steps, label="contracts", show_pos=True) as bar:
-        return go(lambda _: bar.update(1))
+    return run_suite(
+        session,
+        files,
+        fuzz=fuzz,
+        examples=examples or settings.fuzz_examples,
+        examples_override=examples is not None,
+        seed=settings.fuzz_seed if seed is None else seed,
+        select=select,
+        watch=watch,
+        budget=budget,
+    )

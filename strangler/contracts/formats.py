@@ -220,6 +220,12 @@ def terminal(
         if fuzzed.failed:
             defaults_for = (defaults or {}).get(fuzzed.endpoint)
             echo(red("FAIL ") + fuzz_failure(fuzzed, defaults_for, full=full))
+        elif fuzzed.cut_short:
+            echo(
+                yellow("CUT SHORT ")
+                + f"{fuzzed.endpoint}: after {fuzzed.examples} of {fuzzed.wanted} requests:"
+                f" {fuzzed.cut_short} ran out; no undeclared difference in those"
+            )
         else:
             declared = ", ".join(f"{k} x{v}" for k, v in sorted(fuzzed.declared.items()))
             note = f"; declared: {declared}" if declared else ""
@@ -242,7 +248,33 @@ def terminal(
         )
     for problem in problems(run):
         echo(red("STOPPED " if run.stopped else "FAIL ") + problem)
+    for left in run.left_out:
+        echo(yellow("INCOMPLETE ") + left)
+    for line in slowest(run):
+        echo(line)
     echo(summary(run, colour=True))
+
+
+SLOWEST = 5  # cases and endpoints named in the summary
+
+
+def slowest(run: RunResult, count: int = SLOWEST) -> list[str]:
+    """Where the time went: the slowest cases, and the slowest fuzzed endpoints with their
+    time per request (a `before:` setup replayed per example shows there)."""
+    lines = []
+    cases = sorted((c for c in run.cases if c.seconds), key=lambda c: -c.seconds)[:count]
+    if cases:
+        named = ", ".join(f"{c.case.name} {c.seconds:.2f}s" for c in cases)
+        lines.append(f"slowest cases: {named}")
+    fuzzed = sorted((f for f in run.fuzz if f.seconds), key=lambda f: -f.seconds)[:count]
+    if fuzzed:
+        named = ", ".join(
+            f"{f.endpoint} {f.seconds:.1f}s"
+            + (f" ({f.seconds / f.examples:.2f}s per request)" if f.examples else "")
+            for f in fuzzed
+        )
+        lines.append(f"slowest endpoints: {named}")
+    return lines
 
 
 def problems(run: RunResult) -> list[str]:
@@ -263,7 +295,7 @@ def counts(run: RunResult) -> dict[str, int]:
         "failed": sum(c.failed for c in run.cases) + sum(f.failed for f in run.fuzz),
         "declared": sum(bool(c.declared) and not c.failed for c in run.cases),
         "skipped": sum(bool(c.skipped) for c in run.cases),
-        "fuzzed": sum(not f.failed for f in run.fuzz),
+        "fuzzed": sum(not f.failed and not f.cut_short for f in run.fuzz),
         "stale": len(run.stale),
     }
 
@@ -283,9 +315,12 @@ def summary(run: RunResult, *, colour: bool = False) -> str:
     )
     if run.uncompared:
         text += f"; {run.uncompared} setup requests run, not compared"
+    if run.incomplete:
+        text += "; incomplete: a time budget left some out (listed above)"
     if not colour:
         return text
-    return click.style(text, fg="red" if run.failed else "green", bold=True)
+    colours = "red" if run.failed else "yellow" if run.incomplete else "green"
+    return click.style(text, fg=colours, bold=True)
 
 
 def junit(run: RunResult, *, full: bool = False, defaults: dict[str, Request] | None = None) -> str:
@@ -295,7 +330,7 @@ def junit(run: RunResult, *, full: bool = False, defaults: dict[str, Request] | 
         name="contracts",
         tests=str(len(run.cases) + len(run.fuzz)),
         failures=str(counts(run)["failed"] + len(problems(run))),
-        skipped=str(counts(run)["skipped"]),
+        skipped=str(counts(run)["skipped"] + sum(bool(f.cut_short) for f in run.fuzz)),
         time=f"{run.seconds:.3f}",
     )
     ET.SubElement(suite, "properties")
@@ -328,11 +363,15 @@ def junit(run: RunResult, *, full: bool = False, defaults: dict[str, Request] | 
         if fuzzed.failed:
             failure = ET.SubElement(case, "failure", message=f"fuzz {fuzzed.endpoint} differs")
             failure.text = fuzz_failure(fuzzed, (defaults or {}).get(fuzzed.endpoint), full=full)
+        elif fuzzed.cut_short:
+            message = f"cut short after {fuzzed.examples} of {fuzzed.wanted} requests"
+            ET.SubElement(case, "skipped", message=f"{message}: {fuzzed.cut_short} ran out")
     for problem in problems(run):
         case = ET.SubElement(suite, "testcase", classname="contracts", name="the run")
         ET.SubElement(case, "failure", message=problem)
     notes = [
         *run.notes,
+        *(f"incomplete: {left}" for left in run.left_out),
         *(f"stale ledger entry at line {e.line}: {e.describe()}" for e in run.stale),
     ]
     if notes:
@@ -357,7 +396,10 @@ def markdown(
 ) -> str:
     """A summary for a pull request: verdict, undeclared and declared differences, stale entries."""
     verdict = "❌ legacy and migrated differ" if run.failed else "✅ no undeclared difference"
+    if run.incomplete and not run.failed:
+        verdict = "⚠️ incomplete: no undeclared difference in what ran"
     lines = [f"## Contract tests: {verdict}", "", summary(run), ""]
+    lines += [f"- ⏱️ {left}" for left in run.left_out] + ([""] if run.left_out else [])
     lines += [f"- ⚠️ {note}" for note in run.notes] + ([""] if run.notes else [])
     lines += [f"- ❌ {problem}" for problem in problems(run)] + ([""] if problems(run) else [])
     width = None if full else WIDTH
@@ -400,7 +442,8 @@ def markdown(
     if run.fuzz:
         lines += ["### Fuzzing", "", "| endpoint | requests | seed | result |", "|---|---|---|---|"]
         lines += [
-            f"| `{f.endpoint}` | {f.examples} | {f.seed} | {'❌' if f.failed else '✅'} |"
+            f"| `{f.endpoint}` | {f.examples} | {f.seed} |"
+            f" {'❌' if f.failed else '⏱️ cut short' if f.cut_short else '✅'} |"
             for f in run.fuzz
         ]
     return "\n".join(lines).rstrip() + "\n"

@@ -27,6 +27,7 @@ from hypothesis.errors import NoSuchExample
 from strangler.comparison.cases import MISSING, Case, Request, Step
 from strangler.comparison.corpus import CorpusFile
 from strangler.comparison.results import CaseResult, FuzzResult
+from strangler.contracts.budget import OutOfTime
 from strangler.contracts.runner import Primed
 from strangler.contracts.shrink import isolate
 from strangler.contracts.strategies import Schema, requests
@@ -100,10 +101,13 @@ def fuzz_endpoint(
     """Searches for an undeclared difference on the file's endpoint; shrinks the first found.
 
     With `prime` (ContractSession.prime) and a `before: {once: true}`, the setup is played once
-    here, and an error in it ends the fuzzing of the endpoint (its result says so)."""
+    here, and an error in it ends the fuzzing of the endpoint (its result says so).
+    `run` may raise OutOfTime (a time budget): the search stops there, and the result says it
+    was cut short, with the smallest failing request found so far, if any."""
     assert file.endpoint is not None, "only files with an `endpoint:` are fuzzed"
     started = time.perf_counter()
-    result = FuzzResult(file.endpoint, seed=seed)
+    result = FuzzResult(file.endpoint, seed=seed, wanted=examples)
+    failing: list[tuple[Request, CaseResult]] = []  # the smallest failing example so far
     schema = Schema(document)
     strategy = requests(file.endpoint, operation(document, file.endpoint), file.defaults, schema)
     result.notes = schema.notes  # what the generated requests could not follow
@@ -125,13 +129,15 @@ def fuzz_endpoint(
         return _causes(play(request))
 
     def differs(request: Request) -> bool:
-        result.examples += 1
         outcome = play(request)
+        result.examples += 1  # done: an example a budget cut off is not counted
         result.compared += outcome.compared
         for found in outcome.declared:
             result.declared[found.where] = result.declared.get(found.where, 0) + 1
             if found.declared is not None:
                 result.entries[found.declared] += 1
+        if outcome.failed:
+            failing[:] = [(request, outcome)]  # each one found is no larger than the last
         return outcome.failed
 
     options = settings(
@@ -146,11 +152,20 @@ def fuzz_endpoint(
         minimal = find(strategy, differs, settings=options, random=random.Random(seed))
     except NoSuchExample:
         pass
+    except OutOfTime as stop:
+        result.cut_short = stop.why
+        if failing:
+            result.minimal, result.failure = failing[-1]
     else:
-        result.minimal, result.failure = minimal, play(minimal)
-        shrunk = isolate(minimal, file.defaults, verdict, _causes(result.failure))
-        if shrunk is not minimal:
-            result.minimal, result.failure = shrunk, play(shrunk)
+        try:
+            result.minimal, result.failure = minimal, play(minimal)
+            shrunk = isolate(minimal, file.defaults, verdict, _causes(result.failure))
+            if shrunk is not minimal:
+                result.minimal, result.failure = shrunk, play(shrunk)
+        except OutOfTime as stop:
+            result.cut_short = stop.why
+            if result.failure is None and failing:
+                result.minimal, result.failure = failing[-1]
     result.seconds = time.perf_counter() - started
     return result
 

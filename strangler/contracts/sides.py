@@ -185,11 +185,20 @@ class ContractSession:
             " starts from the state the last one left"
         )
 
-    def run_case(self, case: Case, *, seed: int = 0, primed: Primed | None = None) -> CaseResult:
+    def run_case(
+        self,
+        case: Case,
+        *,
+        seed: int = 0,
+        timeout: float = CALL_TIMEOUT,
+        primed: Primed | None = None,
+    ) -> CaseResult:
         """Plays `case` on both sides and compares; differences are declared by the ledger.
+        TargetError when it takes longer than `timeout` (a time budget may make it shorter).
         With `primed` (from `prime`), each play starts from what a `once` setup left."""
         portal, legacy, migrated = self._sides()
-        return portal.call(run_case(case, legacy, migrated, self.ledger, seed=seed, primed=primed))
+        played = run_case(case, legacy, migrated, self.ledger, seed=seed, primed=primed)
+        return portal.call(played, timeout)
 
     def prime(self, setup: Case, *, timeout: float = CALL_TIMEOUT) -> Primed:
         """Plays a `once` setup on each side (see runner.prime) for later plays to start from."""
