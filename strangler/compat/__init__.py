@@ -7,6 +7,7 @@ behaviour by the differential tests in tests/compat (docs/compat.md shows each i
 - `pages`: Werkzeug's HTML error pages, rendered by Werkzeug itself, and Flask's `abort()`.
 - `handlers`: `install_legacy_errors(app, ...)`: 404/405, raised HTTP errors and request
   validation errors answered in legacy's shape, or by the legacy app's own error handlers.
+- `converters`: path parameters matched as Flask's `<int:...>` and `<float:...>` match.
 - `routes`: the OPTIONS and HEAD routes Flask answers on its own.
 - `requests`: the request as Flask parsed it: `args.get(..., type=int)`, joined repeated headers,
   `getlist`, `get_json()` with its content-type, `silent` and `force` rules.
@@ -20,6 +21,7 @@ Flask's own code (the session serializer, an app's error handlers) it takes the 
 argument instead of importing Flask.
 """
 
+from strangler.compat.converters import FloatPath, IntPath
 from strangler.compat.handlers import install_legacy_errors
 from strangler.compat.login import current_user, login_required, login_user, logout_user
 from strangler.compat.pages import abort, error_page, http_error
@@ -38,6 +40,8 @@ from strangler.compat.validation import json_template, webargs_json
 __all__ = [
     "Answered",
     "FlaskJSONResponse",
+    "FloatPath",
+    "IntPath",
     "Legacy",
     "LegacyRequest",
     "LegacySessionMiddleware",

@@ -82,6 +82,9 @@ def install_legacy_errors(
 
     async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
+        if any(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
+            # Flask's converters never match such a path: no route, so a 404, whatever the style.
+            return await answer(request, http_error(404))
         made = style(exc)
         return made if isinstance(made, Response) else await answer(request, made)
 
@@ -111,8 +114,9 @@ def _phrase(status: int) -> str:
 
 
 def _legacy_answer(legacy: Any, request: Request, error: HTTPException) -> Response:
-    """The Flask app's answer to `error` in a request context of this request: its handler for
-    the status or class when it registered one, else the exception's own page."""
+    """The Flask app's answer to `error` in a request context of this request, as Flask makes
+    it: its handler for the status or class when it registered one, else the exception's own
+    page; then its after-request hooks (e.g. CORS headers), as for any error it answered."""
     with legacy.request_context(environ_of(request.scope, b"")):
         answered = legacy.handle_http_exception(error)
-        return werkzeug_response(legacy.make_response(answered))
+        return werkzeug_response(legacy.finalize_request(answered, from_error_handler=True))

@@ -6,7 +6,10 @@ cookie settings: nothing re-implemented) and saves it the way Flask saves it aft
 same Set-Cookie line when it changed, deleted when emptied, `Vary: Cookie` when it was read. So
 a login on either backend holds on the other, and a client cannot tell which one answered.
 
-Handlers reach it as `request.session` or with the `Session` dependency. It is Flask's session
+With flask-login on the legacy app (`legacy.login_manager`), the session is read on every
+answer, as its after-request hook reads it. Handlers reach it with the `Session` dependency (or
+`legacy_session(request)`), which marks it accessed as Flask's `session` proxy does;
+`request.session` does not. It is Flask's session
 object (a dict that tracks `modified`, `accessed` and `permanent`): write it as in Flask.
 
 After legacy is deleted, keep a bare `Flask(__name__)` configured with the same `SECRET_KEY` and
@@ -49,6 +52,11 @@ class LegacySessionMiddleware:
 
         async def send_saved(message: Message) -> None:
             if message["type"] == "http.response.start" and not interface.is_null_session(session):
+                if hasattr(self.legacy, "login_manager"):
+                    # flask-login's after-request hook reads the session on every response
+                    # (for its remember cookie): Flask then adds `Vary: Cookie`.
+                    session.accessed = True
+                    session.pop("_remember", None)  # remember-me cookies are not covered
                 saved = WerkzeugResponse()
                 interface.save_session(self.legacy, session, saved)
                 _copy_session_headers(saved, MutableHeaders(scope=message))
@@ -74,7 +82,9 @@ def legacy_session(request: Request) -> Any:
             "no legacy session on this request: add it with "
             "app.add_middleware(LegacySessionMiddleware, legacy=flask_app)"
         )
-    return request.scope["session"]
+    session = request.scope["session"]
+    session.accessed = True  # as Flask's `session` proxy marks it: the answer gets Vary: Cookie
+    return session
 
 
 Session = Annotated[Any, Depends(legacy_session)]
