@@ -80,4 +80,4 @@ def run(runs: int = 15) -> list[Check]:
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     for label, value, target, ok in run():
-        print(f"  {label:<52}{value:>8.2f}  {target:<8}{'ok' if ok else 'MISSED'}")
+        print(f"  {label:<52}{value:>8.2f}  {target:<8}{'PASS' if ok else 'MISS'}")

@@ -5,14 +5,22 @@ Run as `.venv/bin/python scripts/bench_overhead.py`. Each variant serves the sam
 `--calls` times in one coroutine (no server, no sockets: only the layers' own work), best median
 of `--rounds`. The gateway routes the endpoint to migrated by flag; legacy (a Flask app) declares
 it too, so the request takes the full path: match, flag, decision, the reply's headers.
+
+Beside the times, the bytecodes of strangler/ each request runs (tests/support/bytecodes.py):
+the same on every run, however busy the machine, so they show a change of a few percent that the
+times cannot. A feature that is off must run none of its code: the last line checks that the
+metrics and the request ids run nothing with `metrics = false` and `request_id_header = ""`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
+from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -22,6 +30,12 @@ from strangler.assembly import create_gateway
 from strangler.flags.memory import MemoryFlagStore
 from strangler.flags.model import Flag
 from strangler.types import ASGIApp, Message, Receive, Scope, Send
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support.bytecodes import bytecodes_per_call
+
+# The code each feature runs per request: none of it may run with the feature off.
+FEATURE_CODE = ("counters.py:", "requestid.py:")
 
 BODY = b'{"status":"ok"}'
 START: Message = {
@@ -95,6 +109,11 @@ def per_request(target: ASGIApp, rounds: int, calls: int) -> float:
     return asyncio.run(run())
 
 
+def bytecodes(target: ASGIApp) -> tuple[float, Counter[str]]:
+    """Bytecodes of strangler/ per request, and their split by function."""
+    return asyncio.run(bytecodes_per_call(lambda: target(request(), receive, send)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
@@ -112,16 +131,21 @@ def main() -> None:
         ("gateway, request id only", lambda: gateway(metrics=False, backend_header=None)),
         ("gateway, header only", lambda: gateway(metrics=False, request_id_header=None)),
     ]
-    figures = {name: per_request(build(), args.rounds, args.calls) for name, build in variants}
+    built = {name: build() for name, build in variants}
+    figures = {name: per_request(app, args.rounds, args.calls) for name, app in built.items()}
+    counted = {name: bytecodes(app) for name, app in built.items()}
     alone = figures["the app alone"]
     mount = figures["Starlette Mount"] - alone
-    print(f"{'variant':<28}{'us/request':>11}{'added':>9}{'vs Mount':>10}")
+    print(f"{'variant':<28}{'us/request':>11}{'added':>9}{'vs Mount':>10}{'bytecodes':>11}")
     for name, micros in figures.items():
         added = micros - alone
-        print(f"{name:<28}{micros:>11.2f}{added:>9.2f}{added - mount:>+10.2f}")
+        ours = counted[name][0]
+        print(f"{name:<28}{micros:>11.2f}{added:>9.2f}{added - mount:>+10.2f}{ours:>11.0f}")
     gap = figures["gateway, defaults"] - alone - mount
     verdict = "ok" if gap <= 10 else "OVER"
     print(f"gateway (defaults) costs {gap:+.2f} us more than a Mount (within 10 us): {verdict}")
+    ran = sorted(name for name in counted["gateway, all off"][1] if name.startswith(FEATURE_CODE))
+    print(f"features off run none of their code: {'ok' if not ran else 'OVER'} {' '.join(ran)}")
 
 
 if __name__ == "__main__":

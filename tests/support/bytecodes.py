@@ -23,7 +23,8 @@ async def bytecodes_per_call(
     call: Callable[[], Awaitable[Any]], times: int = 20, under: str = LIBRARY
 ) -> tuple[float, Counter[str]]:
     """Awaits `call()` once to warm up, then `times` times under a tracer; returns the
-    bytecodes run per call in files under `under`, and their split by function."""
+    bytecodes run per call in files under `under`, and their split by function
+    (`module.py:Class.function`)."""
     await call()
     counts: Counter[str] = Counter()
 
@@ -33,7 +34,7 @@ async def bytecodes_per_call(
             return None  # not ours: neither its lines nor its bytecodes are counted
         frame.f_trace_opcodes = True
         if event == "opcode":
-            counts[code.co_qualname] += 1
+            counts[f"{code.co_filename.rsplit('/', 1)[-1]}:{code.co_qualname}"] += 1
         return trace
 
     previous = sys.gettrace()
