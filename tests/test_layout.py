@@ -44,6 +44,7 @@ LAYERS: list[set[str]] = [
     {"admin", "dashboard"},
     {"assembly"},
     {"cli", "contracts", "testing"},
+    {"scaffold"},  # drafts ports: plays requests through the contract runner
     {"pytest_plugin"},
 ]
 LIBRARY = REPO / "strangler"

@@ -7,6 +7,7 @@ the contract tests.
     strangler rollout …                       cli/rollout.py
     strangler status | report                 cli/report.py
     strangler contract run                    strangler/contracts/cli.py (`strangler[contracts]`)
+    strangler scaffold ENDPOINT...            strangler/scaffold/cli.py (`strangler[contracts]`)
 
 A command's module is imported only when that command runs (or --help lists them all), so
 `strangler flags set` loads neither the web frameworks nor the apps: an operator rolling back
@@ -34,6 +35,8 @@ _COMMANDS: dict[str, tuple[str, str, str | None]] = {
     "report": ("strangler.cli.report", "report", None),
     # The contract runner needs the `contracts` extra (Hypothesis), which the gateway does not.
     "contract": ("strangler.contracts.cli", "contract", "contracts"),
+    # The one command that imports the legacy app; it plays requests through the contract runner.
+    "scaffold": ("strangler.scaffold.cli", "scaffold", "contracts"),
 }
 
 
