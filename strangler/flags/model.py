@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
 from strangler.flags.errors import BadFlagRow, InvalidFlag
 from strangler.flags.views import FlagTable, FlagView, HistoryEntry
-from strangler.types import Mode
+from strangler.routing.segments import Segment, parse_segments
+from strangler.types import Backend, Mode
 
 # The longest free text a store keeps: a reason, an actor, why an endpoint is free of side
 # effects. One rule for every one of them, checked by the admin API, the CLI and each store: an
@@ -37,12 +38,15 @@ class Flag:
     `shadow`: the percentage of its requests also sent to the backend not serving them, to
     compare (strangler.shadow). `side_effect_free`: why this endpoint may be shadowed although
     its method is not safe (None: only GET, HEAD and OPTIONS requests are shadowed).
+    `segments`: groups of callers routed first, in order, before the mode and the percentage
+    (strangler.routing.segments).
     """
 
     mode: Mode
     percentage: float = 0.0
     shadow: float = 0.0
     side_effect_free: str | None = None
+    segments: tuple[Segment, ...] = ()
 
     @classmethod
     def build(cls, mode: str, percentage: float | None = None) -> Flag:
@@ -70,6 +74,17 @@ class Flag:
             bounded(free, "side-effect-free declaration")
         return dataclasses.replace(self, shadow=value, side_effect_free=free or None)
 
+    def with_segments(self, specs: Sequence[str]) -> Flag:
+        """This flag with the segments `specs` (KIND:NAME=VALUE->BACKEND, in order) instead of
+        its own; raises InvalidFlag for a malformed one, saying what is allowed."""
+        try:
+            segments = parse_segments(specs)
+        except ValueError as exc:
+            raise InvalidFlag(str(exc)) from None
+        if segments and self.mode is Mode.OFF:
+            raise InvalidFlag("mode 'off' takes no segments: one app serves the endpoint")
+        return dataclasses.replace(self, segments=segments)
+
     def checked(self) -> Flag:
         """This flag, if the admin API would have accepted it; else InvalidFlag saying why.
         A store checks what it writes and what it reads with it: a row written behind its back
@@ -88,16 +103,31 @@ class Flag:
             if not isinstance(self.side_effect_free, str):
                 raise InvalidFlag(f"side_effect_free {self.side_effect_free!r} is not text")
             bounded(self.side_effect_free, "side-effect-free declaration")
+        if self.segments:
+            _checked_segments(self.segments)
+            if self.mode is Mode.OFF:
+                raise InvalidFlag("mode 'off' takes no segments: one app serves the endpoint")
         return self
 
-    def routed_as(self, other: Flag) -> Flag:
-        """`other`'s routing with this flag's shadow settings (a flip keeps the shadowing)."""
-        return dataclasses.replace(
-            other, shadow=self.shadow, side_effect_free=self.side_effect_free
+    def routed_as(self, other: Flag, segments: Sequence[str] | None = None) -> Flag:
+        """`other`'s routing with this flag's shadow settings (a flip keeps the shadowing).
+
+        `segments` None (the change gives none) keeps this flag's segments, except on a flip
+        to legacy, which sends everyone to legacy (a rollback leaves nobody on the port);
+        `other`'s own segments, or `segments` when given, replace them."""
+        kept = self.segments if other.mode in (Mode.MIGRATED, Mode.CANARY) else ()
+        routed = dataclasses.replace(
+            other,
+            shadow=self.shadow,
+            side_effect_free=self.side_effect_free,
+            segments=other.segments or kept,
         )
+        return routed if segments is None else routed.with_segments(segments)
 
     def describe(self) -> str:
         text = f"canary {self.percentage:g}%" if self.mode is Mode.CANARY else self.mode.value
+        if self.segments:
+            text += ", segments " + " ".join(str(s) for s in self.segments)
         if self.shadow:
             text += f", shadow {self.shadow:g}%"
         return text
@@ -107,6 +137,8 @@ class Flag:
         if self.shadow or self.side_effect_free:
             data["shadow"] = self.shadow
             data["side_effect_free"] = self.side_effect_free
+        if self.segments:  # only then: a flag without keeps the shape older readers know
+            data["segments"] = [str(s) for s in self.segments]
         return data
 
     @classmethod
@@ -118,7 +150,31 @@ class Flag:
             float(data["percentage"]),
             float(data.get("shadow") or 0.0),
             data.get("side_effect_free") or None,
+            stored_segments(data.get("segments")),
         )
+
+
+def stored_segments(specs: Any) -> tuple[Segment, ...]:
+    """The segments of a stored flag (a list of specs, or nothing); ValueError if malformed, so
+    a store reports the row as bad (model.stored_flag) instead of routing by half of it."""
+    if not specs:
+        return ()
+    if not isinstance(specs, list) or not all(isinstance(s, str) for s in specs):
+        raise ValueError(f"segments {specs!r} are not a list of KIND:NAME=VALUE->BACKEND")
+    return parse_segments(specs)
+
+
+def _checked_segments(segments: Any) -> None:
+    """Segments as parsing their own specs gives them, else InvalidFlag: one made by hand with a
+    name or value the CLI would refuse is refused too."""
+    sound = isinstance(segments, tuple) and all(
+        isinstance(s, Segment) and isinstance(s.backend, Backend) for s in segments
+    )
+    try:
+        if not sound or parse_segments([str(s) for s in segments]) != segments:
+            raise InvalidFlag(f"segments {segments!r} are not what their specs say")
+    except ValueError as exc:
+        raise InvalidFlag(str(exc)) from None
 
 
 def _percentage(value: Any, what: str) -> float:

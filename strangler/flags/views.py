@@ -2,7 +2,7 @@
 prints (read from the store, or from a gateway with --url) and what the dashboard shows.
 
     FlagView       a flag: {"mode": "canary", "percentage": 25.0}, plus "shadow" and
-                   "side_effect_free" when it shadows
+                   "side_effect_free" when it shadows, "segments" when it has any
     FlagTable      the table: {"version": 7, "flags": {"GET /a": FlagView, ...}}
     EndpointRow    one endpoint: who serves it, its flag, where its requests go
     HistoryEntry   one audited change
@@ -20,6 +20,7 @@ class FlagView(TypedDict):
     percentage: float  # of callers sent to migrated
     shadow: NotRequired[float]  # of requests also sent to the other backend
     side_effect_free: NotRequired[str | None]  # why shadowing an unsafe method harms nothing
+    segments: NotRequired[list[str]]  # routed first, in order: "header:X-Tenant=acme->migrated"
 
 
 class FlagTable(TypedDict):

@@ -338,10 +338,10 @@ class Gateway:
     def route(self, scope: Scope, path: str) -> Decision:
         """The routing decision for a request; never raises (a fault means legacy).
 
-        A decision that does not depend on the caller (no canary bucket) is kept by method and
-        path until the snapshot changes, so the next request to the same path skips the match;
-        at most ROUTED_KEPT of them, of paths up to ROUTED_PATH characters (a scan of made-up
-        paths empties the table, it never grows it without bound)."""
+        A decision that does not depend on the caller (no canary bucket, no segments) is kept
+        by method and path until the snapshot changes, so the next request to the same path
+        skips the match; at most ROUTED_KEPT of them, of paths up to ROUTED_PATH characters (a
+        scan of made-up paths empties the table, it never grows it without bound)."""
         snapshot = self.watcher.snapshot
         method: str = scope["method"]
         if snapshot is self._routed_by:
@@ -357,7 +357,11 @@ class Gateway:
                 decision = decide(None, None, snapshot.version)
             else:
                 flag = snapshot.flags.get(endpoint.key)
-                decision = decide(endpoint, flag, snapshot.version, lambda: self._sticky(scope))
+                decision = decide(
+                    endpoint, flag, snapshot.version, lambda: self._sticky(scope), scope["headers"]
+                )
+                if flag is not None and flag.segments:
+                    return decision  # it depends on the caller's headers: never kept
         except Exception:
             log.exception("routing failed for %s %s; sending it to legacy", method, path)
             return Decision(Backend.LEGACY, Reason.FALLTHROUGH, snapshot.version)

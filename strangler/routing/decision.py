@@ -1,21 +1,24 @@
-"""The routing decision: a pure function of the endpoint, its flag and the caller's bucket.
+"""The routing decision: a pure function of the endpoint, its flag, the caller's bucket and, for
+a flag with segments, the request's headers.
 
 No I/O, no clock, no globals: the dispatcher gathers the facts, this module decides.
 Canary bucketing follows the Unleash client: murmur3 of `endpoint:identifier` into 10,000
 buckets (0.01 % resolution). The endpoint key salts the hash, so a caller's buckets on different
 endpoints are independent; a caller keeps its bucket forever, so raising the percentage only adds
-callers to migrated and never moves one back.
+callers to migrated and never moves one back. A flag's segments (strangler.routing.segments) are
+tried first, before the mode and the percentage; a flag without any pays one truth test for them.
 """
 
 from __future__ import annotations
 
 import enum
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import mmh3
 
+from strangler.routing.segments import Headers, Segment, matching
 from strangler.types import Backend, Mode
 
 if TYPE_CHECKING:
@@ -32,6 +35,9 @@ class Flag(Protocol):
     @property
     def percentage(self) -> float: ...
 
+    @property
+    def segments(self) -> Sequence[Segment]: ...
+
 
 BUCKETS = 10_000
 
@@ -46,6 +52,7 @@ class Reason(enum.StrEnum):
     STATIC = "static"  # flag mode legacy or migrated
     SPLIT = "split"  # canary, by the caller's bucket (or 0 / 100 %: by the percentage alone)
     RANDOM = "random"  # canary, caller without a sticky identifier
+    SEGMENT = "segment"  # one of the flag's segments matched the request
     FORCED = "forced"  # the X-Strangler-Force-Backend header chose (set by the gateway)
     SHED = "shed"  # the gateway answered 503: the backend had all it may have in flight
     TOO_LARGE = "too-large"  # the gateway answered 413: the body is over the endpoint's limit
@@ -78,11 +85,13 @@ def decide(
     flag: Flag | None,
     version: int,
     identify: Callable[[], str | None] = lambda: None,
+    headers: Headers = (),
 ) -> Decision:
     """Chooses the backend for a request to `endpoint` under `flag`.
 
     `identify` returns the caller's sticky identifier. Only a split needs it, so it is called
     only for a canary strictly between 0 and 100 % (reading a JWT claim is the costly part).
+    `headers`: the request's (ASGI) headers, read only when the flag has segments.
     """
     if endpoint is None:
         return Decision(Backend.LEGACY, Reason.FALLTHROUGH, version)
@@ -95,6 +104,10 @@ def decide(
         return Decision(only, Reason.ONLY_BACKEND, version, key)
     if flag is None:
         return Decision(Backend.LEGACY, Reason.DEFAULT, version, key)
+    if flag.segments:  # an empty tuple: the one cost of segments to a flag without any
+        segment = matching(flag.segments, headers)
+        if segment is not None:
+            return Decision(segment.backend, Reason.SEGMENT, version, key)
     if flag.mode is Mode.LEGACY:
         return Decision(Backend.LEGACY, Reason.STATIC, version, key)
     if flag.mode is Mode.MIGRATED:
