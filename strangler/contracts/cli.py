@@ -15,23 +15,24 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from strangler.assembly import comparison_rules
 from strangler.comparison.cases import Request
 from strangler.comparison.corpus import CorpusFile, corpus_files, load_corpus
 from strangler.comparison.ledger import load_ledger
 from strangler.comparison.results import RunResult
 from strangler.comparison.saved import ad_hoc, save_results
-from strangler.contracts import formats
 from strangler.contracts.budget import Budget
 from strangler.contracts.progress import Live, live_progress
-from strangler.contracts.sides import ContractSession
-from strangler.contracts.suite import run_suite
-from strangler.contracts.targets import Via
 from strangler.errors import ConfigError, StranglerError
 from strangler.settings import TOKEN_ENV, Settings, load_settings
+
+if TYPE_CHECKING:  # the runner's modules load Hypothesis and both web stacks: seconds, imported
+    # once the first progress line is out
+    from strangler.contracts.sides import ContractSession
+    from strangler.contracts.targets import Via
 
 
 @click.group()
@@ -125,6 +126,12 @@ def run(
 ) -> None:
     """Replay the corpus on legacy and migrated, fuzz each endpoint, and report differences."""
     budget = Budget(max_time, max_endpoint_time)  # from now: opening the sides counts too
+    watch = live_progress(sys.stderr, budget=_budget_text(budget))
+    watch.opening(url or f"in process, via {via}")  # within the first second: see TYPE_CHECKING
+    from strangler.assembly import comparison_rules
+    from strangler.contracts import formats
+    from strangler.contracts.sides import ContractSession
+
     files: list[CorpusFile] = []
     try:
         settings = _settings(config, legacy, migrated, live=bool(url))
@@ -139,8 +146,6 @@ def run(
                 "--via flags rewrites the flag table, which a live gateway's operators own;"
                 " use it in process (without --url)"
             )
-        watch = live_progress(sys.stderr, budget=_budget_text(budget))
-        watch.opening(url or f"in process, via {via}")
         if url:
             session = ContractSession.live(
                 url,
@@ -215,6 +220,8 @@ def _write(
     defaults: dict[str, Request] | None = None,
 ) -> None:
     """Writes the JUnit and Markdown reports asked for."""
+    from strangler.contracts import formats
+
     for path, render in ((junit, formats.junit), (markdown, formats.markdown)):
         if path is None:
             continue
@@ -247,6 +254,8 @@ def _run(
     watch: Live,
     budget: Budget,
 ) -> RunResult:
+    from strangler.contracts.suite import run_suite
+
     return run_suite(
         session,
         files,

@@ -11,6 +11,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+# The CLI loads the runner's modules once its first line is out, within the budget; a busy
+# machine may take seconds for them. Loaded here, so these tests time the run, not the imports.
+import strangler.assembly
+import strangler.contracts.formats
+import strangler.contracts.sides
+import strangler.contracts.suite  # noqa: F401
 from strangler.cli.main import main
 from tests.support.servers import REPO
 from tests.test_apps.stuck_pair import apps
