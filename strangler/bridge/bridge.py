@@ -113,9 +113,9 @@ class WSGIBridge:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
-        length = _declared_length(scope)
+        length, chunked = _framing(scope)
         wsgi_input: io.BytesIO | RequestBody
-        if length is None and not _may_have_body(scope):
+        if length is None and not chunked:
             wsgi_input = io.BytesIO(b"")
         elif length is not None and length <= self.max_buffered_body:
             body = await read_whole_body(receive)
@@ -407,18 +407,20 @@ async def _serve_lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-def _declared_length(scope: Scope) -> int | None:
+def _framing(scope: Scope) -> tuple[int | None, bool]:
+    """The body's declared length (None: none, or not a number), and whether it may come
+    without one: a Transfer-Encoding, or HTTP/2 and later, whose frames need neither. With
+    neither, HTTP/1 framing says there is no body. One pass over the headers: every legacy
+    request asks."""
+    length = None
+    chunked = scope.get("http_version", "1.1") not in ("1.0", "1.1")
     for name, value in scope["headers"]:
         if name == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
-
-
-def _may_have_body(scope: Scope) -> bool:
-    """False when HTTP/1 framing says there is no body: no Content-Length, no Transfer-Encoding."""
-    if scope.get("http_version", "1.1") not in ("1.0", "1.1"):
-        return True
-    return any(name == b"transfer-encoding" for name, _ in scope["headers"])
+            if length is None:  # the first one counts, as before
+                length = int(value) if value.isdigit() else -1
+        elif name == b"transfer-encoding":
+            chunked = True
+    return (length if length != -1 else None), chunked
 
 
 def _close(iterable: Iterable[bytes], environ: Environ) -> None:

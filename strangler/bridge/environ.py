@@ -40,7 +40,7 @@ def build_environ(scope: Scope, wsgi_input: object, *, errors: Any = None) -> En
     environ: Environ = {
         "REQUEST_METHOD": scope["method"],
         "SCRIPT_NAME": _wsgi_str(root_path),
-        "PATH_INFO": _wsgi_str(path),
+        "PATH_INFO": path if path.isascii() else _wsgi_str(path),  # ASCII: the same string
         "QUERY_STRING": query,
         "SERVER_NAME": server[0],
         "SERVER_PORT": str(server[1] if server[1] is not None else 80),
@@ -88,4 +88,5 @@ def environ_key(header_name: bytes) -> str | None:
 
 
 def _wsgi_str(text: str) -> str:
+    """`text` as PEP 3333 wants it: its UTF-8 bytes, read as latin-1."""
     return text.encode("utf-8", "surrogateescape").decode("latin-1")

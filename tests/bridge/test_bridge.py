@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from flask import Flask
 from strangler.bridge.bridge import make_bridge
 from strangler.types import ASGIApp, Environ, Message, Scope
 from tests.support.asgi import FakeClient, http_scope
+from tests.support.bytecodes import bytecodes_per_call
 from tests.support.waiting import wait_until_async
 
 TEXT = [("Content-Type", "text/plain")]
@@ -543,3 +545,29 @@ async def test_a_request_given_up_while_it_waits_for_a_thread_is_not_run() -> No
     await busy
     await call("/after")  # queued behind whatever was queued before it, in the one thread
     assert started == ["/busy", "/after"]
+
+
+# --- cost ------------------------------------------------------------------------------------
+
+# Bytecodes of strangler/bridge/ run on the event loop per bodiless GET (the worker thread's
+# share is not traced): what the bridge adds to every legacy request. 680 before #21's
+# hot-path work.
+BUDGET = 660
+
+
+async def test_a_bodiless_get_stays_within_its_bytecode_budget_on_the_loop() -> None:
+    """Handing a GET without a body to a worker thread and its answer back costs the event
+    loop at most BUDGET bytecodes of the bridge."""
+    bridge = make_bridge(wsgi([b"ok"]), threads=2)
+    headers = [(b"host", b"x"), (b"accept", b"*/*"), (b"user-agent", b"test")]
+    folder = str(Path(make_bridge.__code__.co_filename).parent)
+
+    async def request() -> None:
+        client = await call(bridge, http_scope("/", headers=headers))
+        assert client.sent[-1]["body"] == b"ok"
+
+    try:
+        per_request, split = await bytecodes_per_call(request, under=folder)
+    finally:
+        bridge.pool.shutdown()
+    assert per_request <= BUDGET, f"{per_request:.0f} bytecodes a request: {split.most_common()}"
