@@ -83,6 +83,7 @@ def shadow_report(full: bool, config: Path | None, store: str | None, url: str |
                 "compared": entry["compared"],
                 "mismatched": entry["mismatched"],
                 "rate": "-" if rate is None else f"{rate:.2%}",
+                "raced": entry.get("raced", 0),  # differed, but the world moved: proves nothing
                 "where": ", ".join(entry["mismatched_where"]) or "-",
                 "noise": ", ".join(entry["noise"]) or "-",
                 "dropped": entry["dropped"],

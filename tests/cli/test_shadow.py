@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -224,7 +225,8 @@ def kept_mismatch(config: Path) -> None:
     from tests.shadow.test_findings import ITEM, mismatch, worker_report
 
     store = SQLiteFlagStore(config.parent / "flags.db")
-    change = findings.delta(worker_report(10, [mismatch("2024-01-01T00:00:01")]), None)
+    found = worker_report(10, [mismatch("2024-01-01T00:00:01")], raced=3)
+    change = findings.delta(found, None)
     assert change is not None
     store.update_findings(ITEM, lambda doc: findings.fold(doc, change, ITEM))
     store.close()
@@ -237,6 +239,9 @@ def test_the_cli_reports_acknowledges_and_clears_the_findings_kept(config: Path)
     report = strangler(config, "shadow", "report")
     assert report.exit_code == 0, report.output  # type: ignore[attr-defined]
     assert "$.name" in report.output  # type: ignore[attr-defined]
+    lines = report.output.splitlines()  # type: ignore[attr-defined]
+    header, row = (re.split(r"\s{2,}", line.strip()) for line in lines[1:3])
+    assert dict(zip(header, row, strict=True))["RACED"] == "3"  # differed, proved nothing
     acked = strangler(
         config, "shadow", "ack", "GET /items/{item_id}", "-m", "known", "--actor", "ann"
     )
