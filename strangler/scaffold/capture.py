@@ -165,6 +165,8 @@ def capture(
     if synthesize:
         chosen += [synthesized_case(r) for r in routes if r.key not in touched]
     captured = Captured()
+    if not chosen:
+        return captured
     plays = asyncio.run(_play_twice(dataclasses.replace(settings, migrated=_NOTHING), chosen))
     for case, (first, second) in zip(chosen, plays, strict=True):
         captured.problems += [f"{case.where}: {error}" for error in first.errors]

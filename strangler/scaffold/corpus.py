@@ -62,9 +62,16 @@ def _case(case: Case, names: set[str]) -> dict[str, Any]:
         name, n = f"scaffold-{case.name}-{n}", n + 1
     names.add(name)
     steps = [_step(step) for step in case.steps]
+    out: dict[str, Any] = {"name": name}
+    if case.description:
+        out["description"] = case.description
+    if case.stateful:
+        out["stateful"] = True
+    if case.mixed:
+        out["mixed"] = case.mixed
     if len(steps) == 1 and not steps[0].get("name") and "compare" not in steps[0]:
-        return {"name": name, **steps[0]}
-    return {"name": name, "steps": steps}
+        return {**out, **steps[0]}
+    return {**out, "steps": steps}
 
 
 def _step(step: Step) -> dict[str, Any]:

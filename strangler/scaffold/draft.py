@@ -43,27 +43,30 @@ def module_source(
     compat += ["LegacySessionMiddleware", "Session"] if session else []
     fastapi = ["FastAPI"] + [n for n in ("Body", "Form") if any(f"{n}(" in f for f in functions)]
     typing = {"Annotated"} if any("Annotated[" in f for f in functions) else set()
-    typing |= {"Any"} if any(": Any" in f for f in functions) else set()
+    typing |= {"Any"}  # legacy_openapi's
     typing |= {n for n in ("Any", "Literal") if n in models.imports}
     typing |= {"Literal"} if any("Literal[" in f for f in functions) else set()
     lines = [
-        f'"""The FastAPI port of {legacy_spec}: drafted by `strangler scaffold` from what legacy\n',
-        "answered; each handler answers 501 until written (docs/scaffold.md).\n",
+        f'"""The FastAPI port of {legacy_spec}, drafted by `strangler scaffold`.\n',
         "\n",
-        "Route paths, parameters, models and `responses=` come from the url_map and the samples:\n",
-        "check them against the legacy code as you write each handler.\n",
+        "Each handler answers 501 until written. Paths, parameters, models and `responses=`\n",
+        "come from the url_map and from what legacy answered: check them against the legacy\n",
+        "code as you write each handler (docs/scaffold.md).\n",
         '"""\n',
         "\n",
     ]
+    standard = []
     if "datetime" in models.imports:
-        lines.append("import datetime\n")
+        standard.append("import datetime\n")
     if "uuid" in models.imports or any("uuid.UUID" in f for f in functions):
-        lines.append("import uuid\n")
+        standard.append("import uuid\n")
     if typing:
-        lines.append(f"from typing import {', '.join(sorted(typing))}\n")
-    lines += ["\n", f"from fastapi import {', '.join(sorted(fastapi))}\n"]
+        standard.append(f"from typing import {', '.join(sorted(typing))}\n")
+    lines += [*standard, "\n"] if standard else []
+    lines.append(f"from fastapi import {', '.join(sorted(fastapi))}\n")
     lines.append("from fastapi.responses import Response\n")
-    lines += [line for line in models.header() if line.startswith("from pydantic")]
+    if models.classes:
+        lines += [line for line in models.header() if line.startswith("from pydantic")]
     lines += ["\n", f"from strangler.compat import {', '.join(sorted(compat))}\n"]
     lines += [
         "\n",
@@ -96,8 +99,30 @@ def module_source(
         "\n\n",
         "# OPTIONS on every route and HEAD on every GET route, answered as Flask answers them.\n",
         "app.router.routes.extend(implicit_routes(app.router.routes))\n",
+        _OPENAPI,
     ]
     return "".join(lines)
+
+
+# FastAPI documents a 422 on every operation with parameters; install_legacy_errors answers
+# a validation error as legacy did (a 400 page, say), so the document drops that 422 unless
+# legacy was seen answering one (its own description then).
+_OPENAPI = """
+
+def legacy_openapi() -> dict[str, Any]:
+    \"\"\"The OpenAPI document, with only the answers legacy gives: no FastAPI 422.\"\"\"
+    if app.openapi_schema is None:
+        schema = FastAPI.openapi(app)
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                answers = operation.get("responses", {})
+                if answers.get("422", {}).get("description") == "Validation Error":
+                    del answers["422"]
+    return app.openapi_schema or {}
+
+
+app.openapi = legacy_openapi  # type: ignore[method-assign]
+"""
 
 
 def _route(
@@ -155,7 +180,7 @@ def _responses(base: str, samples: list[Sample], models: Models) -> list[tuple[i
         by_status.setdefault(sample.answer.status, []).append(sample)
     entries = []
     for status, seen in sorted(by_status.items()):
-        description = _description(status, seen[0])
+        description = _description(status, seen)
         values = [s.json for s in seen]
         if all(v is not MISSING for v in values):
             model = models.model(f"{base}{status}", values)
@@ -168,10 +193,11 @@ def _responses(base: str, samples: list[Sample], models: Models) -> list[tuple[i
     return entries
 
 
-def _description(status: int, sample: Sample) -> str:
-    location = sample.answer.header("location")
-    if location:
-        return f"Redirect to {location}"
+def _description(status: int, samples: list[Sample]) -> str:
+    locations = dict.fromkeys(s.answer.header("location") for s in samples)
+    if None not in locations:
+        return "Redirect to " + " or ".join(str(location) for location in locations)
+    sample = samples[0]
     title = _TITLE.search(sample.answer.body)
     if title:
         return html.unescape(title.group(1).decode("utf-8", "replace").strip())
@@ -207,10 +233,12 @@ def _body(base: str, samples: list[Sample], models: Models) -> list[str]:
             fields[key] = fields.get(key, 0) + 1
     params = []
     for key, count in fields.items():
+        python = field_name(key)
+        form = "Form()" if python == key else f"Form(alias={key!r})"
         if count == len(samples):
-            params.append(f"{field_name(key)}: Annotated[str, Form(alias={key!r})]")
+            params.append(f"{python}: Annotated[str, {form}]")
         else:
-            params.append(f"{field_name(key)}: Annotated[str | None, Form(alias={key!r})] = None")
+            params.append(f"{python}: Annotated[str | None, {form}] = None")
     return sorted(params, key=lambda p: " = None" in p)  # defaults last
 
 

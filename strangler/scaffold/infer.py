@@ -104,7 +104,7 @@ class Models:
             return self._object(name, shape)
         name = self.name(name)
         self.imports.add("RootModel")
-        self.classes.append(f"class {name}(RootModel[{self.type_of(name + 'Item', shape)}]):\n")
+        self.classes.append(f"class {name}(RootModel[{self.type_of(name, shape)}]):\n")
         self.classes[-1] += "    pass\n"
         return name
 

@@ -23,7 +23,12 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from strangler.routing.inventory import IMPLICIT_METHODS, unwrapped
-from strangler.routing.templates import normalise_route_key, normalise_template, route_key
+from strangler.routing.templates import (
+    normalise_template,
+    parse_route_key,
+    route_key,
+    template_shape,
+)
 
 _PARAM = re.compile(r"<(?:(?P<conv>[a-zA-Z_]\w*)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
 _TYPES = {"int": "int", "float": "float", "path": "str", "uuid": "uuid.UUID"}
@@ -65,29 +70,34 @@ def legacy_routes(app: Any) -> list[Route]:
     url_map = getattr(flask, "url_map", None)
     if url_map is None:
         return []
-    found = []
+    found: dict[str, Route] = {}
     for rule in url_map.iter_rules():
         view = getattr(flask, "view_functions", {}).get(rule.endpoint)
         doc = ((getattr(view, "__doc__", None) or "").strip().splitlines() or [""])[0]
         params = tuple(_param(m) for m in _PARAM.finditer(rule.rule))
         path = _PARAM.sub(lambda m: _placeholder(m), rule.rule)
         for method in sorted(rule.methods or ()):
-            if method not in IMPLICIT_METHODS:
-                found.append(Route(method, rule.rule, rule.endpoint, path, params, doc))
-    return sorted(found, key=lambda r: (r.rule, r.method))
+            route = Route(method, rule.rule, rule.endpoint, path, params, doc)
+            # The first rule of a path serves it (flaskr's `/` is both `index` and `blog.index`).
+            if method not in IMPLICIT_METHODS and route.key not in found:
+                found[route.key] = route
+    return sorted(found.values(), key=lambda r: (r.rule, r.method))
 
 
 def select(routes: Iterable[Route], wanted: Iterable[str]) -> Iterator[Route]:
     """The routes `wanted` names: route keys (`GET /post/{id}`, any template syntax), a bare
-    path (every method of it), or `all`."""
+    path (every method of it), or `all`. A malformed key raises ValueError."""
     wanted = list(wanted)
     if "all" in wanted:
         yield from routes
         return
-    keys = {normalise_route_key(w) for w in wanted if " " in w.strip()}
-    paths = {normalise_template(w.strip()) for w in wanted if " " not in w.strip()}
+    # By shape, parameter names erased: `GET /post/{id}` names `/post/<int:post_id>` too.
+    keys = {parse_route_key(w) for w in wanted if " " in w.strip()}
+    keys = {(method, template_shape(template)) for method, template in keys}
+    paths = {template_shape(w.strip()) for w in wanted if " " not in w.strip()}
     for route in routes:
-        if route.key in keys or normalise_template(route.rule) in paths:
+        shape = template_shape(route.rule)
+        if (route.method, shape) in keys or shape in paths:
             yield route
 
 
