@@ -3,7 +3,7 @@
     GET  /health      flag store state; open to all (load balancers poll it)
     GET  /endpoints   every endpoint, who serves it, its flag and where requests go
     GET  /flags       the raw flag table and its version
-    POST /flags       set a flag: {"endpoint", "mode", "percentage"?, "reason"}
+    POST /flags       set a flag: {"endpoint", "mode", "percentage"?, "segments"?, "reason"}
     GET  /flags/scheduled         flag changes kept for later, soonest first
     POST /flags/scheduled         keep one: {"endpoint", "mode", "percentage"?, "at", "reason"}
                                   (`at`: epoch seconds, an ISO 8601 time, or "+10m")
@@ -82,6 +82,13 @@ class FlagChange(_Body):
         examples=["migrated"], description="legacy, migrated, canary, or off (one-app endpoints)"
     )
     percentage: float | None = Field(None, examples=[25], description="for canary: 0 to 100")
+    segments: list[str] | None = Field(
+        None,
+        examples=[["header:X-Tenant=acme->migrated"]],
+        description="KIND:NAME=VALUE->BACKEND (header, cookie or claim; migrated or legacy),"
+        " routed first, in order; none given: the endpoint's are kept (dropped by a change to"
+        " legacy); []: none",
+    )
     reason: str = Field(examples=["port verified by the contract suite"])
     actor: str | None = Field(
         None, description="who you say you are; the audit names the credential, and this beside it"
@@ -268,10 +275,17 @@ def build_admin_app(
     ) -> ChangeResult:
         actor = _actor(credential, change.actor)
         entry = service.set(
-            change.endpoint, change.mode, change.percentage, actor=actor, reason=change.reason
+            change.endpoint,
+            change.mode,
+            change.percentage,
+            actor=actor,
+            reason=change.reason,
+            segments=change.segments,
         )
         if entry is None:
-            return service.unchanged(change.endpoint, change.mode, change.percentage)
+            return service.unchanged(
+                change.endpoint, change.mode, change.percentage, change.segments
+            )
         watcher.refresh()  # this worker sees its own change at once; the others within a poll
         return service.changed(entry)
 
@@ -293,6 +307,7 @@ def build_admin_app(
             float(at),
             actor=_actor(credential, change.actor),
             reason=change.reason,
+            segments=change.segments,
         )
         return kept.to_dict()
 

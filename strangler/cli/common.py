@@ -108,6 +108,8 @@ def describe(flag: FlagView | None) -> str:
     if flag is None:
         return "(unset)"
     text = f"canary {flag['percentage']:g}%" if flag["mode"] == "canary" else str(flag["mode"])
+    if flag.get("segments"):
+        text += ", segments " + " ".join(flag.get("segments", []))
     if flag.get("shadow"):
         text += f", shadow {flag['shadow']:g}%"
     return text

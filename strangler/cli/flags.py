@@ -104,6 +104,26 @@ def flags_list(config: Path | None, store: str | None, url: str | None) -> None:
 @click.argument("mode", type=click.Choice(["legacy", "migrated", "canary", "off"]))
 @click.argument("percentage", type=float, required=False)
 @click.option(
+    "-p",
+    "--percentage",
+    "percentage_option",
+    type=float,
+    help="for canary: the share of callers sent to migrated, 0 to 100 (or as the argument)",
+)
+@click.option(
+    "--segment",
+    "segments",
+    multiple=True,
+    metavar="KIND:NAME=VALUE->BACKEND",
+    help="route these callers first, before the percentage (repeat it; tried in order):"
+    " header:X-Tenant=acme->migrated, cookie:beta=1->migrated, claim:role=internal->migrated"
+    " (a JWT claim, read without verifying the token). Replaces the endpoint's segments;"
+    " without it they are kept, except by a change to legacy",
+)
+@click.option(
+    "--no-segments", is_flag=True, help="drop the endpoint's segments: everyone by the mode"
+)
+@click.option(
     "--at",
     "at",
     help="make the change then, not now: an ISO time (2026-12-04T06:00Z) or +10m, +1h30m;"
@@ -118,6 +138,9 @@ def flags_set(
     endpoint: str,
     mode: str,
     percentage: float | None,
+    percentage_option: float | None,
+    segments: tuple[str, ...],
+    no_segments: bool,
     at: str | None,
     reason: str,
     actor: str,
@@ -126,13 +149,23 @@ def flags_set(
     url: str | None,
 ) -> None:
     """Route ENDPOINT ('METHOD /path') to MODE (canary takes a PERCENTAGE; off hides an
-    endpoint only one app serves, such as the port's /docs, behind the other app's 404)."""
+    endpoint only one app serves, such as the port's /docs, behind the other app's 404).
+    Segments (--segment) are routed first, whatever the mode and percentage."""
+    if percentage is not None and percentage_option is not None:
+        raise click.UsageError("give the percentage once: as the argument or as -p")
+    percentage = percentage if percentage_option is None else percentage_option
+    if segments and no_segments:
+        raise click.UsageError("--segment and --no-segments contradict each other")
+    given = [] if no_segments else list(segments) if segments else None
     ops = operations(config, url, store)
     if at is None:
-        print_change(ops.set(endpoint, mode, percentage, actor=actor, reason=reason))
+        result = ops.set(endpoint, mode, percentage, actor=actor, reason=reason, segments=given)
+        print_change(result)
         return
     when = parse_at(at)  # here: a time without a zone is this machine's
-    change = ops.schedule(endpoint, mode, percentage, when, actor=actor, reason=reason)
+    change = ops.schedule(
+        endpoint, mode, percentage, when, actor=actor, reason=reason, segments=given
+    )
     click.echo(printable(f"scheduled change {change['id']}: {_scheduled(change)}"))
     click.echo("  a running gateway applies it then; `strangler flags cancel ID` drops it")
 
@@ -175,6 +208,8 @@ def flags_cancel(
 
 def _scheduled(change: dict[str, Any]) -> str:
     share = f" {change['percentage']:g}%" if change["percentage"] is not None else ""
+    if change.get("segments") is not None:
+        share += ", segments " + (" ".join(change["segments"]) or "none")
     return f"{change['endpoint']} -> {change['mode']}{share} at {iso(change['at'])}"
 
 

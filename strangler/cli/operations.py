@@ -34,8 +34,17 @@ class Operations(Protocol):
     def flags(self) -> FlagTable: ...
 
     def set(
-        self, endpoint: str, mode: str, percentage: float | None, *, actor: str, reason: str
-    ) -> ChangeResult: ...
+        self,
+        endpoint: str,
+        mode: str,
+        percentage: float | None,
+        *,
+        actor: str,
+        reason: str,
+        segments: list[str] | None = None,
+    ) -> ChangeResult:
+        """`segments` None keeps the endpoint's (a change to legacy drops them); [] drops them."""
+        ...
 
     def history(self, endpoint: str | None, limit: int) -> list[HistoryEntry]: ...
 
@@ -66,6 +75,7 @@ class Operations(Protocol):
         *,
         actor: str,
         reason: str,
+        segments: list[str] | None = None,
     ) -> dict[str, Any]:
         """Keeps a flag change to be made at `at` (epoch seconds) by a running gateway."""
         ...
@@ -146,11 +156,20 @@ class LocalOperations:
         return self.store.snapshot().to_dict()
 
     def set(
-        self, endpoint: str, mode: str, percentage: float | None, *, actor: str, reason: str
+        self,
+        endpoint: str,
+        mode: str,
+        percentage: float | None,
+        *,
+        actor: str,
+        reason: str,
+        segments: list[str] | None = None,
     ) -> ChangeResult:
-        entry = self.service.set(endpoint, mode, percentage, actor=actor, reason=reason)
+        entry = self.service.set(
+            endpoint, mode, percentage, actor=actor, reason=reason, segments=segments
+        )
         if entry is None:
-            return self.service.unchanged(endpoint, mode, percentage)
+            return self.service.unchanged(endpoint, mode, percentage, segments)
         return self.service.changed(entry)
 
     def history(self, endpoint: str | None, limit: int) -> list[HistoryEntry]:
@@ -208,11 +227,12 @@ class LocalOperations:
         *,
         actor: str,
         reason: str,
+        segments: list[str] | None = None,
     ) -> dict[str, Any]:
         from strangler.flags.schedule import Schedule
 
         change = Schedule(self.service).add(
-            endpoint, mode, percentage, at, actor=actor, reason=reason
+            endpoint, mode, percentage, at, actor=actor, reason=reason, segments=segments
         )
         return change.to_dict()
 

@@ -72,15 +72,24 @@ class RemoteOperations:
         return result
 
     def set(
-        self, endpoint: str, mode: str, percentage: float | None, *, actor: str, reason: str
+        self,
+        endpoint: str,
+        mode: str,
+        percentage: float | None,
+        *,
+        actor: str,
+        reason: str,
+        segments: list[str] | None = None,
     ) -> ChangeResult:
-        body = {
+        body: dict[str, Any] = {
             "endpoint": endpoint,
             "mode": mode,
             "percentage": percentage,
             "reason": reason,
             "actor": actor,
         }
+        if segments is not None:  # only then: a gateway older than segments refuses them
+            body["segments"] = segments
         result: ChangeResult = self._call("POST", "/flags", json=body)
         return result
 
@@ -154,8 +163,9 @@ class RemoteOperations:
         *,
         actor: str,
         reason: str,
+        segments: list[str] | None = None,
     ) -> dict[str, Any]:
-        body = {
+        body: dict[str, Any] = {
             "endpoint": endpoint,
             "mode": mode,
             "percentage": percentage,
@@ -163,6 +173,8 @@ class RemoteOperations:
             "reason": reason,
             "actor": actor,
         }
+        if segments is not None:
+            body["segments"] = segments
         result: dict[str, Any] = self._call("POST", "/flags/scheduled", json=body)
         return result
 

@@ -41,6 +41,7 @@ def restore_flags(
             flag.percentage if flag.mode is Mode.CANARY else None,
             flag.shadow,
             flag.side_effect_free,
+            [str(segment) for segment in flag.segments],  # none: none, not the live ones
         )
         for key, flag in snapshot.flags.items()
     }
@@ -48,6 +49,6 @@ def restore_flags(
         if key not in wanted:  # no flag in the backup: the endpoint's default routing
             endpoint = service.endpoint(key)
             default = next(iter(endpoint.backends)) if len(endpoint.backends) == 1 else None
-            wanted[key] = FlagEntry((default or Backend.LEGACY).value, None, 0.0)
+            wanted[key] = FlagEntry((default or Backend.LEGACY).value, None, 0.0, None, [])
     why = f"restored from {backup.name} (version {snapshot.version}): {reason}"
     return service.apply(wanted, actor=actor, reason=why, source=str(backup))

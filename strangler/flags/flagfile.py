@@ -6,7 +6,9 @@
 
 A mapping `{mode: canary, percentage: 25}` is accepted too, and is how a shadow share is written:
 `{mode: legacy, shadow: 10}`, with `side_effect_free: WHY` for a method that is not safe. An
-entry without `shadow` leaves the endpoint's shadow share as it is.
+entry without `shadow` leaves the endpoint's shadow share as it is. Segments, routed first, are
+a list: `{mode: canary, percentage: 10, segments: ["header:X-Tenant=acme->migrated"]}`; an
+entry without `segments` keeps the endpoint's (a change to legacy drops them).
 """
 
 from __future__ import annotations
@@ -44,14 +46,22 @@ def read_flag_file(path: Path) -> dict[str, FlagEntry]:
 
 def _entry(path: Path, key: str, value: Any) -> FlagEntry:
     if isinstance(value, dict):
-        unknown = set(value) - {"mode", "percentage", "shadow", "side_effect_free"}
+        unknown = set(value) - {"mode", "percentage", "shadow", "side_effect_free", "segments"}
         if unknown:
             raise ConfigError(f"{path}: {key}: unknown field(s) {sorted(unknown)}")
+        segments = value.get("segments")
+        if segments is not None and not (
+            isinstance(segments, list) and all(isinstance(s, str) for s in segments)
+        ):
+            raise ConfigError(
+                f"{path}: {key}: segments are a list of 'KIND:NAME=VALUE->BACKEND' strings"
+            )
         return FlagEntry(
             str(value.get("mode")),
             value.get("percentage"),
             value.get("shadow"),
             value.get("side_effect_free"),
+            segments,
         )
     words = str(value).replace("%", " ").split()
     if len(words) == 1:
@@ -69,14 +79,17 @@ def format_flag(flag: Flag) -> str:
 
 
 def _written(flag: Flag) -> str:
-    if not flag.shadow and not flag.side_effect_free:
+    if not flag.shadow and not flag.side_effect_free and not flag.segments:
         return format_flag(flag)
     fields: dict[str, Any] = {"mode": flag.mode.value}
     if flag.mode is Mode.CANARY:
         fields["percentage"] = flag.percentage
-    fields["shadow"] = flag.shadow
+    if flag.shadow or flag.side_effect_free:
+        fields["shadow"] = flag.shadow
     if flag.side_effect_free:
         fields["side_effect_free"] = flag.side_effect_free
+    if flag.segments:
+        fields["segments"] = [str(segment) for segment in flag.segments]
     return yaml.safe_dump(fields, default_flow_style=True, width=1000).strip()
 
 

@@ -109,20 +109,20 @@ class Flag:
                 raise InvalidFlag("mode 'off' takes no segments: one app serves the endpoint")
         return self
 
-    def routed_as(self, other: Flag, segments: Sequence[str] | None = None) -> Flag:
+    def routed_as(self, other: Flag, segments_given: bool = False) -> Flag:
         """`other`'s routing with this flag's shadow settings (a flip keeps the shadowing).
 
-        `segments` None (the change gives none) keeps this flag's segments, except on a flip
-        to legacy, which sends everyone to legacy (a rollback leaves nobody on the port);
-        `other`'s own segments, or `segments` when given, replace them."""
+        `segments_given`: `other`'s segments (maybe none) are the change's own, and replace
+        this flag's. Else this flag's are kept (a percentage changed keeps its targeting),
+        except on a flip to legacy, which sends everyone to legacy: a rollback leaves nobody on
+        the port."""
         kept = self.segments if other.mode in (Mode.MIGRATED, Mode.CANARY) else ()
-        routed = dataclasses.replace(
+        return dataclasses.replace(
             other,
             shadow=self.shadow,
             side_effect_free=self.side_effect_free,
-            segments=other.segments or kept,
+            segments=other.segments if segments_given else kept,
         )
-        return routed if segments is None else routed.with_segments(segments)
 
     def describe(self) -> str:
         text = f"canary {self.percentage:g}%" if self.mode is Mode.CANARY else self.mode.value

@@ -45,10 +45,13 @@ class ScheduledChange:
     reason: str
     scheduled_at: float
     id: int = 0  # the store's, once kept
+    segments: list[str] | None = None  # as `flags set --segment` gives them (None: keep)
 
     def to_json(self) -> str:
         data = dataclasses.asdict(self)
         del data["id"]
+        if data["segments"] is None:  # the shape changes kept before segments have
+            del data["segments"]
         return json.dumps(data)
 
     @classmethod
@@ -61,6 +64,8 @@ class ScheduledChange:
 
     def describe(self) -> str:
         share = f" {self.percentage:g}%" if self.percentage is not None else ""
+        if self.segments is not None:
+            share += ", segments " + (" ".join(self.segments) or "none")
         return f"{self.endpoint} -> {self.mode}{share} at {iso(self.at)}"
 
 
@@ -109,15 +114,17 @@ class Schedule:
         *,
         actor: str,
         reason: str,
+        segments: list[str] | None = None,
     ) -> ScheduledChange:
         """Checks the change as `set` would (InvalidFlag, UnknownEndpoint...) and keeps it."""
-        endpoint, _ = self.flags.check(key, mode, percentage)
+        endpoint, flag = self.flags.check(key, mode, percentage, segments)
         if not reason.strip():
             raise InvalidFlag("say why: a change needs a reason (it goes in the audit trail)")
         bounded(reason, "reason")
         bounded(actor, "actor")
+        kept = None if segments is None else [str(segment) for segment in flag.segments]
         change = ScheduledChange(
-            endpoint.key, mode, percentage, at, actor, reason.strip(), time.time()
+            endpoint.key, mode, percentage, at, actor, reason.strip(), time.time(), 0, kept
         )
         schedule_id = self.store.add_schedule(change.to_json())
         return dataclasses.replace(change, id=schedule_id)
@@ -160,6 +167,7 @@ class Schedule:
                     actor=change.actor,
                     reason=f"{change.reason} (scheduled {iso(change.scheduled_at)} for"
                     f" {iso(change.at)})",
+                    segments=change.segments,
                 )
             except FlagChangeError as exc:
                 log.error("scheduled change %d not applied: %s", change.id, exc)

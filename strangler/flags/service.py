@@ -6,9 +6,10 @@ published in the store for the CLI (strangler.flags.inventory): anything that is
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from strangler.flags.errors import (
@@ -35,6 +36,7 @@ class FlagEntry(NamedTuple):
     percentage: float | None = None
     shadow: float | None = None  # None: keep the endpoint's shadow share as it is
     side_effect_free: str | None = None
+    segments: Sequence[str] | None = None  # None: keep the endpoint's (see Flag.routed_as)
 
 
 # Methods that change nothing (RFC 9110 9.2.1): shadowed without a declaration.
@@ -96,11 +98,24 @@ class FlagService:
             )
         return endpoint
 
-    def check(self, key: str, mode: str, percentage: float | None = None) -> tuple[Route, Flag]:
-        """Validates a change without writing it; raises FlagChangeError saying what is wrong."""
+    def check(
+        self,
+        key: str,
+        mode: str,
+        percentage: float | None = None,
+        segments: Sequence[str] | None = None,
+    ) -> tuple[Route, Flag]:
+        """Validates a change without writing it; raises FlagChangeError saying what is wrong.
+        `segments`: KIND:NAME=VALUE->BACKEND rules routed first (strangler.routing.segments)."""
         endpoint = self.endpoint(key)
         try:
             flag = Flag.build(mode, percentage)
+            if segments:
+                flag = flag.with_segments(segments)
+                if len(endpoint.backends) != 2:
+                    raise InvalidFlag(
+                        f"{endpoint.key} is served by one app only: segments choose between two"
+                    )
         except InvalidFlag as exc:
             exc.endpoint = endpoint.key
             raise
@@ -133,14 +148,18 @@ class FlagService:
         *,
         actor: str,
         reason: str,
+        segments: Sequence[str] | None = None,
     ) -> AuditEntry | None:
         """Writes the change and returns its audit entry; None when the flag is already so (a
-        change that changes nothing makes no new version and no audit row)."""
-        endpoint, flag = self.check(key, mode, percentage)
+        change that changes nothing makes no new version and no audit row). `segments` None
+        keeps the endpoint's, but a change to legacy drops them (see Flag.routed_as); a list
+        (maybe empty) replaces them."""
+        endpoint, flag = self.check(key, mode, percentage, segments)
         reason = _audited(endpoint, actor, reason)
         current = self._current(endpoint)
         if current is not None:
-            flag = current.routed_as(flag)  # flipping an endpoint keeps its shadowing
+            # flipping an endpoint keeps its shadowing, and its segments unless told
+            flag = current.routed_as(flag, segments_given=segments is not None)
         if current == flag:
             return None
         return self.store.set(endpoint.key, flag, actor=actor, reason=reason)
@@ -214,9 +233,18 @@ class FlagService:
         taken, lagging = self.followers(entry.version)
         return {"changed": True, **entry.to_dict(), "readers": taken, "lagging": lagging}
 
-    def unchanged(self, key: str, mode: str, percentage: float | None = None) -> Unchanged:
-        """What the admin API and the CLI answer for a change that changes nothing."""
-        endpoint, flag = self.check(key, mode, percentage)
+    def unchanged(
+        self,
+        key: str,
+        mode: str,
+        percentage: float | None = None,
+        segments: Sequence[str] | None = None,
+    ) -> Unchanged:
+        """What the admin API and the CLI answer for a change that changes nothing: the flag."""
+        endpoint, flag = self.check(key, mode, percentage, segments)
+        current = self._current(endpoint)
+        if current is not None:
+            flag = current.routed_as(flag, segments_given=segments is not None)
         return {"changed": False, "endpoint": endpoint.key, "flag": flag.to_dict()}
 
     def shadow_unchanged(
@@ -236,24 +264,31 @@ class FlagService:
     ) -> list[AuditEntry]:
         """Sets every flag in `wanted` that differs from the store, after checking them all:
         one bad entry and nothing is written. An entry without a shadow share keeps the one the
-        endpoint has. `source` names where they came from, for the errors."""
+        endpoint has, one without segments its segments (see Flag.routed_as). `source` names
+        where they came from, for the errors."""
         checked = []
         bounded(actor, "actor")
         bounded(reason, "reason")
         for key, entry in wanted.items():
             try:
-                endpoint, flag = self.check(key, entry.mode, entry.percentage)
+                endpoint, flag = self.check(key, entry.mode, entry.percentage, entry.segments)
                 if entry.shadow is not None:
                     flag = self._shadowed(endpoint, flag, entry.shadow, entry.side_effect_free)
-                checked.append((endpoint, flag, entry.shadow is not None))
+                checked.append((endpoint, flag, entry))
             except FlagChangeError as exc:
                 where = f"{source}: " if source else ""
                 raise type(exc)(f"{where}{exc}", endpoint=exc.endpoint) from None
         current = self.store.snapshot().flags
         changes = []
-        for endpoint, flag, shadow_given in checked:
+        for endpoint, flag, entry in checked:
             now = current.get(endpoint.key)
-            new = now.routed_as(flag) if now is not None and not shadow_given else flag
+            new = flag
+            if now is not None:
+                new = now.routed_as(flag, segments_given=entry.segments is not None)
+                if entry.shadow is not None:  # the entry's own shadow share
+                    new = dataclasses.replace(
+                        new, shadow=flag.shadow, side_effect_free=flag.side_effect_free
+                    )
             if now != new:
                 changes.append(self.store.set(endpoint.key, new, actor=actor, reason=reason))
         return changes

@@ -41,6 +41,7 @@ from strangler.flags.model import (
     bad_row,
     checked_change,
     stored_flag,
+    stored_segments,
     utc_now,
 )
 from strangler.types import Mode
@@ -67,7 +68,8 @@ CREATE TABLE IF NOT EXISTS flags (
     version INTEGER NOT NULL,
     updated_at TEXT NOT NULL,
     shadow REAL NOT NULL DEFAULT 0,
-    side_effect_free TEXT
+    side_effect_free TEXT,
+    segments TEXT
 );
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -166,7 +168,11 @@ def _identify(conn: sqlite3.Connection, path: Path, *, create: bool, readonly: b
         raise FlagStoreError(f"{path} is not a strangler flag store (no flags tables in it)")
     columns = {row[1] for row in conn.execute("PRAGMA table_info(meta)")}
     flag_columns = {row[1] for row in conn.execute("PRAGMA table_info(flags)")}
-    current = "store_id" in columns and set(LATER_TABLES) <= tables and "shadow" in flag_columns
+    current = (
+        "store_id" in columns
+        and set(LATER_TABLES) <= tables
+        and {"shadow", "segments"} <= flag_columns
+    )
     found = conn.execute("SELECT store_id FROM meta").fetchone() if "store_id" in columns else None
     if current and found and found[0]:
         return str(found[0])
@@ -183,6 +189,8 @@ def _identify(conn: sqlite3.Connection, path: Path, *, create: bool, readonly: b
         if "shadow" not in flag_columns:
             conn.execute("ALTER TABLE flags ADD COLUMN shadow REAL NOT NULL DEFAULT 0")
             conn.execute("ALTER TABLE flags ADD COLUMN side_effect_free TEXT")
+        if "segments" not in flag_columns:
+            conn.execute("ALTER TABLE flags ADD COLUMN segments TEXT")
         conn.execute("UPDATE meta SET store_id = ? WHERE store_id IS NULL", (uuid.uuid4().hex,))
         return str(conn.execute("SELECT store_id FROM meta").fetchone()[0])
 
@@ -208,9 +216,16 @@ def _flag_from_json(text: str | None) -> Flag | None:
 
 
 def _flag(row: tuple[Any, ...]) -> Flag:
-    """A flag from (mode, percentage[, shadow, side_effect_free]) columns."""
+    """A flag from (mode, percentage[, shadow, side_effect_free[, segments]]) columns; a
+    malformed one raises ValueError or TypeError."""
     shadow = float(row[2]) if len(row) > 2 else 0.0
-    return Flag(Mode(row[0]), float(row[1]), shadow, row[3] if len(row) > 3 else None)
+    segments = stored_segments(json.loads(row[4])) if len(row) > 4 and row[4] else ()
+    return Flag(Mode(row[0]), float(row[1]), shadow, row[3] if len(row) > 3 else None, segments)
+
+
+def _segments_json(flag: Flag) -> str | None:
+    """The segments column: their specs as a JSON list, NULL when the flag has none."""
+    return json.dumps([str(s) for s in flag.segments]) if flag.segments else None
 
 
 class SQLiteFlagStore:
@@ -253,9 +268,13 @@ class SQLiteFlagStore:
             conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             store_id = _identify(conn, self.path, create=self._create, readonly=self._readonly)
-            shadow = any(row[1] == "shadow" for row in conn.execute("PRAGMA table_info(flags)"))
-            # (a read-only look at a store made before shadowing has no shadow columns)
-            self._columns = "mode, percentage" + (", shadow, side_effect_free" if shadow else "")
+            found = {row[1] for row in conn.execute("PRAGMA table_info(flags)")}
+            # (a read-only look at a store made before shadowing or segments lacks their columns)
+            self._columns = "mode, percentage"
+            if "shadow" in found:
+                self._columns += ", shadow, side_effect_free"
+                if "segments" in found:
+                    self._columns += ", segments"
             self._tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
             if not self._readonly:  # only once it is known to be a flag store
                 conn.execute("PRAGMA journal_mode = WAL")
@@ -395,10 +414,12 @@ class SQLiteFlagStore:
             version = self._db.execute("SELECT version FROM meta").fetchone()[0]
             self._db.execute(
                 "INSERT INTO flags (endpoint, mode, percentage, version, updated_at, shadow,"
-                " side_effect_free) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (endpoint) DO UPDATE"
+                " side_effect_free, segments) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (endpoint) DO UPDATE"
                 " SET mode = excluded.mode, percentage = excluded.percentage,"
                 " version = excluded.version, updated_at = excluded.updated_at,"
-                " shadow = excluded.shadow, side_effect_free = excluded.side_effect_free",
+                " shadow = excluded.shadow, side_effect_free = excluded.side_effect_free,"
+                " segments = excluded.segments",
                 (
                     endpoint,
                     flag.mode.value,
@@ -407,6 +428,7 @@ class SQLiteFlagStore:
                     at,
                     flag.shadow,
                     flag.side_effect_free,
+                    _segments_json(flag),
                 ),
             )
             cursor = self._db.execute(
@@ -625,7 +647,7 @@ class SQLiteFlagStore:
                 changed = last_change.get(endpoint)
                 self._db.execute(
                     "INSERT INTO flags (endpoint, mode, percentage, version, updated_at, shadow,"
-                    " side_effect_free) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " side_effect_free, segments) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         endpoint,
                         flag.mode.value,
@@ -634,6 +656,7 @@ class SQLiteFlagStore:
                         changed.at if changed else utc_now(),
                         flag.shadow,
                         flag.side_effect_free,
+                        _segments_json(flag),
                     ),
                 )
             self._db.execute("UPDATE meta SET version = ?", (version,))

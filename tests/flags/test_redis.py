@@ -161,8 +161,18 @@ def test_a_flushed_store_is_a_fault_not_an_invitation(url: str) -> None:
         '{"mode": "migrated", "percentage": 100, "shadow": 1e9}',
         '{"mode": "sideways", "percentage": 0}',
         "42",
+        '{"mode": "legacy", "percentage": 0, "segments": ["header:X-Tenant->migrated"]}',
+        '{"mode": "legacy", "percentage": 0, "segments": "cookie:a=1->migrated"}',
     ],
-    ids=["percentage-500", "percentage-minus-1", "shadow-1e9", "unknown-mode", "not-a-flag"],
+    ids=[
+        "percentage-500",
+        "percentage-minus-1",
+        "shadow-1e9",
+        "unknown-mode",
+        "not-a-flag",
+        "segment-without-value",
+        "segments-not-a-list",
+    ],
 )
 def test_a_bad_flag_written_behind_the_store_is_a_fault(url: str, field: str) -> None:
     """A flag out of range written straight into Redis is not routed by: the watcher keeps the

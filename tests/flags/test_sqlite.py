@@ -251,8 +251,24 @@ def test_a_store_file_made_before_the_inventory_is_migrated_when_opened(tmp_path
 
 @pytest.mark.parametrize(
     ("column", "value"),
-    [("percentage", 500), ("percentage", -1), ("shadow", 1e9), ("mode", "sideways")],
-    ids=["percentage-500", "percentage-minus-1", "shadow-1e9", "unknown-mode"],
+    [
+        ("percentage", 500),
+        ("percentage", -1),
+        ("shadow", 1e9),
+        ("mode", "sideways"),
+        ("segments", '["query:tenant=acme->migrated"]'),
+        ("segments", '"header:X-Tenant=acme->migrated"'),
+        ("segments", "[not json"),
+    ],
+    ids=[
+        "percentage-500",
+        "percentage-minus-1",
+        "shadow-1e9",
+        "unknown-mode",
+        "segment-of-unknown-kind",
+        "segments-not-a-list",
+        "segments-not-json",
+    ],
 )
 def test_a_bad_row_written_behind_the_store_is_a_fault(
     tmp_path: Path, column: str, value: object
@@ -312,3 +328,25 @@ def test_a_store_created_leaves_a_note_that_tells_of_it_once_deleted(tmp_path: P
         if file != created_note(path):
             file.unlink()
     assert f"store {store.store_id}" in (deleted_store(path) or "")
+
+
+def test_a_store_made_before_segments_is_given_their_column(tmp_path: Path) -> None:
+    """An older store file (no segments column) is read as it is read-only, and gains the
+    column when opened for writing; its flags keep routing and take segments (issue #25)."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(PRE_INVENTORY_SCHEMA)
+    conn.close()
+    backup = SQLiteFlagStore(path, readonly=True)
+    assert backup.snapshot().flags == {"GET /a": Flag(Mode.MIGRATED, 100.0)}
+    backup.close()
+    store = SQLiteFlagStore(path)
+    assert store.snapshot().flags == {"GET /a": Flag(Mode.MIGRATED, 100.0)}
+    flag = Flag.build("migrated").with_segments(["cookie:stay=1->legacy"])
+    store.set("GET /a", flag, actor="ann", reason="pin a tester")
+    assert store.snapshot().flags["GET /a"] == flag
+    store.close()
+    with sqlite3.connect(path) as conn:
+        row = conn.execute("SELECT segments FROM flags").fetchone()
+    conn.close()
+    assert row == ('["cookie:stay=1->legacy"]',)

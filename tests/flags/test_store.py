@@ -118,3 +118,23 @@ def test_findings_updated_from_many_threads_at_once_lose_nothing(store: FlagStor
     for thread in threads:
         thread.join(timeout=30)
     assert store.findings() == {"GET /a": "100"}
+
+
+def test_a_flag_with_segments_round_trips_through_the_store_and_its_audit(
+    store: FlagStore,
+) -> None:
+    """Segments are kept in order with the flag, read back in the snapshot, and the audit trail
+    shows them before and after a change (issue #25, item 4)."""
+    specs = ["header:X-Tenant=acme->migrated", "claim:role=internal->migrated"]
+    flag = Flag.build("canary", 10).with_segments(specs)
+    store.set("GET /a", flag, actor="ann", reason="tenant first")
+    assert store.snapshot().flags["GET /a"] == flag
+    assert [str(s) for s in store.snapshot().flags["GET /a"].segments] == [
+        "header:x-tenant=acme->migrated",
+        "claim:role=internal->migrated",
+    ]
+    store.set("GET /a", Flag.build("legacy"), actor="bob", reason="back")
+    newest, oldest = store.history("GET /a")
+    assert (oldest.after, newest.before, newest.after) == (flag, flag, Flag(Mode.LEGACY))
+    assert newest.to_dict()["before"]["segments"] == [str(s) for s in flag.segments]
+    assert "segments" not in newest.to_dict()["after"]
