@@ -434,7 +434,7 @@ def assemble(
             Backend.MIGRATED: settings.migrated_concurrency,
         }
     bridge = make_bridge(legacy, threads=settings.legacy_threads)
-    return Gateway(
+    return gateway_type(settings)(
         bridge,
         migrated,
         inventory,
@@ -455,6 +455,20 @@ def assemble(
         # A guarded endpoint's failed migrated answers are retried on legacy or replaced
         guarded=guard.covers if guard is not None and guard.endpoints else None,
     )
+
+
+def gateway_type(settings: Settings) -> type[Gateway]:
+    """The plain Gateway, or with `tracing` the one that makes OpenTelemetry spans (imported
+    only then: the extra is optional, and the plain request path has no tracing in it)."""
+    if not settings.tracing:
+        return Gateway
+    try:
+        from strangler.tracing import TracedGateway
+    except ImportError as exc:
+        raise ConfigError(
+            f"tracing = true needs OpenTelemetry ({exc}): pip install 'strangler[otel]'"
+        ) from None
+    return TracedGateway
 
 
 def _endpoint_key(inventory: Inventory, key: str, setting: str) -> str:

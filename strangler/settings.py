@@ -301,6 +301,7 @@ class Settings:
     )
     # Metrics, request logs and request ids (strangler.metrics).
     metrics: bool = setting(True, "Prometheus metrics at /_strangler/metrics")
+    tracing: bool = setting(False, "OpenTelemetry spans (needs the strangler[otel] extra)")
     metrics_public: bool = setting(False, "true: scraped without the admin credential")
     metrics_port: int = setting(
         0,

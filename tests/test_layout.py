@@ -39,6 +39,7 @@ LAYERS: list[set[str]] = [
     {"shadow"},
     {"metrics"},
     {"gateway", "rollout"},
+    {"tracing"},  # the gateway with OpenTelemetry spans (the otel extra)
     {"settings"},
     {"report"},
     {"admin", "dashboard"},
