@@ -51,10 +51,14 @@ class GuardedProtocol(HttpToolsProtocol):
     # Connections reading a body, and when its last piece came.
     reading: ClassVar[dict[GuardedProtocol, float]] = {}
     _sweeping: ClassVar[asyncio.TimerHandle | None] = None
+    # Whether this process's server runs this protocol (a connection came through it): the
+    # gateway warns when its first request came another way (strangler.serving.unguarded).
+    serving: ClassVar[bool] = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_bytes = 0  # bytes read while the headers were incomplete (bounds memory)
+        self._read = 0  # the size of the read being parsed
         self._reading_headers = True
         self._body_bytes = 0
 
@@ -62,6 +66,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        GuardedProtocol.serving = True
         if len(self.connections) > self.limits.max_connections and not self._make_room():
             transport.close()
             return
@@ -89,12 +94,15 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def _await_headers(self) -> None:
         self._reading_headers = True
-        self._header_bytes = 0
+        # A request on a kept-alive connection begins inside a read (the one that ended the last
+        # request, or its own first): that read's size bounds what of it is this header block.
+        self._header_bytes = self._read
         self.waiting[self] = self.loop.time()
         if GuardedProtocol._sweeping is None:
             GuardedProtocol._sweeping = self.loop.call_later(SWEEP_EVERY, _sweep, self.loop)
 
     def data_received(self, data: bytes) -> None:
+        self._read = len(data)
         if not self._reading_headers:
             if self in self.reading:  # a body chunk: its stall clock starts again
                 self.reading[self] = self.loop.time()
@@ -125,17 +133,19 @@ class GuardedProtocol(HttpToolsProtocol):
         self._reading_headers = False
         self.waiting.pop(self, None)
         limits = self.limits
-        size = len(self.url)  # the request line and header fields, as the limit counts them
-        length = None
-        for name, value in self.headers:  # a loop, not a generator: once per request
-            size += len(name) + len(value) + 4
-            if name == b"content-length":
-                length = value
-        if size > limits.max_header_bytes or len(self.headers) > limits.max_headers:
+        headers = self.headers
+        # The bytes read for this request bound its header block (they may hold a body too, or
+        # the next request): the block is measured field by field only when they pass the limit.
+        if len(headers) > limits.max_headers or (
+            self._header_bytes > limits.max_header_bytes
+            and _block_size(self.url, headers) > limits.max_header_bytes
+        ):
             self._refuse(431)
         if self.transport.is_closing():
             return
         self._body_bytes = 0
+        # dict() finds the length without a Python loop; the parser refuses a request with two.
+        length = dict(headers).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limits.max_body:
             self._refuse(413)  # before the app starts or a byte of the body is read
             return
@@ -171,6 +181,14 @@ class GuardedProtocol(HttpToolsProtocol):
                 % (status, reason, len(reason), reason)
             )
         self.transport.close()
+
+
+def _block_size(url: bytes, headers: list[tuple[bytes, bytes]]) -> int:
+    """The request line and header fields, as max_header_bytes counts them."""
+    size = len(url)
+    for name, value in headers:
+        size += len(name) + len(value) + 4
+    return size
 
 
 # How often the sweep looks for connections that waited too long (the times' resolution).
