@@ -67,8 +67,8 @@ class Sample:
 
 @dataclasses.dataclass
 class Captured:
-    """Each endpoint's samples, the cases that made them, and the places that differed
-    between two plays of the same case (volatile: a uuid, a time)."""
+    """Each endpoint's samples; the cases of each endpoint's corpus file, and the places
+    that differed between two plays of one of them (volatile: a uuid, a time)."""
 
     samples: dict[str, list[Sample]] = dataclasses.field(default_factory=dict)
     cases: dict[str, list[Case]] = dataclasses.field(default_factory=dict)
@@ -170,19 +170,18 @@ def capture(
     plays = asyncio.run(_play_twice(dataclasses.replace(settings, migrated=_NOTHING), chosen))
     for case, (first, second) in zip(chosen, plays, strict=True):
         captured.problems += [f"{case.where}: {error}" for error in first.errors]
-        in_case: set[str] = set()
+        hits = [key for s in case.steps if (key := endpoint_of(s.request)) is not None]
+        # Each case goes in one corpus file (case names are unique in a corpus): its own
+        # file's endpoint where that is drafted, else the last drafted endpoint it reaches.
+        home = case.endpoint if case.endpoint in hits else hits[-1]
+        captured.cases.setdefault(home, []).append(case)
+        volatile = captured.volatile.setdefault(home, set())
         for sent, again in zip(first.answers, second.answers, strict=False):
             key = endpoint_of(sent.request)
-            if key is None:
-                continue
-            in_case.add(key)
-            captured.samples.setdefault(key, []).append(
-                Sample(case.name, sent.request, sent.answer)
-            )
-            places = {d.where for d in compare(sent.answer, again.answer, Rules())}
-            captured.volatile.setdefault(key, set()).update(places)
-        for key in in_case:
-            captured.cases.setdefault(key, []).append(case)
+            volatile.update(d.where for d in compare(sent.answer, again.answer, Rules()))
+            if key is not None:
+                sample = Sample(case.name, sent.request, sent.answer)
+                captured.samples.setdefault(key, []).append(sample)
     return captured
 
 

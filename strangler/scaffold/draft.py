@@ -228,8 +228,8 @@ def _body(base: str, samples: list[Sample], models: Models) -> list[str]:
         return [f"body: Annotated[{model}{optional}, Body()]" + (" = None" if optional else "")]
     forms = [s.request.form for s in samples if s.request.form is not None]
     fields: dict[str, int] = {}
-    for form in forms:
-        for key in form:
+    for sent_form in forms:
+        for key in sent_form:
             fields[key] = fields.get(key, 0) + 1
     params = []
     for key, count in fields.items():
