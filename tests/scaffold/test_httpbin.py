@@ -112,3 +112,29 @@ def test_the_corpus_passes_legacy_against_itself(drafted: Path) -> None:
     )  # fmt: skip
     assert run.exit_code == 0, run.output
     assert "0 failed" in run.output
+
+
+def test_recorded_exports_are_played_on_legacy(tmp_path: Path) -> None:
+    """A `strangler shadow export` file (requests only: shadowing keeps no answers) is played on
+    legacy: its requests type the draft and make its corpus file."""
+    exported = tmp_path / "shadow_get_get.yaml"
+    exported.write_text(
+        "endpoint: GET /get\n"
+        "cases:\n"
+        "- {name: recorded-get-get-1, method: GET, path: /get, query: {limit: '5'}}\n"
+    )
+    out = tmp_path / "out"
+    result = scaffold(HTTPBIN, out, "GET /get", "--recorded", str(exported), "--no-corpus")
+    assert "GET /get: 1 sample(s), answered 200" in result.output
+    assert "limit: Any = query_arg('limit', type=int)" in (out / "port.py").read_text()
+    corpus = yaml.safe_load((out / "corpus" / "scaffold_get_get.yaml").read_text())
+    assert [c["name"] for c in corpus["cases"]] == ["scaffold-recorded-get-get-1"]
+
+
+def test_an_unknown_endpoint_is_refused_with_how_to_list_them(tmp_path: Path) -> None:
+    """Naming no endpoint legacy has is one line on stderr, exit 2, and writes nothing."""
+    result = strangler("scaffold", "--config", HTTPBIN, "--out", str(tmp_path), "GET /nope")
+    assert result.exit_code == 2
+    assert "no such endpoint" in result.output
+    assert "strangler endpoints" in result.output
+    assert not list(tmp_path.iterdir())
