@@ -10,8 +10,8 @@ from fastapi.security import APIKeyHeader
 from migrated.batcher import MicroBatcher
 from migrated.domain import TokenError, check_authorization_header, predict_rows
 from migrated.errors import ApiError
-from migrated.headers import legacy_header
 from migrated.settings import BatchSettings
+from strangler.compat import legacy_header
 
 # APIKeyHeader, not HTTPBearer: it only reads the header (auto_error=False), so legacy's rules
 # decide, and legacy accepted tokens without the "Bearer " prefix. It also documents the header.

@@ -1,16 +1,20 @@
-"""The two ways the migrated app fails a request, both exactly as legacy failed it.
+"""How the migrated app fails a request, exactly as legacy failed it.
 
     Exception
-    ├── ApiError     legacy's own answer: `{"error": message}` with a 400, 401 or 500 status
-    └── FlaskError   Flask's answer when the view had no say: werkzeug's HTML page for the status
+    ├── ApiError (strangler.compat.Answered)   legacy's own answer: `{"error": message}`
+    └── werkzeug.exceptions.HTTPException      Flask's answer where the view had no say (a bad
+                                               /login body): Werkzeug's HTML page for the status
 
-`migrated.app` installs a handler for each; routes and dependencies only raise.
+`strangler.compat.install_legacy_errors` (in `migrated.app`) answers both, and every error the
+routing makes (404, 405); routes and dependencies only raise.
 """
 
 from __future__ import annotations
 
+from strangler import compat
 
-class ApiError(Exception):
+
+class ApiError(compat.Answered):
     """Raised for a JSON error answer; `message` is legacy's text, word for word."""
 
     def __init__(self, status: int, message: str) -> None:
@@ -18,10 +22,6 @@ class ApiError(Exception):
         self.status = status
         self.message = message
 
-
-class FlaskError(Exception):
-    """Raised where legacy let Flask answer (e.g. /login's bad body): an HTML error page."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"{status}: {reason}")
-        self.status = status
+    def response(self) -> compat.FlaskJSONResponse:
+        """Legacy's `jsonify({"error": message}), status`."""
+        return compat.jsonify({"error": self.message}, self.status)

@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
+from werkzeug.exceptions import InternalServerError
 
 from migrated.domain import MAX_BATCH_SAMPLES, N_FEATURES
-from migrated.errors import ApiError, FlaskError
+from migrated.errors import ApiError
 from migrated.schemas import BatchPredictRequest, LoginRequest, PredictRequest
 
 _LENGTH = ("too_short", "too_long")
@@ -69,11 +70,13 @@ def _batch_message(exc: ValidationError) -> str:
 
 def login_request(data: Any) -> LoginRequest:
     """Validates a /login body; raises where legacy answered 400 JSON or Flask's HTML 500."""
+    # Legacy had no try here: a TypeError (a number's `in`, a string's or list's data["..."])
+    # escaped its view, and Flask answered it with the 500 page.
     try:
         if not data or "username" not in data or "password" not in data:
             raise ApiError(400, "Missing credentials")
-    except TypeError as exc:  # e.g. a number: legacy had no try here, so Flask answered 500.
-        raise FlaskError(500, str(exc)) from exc
-    if not isinstance(data, dict):  # A string or list naming both fields: legacy's data["..."]
-        raise FlaskError(500, "string or list body cannot be indexed by field name")
+    except TypeError as exc:
+        raise InternalServerError(original_exception=exc) from exc
+    if not isinstance(data, dict):
+        raise InternalServerError()
     return LoginRequest.model_validate(data)

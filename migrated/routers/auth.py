@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from migrated.body import BodyError, decode_json
 from migrated.docs import html_error, json_error, request_body
 from migrated.domain import issue_token
-from migrated.errors import ApiError, FlaskError
-from migrated.headers import legacy_header
-from migrated.responses import FlaskJSONResponse
+from migrated.errors import ApiError
 from migrated.schemas import LoginRequest, TokenResponse
 from migrated.validation import login_request
+from strangler import compat
 
 router = APIRouter(tags=["auth"])
 
@@ -30,13 +28,10 @@ router = APIRouter(tags=["auth"])
         500: html_error("A JSON body that is not an object, e.g. a number (Flask's HTML page)."),
     },
 )
-async def login(request: Request) -> FlaskJSONResponse:
+async def login(request: compat.Legacy) -> compat.FlaskJSONResponse:
     """Exchanges the demo credentials (`admin` / `password`) for a token valid 24 hours."""
-    try:
-        data = decode_json(legacy_header(request, "content-type"), await request.body())
-    except BodyError as exc:  # Legacy had no try here: Flask answered with its HTML page.
-        raise FlaskError(exc.status, str(exc)) from exc
-    credentials = login_request(data)
+    # No try, as in legacy: Werkzeug's 400/415 for a bad body is answered with its HTML page.
+    credentials = login_request(request.get_json())
     if credentials.username == "admin" and credentials.password == "password":
-        return FlaskJSONResponse({"token": issue_token(credentials.username)})
+        return compat.jsonify({"token": issue_token(credentials.username)})
     raise ApiError(401, "Invalid credentials")

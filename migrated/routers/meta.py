@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from fastapi import APIRouter
 
 from migrated.domain import MODEL_INFO
-from migrated.responses import FlaskJSONResponse
 from migrated.schemas import HealthResponse, ModelInfoResponse
+from strangler.compat import FlaskJSONResponse, jsonify
 
 router = APIRouter(tags=["service"])
 
@@ -17,10 +17,10 @@ router = APIRouter(tags=["service"])
 async def health() -> FlaskJSONResponse:
     """Says the service is up, with the current UTC time (ISO 8601, no offset, like legacy)."""
     now = datetime.now(UTC).replace(tzinfo=None)
-    return FlaskJSONResponse({"status": "healthy", "timestamp": now.isoformat()})
+    return jsonify({"status": "healthy", "timestamp": now.isoformat()})
 
 
 @router.get("/model-info", response_model=ModelInfoResponse)
 async def model_info() -> FlaskJSONResponse:
     """Describes the served model."""
-    return FlaskJSONResponse(MODEL_INFO)
+    return jsonify(MODEL_INFO)

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from migrated.body import BodyError, decode_json
 from migrated.deps import Batcher, Claims
 from migrated.docs import TOKEN_ERRORS, json_error, request_body
 from migrated.domain import MODEL_VERSION, predict_samples, prediction_cache
 from migrated.errors import ApiError
-from migrated.headers import legacy_header
-from migrated.responses import FlaskJSONResponse
 from migrated.schemas import (
     BatchPredictRequest,
     BatchPredictResponse,
@@ -26,6 +23,7 @@ from migrated.schemas import (
     PredictResponse,
 )
 from migrated.validation import batch_predict_request, predict_request
+from strangler.compat import FlaskJSONResponse, Legacy, LegacyRequest, jsonify
 
 router = APIRouter(tags=["predictions"])
 
@@ -35,10 +33,10 @@ _BODY_500 = (
 )
 
 
-async def _json_body(request: Request) -> object:
+def _json_body(request: LegacyRequest) -> object:
     try:
-        return decode_json(legacy_header(request, "content-type"), await request.body())
-    except BodyError as exc:
+        return request.get_json()
+    except Exception as exc:  # Werkzeug's 400/415 (or a RecursionError): legacy's net made a 500
         raise ApiError(500, str(exc)) from exc
 
 
@@ -60,21 +58,19 @@ async def _json_body(request: Request) -> object:
         ),
     },
 )
-async def predict(request: Request, _claims: Claims, batcher: Batcher) -> FlaskJSONResponse:
+async def predict(_claims: Claims, batcher: Batcher, request: Legacy) -> FlaskJSONResponse:
     """Predicts one row; repeats of the same row are answered from the shared cache."""
-    features = predict_request(await _json_body(request)).features
+    features = predict_request(_json_body(request)).features
     key = prediction_cache.key(features)
     cached = prediction_cache.get(key)
     if cached is not None:  # Legacy's cache hits never carried model_version.
-        return FlaskJSONResponse({"prediction": cached, "cached": True})
+        return jsonify({"prediction": cached, "cached": True})
     try:
         prediction = await batcher.submit(features)
     except Exception as exc:
         raise ApiError(500, str(exc)) from exc
     prediction_cache.set(key, prediction)
-    return FlaskJSONResponse(
-        {"prediction": prediction, "cached": False, "model_version": MODEL_VERSION}
-    )
+    return jsonify({"prediction": prediction, "cached": False, "model_version": MODEL_VERSION})
 
 
 @router.post(
@@ -95,13 +91,13 @@ async def predict(request: Request, _claims: Claims, batcher: Batcher) -> FlaskJ
         500: json_error(_BODY_500, "could not convert string to float: np.str_('a')"),
     },
 )
-async def batch_predict(request: Request, _claims: Claims) -> FlaskJSONResponse:
+async def batch_predict(_claims: Claims, request: Legacy) -> FlaskJSONResponse:
     """Predicts up to 100 rows in one model call, in a worker thread (never cached)."""
-    samples = batch_predict_request(await _json_body(request)).samples
+    samples = batch_predict_request(_json_body(request)).samples
     try:
         predictions = await asyncio.to_thread(predict_samples, samples)
     except Exception as exc:
         raise ApiError(500, str(exc)) from exc
-    return FlaskJSONResponse(
+    return jsonify(
         {"predictions": predictions, "count": len(predictions), "model_version": MODEL_VERSION}
     )

@@ -130,3 +130,12 @@ async def test_lifespan_loads_the_model() -> None:
     """Starting the migrated app loads the model before the first request."""
     async for _client in running_client(app):
         assert is_loaded()
+
+
+async def test_options_allow_header_ignores_the_query_string(migrated: httpx.AsyncClient) -> None:
+    """OPTIONS answers the path's methods in Allow whatever the query says (issue #26)."""
+    for path in ["/health", "/health?allow=DELETE", "/predict?allow=GET,%20PUT"]:
+        response = await migrated.options(path)
+        allow = {m.strip() for m in response.headers["Allow"].split(",")}
+        expected = {"GET", "HEAD", "OPTIONS"} if path.startswith("/health") else {"POST", "OPTIONS"}
+        assert (response.status_code, allow, response.content) == (200, expected, b"")
