@@ -3,7 +3,9 @@
 Run as `scripts/bench-routing`. It builds a gateway over a synthetic Flask/FastAPI pair of
 `--endpoints` routes (a third with a path parameter), sets every endpoint to a 25 % canary keyed
 by a JWT claim (the slowest path: the token is parsed and hashed), and prints microseconds per
-decision for a static path, a parameterised path near the end of the table, and an unknown path.
+decision for a static path, a parameterised path near the end of the table, and an unknown path;
+then for a static path whose flag also has segments (a header, a cookie and a claim, the worst
+case: none matches, so all three are tried before the canary split; issue #25).
 """
 
 from __future__ import annotations
@@ -42,6 +44,17 @@ def build(endpoints: int) -> tuple[Any, list[str]]:
     return gateway, paths
 
 
+def with_segments(gateway: Any, path: str) -> str:
+    """Gives the endpoint of `path` a 25 % canary with three segments the bench's requests do
+    not match; returns the path."""
+    endpoint = gateway.inventory.match("GET", path)
+    specs = ["header:X-Tenant=acme->migrated", "cookie:beta=1->migrated"]
+    flag = Flag.build("canary", 25).with_segments([*specs, "claim:role=internal->migrated"])
+    gateway.watcher.store.set(endpoint.key, flag, actor="bench", reason="bench")
+    gateway.watcher.refresh()
+    return path
+
+
 def scope_for(path: str) -> dict[str, Any]:
     claims = base64.urlsafe_b64encode(json.dumps({"user": "alice"}).encode()).rstrip(b"=")
     token = b"eyJhbGciOiJIUzI1NiJ9." + claims + b".c2ln"
@@ -76,6 +89,8 @@ def main() -> None:
     ]
     print(f"routing decision, {len(gateway.inventory)} endpoints, 25% canary on jwt:user")
     print(f"{'case':<22}{'us/decision':>12}{'target':>10}")
+    segmented = with_segments(gateway, paths[2])
+    cases.append(("3 segments, no match", segmented))
     for name, path in cases:
         micros = time_per_call(gateway, path, args.rounds, args.calls)
         verdict = "ok" if micros < 10 else "OVER"
