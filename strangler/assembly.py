@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ from strangler.sandbox.setup import start as start_sandbox
 from strangler.serving.health import HealthListener
 from strangler.serving.memory import MemoryTrimmer
 from strangler.serving.protocol import configure
+from strangler.serving.unguarded import LimitsCheck
 from strangler.settings import Settings, import_string
 from strangler.shadow.findings import Keeper
 from strangler.shadow.findings import report as findings_report
@@ -279,7 +281,13 @@ def build_gateway(settings: Settings) -> Gateway:
     runtime = runtime_of(gateway)
     if seed_store(settings, runtime.service):
         runtime.watcher.refresh()
+    # Served by a server of its own: says at the first request if the limits do not hold there.
+    gateway.observers = (*gateway.observers, LimitsCheck(partial(_unobserve, gateway)))
     return gateway
+
+
+def _unobserve(gateway: Gateway, observer: RequestObserver) -> None:
+    gateway.observers = tuple(o for o in gateway.observers if o is not observer)
 
 
 def create_gateway(
