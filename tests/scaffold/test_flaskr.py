@@ -6,6 +6,7 @@ in the mixed-backend contract scenario too (#26)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import httpx
@@ -106,3 +107,12 @@ def test_the_mixed_backend_scenario_passes_with_the_completed_port_only(
     )  # fmt: skip
     assert unwritten.exit_code != 0, unwritten.output
     assert "501" in unwritten.output
+
+
+def test_the_unified_openapi_documents_the_answers_legacy_gives() -> None:
+    """`strangler openapi` (the port's operations and legacy's) lists for the completed delete
+    exactly the statuses legacy answers, and not the 422 FastAPI would add on its own."""
+    result = strangler("openapi", "--config", FLASKR)
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output[result.output.index("{") :])
+    assert set(document["paths"]["/{id}/delete"]["post"]["responses"]) == {"302", "403", "404"}
