@@ -204,16 +204,19 @@ class GatewayMetrics:
             if reason in GATEWAY_ANSWERS:
                 continue
             where = (endpoint if endpoint is not None else UNMATCHED, backend.value)
-            requests_errors = counts.setdefault(where, [0, 0])
+            requests_errors = counts.setdefault(where, [0, 0, 0])
             requests_errors[0] += count[0]
             if status_class >= 5:
                 requests_errors[1] += count[0]
+            elif status_class == 4:
+                requests_errors[2] += count[0]
         totals: Totals = {}
         for (endpoint, backend), latency in self._latencies.copy().items():
             where = (endpoint if endpoint is not None else UNMATCHED, backend.value)
-            requests, errors = counts.get(where, (0, 0))
+            requests, errors, fours = counts.get(where, (0, 0, 0))
             buckets = tuple(int(n) for n in latency[1:])
-            totals.setdefault(where[0], {})[where[1]] = Tally(requests, errors, latency[0], buckets)
+            tally = Tally(requests, errors, latency[0], buckets, fours)
+            totals.setdefault(where[0], {})[where[1]] = tally
         return totals
 
     def _shared_totals(self) -> Totals:
@@ -228,10 +231,12 @@ class GatewayMetrics:
                 if labels["reason"] in GATEWAY_ANSWERS:
                     continue
                 where = (labels["endpoint"], labels["backend"])
-                requests_errors = counts.setdefault(where, [0, 0])
+                requests_errors = counts.setdefault(where, [0, 0, 0])
                 requests_errors[0] += int(sample.value)
                 if labels["code"] == "5xx":
                     requests_errors[1] += int(sample.value)
+                elif labels["code"] == "4xx":
+                    requests_errors[2] += int(sample.value)
         cumulative: dict[tuple[str, str], list[int]] = {}
         sums: dict[tuple[str, str], float] = {}
         for family in self.duration.collect():
@@ -242,10 +247,10 @@ class GatewayMetrics:
                 elif sample.name.endswith("_sum"):
                     sums[where] = sample.value
         totals: Totals = {}
-        for where, (requests, errors) in counts.items():
+        for where, (requests, errors, fours) in counts.items():
             running = cumulative.get(where, [0] * (len(BUCKETS) + 1))
             buckets = tuple(b - a for a, b in zip([0, *running[:-1]], running, strict=True))
-            tally = Tally(requests, errors, sums.get(where, 0.0), buckets)
+            tally = Tally(requests, errors, sums.get(where, 0.0), buckets, fours)
             totals.setdefault(where[0], {})[where[1]] = tally
         return totals
 

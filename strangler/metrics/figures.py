@@ -24,12 +24,14 @@ BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 @dataclasses.dataclass(frozen=True)
 class Tally:
     """Requests of one endpoint on one backend: how many, how many answered 5xx, and their
-    latencies (counts per BUCKETS bound, not cumulative, the last one past every bound)."""
+    latencies (counts per BUCKETS bound, not cumulative, the last one past every bound), and
+    how many answered 4xx (the dashboard's rates)."""
 
     requests: int = 0
     errors: int = 0
     seconds: float = 0.0
     buckets: tuple[int, ...] = (0,) * (len(BUCKETS) + 1)
+    client_errors: int = 0  # 4xx
 
     def __add__(self, other: Tally) -> Tally:
         return Tally(
@@ -37,6 +39,7 @@ class Tally:
             self.errors + other.errors,
             self.seconds + other.seconds,
             tuple(a + b for a, b in zip(self.buckets, other.buckets, strict=True)),
+            self.client_errors + other.client_errors,
         )
 
     def since(self, earlier: Tally) -> Tally:
@@ -47,6 +50,7 @@ class Tally:
             max(0, self.errors - earlier.errors),
             max(0.0, self.seconds - earlier.seconds),
             tuple(max(0, a - b) for a, b in zip(self.buckets, earlier.buckets, strict=True)),
+            max(0, self.client_errors - earlier.client_errors),
         )
 
     @property
@@ -71,15 +75,18 @@ class Tally:
         return BUCKETS[-1]
 
     def to_list(self) -> list[Any]:
-        return [self.requests, self.errors, round(self.seconds, 6), list(self.buckets)]
+        figures = [self.requests, self.errors, round(self.seconds, 6), list(self.buckets)]
+        return [*figures, self.client_errors] if self.client_errors else figures
 
     @classmethod
     def from_list(cls, data: Any) -> Tally:
-        requests, errors, seconds, buckets = data
+        # (4 figures from a worker that counts no 4xx: an older version in the same fleet)
+        requests, errors, seconds, buckets, *client_errors = data
         counts = tuple(int(count) for count in buckets)
         if len(counts) != len(BUCKETS) + 1:
             raise ValueError(f"{len(counts)} latency buckets, not {len(BUCKETS) + 1}")
-        return cls(int(requests), int(errors), float(seconds), counts)
+        fours = int(client_errors[0]) if client_errors else 0
+        return cls(int(requests), int(errors), float(seconds), counts, fours)
 
 
 # Endpoint key -> backend name -> tally: one worker's running totals.

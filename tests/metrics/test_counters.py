@@ -122,3 +122,20 @@ async def test_on_httpbin_ids_reach_the_app_and_every_answer_is_counted() -> Non
         gateway.runtime.conductor.tick(rollout.judge_at)
         assert gateway.watcher.store.snapshot().flags["GET /uuid"].describe() == "migrated"
     gateway.close()
+
+
+async def test_a_worker_s_totals_count_its_4xx_answers(
+    gw: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    """The totals a worker publishes count 4xx answers apart from 5xx (#25: the dashboard)."""
+    gateway, client = gw
+    await client.get("/ok")
+    await client.get("/no/such/path")
+    await client.get("/boom")
+    metrics = gateway.runtime.metrics
+    assert metrics is not None
+    totals = metrics.totals()
+    assert totals["GET /ok"]["legacy"].client_errors == 0
+    assert totals["(unmatched)"]["legacy"].client_errors == 1
+    assert totals["GET /boom"]["legacy"].client_errors == 0
+    assert totals["GET /boom"]["legacy"].errors == 1

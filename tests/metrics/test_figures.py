@@ -320,3 +320,13 @@ def test_window_never_counts_a_stale_read_below_zero() -> None:
 def test_window_of_nothing_is_empty() -> None:
     """No workers now: no backends in the window."""
     assert window({}, {"w1": {"legacy": requests(1, at=0.002)}}) == {}
+
+
+def test_4xx_answers_are_kept_through_the_heartbeat_and_an_older_workers_totals_read() -> None:
+    """A tally's 4xx count survives encode/decode, adds and subtracts; a worker's totals in the
+    older four-figure form read as no 4xx (#25: the dashboard's 2xx/4xx/5xx rates)."""
+    tally = Tally(10, 1, 0.5, (0,) * (len(BUCKETS) + 1), 3)
+    assert decode(encode({"GET /x": {"legacy": tally}}))["GET /x"]["legacy"] == tally
+    assert (tally + tally).client_errors == 6
+    assert (tally + tally).since(tally).client_errors == 3
+    assert Tally.from_list([10, 1, 0.5, [0] * (len(BUCKETS) + 1)]).client_errors == 0
