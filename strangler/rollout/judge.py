@@ -86,6 +86,12 @@ class Finding:
     name: str
     health: Health
     text: str
+    # The figure, its bounds and its max, in `unit` (None while unjudged): for plotting.
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    limit: float | None = None
+    unit: str = "%"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,7 +189,8 @@ def _errors(plan: Plan, window: Window, legacy: Tally | None, *, shared: bool) -
         f": {estimate * 100:+.2f} pt ({_bounds(difference, 100, ' pt')}, max {limit:g} pt):"
         f" {health.value}"
     )
-    return Finding(name, health, text)
+    low, high = difference.low * 100, difference.high * 100
+    return Finding(name, health, text, estimate * 100, low, high, limit, " pt")
 
 
 def _latency(plan: Plan, migrated: Tally, legacy: Tally | None) -> Finding:
@@ -208,7 +215,8 @@ def _latency(plan: Plan, migrated: Tally, legacy: Tally | None) -> Finding:
         f" {percent(share)} of migrated requests over {millis(line)}"
         f" ({_bounds(bounds, 100, '%')}, max {TAIL * 100:g}%): {health.value}"
     )
-    return Finding(name, health, text)
+    low, high = bounds.low * 100, bounds.high * 100
+    return Finding(name, health, text, share * 100, low, high, TAIL * 100)
 
 
 def _mismatches(plan: Plan, window: Window, *, shadow_step: bool) -> Finding:
@@ -228,7 +236,7 @@ def _mismatches(plan: Plan, window: Window, *, shadow_step: bool) -> Finding:
     bounds = rate_interval(mismatched, compared, ALPHA)
     health = _verdict(bounds, rate, limit / 100)
     text += f" ({percent(rate)}, {_bounds(bounds, 100, '%')}, max {limit:g}%): {health.value}"
-    return Finding(name, health, text)
+    return Finding(name, health, text, rate * 100, bounds.low * 100, bounds.high * 100, limit)
 
 
 def slower_than(tally: Tally, line: float) -> float:

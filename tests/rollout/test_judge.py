@@ -337,3 +337,24 @@ def test_no_migrated_requests(due: bool, action: Action) -> None:
     assert "migrated 0 requests" in verdict.figures
     if due:
         assert verdict.figures.startswith("too few migrated requests (0 of 100)")
+
+
+def test_each_finding_carries_its_figure_bounds_and_max_for_plotting() -> None:
+    """Each judged criterion gives its figure, bounds and max as numbers (the dashboard plots
+    them over time, #25); an unjudged one gives none."""
+    window = Window(requests(39, at=0.002), HEALTHY_LEGACY, 831, 167)
+    found = {
+        f.name: f for f in judge(plan(max_mismatch_rate=1.0), 2, window, None, due=False).findings
+    }
+    mismatches = found["shadow mismatches"]
+    assert mismatches.value == pytest.approx(167 / 831 * 100)
+    assert mismatches.low is not None
+    assert mismatches.high is not None
+    assert mismatches.low < mismatches.value < mismatches.high
+    assert (mismatches.limit, mismatches.unit) == (1.0, "%")
+    errors = found["5xx rate"]
+    assert (errors.limit, errors.unit) == (1.0, " pt")
+    assert errors.value == pytest.approx(-0.5)
+    assert found["p99 latency"].limit == 1.0
+    unjudged = judge(plan(), 1, Window(Tally(), HEALTHY_LEGACY), None, due=False).findings[0]
+    assert unjudged.value is None
