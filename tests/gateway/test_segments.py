@@ -11,6 +11,13 @@ import httpx
 from strangler.flags.model import Flag
 from strangler.gateway.dispatch import Gateway
 from tests.support.asgi import http_scope
+from tests.support.bytecodes import bytecodes_per_call
+
+# Bytecodes of strangler/ for one routing decision of GET /hello under a 25 % canary split by
+# the client's address, with three segments (a header, a cookie, a claim) none of which matches:
+# the worst case of targeting (461 when written). A decision kept per path, for an endpoint
+# without segments, is unchanged by them (tests/gateway/test_dispatch_cost.py).
+SEGMENTS_BUDGET = 500
 
 TENANT = {"X-Tenant": "acme"}
 
@@ -79,3 +86,25 @@ async def test_a_segment_decision_says_segment_and_is_never_kept(gateway: Gatewa
     assert ("GET", "/hello") not in gateway._routed
     gateway.route(http_scope("/items/3"), "/items/3")
     assert ("GET", "/items/3") in gateway._routed
+
+
+async def test_the_worst_case_of_segments_stays_within_its_bytecode_budget(
+    gateway: Gateway,
+) -> None:
+    """Three segments tried in vain before a sticky canary split cost at most SEGMENTS_BUDGET
+    bytecodes of the library a decision."""
+    specs = ["header:X-Tenant=acme->migrated", "cookie:beta=1->migrated"]
+    flag = Flag.build("canary", 25).with_segments([*specs, "claim:role=internal->migrated"])
+    _flag(gateway, "GET /hello", flag)
+    headers = [
+        (b"host", b"x"),
+        (b"cookie", b"session=abc; theme=dark"),
+        (b"authorization", f"Bearer {token(user='alice', role='customer')}".encode()),
+    ]
+    scope = http_scope("/hello", headers=headers)
+
+    async def decide() -> None:
+        assert gateway.route(scope, "/hello").reason.value in ("split", "random")
+
+    per_decision, split = await bytecodes_per_call(decide)
+    assert per_decision <= SEGMENTS_BUDGET, f"{per_decision:.0f}: {split.most_common()}"
