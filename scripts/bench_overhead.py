@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.bytecodes import bytecodes_per_call
 
 # The code each feature runs per request: none of it may run with the feature off.
-FEATURE_CODE = ("counters.py:", "requestid.py:")
+FEATURE_CODE = ("counters.py:", "requestid.py:", "spans.py:")
 
 BODY = b'{"status":"ok"}'
 START: Message = {
@@ -94,6 +94,16 @@ def gateway(**settings: Any) -> ASGIApp:
     return built
 
 
+def traced() -> ASGIApp:
+    """The defaults with `tracing = true` and an SDK tracer (spans made, recorded, dropped: no
+    exporter), the cost of tracing itself (#27)."""
+    from opentelemetry.sdk.trace import TracerProvider
+
+    built = gateway(tracing=True)
+    built.tracer = TracerProvider().get_tracer("strangler")  # type: ignore[attr-defined]
+    return built
+
+
 def per_request(target: ASGIApp, rounds: int, calls: int) -> float:
     """Microseconds per request: the best round's mean (the least disturbed)."""
 
@@ -130,6 +140,7 @@ def main() -> None:
         ("gateway, metrics only", lambda: gateway(request_id_header=None, backend_header=None)),
         ("gateway, request id only", lambda: gateway(metrics=False, backend_header=None)),
         ("gateway, header only", lambda: gateway(metrics=False, request_id_header=None)),
+        ("gateway, tracing on", traced),
     ]
     built = {name: build() for name, build in variants}
     figures = {name: per_request(app, args.rounds, args.calls) for name, app in built.items()}

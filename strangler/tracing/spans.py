@@ -143,23 +143,28 @@ class SpanAttributes:
         span = trace.get_current_span()
         if not span.is_recording():
             return
+        # One call for them all: each set_attribute takes the span's lock.
+        facts: dict[str, str | int | bool] = {
+            "strangler.backend": backend.value,
+            "strangler.reason": reason.value,
+            "strangler.flags.version": decision.version,
+        }
         if decision.endpoint is not None:
             span.update_name(decision.endpoint)  # "GET /items/{item_id}": method and route
-            span.set_attribute("strangler.endpoint", decision.endpoint)
-            span.set_attribute("http.route", decision.endpoint.partition(" ")[2])
-        span.set_attribute("strangler.backend", backend.value)
-        span.set_attribute("strangler.reason", reason.value)
-        span.set_attribute("strangler.flags.version", decision.version)
+            facts["strangler.endpoint"] = decision.endpoint
+            facts["http.route"] = decision.endpoint.partition(" ")[2]
         if decision.bucket is not None:
-            span.set_attribute("strangler.canary.bucket", decision.bucket)
+            facts["strangler.canary.bucket"] = decision.bucket
         if request_id is not None:
-            span.set_attribute("strangler.request_id", request_id.decode("latin-1"))
+            facts["strangler.request_id"] = request_id.decode("latin-1")
         if (answer := _GATEWAY_ANSWERS.get(reason)) is not None:
-            _answered_by_gateway(span, answer)
+            facts["strangler.answered_by"] = "gateway"
+            facts["strangler.gateway_answer"] = answer
         if status == NO_ANSWER:
-            span.set_attribute("strangler.client_left", True)
+            facts["strangler.client_left"] = True
         else:
-            span.set_attribute("http.response.status_code", status)
+            facts["http.response.status_code"] = status
+        span.set_attributes(facts)
         if status >= 500 and status != NO_ANSWER:
             span.set_status(Status(StatusCode.ERROR))
 
