@@ -14,6 +14,7 @@ every method of every route on the path plus the ones Flask adds (OPTIONS, and H
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -23,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -101,7 +103,38 @@ def install_legacy_errors(
     app.add_exception_handler(HTTPException, werkzeug_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Answered, answered)
-    app.add_exception_handler(Exception, server_error)
+    # Not add_exception_handler(Exception, ...): Starlette re-raises such an exception to the
+    # server after the answer (a second traceback in its log), where Flask kept it in the app.
+    app.add_middleware(_ServerErrors, answer=server_error)
+
+
+class _ServerErrors:
+    """A plain ASGI middleware answering what the app let escape before its answer started."""
+
+    def __init__(
+        self, app: ASGIApp, answer: Callable[[Request, Exception], Awaitable[Response]]
+    ) -> None:
+        self.app = app
+        self.answer = answer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            if started:  # Too late to answer: the server ends the response, as for any app.
+                raise
+            response = await self.answer(Request(scope, receive), exc)
+            await response(scope, receive, send)
 
 
 def _phrase(status: int) -> str:

@@ -4,10 +4,14 @@ its port written with the kit get answers a client cannot tell apart."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
+import flask
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from strangler import compat
 from strangler.bridge.bridge import make_bridge
 from tests.compat.apps import make_legacy, make_port
 from tests.compat.differential import Send, differential
@@ -88,3 +92,31 @@ async def test_a_login_on_either_backend_holds_on_the_other() -> None:
                 assert (me.status_code, me.json()) == (200, {"user": "ada"})
     finally:
         bridge.pool.shutdown()
+
+
+async def test_an_exception_a_route_lets_escape_is_answered_as_flask_and_not_raised() -> None:
+    """An exception a route lets escape gets Flask's 500 page and stays in the app, as in Flask
+    (which logs it once and never hands it to the server); found porting the worked example."""
+    legacy = flask.Flask("boom")
+    port = FastAPI()
+    compat.install_legacy_errors(port)
+
+    @legacy.post("/boom")
+    def boom() -> Any:
+        return flask.request.get_json()  # JSON nested too deep: a RecursionError escapes
+
+    @port.post("/boom")
+    async def boom_port(request: compat.Legacy) -> Any:
+        return request.get_json()
+
+    deep = {"content": b"[" * 100_000, "headers": {"Content-Type": "application/json"}}
+    async with differential(legacy, port) as send:
+        assert await send("POST", "/boom", **deep) == []
+    # raise_app_exceptions is on: an exception re-raised after the answer fails the request.
+    transport = httpx.ASGITransport(app=port)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        response = await client.post("/boom", **deep)
+    assert (response.status_code, response.headers["content-type"]) == (
+        500,
+        "text/html; charset=utf-8",
+    )
