@@ -412,6 +412,9 @@ def assemble(
         shadow_findings=runtime.shadow_findings,
         service_openapi=lambda: service_openapi(legacy, migrated, inventory),
         extra_metrics=(runtime.rollout_metrics,),
+        contract_reset=settings.contract_reset,
+        contract_reset_live=settings.contract_reset_live or credentials.dev_mode,
+        root=settings.root,
     )
     tries = Tries()  # wrong credentials per client, on the API and the login form alike
     admin.mount(

@@ -210,6 +210,9 @@ class Settings:
     contract_reset_force: bool = setting(
         False, "true: reset even while a gateway reads the flag store"
     )
+    contract_reset_live: bool = setting(
+        False, "true: POST /contract/reset may run it (--dev: always)"
+    )
     contract_results: str = setting(
         "var/contract-results.json", "the last whole contract run, for reports"
     )

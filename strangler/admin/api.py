@@ -19,6 +19,8 @@
     POST /rollouts/pause | resume | approve | promote | abort    {"endpoint", "reason"}
     GET  /service/openapi.json   one OpenAPI for the service: the port's, and legacy's own routes
     GET  /status      how far the migration is (strangler.report), as JSON
+    POST /contract/reset  run the settings' contract_reset in this worker: {"reason"}; refused
+                      (409) with none configured, or outside --dev unless contract_reset_live
     GET  /ui/         the operator dashboard (a login form; strangler.dashboard)
     GET  /metrics     Prometheus metrics, every worker's (open without a credential only with
                       `metrics_public`)
@@ -35,6 +37,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import inspect
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -47,9 +51,10 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client.registry import Collector
 from pydantic import BaseModel, ConfigDict, Field
 
-from strangler.admin.errors import AdminForbidden, AdminUnauthorized
+from strangler.admin.errors import AdminForbidden, AdminUnauthorized, ResetUnavailable
 from strangler.admin.gate import authenticate
 from strangler.credentials import Credential, Credentials, Role
+from strangler.errors import ConfigError
 from strangler.flags.errors import FlagChangeError, FlagStoreError, UnknownEndpoint
 from strangler.flags.schedule import Schedule, parse_at
 from strangler.flags.service import FlagService
@@ -61,9 +66,12 @@ from strangler.report.progress import Progress
 from strangler.rollout.errors import InvalidPlan, NoRollout, RolloutError
 from strangler.rollout.plan import Criteria, parse_duration, parse_steps
 from strangler.rollout.service import RolloutService
+from strangler.settings import import_string
 from strangler.shadow import findings
 from strangler.shadow.record import corpus_files
 from strangler.shadow.tap import ShadowTap
+
+log = logging.getLogger(__name__)
 
 # Health waits this long for a fresh read of the store, then answers with what it has.
 HEALTH_WAIT = 0.25
@@ -157,6 +165,11 @@ class RolloutAction(_Body):
     actor: str | None = None
 
 
+class ContractReset(_Body):
+    reason: str = Field(examples=["contract run of the staging gateway"])
+    actor: str | None = None
+
+
 def open_paths(*, metrics_public: bool) -> tuple[str, ...]:
     """The paths of the admin app that need no credential: health, the API's own docs, and the
     metrics when they are public."""
@@ -177,9 +190,15 @@ def build_admin_app(
     shadow_findings: Callable[[], dict[str, Any]],
     service_openapi: Callable[[], dict[str, Any]] | None = None,
     extra_metrics: Sequence[Collector] = (),
+    contract_reset: str | None = None,
+    contract_reset_live: bool = False,
+    root: str = ".",
 ) -> FastAPI:
     """The admin API (see the module docstring) over the gateway's parts; strangler.assembly
-    builds them, and mounts the dashboard under /ui."""
+    builds them, and mounts the dashboard under /ui.
+
+    `contract_reset`: the settings' reset hook (MODULE:ATTR, imported from `root` when first
+    called), run by POST /contract/reset only where `contract_reset_live` allows it."""
     admin = FastAPI(title="Strangler admin API", version="1", redoc_url=None)
 
     def require_admin(request: Request) -> Credential:
@@ -230,6 +249,10 @@ def build_admin_app(
         status = 404 if isinstance(exc, NoRollout) else 422 if isinstance(exc, InvalidPlan) else 409
         body = {"error": str(exc), "type": type(exc).__name__, "endpoint": exc.endpoint}
         return JSONResponse(body, status_code=status)
+
+    @admin.exception_handler(ResetUnavailable)
+    async def reset_refused(request: Request, exc: ResetUnavailable) -> JSONResponse:
+        return JSONResponse({"error": str(exc), "type": "ResetUnavailable"}, status_code=409)
 
     @admin.exception_handler(FlagStoreError)
     async def store_down(request: Request, exc: FlagStoreError) -> JSONResponse:
@@ -450,6 +473,41 @@ def build_admin_app(
     @guarded.get("/status")
     def status() -> dict[str, Any]:
         return progress().to_dict()
+
+    @guarded.post("/contract/reset")
+    async def reset_for_contracts(
+        call: ContractReset, credential: Credential = Depends(require_writer)
+    ) -> dict[str, Any]:
+        # Resetting wipes state the users of this worker rely on (a cache, a database table):
+        # a test deployment allows it by a setting; a gateway in --dev always does.
+        if not contract_reset:
+            raise ResetUnavailable(
+                "this gateway has no contract_reset: name the hook that gives fresh state in"
+                ' its settings (contract_reset = "module:function")'
+            )
+        if not contract_reset_live:
+            raise ResetUnavailable(
+                f"this gateway serves real traffic: {contract_reset} would wipe its users' state;"
+                " allow it on a test deployment with contract_reset_live = true, or serve it"
+                " with --dev"
+            )
+        try:
+            hook = import_string(contract_reset, root)
+        except ConfigError as exc:
+            raise ResetUnavailable(f"contract_reset cannot be imported here: {exc}") from exc
+        log.warning(
+            "contract reset: %s run by %s (%s)",
+            contract_reset,
+            _actor(credential, call.actor),
+            call.reason,
+        )
+        # On this worker's event loop, as the in-process contract run calls it: the answer
+        # goes back over the connection the play that follows is sent on (same worker).
+        result = hook()
+        if inspect.isawaitable(result):
+            await result
+        workers = await asyncio.to_thread(service.readers)  # a store across the network
+        return {"reset": contract_reset, "worker": watcher.reader, "workers": workers}
 
     admin.include_router(guarded)
     return admin

@@ -3,7 +3,8 @@
 StranglerError
  └── AdminError               an admin call failed; raised as is by the CLI's remote operations
       ├── AdminUnauthorized   a request to this gateway's admin API lacks the credential (401)
-      └── AdminForbidden      a read credential asked for a change (403)
+      ├── AdminForbidden      a read credential asked for a change (403)
+      └── ResetUnavailable    POST /contract/reset cannot run here: no hook, or not allowed (409)
 """
 
 from __future__ import annotations
@@ -22,3 +23,8 @@ class AdminUnauthorized(AdminError):
 
 class AdminForbidden(AdminError):
     """A read credential asked for a change; answered 403."""
+
+
+class ResetUnavailable(AdminError):
+    """The contract reset hook cannot run in this gateway: none is configured, or the gateway
+    serves real traffic and `contract_reset_live` does not allow it; answered 409."""
