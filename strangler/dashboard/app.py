@@ -4,8 +4,10 @@ elsewhere: one small inline script refreshes the table every 5 s.
 
     GET  /ui/login, POST /ui/login    the admin credential for a session cookie (session.py)
     POST /ui/logout
-    GET  /ui/                         the overview (and /ui/table: its table alone)
+    GET  /ui/                         the overview, endpoints in motion first (and /ui/table)
     POST /ui/flag | /ui/shadow | /ui/rollback   each with a reason, a CSRF token, same origin
+    GET  /ui/rollout?endpoint=         an endpoint's rollout: steps, criteria, rates (and /part)
+    POST /ui/rollout                    promote | pause | resume | approve | abort, with a reason
     POST /ui/shadow/ack | /ui/shadow/clear      the shadow findings kept: seen, or forgotten
     GET  /ui/history?endpoint=&actor=          the audit trail, filtered
     GET  /ui/mismatches?endpoint=               the last mismatches, both answers side by side
@@ -26,7 +28,6 @@ shown after a change are the dashboard's own (notes.py: signed).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -40,14 +41,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from strangler.credentials import Credentials, Role, Tries, client_of
-from strangler.dashboard import notes
+from strangler.dashboard import notes, views
 from strangler.dashboard import session as sessions
+from strangler.dashboard.series import Samples
 from strangler.errors import StranglerError
 from strangler.flags.service import FlagService
 from strangler.flags.watcher import FlagWatcher
 from strangler.metrics.figures import millis
 from strangler.report import render
 from strangler.report.progress import Progress
+from strangler.rollout.plan import State, duration_text
 from strangler.rollout.service import RolloutService
 from strangler.shadow import findings
 from strangler.types import LOOPBACK
@@ -94,7 +97,7 @@ def build_dashboard(
         response: Response = await call_next(request)
         return response
 
-    rates = _Rates()
+    samples = Samples(rollouts)
 
     def page(
         name: str,
@@ -168,12 +171,19 @@ def build_dashboard(
         return answer
 
     def overview_context(request: Request, session: sessions.Session) -> dict[str, Any]:
+        now = time.time()
+        samples.take(now)
         found = progress()
-        active = {k: r for k, r in rollouts.load().items() if r.state.active}
+        every = rollouts.load()
+        active = {k: r for k, r in every.items() if r.state.active}
         return {
             "progress": found,
-            "rows": found.endpoints,
-            "rates": rates.of(found),
+            "rows": views.ordered(found.endpoints, active, changed_lately(now)),
+            "recent": lambda key: views.recent(samples, key, now),
+            "traffic": lambda key: views.traffic_chart(samples, key, now),
+            "window": views.WINDOW_TEXT,
+            "recent_window": views.RECENT_TEXT,
+            "plans": every,
             "overall": render.overall(found),
             "percent": render.percent,
             "contract_cell": render.contract_cell,
@@ -202,15 +212,30 @@ def build_dashboard(
             return Response(status_code=401)
         return page("table.html", request, **overview_context(request, session))
 
+    def changed_lately(now: float) -> set[str]:
+        """Endpoints whose flag changed in the last CHANGED_LATELY seconds."""
+        try:
+            entries = service.history(None, 200)
+        except StranglerError:
+            return set()
+        since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now - views.CHANGED_LATELY))
+        return {e.endpoint for e in entries if e.at >= since}
+
     def key() -> bytes:
         return credentials.secret()
 
-    def back(request: Request, kind: str, text: str) -> Response:
-        """To the overview, showing `text` in its box for `kind` (message or error)."""
+    def back(request: Request, kind: str, text: str, to: str = "/") -> Response:
+        """To the overview (or `to`), showing `text` in its box for `kind` (message or error)."""
         query = urlencode({kind: notes.signed(key(), kind, text)})
-        return RedirectResponse(str(request.scope.get("root_path", "")) + "/?" + query, 303)
+        joined = "&" if "?" in to else "?"
+        root = str(request.scope.get("root_path", ""))
+        return RedirectResponse(root + to + joined + query, 303)
 
-    async def change(request: Request, act: Callable[[dict[str, str], str], str]) -> Response:
+    async def change(
+        request: Request,
+        act: Callable[[dict[str, str], str], str],
+        to: Callable[[dict[str, str]], str] = lambda form: "/",
+    ) -> Response:
         """A change from a form: session, role, CSRF token, origin, reason; then `act`."""
         session = current(request)
         if session is None:
@@ -224,16 +249,16 @@ def build_dashboard(
         if not form.get("csrf") or form["csrf"] != session.csrf:
             return Response("refused: the form is stale or forged; reload it", status_code=403)
         if not form.get("reason", "").strip():
-            return back(request, "error", "say why")
+            return back(request, "error", "say why", to(form))
         actor = f"{session.credential.name} (dashboard)"
         try:
             said = act(form, actor)
         except StranglerError as exc:
-            return back(request, "error", str(exc))
+            return back(request, "error", str(exc), to(form))
         except ValueError:  # a percentage that is not a number
-            return back(request, "error", "give the percentage as a number from 0 to 100")
+            return back(request, "error", "give the percentage as a number from 0 to 100", to(form))
         watcher.refresh()
-        return back(request, "message", said)
+        return back(request, "message", said, to(form))
 
     @ui.post("/flag")
     async def set_flag(request: Request) -> Response:
@@ -292,6 +317,70 @@ def build_dashboard(
 
         return await change(request, act)
 
+    def rollout_context(
+        request: Request, session: sessions.Session, endpoint: str
+    ) -> dict[str, Any]:
+        """The endpoint's rollout as the store has it now (never a copy kept by the page)."""
+        now = time.time()
+        samples.take(now)
+        name = service.endpoint(endpoint).key
+        plan = rollouts.load().get(name)
+        described = rollouts.describe(plan, rollouts.fleet.try_read(), now) if plan else None
+        return {
+            "endpoint": name,
+            "rollout": plan,
+            "described": described,
+            "actions": _actions(plan.state) if plan else (),
+            "criteria": views.criteria(samples.judged(name), now),
+            "charts": views.backend_charts(samples, name, now),
+            "recent": views.recent(samples, name, now),
+            "window": views.WINDOW_TEXT,
+            "recent_window": views.RECENT_TEXT,
+            "events": list(reversed(plan.events)) if plan else [],
+            "when": lambda at: time.strftime("%H:%M:%S", time.gmtime(at)),
+            "duration": duration_text,
+            "session": session,
+            "writer": session.credential.may(Role.WRITE),
+            "message": notes.read(key(), "message", request.query_params.get("message")),
+            "error": notes.read(key(), "error", request.query_params.get("error")),
+        }
+
+    @ui.get("/rollout", response_class=HTMLResponse)
+    def rollout_page(request: Request, endpoint: str = "") -> Response:
+        session = current(request)
+        if session is None:
+            return to_login(request)
+        try:
+            context = rollout_context(request, session, endpoint)
+        except StranglerError as exc:
+            return page("rollout.html", request, 404, session=session, missing=str(exc))
+        return page("rollout.html", request, **context)
+
+    @ui.get("/rollout/part", response_class=HTMLResponse)
+    def rollout_part(request: Request, endpoint: str = "") -> Response:
+        session = current(request)
+        if session is None:
+            return Response(status_code=401)
+        try:
+            context = rollout_context(request, session, endpoint)
+        except StranglerError:
+            return Response(status_code=404)
+        return page("rollout_part.html", request, **context)
+
+    @ui.post("/rollout")
+    async def rollout_action(request: Request) -> Response:
+        def act(form: dict[str, str], actor: str) -> str:
+            action, endpoint = form.get("action", ""), form.get("endpoint", "")
+            if action not in ACTIONS:
+                return f"no such action: {action or '(none)'}"
+            done = getattr(rollouts, action)(endpoint, actor=actor, reason=form["reason"])
+            return f"{done.plan.endpoint}: rollout {done.state.value} at {done.percentage:g}%"
+
+        def to(form: dict[str, str]) -> str:
+            return "/rollout?" + urlencode({"endpoint": form.get("endpoint", "")})
+
+        return await change(request, act, to)
+
     @ui.get("/history", response_class=HTMLResponse)
     def history(request: Request, endpoint: str = "", actor: str = "") -> Response:
         session = current(request)
@@ -327,12 +416,13 @@ def build_dashboard(
                 mismatch["case_yaml"] = yaml.safe_dump(
                     [mismatch["case"]], sort_keys=False, allow_unicode=True
                 )
-                mismatch["legacy_json"] = json.dumps(mismatch["legacy"], indent=1)
-                mismatch["migrated_json"] = json.dumps(mismatch["migrated"], indent=1)
+            entry["groups"] = views.grouped(entry["last_mismatches"])
         return page(
             "mismatches.html",
             request,
             entries=shown,
+            highlighted=views.highlighted,
+            one=len(shown) == 1,
             session=session,
             writer=session.credential.may(Role.WRITE),
         )
@@ -340,24 +430,16 @@ def build_dashboard(
     return ui
 
 
-class _Rates:
-    """Requests a second per endpoint and backend, between two looks at the counts."""
+# What the rollout page's buttons call (strangler.rollout.service.RolloutService).
+ACTIONS = ("approve", "promote", "pause", "resume", "abort")
 
-    def __init__(self) -> None:
-        self._last: tuple[float, dict[tuple[str, str], int]] | None = None
 
-    def of(self, progress: Progress) -> dict[tuple[str, str], float]:
-        now = time.monotonic()
-        counts = {
-            (e.endpoint, backend): n
-            for e in progress.endpoints
-            for backend, n in e.requests.items()
-        }
-        rates: dict[tuple[str, str], float] = {}
-        if self._last is not None and now - self._last[0] >= 1:
-            then, before = self._last
-            for key, n in counts.items():
-                rates[key] = max(0, n - before.get(key, 0)) / (now - then)
-        if self._last is None or now - self._last[0] >= 1:
-            self._last = (now, counts)
-        return rates
+def _actions(state: State) -> tuple[str, ...]:
+    """The buttons a rollout in `state` gets (the service refuses the others, saying why)."""
+    if state is State.RUNNING:
+        return ("promote", "pause", "abort")
+    if state is State.PAUSED:
+        return ("resume", "promote", "abort")
+    if state is State.AWAITING_APPROVAL:
+        return ("approve", "pause", "abort")
+    return ()
