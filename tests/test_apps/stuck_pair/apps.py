@@ -44,6 +44,8 @@ async def migrated_quick() -> dict[str, bool]:
 async def migrated_stuck() -> dict[str, bool]:
     entered.set()
     ends = time.monotonic() + LIMIT
-    while not release.is_set() and time.monotonic() < ends:  # polled: a cancel ends it
+    # `release` is a threading.Event (the test's thread sets it), so it is polled; a cancel
+    # (the run's budget) ends the wait at the next turn.
+    while not release.is_set() and time.monotonic() < ends:  # noqa: ASYNC110
         await asyncio.sleep(0.02)
     return {"ok": True}
