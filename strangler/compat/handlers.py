@@ -29,9 +29,9 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from strangler.compat.pages import http_error, werkzeug_response
-from strangler.compat.requests import environ_of
 from strangler.compat.responses import Answered
 from strangler.compat.routes import flask_allow, options_answer
+from strangler.compat.session import legacy_context, save_legacy_session
 from strangler.compat.validation import STYLES, Style
 
 logger = logging.getLogger(__name__)
@@ -58,10 +58,10 @@ def install_legacy_errors(
     """
     style = STYLES[validation] if isinstance(validation, str) else validation
 
-    async def answer(request: Request, error: HTTPException) -> Response:
+    async def answer(request: Request, error: HTTPException, *, routed: bool = True) -> Response:
         if legacy is None:
             return werkzeug_response(error.get_response())
-        return await run_in_threadpool(_legacy_answer, legacy, request, error)
+        return await run_in_threadpool(_legacy_answer, legacy, request, error, routed)
 
     async def starlette_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
@@ -74,7 +74,9 @@ def install_legacy_errors(
             error = http_error(exc.status_code, detail, allow=allow)
         except LookupError:
             return Response(status_code=exc.status_code, headers=exc.headers)
-        return await answer(request, error)
+        # The router's 404 (no route took the path) and 405: Flask raises them after its hooks.
+        routed = exc.status_code != 405 and "endpoint" in request.scope
+        return await answer(request, error, routed=routed)
 
     async def werkzeug_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -86,7 +88,7 @@ def install_legacy_errors(
         assert isinstance(exc, RequestValidationError)
         if any(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
             # Flask's converters never match such a path: no route, so a 404, whatever the style.
-            return await answer(request, http_error(404))
+            return await answer(request, http_error(404), routed=False)
         made = style(exc)
         return made if isinstance(made, Response) else await answer(request, made)
 
@@ -134,6 +136,8 @@ class _ServerErrors:
             if started:  # Too late to answer: the server ends the response, as for any app.
                 raise
             response = await self.answer(Request(scope, receive), exc)
+            # Answered outside LegacySessionMiddleware when it was added first: save it here.
+            save_legacy_session(scope, response.headers)
             await response(scope, receive, send)
 
 
@@ -146,10 +150,18 @@ def _phrase(status: int) -> str:
         return ""
 
 
-def _legacy_answer(legacy: Any, request: Request, error: HTTPException) -> Response:
+def _legacy_answer(legacy: Any, request: Request, error: HTTPException, routed: bool) -> Response:
     """The Flask app's answer to `error` in a request context of this request, as Flask makes
     it: its handler for the status or class when it registered one, else the exception's own
-    page; then its after-request hooks (e.g. CORS headers), as for any error it answered."""
-    with legacy.request_context(environ_of(request.scope, b"")):
-        answered = legacy.handle_http_exception(error)
+    page; then its after-request hooks (e.g. CORS headers) and the session's save, as for any
+    error it answered. When no route took the request (`routed` false: a router 404 or 405),
+    its before-request hooks run first, as Flask runs them before raising the routing error:
+    one reading `flask.session` gives the answer `Vary: Cookie`, one answering replaces it."""
+    with legacy_context(legacy, request.scope):
+        try:
+            answered = None if routed else legacy.preprocess_request()
+        except HTTPException as raised:  # a hook's abort(): answered as the routing error is
+            answered, error = None, raised
+        if answered is None:
+            answered = legacy.handle_http_exception(error)
         return werkzeug_response(legacy.finalize_request(answered, from_error_handler=True))

@@ -18,6 +18,8 @@ After legacy is deleted, keep a bare `Flask(__name__)` configured with the same 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends
@@ -27,6 +29,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from strangler.compat.requests import LegacyRequest, environ_of
+
+_SAVER = "strangler.compat.session_saver"
 
 
 class LegacySessionMiddleware:
@@ -49,20 +53,70 @@ class LegacySessionMiddleware:
         opened = interface.open_session(self.legacy, LegacyRequest(environ_of(scope, b"")))
         session = opened if opened is not None else interface.make_null_session(self.legacy)
         scope["session"] = session
+        saver = scope[_SAVER] = _Saver(self.legacy, session)
 
         async def send_saved(message: Message) -> None:
-            if message["type"] == "http.response.start" and not interface.is_null_session(session):
-                if hasattr(self.legacy, "login_manager"):
-                    # flask-login's after-request hook reads the session on every response
-                    # (for its remember cookie): Flask then adds `Vary: Cookie`.
-                    session.accessed = True
-                    session.pop("_remember", None)  # remember-me cookies are not covered
-                saved = WerkzeugResponse()
-                interface.save_session(self.legacy, session, saved)
-                _copy_session_headers(saved, MutableHeaders(scope=message))
+            if message["type"] == "http.response.start":
+                saver(MutableHeaders(scope=message))
             await send(message)
 
         await self.app(scope, receive, send_saved)
+
+
+class _Saver:
+    """Writes Flask's session headers onto one answer, once: here as the answer passes the
+    middleware, or sooner by what answers outside it (a 500) or by Flask itself (an answer made
+    in a request context of the legacy app holding this session, see `legacy_context`)."""
+
+    def __init__(self, legacy: Any, session: Any) -> None:
+        self.legacy = legacy
+        self.session = session
+        self.done = False
+
+    def __call__(self, headers: MutableHeaders) -> None:
+        interface = self.legacy.session_interface
+        if self.done or interface.is_null_session(self.session):
+            return
+        self.done = True
+        if hasattr(self.legacy, "login_manager"):
+            # flask-login's after-request hook reads the session on every response (for its
+            # remember cookie): Flask then adds `Vary: Cookie`.
+            self.session.accessed = True
+            self.session.pop("_remember", None)  # remember-me cookies are not covered
+        saved = WerkzeugResponse()
+        interface.save_session(self.legacy, self.session, saved)
+        _copy_session_headers(saved, headers)
+
+
+def save_legacy_session(scope: Scope, headers: MutableHeaders) -> None:
+    """Writes the request's session headers (Set-Cookie, `Vary: Cookie`) onto `headers` unless
+    they were written; for an answer sent outside LegacySessionMiddleware. Nothing without it."""
+    saver = scope.get(_SAVER)
+    if saver is not None:
+        saver(headers)
+
+
+@contextmanager
+def legacy_context(legacy: Any, scope: Scope) -> Iterator[None]:
+    """Runs the block in a request context of `legacy` for this request. With
+    LegacySessionMiddleware for the same app, the context holds the port's session: Flask's
+    hooks and handlers read and mark that one session (`flask.session` sets `accessed`, as
+    `RequestContext.session` does in Flask 3.1), and Flask's `finalize_request` saves it onto
+    the answer it makes, so the middleware does not save it again."""
+    context = legacy.request_context(environ_of(scope, b""))
+    saver = scope.get(_SAVER)
+    if saver is None or saver.legacy is not legacy:
+        with context:
+            yield
+        return
+    # How Flask hands a context an open session (RequestContext.copy): its constructor's
+    # `session`; built from the app's own request_context, so an app's subclass is kept.
+    shared = type(context)(
+        legacy, context.request.environ, request=context.request, session=saver.session
+    )
+    with shared:
+        yield
+    saver.done = True
 
 
 def _copy_session_headers(saved: WerkzeugResponse, headers: MutableHeaders) -> None:

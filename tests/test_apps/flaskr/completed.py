@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 from werkzeug.utils import redirect
 
 from strangler.compat import (
@@ -22,25 +21,10 @@ from strangler.compat import (
 from strangler.compat.pages import werkzeug_response
 from tests.test_apps.flaskr.legacy import app as legacy_app
 
-
-class ReadsSession:
-    """flaskr's `before_app_request` hook (load_logged_in_user) reads the session on every
-    request, one Flask routes to a 404 or 405 too: so every answer says `Vary: Cookie`.
-    Written by hand (the fuzzer found it: POST /nan/delete), inside LegacySessionMiddleware."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope["session"].accessed = True  # as reading `flask.session` marks it (Flask 3.1)
-        await self.app(scope, receive, send)
-
-
 app = FastAPI(title="Port of tests.test_apps.flaskr.legacy:app")
-# Errors (router 404/405, abort(), validation) answered as legacy answers them.
+# Errors (router 404/405, abort(), validation) answered as legacy answers them; a router 404 or
+# 405 runs flaskr's before_app_request hook first, as Flask does (it reads the session: Vary).
 install_legacy_errors(app, legacy=legacy_app)
-app.add_middleware(ReadsSession)
 # Flask's signed cookie session: a login on either backend holds on the other.
 app.add_middleware(LegacySessionMiddleware, legacy=legacy_app)
 
