@@ -9,7 +9,9 @@ a login on either backend holds on the other, and a client cannot tell which one
 With flask-login on the legacy app (`legacy.login_manager`), the session is read on every
 answer, as its after-request hook reads it. Handlers reach it with the `Session` dependency (or
 `legacy_session(request)`), which marks it accessed as Flask's `session` proxy does;
-`request.session` does not. It is Flask's session
+`request.session` does not. An answer the Flask app makes in process
+(`install_legacy_errors(..., legacy=)`) is made on this same session, and it is saved once per
+answer, also on a 500 answered outside this middleware. It is Flask's session
 object (a dict that tracks `modified`, `accessed` and `permanent`): write it as in Flask.
 
 After legacy is deleted, keep a bare `Flask(__name__)` configured with the same `SECRET_KEY` and
