@@ -61,6 +61,9 @@ class GuardedProtocol(HttpToolsProtocol):
         self._read = 0  # the size of the read being parsed
         self._reading_headers = True
         self._body_bytes = 0
+        # uvicorn sets the headers at a request's first byte; until then they are None, and an
+        # empty line before the request line (RFC 9112 §2.2) is a read with no request begun.
+        self.headers = []
 
     # --- connections ---------------------------------------------------------------------------
 

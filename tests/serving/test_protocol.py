@@ -355,6 +355,16 @@ async def test_as_many_header_fields_as_allowed_are_served(server: Server) -> No
     assert await connection.answers(1) == [200]
 
 
+async def test_a_bare_line_break_before_the_request_line_is_served(server: Server) -> None:
+    """An empty line before the first request, in a read of its own (RFC 9112 §2.2 lets a server
+    skip it), is skipped and the request is served, not a fault that drops the connection."""
+    connection = server.connect()
+    connection.send(b"\r\n")
+    connection.send(get("/"))
+    assert await connection.answers(1) == [200]
+    assert not connection.closed
+
+
 # --- the header block: time ----------------------------------------------------------------------
 
 
