@@ -4,7 +4,8 @@ a corpus file that cannot be read raises strangler.comparison.errors.CorpusError
 StranglerError
  └── ContractError            the contract runner cannot do its job
       ├── TargetError             a side fails to start, answer in time or reset
-      │    └── SideUnreachable    a side cannot be reached at all, or the wrong backend answered
+      │    ├── SideUnreachable    a side cannot be reached at all, or the wrong backend answered
+      │    └── CaseNotPlayable    this case cannot be played as written here: skipped, run goes on
       ├── ResetRefused            the reset hook would wipe a database a live gateway serves
       └── ContractFailure         a pytest contract item found an undeclared difference
 """
@@ -25,6 +26,12 @@ class TargetError(ContractError):
 class SideUnreachable(TargetError):
     """A side cannot be reached at all (or answers through the wrong backend): every case would
     fail alike, so the run stops, and the reports say where it stopped."""
+
+
+class CaseNotPlayable(TargetError):
+    """One case cannot be played as written on this target (a request the live transport
+    cannot send, a reset the play may not have reached): the case is skipped with this reason,
+    never counted as passed, and the run goes on."""
 
 
 class ResetRefused(ContractError):

@@ -23,10 +23,10 @@ import httpx
 from strangler.comparison.cases import Case, Request
 from strangler.comparison.ledger import Ledger
 from strangler.comparison.results import CaseResult
-from strangler.contracts.errors import TargetError
+from strangler.contracts.errors import CaseNotPlayable, TargetError
 from strangler.contracts.reset_guard import check_reset
 from strangler.contracts.runner import Primed, prime, run_case
-from strangler.contracts.targets import ResetHook, Target, Via, in_process, live
+from strangler.contracts.targets import LiveSide, ResetHook, Target, Via, in_process, live
 from strangler.settings import Settings, import_string
 
 T = TypeVar("T")
@@ -177,8 +177,9 @@ class ContractSession:
             return None
         if self._live:
             return (
-                "a live gateway (--url) can be neither reset nor sandboxed from here: every"
-                " case starts from the state the last one left"
+                f"a live gateway (--url) without its contract reset ({self._live_problem()}):"
+                " cases that need fresh state are skipped, the others start from the state the"
+                " last one left"
             )
         return (
             "no reset hook (contract_reset) and no sandbox (sandbox_databases): every case"
@@ -197,8 +198,22 @@ class ContractSession:
         TargetError when it takes longer than `timeout` (a time budget may make it shorter).
         With `primed` (from `prime`), each play starts from what a `once` setup left."""
         portal, legacy, migrated = self._sides()
+        if self._live and case.stateful and not self.can_reset:
+            why = f"it needs fresh state, and the live gateway cannot reset: {self._live_problem()}"
+            return CaseResult(case, skipped=why)
+        for side in (legacy, migrated):
+            if isinstance(side, LiveSide):  # a stateful play must stay on its reset's worker
+                side.resets.strict = case.stateful
         played = run_case(case, legacy, migrated, self.ledger, seed=seed, primed=primed)
-        return portal.call(played, timeout)
+        try:
+            return portal.call(played, timeout)
+        except CaseNotPlayable as exc:  # skipped, never passed; the run goes on
+            return CaseResult(case, skipped=f"not playable here: {exc}")
+
+    def _live_problem(self) -> str:
+        """Why a live gateway cannot reset (see targets.LiveReset)."""
+        _, legacy, _ = self._sides()
+        return legacy.resets.problem or "" if isinstance(legacy, LiveSide) else "not live"
 
     def prime(self, setup: Case, *, timeout: float = CALL_TIMEOUT) -> Primed:
         """Plays a `once` setup on each side (see runner.prime) for later plays to start from."""

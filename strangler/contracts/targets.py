@@ -16,15 +16,23 @@ Every kind of target is a gateway, so the requests take exactly the path product
   endpoint both apps serve to its backend (the legacy side: everything left on legacy; the
   migrated side: everything flipped), and each answer must carry that backend's mark.
 - `live(url, token)`: a running gateway over HTTP (`X-Strangler-Force-Backend` plus
-  `X-Strangler-Admin-Token`); its state can be neither reset nor sandboxed from here (the
-  sandbox lives in the gateway's process, and only its shadow calls use it). Its endpoint
-  table (the admin API's `/endpoints`) tells which requests the force header moves.
+  `X-Strangler-Admin-Token`); it cannot be sandboxed from here (the sandbox lives in the
+  gateway's process, and only its shadow calls use it), but where its admin API offers
+  `POST /contract/reset` (its settings' contract_reset, allowed there) each play starts with
+  it. Every request goes over one kept-alive connection, so the play reaches the worker its
+  reset did; where the gateway has several workers and that connection was replaced during a
+  stateful case's play, the case is skipped (CaseNotPlayable). A request HTTP/1.1 clients
+  refuse to send (h11: a header value with trailing space) is sent as it is written over a
+  plain socket; one that cannot be sent at all skips its case. Its endpoint table (the admin
+  API's `/endpoints`) tells which requests the force header moves.
 
 Both return two `Target`s; anything with the same members (a fake in a test) will do.
 """
 
 from __future__ import annotations
 
+import asyncio
+import http.client
 import http.cookiejar
 import inspect
 import json
@@ -39,7 +47,7 @@ import httpx
 from strangler.assembly import create_gateway, runtime_of
 from strangler.comparison.cases import MISSING, Request
 from strangler.comparison.compare import Answer
-from strangler.contracts.errors import SideUnreachable, TargetError
+from strangler.contracts.errors import CaseNotPlayable, SideUnreachable, TargetError
 from strangler.contracts.raised import Raised
 from strangler.credentials import ADMIN_TOKEN_HEADER
 from strangler.flags.model import Flag
@@ -160,8 +168,7 @@ class GatewaySide:
         if self._raised is not None:
             self._raised.take()  # nothing left over from an earlier request
         try:
-            response = await self._client.send(outgoing)
-            body = await response.aread()
+            response, body = await self._exchange(outgoing)
         except httpx.HTTPError as exc:
             raise SideUnreachable(f"{request.target} to {self.backend}: {exc!r}") from exc
         cookies.extract_cookies(response)
@@ -169,6 +176,11 @@ class GatewaySide:
         kept = tuple((k, v) for k, v in response.headers.multi_items() if k.lower() != self._mark)
         raised, broken = self._raised.take() if self._raised is not None else (None, False)
         return Answer(response.status_code, kept, body, raised, broken)
+
+    async def _exchange(self, outgoing: httpx.Request) -> tuple[httpx.Response, bytes]:
+        """Sends a built request; its answer and body."""
+        response = await self._client.send(outgoing)
+        return response, await response.aread()
 
     def _check_backend(self, request: Request, response: httpx.Response, body: bytes) -> None:
         if response.status_code == 401 and body.startswith(b'{"error":"X-Strangler-Force-Backend'):
@@ -186,6 +198,157 @@ class GatewaySide:
             f"asked for {expected} with the force header, but {served} answered; is this gateway"
             " older than the force header?"
         )
+
+
+class LiveReset:
+    """A live gateway's POST /contract/reset, and the connection both live sides share.
+
+    `problem` says why it cannot reset (None: it can). `workers` is how many workers the
+    gateway said read its flag store; `strict` (set per case: a stateful one) makes a play
+    whose requests left the reset's connection on such a gateway a CaseNotPlayable.
+    """
+
+    def __init__(self, client: httpx.AsyncClient, token: str | None, admin_prefix: str) -> None:
+        self._client = client
+        self._url = admin_prefix.rstrip("/") + "/contract/reset"
+        self._headers = {ADMIN_TOKEN_HEADER: token} if token else {}
+        self.problem: str | None = "not asked yet"
+        self.workers = 1
+        self.strict = False
+        self._stream: object = None  # the connection the last reset went over
+        self._moved = False  # a request of this play went over another one
+        self.last_status = 0  # of the last answer over the shared connection, either side's
+
+    async def probe(self) -> None:
+        """Asks for a reset once, to learn whether the gateway offers it here."""
+        try:
+            await self.run()
+        except TargetError as exc:
+            self.problem = str(exc)
+        else:
+            self.problem = None
+
+    async def run(self) -> None:
+        """Resets the worker this client's connection reaches; TargetError if it refuses."""
+        body = {"reason": "strangler contract run: fresh state before a play"}
+        try:
+            answer = await self._client.post(
+                self._url, json=body, headers=self._headers, timeout=REQUEST_TIMEOUT
+            )
+        except httpx.HTTPError as exc:
+            raise TargetError(f"its contract reset could not be reached: {exc!r}") from exc
+        if answer.status_code == 404:
+            raise TargetError("it has no POST /contract/reset (a gateway older than it)")
+        try:
+            said = answer.json()
+        except ValueError:
+            said = {}
+        if answer.status_code != 200 or not isinstance(said, dict):
+            error = said.get("error") if isinstance(said, dict) else None
+            raise TargetError(f"its contract reset answered {answer.status_code}: {error}")
+        self.workers = int(said.get("workers") or 1)
+        self._stream, self._moved = answer.extensions.get("network_stream"), False
+
+    def went_over(self, response: httpx.Response) -> None:
+        """Notes the connection an answer came over; raises CaseNotPlayable where a strict
+        play left the reset's connection on a gateway of several workers."""
+        if response.extensions.get("network_stream") is not self._stream:
+            self._moved = True
+        if self._moved and self.strict and self.workers > 1 and self.problem is None:
+            raise CaseNotPlayable(
+                f"the connection its reset went over was replaced during the play, and the"
+                f" gateway has {self.workers} workers: the play may have reached one the reset"
+                " did not (serve it with one worker to play stateful cases live)"
+            )
+
+    def replaced(self) -> None:
+        """Notes a request sent over a connection of its own (the raw fallback)."""
+        self._moved = True
+
+
+class LiveSide(GatewaySide):
+    """A Target: one backend of a gateway running elsewhere, reached over HTTP/1.1."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        backend: Backend,
+        resets: LiveReset,
+        *,
+        token: str | None,
+        mark: str | None,
+        movable: Movable | None,
+    ) -> None:
+        super().__init__(client, backend, token=token, mark=mark, movable=movable)
+        self.resets = resets
+
+    @property
+    def can_reset(self) -> bool:
+        return self.resets.problem is None
+
+    async def reset(self) -> None:
+        if self.resets.problem is None:
+            await self.resets.run()
+
+    async def _exchange(self, outgoing: httpx.Request) -> tuple[httpx.Response, bytes]:
+        try:
+            response = await self._send_again_once(outgoing)
+        except httpx.LocalProtocolError as exc:  # h11 refuses what the case says to send
+            response = await self._send_raw(outgoing, exc)
+        else:
+            self.resets.went_over(response)
+        body = await response.aread()
+        self.resets.last_status = response.status_code
+        return response, body
+
+    async def _send_again_once(self, outgoing: httpx.Request) -> httpx.Response:
+        """Sends it; once again on a new connection where the server closed the kept-alive
+        one without an answer right after a 5xx (uvicorn closes a connection after an app's
+        exception, and the next request may already be on its way: nothing was read of it)."""
+        try:
+            return await self._client.send(outgoing)
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+            if self.resets.last_status < 500:
+                raise
+        self.resets.replaced()
+        return await self._client.send(outgoing)
+
+    async def _send_raw(
+        self, outgoing: httpx.Request, refused: httpx.LocalProtocolError
+    ) -> httpx.Response:
+        """Sends it as written over a plain socket (http.client refuses only line breaks in a
+        value); CaseNotPlayable where even that cannot send it."""
+        self.resets.replaced()
+        try:
+            status, headers, body = await asyncio.to_thread(_send_raw, outgoing)
+        except ValueError as exc:
+            raise CaseNotPlayable(
+                f"{outgoing.method} {outgoing.url.raw_path.decode()} to {self.backend}: the live"
+                f" transport cannot send it ({refused}; {exc})"
+            ) from exc
+        except OSError as exc:
+            raise SideUnreachable(f"{outgoing.url} to {self.backend}: {exc!r}") from exc
+        return httpx.Response(
+            status, headers=headers, stream=httpx.ByteStream(body), request=outgoing
+        )
+
+
+def _send_raw(outgoing: httpx.Request) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The status, headers and body of a request sent with http.client, headers as built."""
+    url = outgoing.url
+    kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    connection = kind(url.host, url.port, timeout=REQUEST_TIMEOUT)
+    try:
+        connection.putrequest(
+            outgoing.method, url.raw_path.decode("ascii"), skip_host=True, skip_accept_encoding=True
+        )
+        for name, value in outgoing.headers.raw:
+            connection.putheader(name.decode("latin-1"), value)
+        connection.endheaders(outgoing.content or None)
+        response = connection.getresponse()
+        return response.status, response.getheaders(), response.read()
+    finally:
+        connection.close()
 
 
 class FlaggedSide(GatewaySide):
@@ -369,11 +532,18 @@ def _stop_bridge(gateway: Gateway) -> None:
         executor.shutdown(wait=True)
 
 
-def _client(transport: httpx.AsyncBaseTransport | None, base_url: str) -> httpx.AsyncClient:
+def _client(
+    transport: httpx.AsyncBaseTransport | None, base_url: str, limits: httpx.Limits | None = None
+) -> httpx.AsyncClient:
     """A client that keeps no cookies of its own: each scenario passes its own jar, so nothing
     leaks from one case (or one side) into the next."""
     keep_none = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    return httpx.AsyncClient(transport=transport, base_url=base_url, cookies=keep_none)
+    return httpx.AsyncClient(
+        transport=transport,
+        base_url=base_url,
+        cookies=keep_none,
+        limits=limits or httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
 
 
 @asynccontextmanager
@@ -386,12 +556,18 @@ async def live(
     admin_prefix: str = "/_strangler",
 ) -> AsyncIterator[tuple[Target, Target]]:
     """Both sides of a running gateway at `url`; `token` is its admin token, `admin_prefix`
-    where its admin API is (its endpoint table says which requests the force header moves)."""
-    async with _client(transport, url) as client:
+    where its admin API is (its endpoint table says which requests the force header moves,
+    its contract reset gives each play fresh state where it is allowed)."""
+    # One connection for the whole run (it is sequential): a play goes to the worker its
+    # reset went to, as long as the server keeps that connection.
+    async with _client(transport, url, httpx.Limits(max_connections=1)) as client:
         movable = await _live_movable(client, token, admin_prefix)
+        resets = LiveReset(client, token, admin_prefix)
+        await resets.probe()
+        given: dict[str, Any] = {"token": token, "mark": mark, "movable": movable}
         yield (
-            GatewaySide(client, Backend.LEGACY, token=token, mark=mark, movable=movable),
-            GatewaySide(client, Backend.MIGRATED, token=token, mark=mark, movable=movable),
+            LiveSide(client, Backend.LEGACY, resets, **given),
+            LiveSide(client, Backend.MIGRATED, resets, **given),
         )
 
 
