@@ -13,16 +13,27 @@ until the receiver answers 2xx, for up to GIVE_UP seconds, before the next is se
 that retrying cannot change (a 4xx other than 408 and 429) drops the event, logged. The queue
 is bounded (QUEUE events): when a receiver has been away that long, new events are dropped,
 logged and counted, rather than the gateway's memory growing.
+
+Stopping gives what is queued up to DRAIN seconds to be posted; what is left then is logged and
+counted as dropped. The events' cursor (strangler.rollout.clerk) moves on when an event is
+queued, so an event queued when a worker is killed (or left after the drain) is never told:
+delivery is at most once across restarts, and at least once (the id names repeats) within one.
+
+A webhook is named in the logs by its place in the settings and its host only
+(`webhook 1:https://hooks.slack.com`): its path or query may hold its secret (Slack's does).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
+import math
 import queue
 import threading
 import time
+import urllib.parse
 from collections.abc import Sequence
 
 import httpx
@@ -37,6 +48,7 @@ TIMEOUT = 5.0  # seconds a receiver has to answer one post
 RETRY_FIRST = 0.5  # seconds before the first retry, doubling each time...
 RETRY_MOST = 30.0  # ...up to this
 GIVE_UP = 3600.0  # seconds an event is retried before it is dropped
+DRAIN = 5.0  # seconds stopping gives the queued events to be posted
 STYLES = ("json", "slack")
 EVENT_HEADER = "X-Strangler-Event"
 
@@ -71,33 +83,53 @@ class Sender:
         self,
         webhook: Webhook,
         *,
+        index: int = 0,
         size: int = QUEUE,
         retry_first: float = RETRY_FIRST,
         give_up: float = GIVE_UP,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.webhook = webhook
-        self.dropped = 0  # events the full queue refused, or given up on
+        self.dropped = 0  # events the full queue refused, given up on, or left at stop
         self.delivered = 0
         self.attempts = 0  # posts tried, answered or not
         self._queue: queue.Queue[Event] = queue.Queue(size)
         self._retry_first = retry_first
         self._give_up = give_up
-        self._stop = threading.Event()
+        self._closing = threading.Event()  # stop() was called: drain, then end
+        self._deadline = math.inf  # monotonic time past which no post is begun
         self._thread: threading.Thread | None = None
-        self._client = httpx.Client(timeout=TIMEOUT)
+        # The thread's: it closes it as it ends, never stop() while a post may still use it.
+        self._client = httpx.Client(timeout=TIMEOUT, transport=transport)
+        self._shown = shown(webhook.url, index)
 
     def start(self) -> None:
-        if self._thread is None:
+        if self._thread is None and not self._closing.is_set():
             self._thread = threading.Thread(target=self._run, name="strangler-webhook", daemon=True)
             self._thread.start()
 
-    def stop(self) -> None:
-        """Stops after the post under way (not waiting for the rest of the queue)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=TIMEOUT + 1)
+    def stop(self, drain: float = DRAIN) -> None:
+        """Posts what is queued for up to `drain` seconds, then ends (see the module)."""
+        self.close(time.monotonic() + drain)
+        self.join()
+
+    def close(self, deadline: float) -> None:
+        """Asks the thread to post what is queued until `deadline` (monotonic), then end."""
+        self._deadline = deadline
+        self._closing.set()
+
+    def join(self) -> None:
+        """Waits for the thread to end (the post under way may take TIMEOUT past the deadline)."""
+        thread = self._thread
+        if thread is None:
+            self._client.close()
+            self._log_left()
+            return
+        thread.join(timeout=max(0.0, self._deadline - time.monotonic()) + TIMEOUT + 1)
+        if thread.is_alive():  # a post slower than its timeout: the thread closes the client
+            log.warning("webhook %s: still posting at stop; left to end by itself", self._shown)
+        else:
             self._thread = None
-        self._client.close()
 
     def send(self, event: Event) -> None:
         """Queues `event`; never blocks (a full queue drops it, logged)."""
@@ -111,23 +143,36 @@ class Sender:
     def pending(self) -> int:
         return self._queue.qsize()
 
-    @property
-    def _shown(self) -> str:
-        return self.webhook.url.split("?")[0]  # a query may hold a token
+    def _late(self) -> bool:
+        return self._closing.is_set() and time.monotonic() >= self._deadline
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                event = self._queue.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            self._deliver(event)
+        try:
+            while not self._late() and not (self._closing.is_set() and self._queue.empty()):
+                try:
+                    event = self._queue.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                self._deliver(event)
+        finally:
+            self._client.close()  # here, never while a post may still use it
+            self._log_left()
+
+    def _log_left(self) -> None:
+        left = 0
+        with contextlib.suppress(queue.Empty):
+            while True:  # emptied, so that a second stop counts none twice
+                self._queue.get_nowait()
+                left += 1
+        if left:
+            self.dropped += left
+            log.error("webhook %s: stopped with %d events not posted", self._shown, left)
 
     def _deliver(self, event: Event) -> None:
         body = self.webhook.body(event)
         headers = {"Content-Type": "application/json", EVENT_HEADER: event.id}
         wait, deadline = self._retry_first, time.monotonic() + self._give_up
-        while not self._stop.is_set():
+        while not self._late():
             self.attempts += 1
             try:
                 response = self._client.post(self.webhook.url, content=body, headers=headers)
@@ -145,7 +190,7 @@ class Sender:
                     return
                 problem = f"answered {response.status_code}"
             except httpx.HTTPError as exc:
-                problem = f"{type(exc).__name__}: {exc}"
+                problem = type(exc).__name__  # its text may carry the URL, and so the secret
             if time.monotonic() + wait > deadline:
                 self.dropped += 1
                 log.error(
@@ -153,8 +198,26 @@ class Sender:
                 )
                 return
             log.warning("webhook %s %s; retrying %s in %.1fs", self._shown, problem, event.id, wait)
-            self._stop.wait(wait)
+            self._pause(wait)
             wait = min(wait * 2, RETRY_MOST)
+        self.dropped += 1
+        log.error("webhook %s: stopped before %s was posted", self._shown, event.id)
+
+    def _pause(self, seconds: float) -> None:
+        """Waits before a retry: woken by stop, and then never past its deadline."""
+        if self._closing.wait(seconds):
+            time.sleep(max(0.0, min(seconds, self._deadline - time.monotonic())))
+
+
+def shown(url: str, index: int) -> str:
+    """A webhook as the logs name it: its place in the settings and its host, never its path,
+    query or user (any may hold the secret: Slack's is the path)."""
+    parsed = urllib.parse.urlsplit(url)
+    try:
+        port = f":{parsed.port}" if parsed.port else ""
+    except ValueError:  # not a number: the post will say so, by the error's name
+        port = ""
+    return f"{index}:{parsed.scheme}://{parsed.hostname or ''}{port}"
 
 
 class Notifier:
@@ -169,17 +232,21 @@ class Notifier:
         give_up: float = GIVE_UP,
     ) -> None:
         self.senders = [
-            Sender(webhook, size=size, retry_first=retry_first, give_up=give_up)
-            for webhook in webhooks
+            Sender(webhook, index=index, size=size, retry_first=retry_first, give_up=give_up)
+            for index, webhook in enumerate(webhooks)
         ]
 
     def start(self) -> None:
         for sender in self.senders:
             sender.start()
 
-    def stop(self) -> None:
+    def stop(self, drain: float = DRAIN) -> None:
+        """Gives every webhook's queue `drain` seconds to be posted, together, then ends."""
+        deadline = time.monotonic() + drain
         for sender in self.senders:
-            sender.stop()
+            sender.close(deadline)
+        for sender in self.senders:
+            sender.join()
 
     def send(self, event: Event) -> None:
         for sender in self.senders:

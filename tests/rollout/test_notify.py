@@ -3,11 +3,14 @@ on 127.0.0.1 while it is slow, failing, or not there at all for a while (#25).""
 
 from __future__ import annotations
 
+import threading
 import time
 
+import httpx
 import pytest
 
 from strangler.errors import ConfigError
+from strangler.rollout import notify
 from strangler.rollout.events import Event
 from strangler.rollout.notify import Notifier, Sender, Webhook
 from tests.support.servers import free_port
@@ -111,3 +114,106 @@ def test_a_webhook_that_is_not_a_url_is_a_config_error(text: str) -> None:
     """A webhook setting that is neither a URL nor slack:URL is refused, saying what to give."""
     with pytest.raises(ConfigError, match="give an http\\(s\\) URL"):
         Webhook.parse(text)
+
+
+def test_the_logs_name_a_webhook_by_its_host_never_its_path_or_query(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A refused post is logged with the webhook's place and host: Slack's secret is its path."""
+    with receiving() as receiver:
+        receiver.failing = True
+        url = f"http://127.0.0.1:{receiver.port}/services/T/B/PATHSECRET?token=QUERYSECRET"
+        sender = Sender(Webhook(url), retry_first=0.02)
+        sender.start()
+        try:
+            sender.send(events(1)[0])
+            wait_until(lambda: receiver.posts >= 2, what="two refused posts")
+        finally:
+            sender.stop(drain=0)
+    logged = caplog.text
+    assert f"webhook 0:http://127.0.0.1:{receiver.port} answered 503" in logged
+    assert "SECRET" not in logged
+
+
+def test_an_error_is_logged_by_its_type_not_its_text_which_may_hold_the_url(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A transport error's message (which httpx may fill with the URL) stays out of the logs."""
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"cannot reach {request.url}", request=request)
+
+    webhook = Webhook("https://hooks.example.com/services/T/B/PATHSECRET")
+    sender = Sender(webhook, index=2, retry_first=0.02, transport=httpx.MockTransport(refuse))
+    sender.start()
+    try:
+        sender.send(events(1)[0])
+        wait_until(lambda: sender.attempts >= 2, what="two failed posts")
+    finally:
+        sender.stop(drain=0)
+    assert "webhook 2:https://hooks.example.com ConnectError; retrying e0" in caplog.text
+    assert "SECRET" not in caplog.text
+
+
+def test_stopping_posts_the_events_still_queued() -> None:
+    """`stop` gives the queue its drain time: every event queued before it arrives, in order."""
+    with receiving() as receiver:
+        receiver.delay = 0.05
+        sender = Sender(Webhook(f"http://127.0.0.1:{receiver.port}/hook"))
+        sender.start()
+        sent = events(5)
+        for event in sent:
+            sender.send(event)
+        sender.stop()
+    assert receiver.ids == [e.id for e in sent]
+    assert (sender.delivered, sender.dropped) == (5, 0)
+
+
+def test_stopping_ends_at_its_deadline_and_counts_what_was_not_posted() -> None:
+    """With no receiver, `stop` returns once its drain time is spent, the events counted dropped."""
+    sender = Sender(Webhook(f"http://127.0.0.1:{free_port()}/hook"), retry_first=0.02)
+    sender.start()
+    for event in events(3):
+        sender.send(event)
+    wait_until(lambda: sender.attempts >= 2, what="two refused tries")
+    began = time.monotonic()
+    sender.stop(drain=0.3)
+    assert time.monotonic() - began < 3
+    assert (sender.delivered, sender.dropped, sender.pending) == (0, 3, 0)
+
+
+class Held(httpx.MockTransport):
+    """A transport whose posts wait until released, and that notes a close during a post."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.posting = False
+        self.closed_while_posting: bool | None = None
+        super().__init__(self.answer)
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        self.posting = True
+        self.release.wait(10)
+        self.posting = False
+        return httpx.Response(204)
+
+    def close(self) -> None:
+        self.closed_while_posting = self.posting
+
+
+def test_the_client_is_closed_only_once_the_post_under_way_has_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A post slower than stop's wait keeps its client: it is closed when the post ends."""
+    monkeypatch.setattr(notify, "TIMEOUT", 0.05)
+    transport = Held()
+    sender = Sender(Webhook("https://hooks.example.com/x"), transport=transport)
+    sender.start()
+    sender.send(events(1)[0])
+    wait_until(lambda: transport.posting, what="the post under way")
+    sender.stop(drain=0)  # returns before the post ends
+    assert transport.closed_while_posting is None
+    transport.release.set()
+    wait_until(lambda: transport.closed_while_posting is not None, what="the client closed")
+    assert transport.closed_while_posting is False
+    assert sender.delivered == 1
