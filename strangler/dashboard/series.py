@@ -141,6 +141,13 @@ class Samples:
         tally = last.get(key, {}).get(backend, Tally())
         return Rate(then, last_at, tally.since(before.get(key, {}).get(backend, Tally())))
 
+    def first(self, now: float) -> float:
+        """Where the charts begin: the oldest sample kept, or WINDOW ago (whichever is later),
+        so a page opened lately shows what it has across its whole width."""
+        with self._lock:
+            oldest = self._counted[0][0] if self._counted else now - self.window
+        return max(oldest, now - self.window)
+
     def judged(self, key: str) -> list[Judged]:
         """The rollout's findings at each sample, oldest first."""
         with self._lock:

@@ -78,7 +78,7 @@ def traffic_chart(samples: Samples, key: str, now: float, *, width: int = 140) -
         for backend, color in (("legacy", "#8a90a0"), ("migrated", "#2f5bd3"))
     ]
     title = f"{key}: requests a second, legacy (grey) and migrated (blue), last {_window()}"
-    return chart(lines, start=now - WINDOW, end=now, title=title, width=width, height=32)
+    return chart(lines, start=samples.first(now), end=now, title=title, width=width, height=32)
 
 
 def backend_charts(samples: Samples, key: str, now: float) -> dict[str, tuple[Markup, Markup]]:
@@ -92,7 +92,7 @@ def backend_charts(samples: Samples, key: str, now: float) -> dict[str, tuple[Ma
         ]
         answers = chart(
             lines,
-            start=now - WINDOW,
+            start=samples.first(now),
             end=now,
             title=f"{backend}: 2xx (green), 4xx (orange), 5xx (red) a second",
             shown=lambda v: f"{v:.3g}/s",
@@ -100,7 +100,7 @@ def backend_charts(samples: Samples, key: str, now: float) -> dict[str, tuple[Ma
         p99 = [(r.end, r.p99 * 1000 if r.p99 is not None else None) for r in rates]
         latency = chart(
             [Line("#2f5bd3", p99, "p99")],
-            start=now - WINDOW,
+            start=samples.first(now),
             end=now,
             title=f"{backend}: p99 latency (ms); gaps: no traffic",
             shown=lambda v: f"{v:.3g} ms",
@@ -124,7 +124,7 @@ def criteria(judged: Sequence[Judged], now: float) -> list[Criterion]:
     if not judged:
         return []
     found = []
-    start = min(now - WINDOW, judged[0].at)
+    start = max(now - WINDOW, judged[0].at)
     for latest in judged[-1].findings:
         points: list[tuple[float, float | None]] = []
         band: list[tuple[float, float, float]] = []

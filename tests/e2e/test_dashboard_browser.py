@@ -1,17 +1,21 @@
-"""The dashboard in a real Chromium, against a real server (#16). Screenshots are kept in
-var/screenshots/ (the CI's artifacts); docs/dashboard.png is one of them."""
+"""The dashboard in a real Chromium, against a real server (#16, #25). Screenshots are kept in
+var/screenshots/ (the CI's artifacts); docs/dashboard.png and docs/rollout-page.png are copies
+of two of them."""
 
 from __future__ import annotations
 
 import shutil
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.support.servers import REPO, free_port, running
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 
@@ -47,6 +51,7 @@ def gateway(tmp_path: Path) -> Iterator[str]:
     config.write_text(
         'legacy = "tests.test_apps.rollout_pair:legacy"\n'
         'migrated = "tests.test_apps.rollout_pair:migrated"\nflags = "flags.db"\n'
+        'sticky = "header:x-user"\n'
     )
     port = free_port()
     argv = [STRANGLER, "serve", "--config", str(config), "--port", str(port)]
@@ -85,6 +90,7 @@ def test_log_in_flip_a_flag_with_a_reason_and_see_it_everywhere(browser: Any, ga
     assert backend_of(browser, "/work") == "legacy"
 
     row = browser.find_element(By.CSS_SELECTOR, 'tr[data-endpoint="GET /work"]')
+    row.find_element(By.CSS_SELECTOR, "details.actions summary").click()  # the one control
     form = row.find_element(By.CSS_SELECTOR, "form.flag")
     Select(form.find_element(By.NAME, "mode")).select_by_visible_text("migrated")
     form.find_element(By.NAME, "reason").send_keys("ported; the contract suite is green")
@@ -118,3 +124,80 @@ def test_a_wrong_credential_sees_nothing(browser: Any, gateway: str) -> None:
     assert browser.current_url.endswith("/_strangler/ui/login")
     assert "GET /work" not in browser.page_source
     shot(browser, "refused")
+
+
+def test_a_gated_rollout_is_paused_resumed_and_approved_from_its_page(
+    browser: Any, gateway: str
+) -> None:
+    """On the rollout page: pause and resume a running rollout, see it turn to awaiting
+    approval by itself as the step is judged healthy, approve it, and see it at 50 % (#25)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    admin = {"X-Strangler-Admin-Token": TOKEN}
+    plan = {
+        "endpoint": "GET /work",
+        "steps": [10, 50, 100],
+        "interval": "2s",
+        "min_requests": 3,
+        "approve_at": [50],
+        "reason": "port verified",
+    }
+    started = httpx.post(gateway + "/_strangler/rollouts", json=plan, headers=admin, timeout=10)
+    assert started.status_code == 200, started.text
+
+    def state() -> str:
+        found = httpx.get(gateway + "/_strangler/rollouts", headers=admin, timeout=10).json()
+        return str(found[0]["state"])
+
+    browser.get(gateway + "/_strangler/ui/login")
+    browser.find_element(By.ID, "token").send_keys(TOKEN)
+    browser.find_element(By.ID, "login").click()
+    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "endpoints"))
+    link = browser.find_element(By.CSS_SELECTOR, 'tr[data-endpoint="GET /work"] a.rollout-link')
+    assert "rollout running at 10.0%" in link.text
+    link.click()
+
+    def do(action: str, reason: str) -> None:
+        WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, f"do-{action}"))
+        browser.find_element(By.ID, "reason").send_keys(reason)
+        browser.find_element(By.ID, f"do-{action}").click()
+        WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "message"))
+
+    def shown_state() -> str:
+        return str(browser.find_element(By.ID, "state").text)
+
+    do("pause", "looking at the logs")
+    assert "paused" in shown_state()
+    assert state() == "paused"
+    do("resume", "the logs are fine")
+    assert "running" in shown_state()
+    assert state() == "running"
+
+    # Traffic until the 10 % step is judged healthy; the page (not reloaded) shows the wait.
+    deadline = time.monotonic() + 60
+    with httpx.Client(base_url=gateway, timeout=10) as client:
+        while state() != "awaiting_approval" and time.monotonic() < deadline:
+            for _ in range(20):
+                client.get("/work")
+    assert state() == "awaiting_approval"
+    WebDriverWait(browser, 15).until(lambda b: "awaiting approval" in shown_state())
+    browser.refresh()  # the buttons are the page's own; its figures refresh by themselves
+    do("approve", "10% looked right on the dashboard")
+    assert "running" in shown_state()
+    assert "at 50.0%" in shown_state()
+    assert state() == "running"
+    with httpx.Client(base_url=gateway, timeout=10) as client:
+        for user in range(40):
+            client.get("/work", headers={"x-user": f"user-{user}"})
+    drawn = ".criterion polyline, .criterion circle"
+    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, drawn), within=30, every=0.5)
+    browser.set_window_size(1500, 1250)
+    page = shot(browser, "rollout-page")  # docs/rollout-page.png is a copy of it
+    assert page.stat().st_size > 10_000
+
+    browser.get(gateway + "/_strangler/ui/")
+    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "endpoints"))
+    first = browser.find_element(By.CSS_SELECTOR, "#endpoints tbody tr")
+    assert first.get_attribute("data-endpoint") == "GET /work"  # in motion: first
+    shot(browser, "dashboard-rollout")
