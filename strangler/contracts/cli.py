@@ -46,8 +46,8 @@ def contract() -> None:
 @click.option(
     "--url",
     help="A running gateway to test through its force header (token: $STRANGLER_ADMIN_TOKEN)."
-    " Its state can be neither reset nor sandboxed from here: every case runs, and the report"
-    " says so.",
+    " Each play starts with its POST /contract/reset where it allows one (contract_reset_live);"
+    " elsewhere stateful cases are skipped, and the report says so.",
 )
 @click.option(
     "--via",
