@@ -32,6 +32,7 @@ from strangler.assembly import create_gateway  # noqa: E402
 from strangler.flags.memory import MemoryFlagStore  # noqa: E402
 from strangler.flags.model import Flag  # noqa: E402
 from strangler.serving.protocol import GuardedProtocol  # noqa: E402
+from strangler.settings import import_string  # noqa: E402
 from strangler.types import ASGIApp  # noqa: E402
 from tests.support.bytecodes import bytecodes_per_call  # noqa: E402
 
@@ -90,8 +91,9 @@ async def per_request(protocol_class: type[HttpToolsProtocol], app: ASGIApp, pat
 
 def main() -> None:
     path = sys.argv[1] if len(sys.argv) > 1 else "/health"
-    from legacy.app import app as legacy
-    from migrated.app import app as migrated
+    # By name, as `strangler serve` loads them (nothing outside legacy/ imports it).
+    legacy = import_string("legacy.app:app", str(REPO))
+    migrated = import_string("migrated.app:app", str(REPO))
 
     def gateway(**settings: Any) -> ASGIApp:
         store = MemoryFlagStore()
