@@ -10,7 +10,8 @@ beside the flags, and applied by one gateway of the fleet (strangler.rollout.cle
 lease) within a second of its time: an audited change like any other, by its author, its reason
 saying it was scheduled. It is taken out of the store before it is applied, so it is applied at
 most once, and an operator's cancel that comes first wins. A change that can no longer be made
-(an endpoint gone since) is logged and dropped.
+(an endpoint gone since) is logged and dropped; one the store fails to make is kept again (a new
+id) for the next look, or, if the store cannot keep it either, logged whole as lost.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import re
 import time
 from typing import Any
 
-from strangler.flags.errors import FlagChangeError, InvalidFlag
+from strangler.flags.errors import FlagChangeError, FlagStoreError, InvalidFlag
 from strangler.flags.model import bounded
 from strangler.flags.service import FlagService
 
@@ -70,8 +71,29 @@ class ScheduledChange:
 
 
 def iso(at: float) -> str:
-    """A time as the audit trail writes it: ISO 8601, UTC, seconds."""
-    return datetime.datetime.fromtimestamp(at, datetime.UTC).isoformat(timespec="seconds")
+    """A time as the audit trail writes it: ISO 8601, UTC, seconds; one that cannot be written
+    (kept before check_at refused it) as its number, so the schedule can still be listed."""
+    try:
+        return datetime.datetime.fromtimestamp(at, datetime.UTC).isoformat(timespec="seconds")
+    except (OverflowError, ValueError, OSError):
+        return f"{at!r} (not a time)"
+
+
+# The last second a time can be written in (ISO 8601's four-digit years): one later would be
+# kept, and then break every listing of the schedule when shown.
+LATEST = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.UTC).timestamp()
+
+
+def check_at(at: float, now: float | None = None, *, said: str | None = None) -> float:
+    """`at` (epoch seconds) if it is to come and can be written; InvalidFlag if it is past, not
+    a number, before 1970 or after year 9999. `said`: the time as the user gave it."""
+    now = time.time() if now is None else now
+    given = repr(said) if said is not None else f"{at!r}"
+    if not (math.isfinite(at) and 0 <= at <= LATEST):
+        raise InvalidFlag(f"--at {given} is not a time from 1970 to 9999; give a time to come")
+    if at <= now:
+        raise InvalidFlag(f"--at {given} ({iso(at)}) is past; give a time to come")
+    return at
 
 
 def parse_at(text: str, now: float | None = None, *, utc: bool = False) -> float:
@@ -83,7 +105,7 @@ def parse_at(text: str, now: float | None = None, *, utc: bool = False) -> float
     relative = _RELATIVE.fullmatch(spoken) if spoken.startswith("+") else None
     if relative is not None and any(relative.groups()):
         hours, minutes, seconds = (int(part or 0) for part in relative.groups())
-        return now + hours * 3600 + minutes * 60 + seconds
+        return check_at(now + hours * 3600 + minutes * 60 + seconds, now, said=text)
     try:
         when = datetime.datetime.fromisoformat(spoken.replace("z", "Z"))
     except ValueError:
@@ -93,9 +115,7 @@ def parse_at(text: str, now: float | None = None, *, utc: bool = False) -> float
     if when.tzinfo is None and utc:
         when = when.replace(tzinfo=datetime.UTC)
     at = when.timestamp()  # a naive time left so is the machine's local time
-    if not math.isfinite(at) or at <= now:
-        raise InvalidFlag(f"--at {text!r} ({iso(at)}) is past; give a time to come")
-    return at
+    return check_at(at, now, said=text)
 
 
 class Schedule:
@@ -116,8 +136,10 @@ class Schedule:
         reason: str,
         segments: list[str] | None = None,
     ) -> ScheduledChange:
-        """Checks the change as `set` would (InvalidFlag, UnknownEndpoint...) and keeps it."""
+        """Checks the change as `set` would (InvalidFlag, UnknownEndpoint...) and its time
+        (check_at), and keeps it."""
         endpoint, flag = self.flags.check(key, mode, percentage, segments)
+        check_at(at)
         if not reason.strip():
             raise InvalidFlag("say why: a change needs a reason (it goes in the audit trail)")
         bounded(reason, "reason")
@@ -172,5 +194,27 @@ class Schedule:
             except FlagChangeError as exc:
                 log.error("scheduled change %d not applied: %s", change.id, exc)
                 continue
+            except FlagStoreError as exc:
+                self._put_back(change, exc)
+                break  # the store is failing: the rest wait for the next look
             applied.append(change)
         return applied
+
+    def _put_back(self, change: ScheduledChange, fault: FlagStoreError) -> None:
+        """Keeps again a change taken out of the store that the store then failed to make (it
+        comes back with a new id); if it cannot, logs all of it, for an operator to make."""
+        try:
+            kept = self.store.add_schedule(change.to_json())
+        except FlagStoreError as exc:
+            log.error(
+                "scheduled change %d lost: the store failed to make it (%s) and to keep it"
+                " again (%s); make it by hand: %s",
+                change.id,
+                fault,
+                exc,
+                change.to_json(),
+            )
+            return
+        log.warning(
+            "scheduled change %d not applied (%s): kept again as %d", change.id, fault, kept
+        )

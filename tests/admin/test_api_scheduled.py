@@ -40,3 +40,19 @@ async def test_an_iso_time_without_a_zone_is_utc_and_a_past_one_refused(
     )
     assert past.status_code == 422
     assert "is past" in past.json()["error"]
+
+
+async def test_epoch_seconds_past_or_beyond_year_9999_are_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    """A numeric `at` is checked like a written one: past or too far is a 422, nothing kept,
+    and the list still answers."""
+    body = {"endpoint": "GET /hello", "mode": "migrated", "reason": "x"}
+    for at in (time.time() - 60, 1e300):
+        refused = await client.post(
+            "/_strangler/flags/scheduled", json={**body, "at": at}, headers=ADMIN
+        )
+        assert refused.status_code == 422, refused.text
+        assert "give a time to come" in refused.json()["error"]
+    listed = await client.get("/_strangler/flags/scheduled", headers=ADMIN)
+    assert (listed.status_code, listed.json()) == (200, [])

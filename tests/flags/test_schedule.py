@@ -4,10 +4,15 @@ applied once when due (#25)."""
 from __future__ import annotations
 
 import datetime
+import json
+import math
+import time
 
 import pytest
 
-from strangler.flags.errors import InvalidFlag, UnknownEndpoint
+from strangler.flags.errors import FlagStoreUnreachable, InvalidFlag, UnknownEndpoint
+from strangler.flags.memory import MemoryFlagStore
+from strangler.flags.model import AuditEntry, Flag
 from strangler.flags.schedule import Schedule, parse_at
 from strangler.flags.service import FlagService
 from strangler.flags.store import FlagStore
@@ -89,3 +94,87 @@ def test_a_time_not_to_come_is_refused(text: str) -> None:
     """Words, empty offsets and times past are refused, saying what to give."""
     with pytest.raises(InvalidFlag, match="--at"):
         parse_at(text, NOW)
+
+
+@pytest.mark.parametrize("at", [-60.0, math.nan, math.inf, 1e300, -1e300])
+def test_a_numeric_time_not_to_come_is_refused_when_kept(at: float) -> None:
+    """A time past, not finite, or beyond year 9999 is refused by `add`, nothing kept (the API
+    and the CLI pass epoch seconds straight to it)."""
+    from strangler.flags.memory import MemoryFlagStore
+
+    schedule = Schedule(FlagService(MemoryFlagStore(), pair_inventory()))
+    when = time.time() + at if at == -60.0 else at
+    with pytest.raises(InvalidFlag, match="give a time to come"):
+        schedule.add(ITEM, "migrated", None, when, actor="ann", reason="x")
+    assert schedule.pending() == []
+
+
+def test_an_offset_past_year_9999_is_refused() -> None:
+    """`+99999999h` lands after the last year a time can be written in: refused, not kept."""
+    with pytest.raises(InvalidFlag, match="give a time to come"):
+        parse_at("+99999999h", NOW)
+
+
+def test_a_change_kept_with_an_unwritable_time_is_still_listed() -> None:
+    """A change kept before times were checked, for year 1e300, is listed (so it can be
+    cancelled) instead of breaking the listing."""
+    from strangler.flags.memory import MemoryFlagStore
+
+    schedule = Schedule(FlagService(MemoryFlagStore(), pair_inventory()))
+    kept = schedule.add(ITEM, "migrated", None, NOW + 60, actor="ann", reason="x")
+    doc = json.loads(kept.to_json())
+    schedule.store.add_schedule(json.dumps({**doc, "at": 1e300}))
+    listed = [change.to_dict() for change in schedule.pending()]
+    assert [row["at_text"] for row in listed][-1] == "1e+300 (not a time)"
+
+
+class Faulty(MemoryFlagStore):
+    """A memory store whose next `faults` flag writes (and schedule adds, if `adds_fail`) fail
+    as a store that went away does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.faults = 0
+        self.adds_fail = False
+
+    def set(self, endpoint: str, flag: Flag, *, actor: str, reason: str) -> AuditEntry:
+        if self.faults:
+            self.faults -= 1
+            raise FlagStoreUnreachable("the store did not answer")
+        return super().set(endpoint, flag, actor=actor, reason=reason)
+
+    def add_schedule(self, doc: str) -> int:
+        if self.adds_fail:
+            raise FlagStoreUnreachable("the store did not answer")
+        return super().add_schedule(doc)
+
+
+def test_a_change_the_store_fails_to_make_is_kept_for_the_next_look() -> None:
+    """A store fault while a due change is made puts it back in the schedule, stops that look,
+    and the next look makes it."""
+    store = Faulty()
+    service = FlagService(store, pair_inventory())
+    schedule = Schedule(service)
+    schedule.add(ITEM, "canary", 10, NOW + 60, actor="ann", reason="morning traffic")
+    schedule.add(ITEM, "migrated", None, NOW + 70, actor="ann", reason="then all")
+    store.faults = 1
+    assert schedule.apply_due(NOW + 80) == []
+    assert [c.mode for c in schedule.pending()] == ["canary", "migrated"]
+    assert service.history(ITEM) == []
+    assert [c.mode for c in schedule.apply_due(NOW + 81)] == ["canary", "migrated"]
+    assert service.history(ITEM)[0].after.describe() == "migrated"
+
+
+def test_a_change_that_cannot_be_put_back_is_logged_whole(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """When the store fails to make the change and to keep it again, the log holds all of it
+    (to be made by hand), saying it was lost."""
+    store = Faulty()
+    schedule = Schedule(FlagService(store, pair_inventory()))
+    change = schedule.add(ITEM, "canary", 10, NOW + 60, actor="ann", reason="morning traffic")
+    store.faults, store.adds_fail = 1, True
+    assert schedule.apply_due(NOW + 80) == []
+    assert schedule.pending() == []
+    assert f"scheduled change {change.id} lost" in caplog.text
+    assert change.to_json() in caplog.text
