@@ -9,21 +9,19 @@ backend, and a request that matches none is routed by the flag's mode and percen
 A value matches exactly (case matters; a header's name does not). A claim that is a list
 matches when the value is one of its items (`claim:roles=internal`).
 
-The claim is read from `Authorization: Bearer TOKEN` or `Authorization: Token TOKEN` without
-verifying the token's signature: it only picks a backend, and both apps still check the token.
+The claim is read from `Authorization: Bearer TOKEN` (or `Token`, `JWT`, or the bare token)
+without verifying the token's signature (strangler.routing.claims): it only picks a backend,
+and both apps still check the token.
 Anyone can forge a claim, so a segment must never be what keeps a caller out of migrated.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
 from typing import Any, NamedTuple
 
+from strangler.routing import claims
 from strangler.types import Backend
 
 KINDS = ("header", "cookie", "claim")
@@ -32,7 +30,6 @@ MAX_SEGMENTS = 20  # per flag: a short list of named groups, tried in order on e
 MAX_SPEC = 200  # characters in one segment: a name and a value, not a document
 
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110 token: header/cookie names
-_SCHEMES = (b"bearer", b"token")
 
 Headers = Iterable[tuple[bytes, bytes]]
 
@@ -120,7 +117,7 @@ def matching(segments: Sequence[Segment], headers: Headers) -> Segment | None:
         else:
             for key, value in headers:
                 if key == b"authorization":
-                    if _claim_is(_claims(value), segment.name, segment.value):
+                    if _claim_is(claims.payload(value), segment.name, segment.value):
                         return segment
                     break
     return None
@@ -132,30 +129,5 @@ def _claim_is(payload: Mapping[str, Any] | None, claim: str, wanted: str) -> boo
         return False
     found = payload[claim]
     if isinstance(found, list):
-        return any(_text(item) == wanted for item in found)
-    return _text(found) == wanted
-
-
-# A caller sends the same token request after request: its payload is read once (a pure
-# function's memo, bounded: a stream of new tokens costs no more memory than this).
-@lru_cache(maxsize=4096)
-def _claims(authorization: bytes) -> Mapping[str, Any] | None:
-    """The claims of `Bearer TOKEN` or `Token TOKEN`, unverified; None if it is not a JWT."""
-    words = authorization.split()
-    if len(words) != 2 or words[0].lower() not in _SCHEMES:
-        return None
-    parts = words[1].split(b".")
-    if len(parts) != 3:
-        return None
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + b"=" * (-len(parts[1]) % 4)))
-    except (binascii.Error, ValueError):
-        return None
-    return payload if isinstance(payload, dict) else None
-
-
-def _text(value: Any) -> str:
-    """A claim's value as a segment's value is written: JSON's true, false and null."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
+        return any(claims.claim_text(item) == wanted for item in found)
+    return claims.claim_text(found) == wanted

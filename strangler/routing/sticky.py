@@ -10,17 +10,13 @@ A caller without one gets a random bucket on each request.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable
 
 from strangler.errors import ConfigError
+from strangler.routing import claims
 from strangler.types import Scope
 
 StickySource = Callable[[Scope], str | None]
-
-_KNOWN_TOKENS = 4096
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -31,42 +27,20 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 
 def jwt_claim(claim: str) -> StickySource:
-    """Reads a claim of the bearer token without verifying it.
+    """Reads a claim of the bearer token without verifying it (strangler.routing.claims: the
+    token as segments read it, its payload decoded once per token).
 
     Verification is the app's job; here the claim only picks a bucket, and a forged claim can do
     no more than pick another bucket.
     """
 
-    # A caller sends the same token request after request: its claim is read once. Bounded,
-    # and emptied when full, so a stream of new tokens costs memory no more than this.
-    known: dict[bytes, str | None] = {}
-
     def source(scope: Scope) -> str | None:
         value = _header(scope, b"authorization")
         if not value:
             return None
-        try:
-            return known[value]
-        except KeyError:
-            pass
-        if len(known) >= _KNOWN_TOKENS:
-            known.clear()
-        found = known[value] = read(value)
-        return found
-
-    def read(value: bytes) -> str | None:
-        words = value.split()
-        if not words:
-            return None
-        parts = words[-1].split(b".")  # with or without "Bearer", as legacy accepts both
-        if len(parts) != 3:
-            return None
-        try:
-            payload = json.loads(base64.urlsafe_b64decode(parts[1] + b"=" * (-len(parts[1]) % 4)))
-        except (binascii.Error, ValueError):
-            return None
-        found = payload.get(claim) if isinstance(payload, dict) else None
-        return None if found is None else str(found)
+        payload = claims.payload(value)
+        found = None if payload is None else payload.get(claim)
+        return None if found is None else claims.claim_text(found)
 
     return source
 

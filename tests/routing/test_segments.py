@@ -167,3 +167,37 @@ def test_a_flag_without_segments_never_reads_the_headers() -> None:
 
     decision = decide(BOTH, Flag.build("migrated"), 1, headers=Untouchable())  # type: ignore[arg-type]
     assert decision.reason is Reason.STATIC
+
+
+def test_huge_tokens_cost_no_memory_once_matched() -> None:
+    """Distinct tokens of 32 KiB tried against a claim segment leave next to nothing in memory:
+    a header that long is read each time, never kept (it held ~256 MiB at worst)."""
+    import tracemalloc
+
+    role = parse_segment("claim:role=internal->migrated")
+    pad = "x" * 24 * 1024
+    matching([role], [(b"authorization", token(role="internal", pad="warm-up"))])
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(100):
+            huge = token(role="internal", pad=f"{n}{pad}")
+            assert len(huge) > 32 * 1024
+            assert matching([role], [(b"authorization", huge)]) == role
+            del huge
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 256 * 1024, f"{grown} bytes kept for 100 tokens"
+
+
+def test_a_claim_segment_reads_the_token_as_the_sticky_identifier_does() -> None:
+    """A bare token and a `JWT` scheme are read too, as `sticky = "jwt:CLAIM"` reads them, so
+    one token gives both the same claims (issue #25, review item 11)."""
+    role = parse_segment("claim:role=internal->migrated")
+    for scheme in ("JWT", "jwt"):
+        assert matching([role], [(b"authorization", token(scheme, role="internal"))]) == role
+    bare = token(role="internal").split(b" ", 1)[1]
+    assert matching([role], [(b"authorization", bare)]) == role
+    nested = b"Bearer e30." + base64.urlsafe_b64encode(b"[" * 5000).rstrip(b"=") + b".c2ln"
+    assert matching([role], [(b"authorization", nested)]) is None
