@@ -55,7 +55,7 @@ from strangler.admin.errors import AdminForbidden, AdminUnauthorized, ResetUnava
 from strangler.admin.gate import authenticate
 from strangler.credentials import Credential, Credentials, Role
 from strangler.errors import ConfigError
-from strangler.flags.errors import FlagChangeError, FlagStoreError, UnknownEndpoint
+from strangler.flags.errors import FlagChangeError, FlagStoreError, InvalidFlag, UnknownEndpoint
 from strangler.flags.schedule import Schedule, parse_at
 from strangler.flags.service import FlagService
 from strangler.flags.views import ChangeResult, EndpointRow, FlagTable, HistoryEntry
@@ -478,6 +478,8 @@ def build_admin_app(
     async def reset_for_contracts(
         call: ContractReset, credential: Credential = Depends(require_writer)
     ) -> dict[str, Any]:
+        if not call.reason.strip():
+            raise InvalidFlag("say why: a contract reset needs a reason (it goes in the log)")
         # Resetting wipes state the users of this worker rely on (a cache, a database table):
         # a test deployment allows it by a setting; a gateway in --dev always does.
         if not contract_reset:
@@ -501,11 +503,16 @@ def build_admin_app(
             _actor(credential, call.actor),
             call.reason,
         )
-        # On this worker's event loop, as the in-process contract run calls it: the answer
-        # goes back over the connection the play that follows is sent on (same worker).
-        result = hook()
-        if inspect.isawaitable(result):
-            await result
+        # In this worker, as the in-process contract run calls it: the answer goes back over
+        # the connection the play that follows is sent on (same worker). A coroutine function
+        # is awaited on the loop; a plain one (a database wipe, blocking) runs in a thread, so
+        # the worker's other requests go on meanwhile.
+        if inspect.iscoroutinefunction(hook):
+            await hook()
+        else:
+            result = await asyncio.to_thread(hook)
+            if inspect.isawaitable(result):  # a function that hands back a coroutine
+                await result
         workers = await asyncio.to_thread(service.readers)  # a store across the network
         return {"reset": contract_reset, "worker": watcher.reader, "workers": workers}
 

@@ -3,6 +3,7 @@ run through a live gateway (#24), and refused where it would wipe real users' st
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -57,7 +58,8 @@ async def test_the_reset_runs_the_hook_where_the_settings_allow_it(reach: Any) -
     assert RESETS == ["reset"]
     body = answer.json()
     assert body["reset"] == HOOK
-    assert body["worker"] and isinstance(body["workers"], int)
+    assert body["worker"]
+    assert isinstance(body["workers"], int)
 
 
 async def test_the_reset_is_refused_on_a_gateway_serving_real_traffic(reach: Any) -> None:
@@ -91,4 +93,45 @@ async def test_the_reset_needs_the_admin_credential(reach: Any) -> None:
     client = await reach(contract_reset=HOOK, contract_reset_live=True)
     answer = await client.post(RESET, json={"reason": "contract run"})
     assert answer.status_code == 401
+    assert RESETS == []
+
+
+def on_the_loop() -> None:
+    """A reset hook that notes whether it runs on the worker's event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        RESETS.append("in a thread")
+    else:
+        RESETS.append("on the loop")
+
+
+async def reset_async() -> None:
+    """An async reset hook: awaited on the worker's loop."""
+    asyncio.get_running_loop()
+    RESETS.append("awaited")
+
+
+async def test_a_sync_hook_runs_in_a_thread_not_on_the_workers_loop(reach: Any) -> None:
+    """A plain function (a database wipe, blocking) never stalls the worker's other requests."""
+    client = await reach(contract_reset=f"{__name__}:on_the_loop", contract_reset_live=True)
+    answer = await client.post(RESET, json={"reason": "contract run"}, headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    assert RESETS == ["in a thread"]
+
+
+async def test_an_async_hook_is_awaited(reach: Any) -> None:
+    """A coroutine function is awaited on the worker's loop, as the in-process run does."""
+    client = await reach(contract_reset=f"{__name__}:reset_async", contract_reset_live=True)
+    answer = await client.post(RESET, json={"reason": "contract run"}, headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    assert RESETS == ["awaited"]
+
+
+async def test_a_reset_without_a_reason_is_refused(reach: Any) -> None:
+    """Like every change, the reset says why: a blank reason is a 422, and the hook never runs."""
+    client = await reach(contract_reset=HOOK, contract_reset_live=True)
+    answer = await client.post(RESET, json={"reason": "  "}, headers=ADMIN)
+    assert answer.status_code == 422, answer.text
+    assert "say why" in answer.json()["error"]
     assert RESETS == []
