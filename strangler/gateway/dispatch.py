@@ -122,14 +122,10 @@ class Gateway:
         started = perf_counter()
         if not self._watching:
             self._watch()
-        path: str = scope["path"]
-        root_path: str = scope.get("root_path", "")
-        if root_path and (path == root_path or path.startswith(root_path + "/")):
-            path = path[len(root_path) :]
-        if self.admin is not None and (
-            path.startswith(self._admin_folder) or path == self._admin_prefix
-        ):
-            child = dict(scope, root_path=root_path + self._admin_prefix)
+        path = self.within(scope)
+        if path is None:  # the admin API's
+            assert self.admin is not None
+            child = dict(scope, root_path=scope.get("root_path", "") + self._admin_prefix)
             await self.admin(child, receive, send)
             return
 
@@ -173,7 +169,7 @@ class Gateway:
         if backend is Backend.MIGRATED:
             app = self.migrated
             if "//" in path:  # rare: no call on the hot path
-                scope = self._for_migrated(scope, path, root_path)
+                scope = self._for_migrated(scope, path)
         else:
             app = self.legacy
         id_name = self._id_header
@@ -203,7 +199,7 @@ class Gateway:
                     else:
                         await app(scope, receive, reply)
                 elif shadowed is not None:
-                    migrated_scope = self._for_migrated(legacy_scope, path, root_path)
+                    migrated_scope = self._for_migrated(legacy_scope, path)
                     await self._serve_shadowed(
                         shadowed, backend, legacy_scope, migrated_scope, receive, reply
                     )
@@ -226,6 +222,20 @@ class Gateway:
                         )
                     except Exception:
                         log.exception("%r could not count or log a request", observer)
+
+    def within(self, scope: Scope) -> str | None:
+        """The request's path inside the mount (ASGI's root_path taken off when the path is
+        under it, at a segment boundary), or None when it is the admin API's: the one rule, for
+        the request path and for strangler.tracing."""
+        path: str = scope["path"]
+        root_path: str = scope.get("root_path", "")
+        if root_path and (path == root_path or path.startswith(root_path + "/")):
+            path = path[len(root_path) :]
+        if self.admin is not None and (
+            path.startswith(self._admin_folder) or path == self._admin_prefix
+        ):
+            return None
+        return path
 
     def _observe(
         self,
@@ -306,10 +316,11 @@ class Gateway:
             self.migrated, self.legacy, scope, legacy_scope, receive, reply, legacy_reply
         )
 
-    def _for_migrated(self, scope: Scope, path: str, root_path: str) -> Scope:
-        """The scope as the migrated app must see it: `//` merged, as legacy reads it."""
+    def _for_migrated(self, scope: Scope, path: str) -> Scope:
+        """The scope as the migrated app must see it: `//` merged, as legacy reads it (`path`:
+        inside the mount)."""
         if "//" in path and self.inventory.merge_slashes:
-            return _with_path(scope, root_path + merged_slashes(path))
+            return _with_path(scope, scope.get("root_path", "") + merged_slashes(path))
         return scope
 
     def _too_large(self, scope: Scope, key: str | None) -> bool:
