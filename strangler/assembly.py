@@ -147,19 +147,22 @@ class Runtime:
             watcher.publishers["shadow"] = self.keeper.published
         if metrics is not None:  # every worker's totals, for the rollout judge
             watcher.publishers["requests"] = metrics.published
+        # This worker's one name in the store (host:pid:id): as it reads the flags, publishes
+        # its figures and holds leases.
+        worker = watcher.reader
         fleet = FleetReader(
             watcher.store,
-            watcher.reader,
+            worker,
             metrics.totals if metrics is not None else None,
             shadow.report if shadow is not None else None,
         )
         self.rollouts = RolloutService(service, fleet)
         guarding = Guard(guard) if guard is not None and guard.endpoints else None
-        self.conductor = Conductor(self.rollouts, watcher.reader, guarding)
+        self.conductor = Conductor(self.rollouts, worker, guarding)
         # What happened (rollout steps, guard actions, flag changes), told once in the fleet:
         # counted for the metrics, posted to the webhooks.
         notifier = Notifier([Webhook.parse(url) for url in webhooks]) if webhooks else None
-        self.clerk = Clerk(service, watcher.reader, notifier=notifier)
+        self.clerk = Clerk(service, worker, notifier=notifier)
         self.rollout_metrics = RolloutCollector(self.rollouts.load, self.clerk.counter)
         self._contract_results = contract_results
         self._legacy_quiet_days = legacy_quiet_days

@@ -1,8 +1,13 @@
 """The clerk: in every gateway worker, a thread that once a second tells what happened (the
-events of strangler.rollout.events: counted in the metrics, posted to the webhooks) and applies
-the flag changes scheduled for now (strangler.flags.schedule). Each job runs under a lease in the
-store, so one worker of the fleet does it; the events' cursor is kept in the store too, so a
-worker that takes the lease over goes on where the last one stopped.
+events of strangler.rollout.events: counted in the metrics, posted to the webhooks) and has the
+schedule runner (strangler.rollout.scheduler) apply the flag changes scheduled for now. Each job
+runs under a lease of its own in the store, so one worker of the fleet does it; the events'
+cursor is kept in the store too, so a worker that takes the lease over goes on where the last
+one stopped.
+
+The cursor moves on when an event is queued for the webhooks, not when it is posted: stopping
+gives the queue a few seconds (strangler.rollout.notify), but an event queued when a worker is
+killed is never posted. Events are told at most once across restarts.
 """
 
 from __future__ import annotations
@@ -11,10 +16,10 @@ import logging
 import time
 
 from strangler.flags.errors import FlagStoreError
-from strangler.flags.schedule import Schedule
 from strangler.flags.service import FlagService
 from strangler.rollout.events import Cursor, EventCounter, EventFollower
 from strangler.rollout.notify import Notifier
+from strangler.rollout.scheduler import ScheduleRunner
 from strangler.serving.ticker import Ticker
 
 log = logging.getLogger("strangler.rollout")
@@ -22,14 +27,13 @@ log = logging.getLogger("strangler.rollout")
 TICK = 1.0  # seconds between looks
 LEASE = 5.0  # seconds a lease lasts unless renewed (it is, every tick)
 EVENTS_LEASE = "events"
-SCHEDULE_LEASE = "schedule"
 CURSOR_KIND = "events-cursor"  # published under CURSOR_OWNER: where the fleet's telling is
 CURSOR_OWNER = "strangler-events"
 CURSOR_KEPT = 600.0  # seconds between writes of an unchanged cursor (the store forgets in 3600)
 
 
 class Clerk:
-    """Tells every event once in the fleet, and applies scheduled changes (see the module)."""
+    """Tells every event once in the fleet, and runs the schedule (see the module)."""
 
     def __init__(
         self,
@@ -39,13 +43,12 @@ class Clerk:
         notifier: Notifier | None = None,
         counter: EventCounter | None = None,
     ) -> None:
-        self.flags = flags
         self.store = flags.store
-        self.worker = worker
+        self.worker = worker  # this worker's name in the store, as it holds leases
         self.notifier = notifier
         self.counter = counter or EventCounter()
         self.follower: EventFollower | None = None  # while this worker holds the lease
-        self.schedule = Schedule(flags)
+        self.runner = ScheduleRunner(flags, worker)
         self._cursor_saved = ("", 0.0)
         self._ticker = Ticker("strangler-clerk", TICK, self.tick)
 
@@ -62,22 +65,13 @@ class Clerk:
     def tick(self, now: float | None = None) -> None:
         """One look; never raises (a store fault is logged, and the next tick tries again)."""
         at = now if now is not None else time.time()
-        for job, what in ((self._apply, "scheduled changes"), (self._tell, "events")):
+        for job, what in ((self.runner.look, "scheduled changes"), (self._tell, "events")):
             try:
                 job(at)
             except FlagStoreError as exc:
                 log.warning("%s not looked at this second: %s", what, exc)
             except Exception:
                 log.exception("%s not looked at this second", what)
-
-    def _apply(self, now: float) -> None:
-        """Applies the scheduled changes that are due (a read of the store; the lease only
-        when one is)."""
-        due = [change for change in self.schedule.pending() if change.at <= now]
-        if not due or not self.store.lease(SCHEDULE_LEASE, self.worker, LEASE):
-            return
-        for change in self.schedule.apply_due(now):
-            log.info("scheduled change %d applied: %s", change.id, change.describe())
 
     def _tell(self, now: float) -> None:
         if not self.store.lease(EVENTS_LEASE, self.worker, LEASE):
