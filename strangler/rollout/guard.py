@@ -11,10 +11,20 @@ The guard looks every second at the recent past in several windows ending now (t
 5, 15 and 30 seconds, and `guard_window`), so a port that breaks after running well for long is
 caught on its recent answers, not diluted by all the good ones before. It fires when, in one of
 them, migrated's 5xx share is over the max *conclusively*: even the lower of its confidence
-bounds (strangler.rollout.bounds, valid at every look) is past it, with `guard_min_requests`
-counted there. The windows count only since the endpoint's flag last changed: an endpoint an
-operator sends back to migrated after a trip starts with a clean slate. Endpoints under a
-running rollout are left to it.
+bounds (strangler.rollout.bounds) is past it, with `guard_min_requests` counted there.
+
+Those bounds hold at every look of one growing sample; a window that slides holds a new sample
+every second, so the guarantee is per look, not for the endpoint's life. One look at one window
+trips falsely with a chance of at most ALPHA, and far less in fact: for a port whose 5xx share
+is exactly the max (5 %), 3e-6 to 1e-5 with 20 to 1,000 requests in the window; at half the max,
+under 1e-7 (tests/rollout/test_guard.py computes both). At 86,400 looks a day per window, a port
+sitting exactly at the max can so be sent back falsely up to about once a day (the 1 s window's
+looks are fresh samples: 0.25 to 0.8 expected a day; the longer windows overlap, so add less);
+one well under the max, in practice never.
+
+The windows count only since the endpoint's flag last changed: an endpoint an operator sends
+back to migrated after a trip starts with a clean slate. Endpoints under a running rollout are
+left to it.
 """
 
 from __future__ import annotations
@@ -35,8 +45,8 @@ STEP = 1.0  # seconds between the guard's looks (the conductor's tick)
 # The recent windows looked at besides the rule's own, in seconds: short ones catch a sudden
 # break within seconds, longer ones a slow one that short windows have too few requests for.
 RECENT = (1.0, 2.0, 5.0, 15.0, 30.0)
-# The chance that one window's bounds are wrong at some look: small, as the guard looks at
-# several windows every second for as long as the endpoint runs.
+# The level of each window's bounds, at each look (the windows slide: see the module for what
+# that makes a day): small, as the guard looks at six windows every second while it runs.
 ALPHA = 0.001
 
 

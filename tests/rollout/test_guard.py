@@ -3,9 +3,14 @@ gateway, moved by the conductor, is in test_conductor.py."""
 
 from __future__ import annotations
 
+import math
+
+import pytest
+
 from strangler.flags.model import Flag
 from strangler.metrics.figures import Tally
-from strangler.rollout.guard import Guard, GuardRule
+from strangler.rollout.bounds import rate_interval
+from strangler.rollout.guard import ALPHA, Guard, GuardRule
 from strangler.types import Mode
 
 KEY = "GET /predict"
@@ -69,3 +74,23 @@ def test_a_flag_change_starts_a_clean_slate() -> None:
     assert guard.check(KEY, Flag(Mode.CANARY, 50.0), failing, 2.0) is not None
     assert guard.check(KEY, MIGRATED, failing, 3.0) is None
     assert guard.check(KEY, MIGRATED, {"w1": {"migrated": Tally(140, 50)}}, 4.0) is None
+
+
+def false_trip_chance(requests: int, rate: float, max_rate: float) -> float:
+    """The chance that one window of `requests` answers, each failing with `rate`, has the lower
+    bound of its 5xx share past `max_rate`: one look's false trip (exact binomial tail)."""
+    first = next(k for k in range(requests + 1) if rate_interval(k, requests, ALPHA).low > max_rate)
+
+    def term(k: int) -> float:
+        ways = math.lgamma(requests + 1) - math.lgamma(k + 1) - math.lgamma(requests - k + 1)
+        return math.exp(ways + k * math.log(rate) + (requests - k) * math.log(1 - rate))
+
+    return sum(term(k) for k in range(first, requests + 1))
+
+
+@pytest.mark.parametrize("requests", [20, 100, 1000])
+def test_one_look_at_one_window_trips_falsely_as_rarely_as_the_docs_say(requests: int) -> None:
+    """A port failing exactly at the max trips one window's look with a chance under 1e-5 (the
+    figure docs/rollouts.md turns into false trips a day), and at half the max under 1e-7."""
+    assert false_trip_chance(requests, 0.05, 0.05) < 1e-5
+    assert false_trip_chance(requests, 0.025, 0.05) < 1e-7
