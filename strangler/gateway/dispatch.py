@@ -190,21 +190,19 @@ class Gateway:
                 return
             self._busy[backend] += 1
             try:
-                if shadowed is None and watched is None:
-                    if self._guarded is not None and backend is Backend.MIGRATED and not forced:
-                        legacy_reply = _Reply(send, self._marks[Backend.LEGACY] + extra, id_name)
-                        await self._serve_guarded(
-                            decision, scope, legacy_scope, receive, reply, legacy_reply
-                        )
-                    else:
-                        await app(scope, receive, reply)
-                elif shadowed is not None:
+                if shadowed is not None:
                     migrated_scope = self._for_migrated(legacy_scope, path)
                     await self._serve_shadowed(
                         shadowed, backend, legacy_scope, migrated_scope, receive, reply
                     )
-                elif watched is not None and self.shadow is not None:  # noted, for races
-                    await self.shadow.serve_unshadowed(watched, app, scope, receive, reply)
+                else:
+                    if self._guarded is not None and backend is Backend.MIGRATED and not forced:
+                        app = self._guard(decision.endpoint, legacy_scope, send, extra, reply)
+                    if watched is None:
+                        await app(scope, receive, reply)
+                    else:  # an endpoint with a shadow share: noted, for races
+                        assert self.shadow is not None
+                        await self.shadow.serve_unshadowed(watched, app, scope, receive, reply)
             except Exception:
                 if not reply.status:
                     reply.status = 500  # what the server answers for an app that raised
@@ -297,24 +295,50 @@ class Gateway:
         serving, other = (migrated, legacy) if backend is Backend.MIGRATED else (legacy, migrated)
         await self.shadow.serve(key, backend, *serving, *other, receive, send)
 
-    async def _serve_guarded(
+    def _guard(
         self,
-        decision: Decision,
-        scope: Scope,
+        key: str | None,
         legacy_scope: Scope,
-        receive: Receive,
+        send: Send,
+        extra: list[tuple[bytes, bytes]],
         reply: _Reply,
-        legacy_reply: _Reply,
-    ) -> None:
-        """Serves from migrated; a guarded endpoint's failed answer is replaced (see
-        strangler.gateway.fallback), counted as migrated's status."""
-        key = decision.endpoint
+    ) -> ASGIApp:
+        """The migrated app, or for a guarded endpoint `key` the migrated app whose failed
+        answer is replaced (strangler.gateway.fallback), its status counted as migrated's in
+        `reply`: an ASGI app either way, so the shadow tap can note it as any other."""
         if key is None or self._guarded is None or not self._guarded(key):
-            await self.migrated(scope, receive, reply)
-            return
-        reply.status = await fallback.serve(
-            self.migrated, self.legacy, scope, legacy_scope, receive, reply, legacy_reply
-        )
+            return self.migrated
+        legacy_reply = _Reply(send, self._marks[Backend.LEGACY] + extra, self._id_header)
+
+        async def guarded(scope: Scope, receive: Receive, migrated_send: Send) -> None:
+            reply.status = await fallback.serve(
+                self.migrated,
+                self._legacy_retry,
+                scope,
+                legacy_scope,
+                receive,
+                migrated_send,
+                legacy_reply,
+                self._legacy_room,
+            )
+
+        return guarded
+
+    async def _legacy_retry(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Legacy, asked again for a guarded endpoint's failed answer: one of legacy's requests
+        in flight like any other, so shedding sees it."""
+        self._busy[Backend.LEGACY] += 1
+        try:
+            await self.legacy(scope, receive, send)
+        finally:
+            self._busy[Backend.LEGACY] -= 1
+
+    def _legacy_room(self) -> bool:
+        """Whether legacy may take one more request (its capacity, reckoned as __call__ does)."""
+        capacity = self._capacity[Backend.LEGACY]
+        if self._legacy_pool is not None:
+            capacity += self._legacy_pool.limit
+        return self._busy[Backend.LEGACY] < capacity
 
     def _for_migrated(self, scope: Scope, path: str) -> Scope:
         """The scope as the migrated app must see it: `//` merged, as legacy reads it (`path`:

@@ -2,9 +2,11 @@
 the client gets, where something better can be given.
 
     migrated answers 5xx, or raises before answering
-      ├── GET, HEAD or OPTIONS without a body: asked again of legacy, whose answer the client
-      │   gets (marked `X-Strangler-Backend: legacy`): nothing was changed by the failed call
-      └── otherwise (the request may have changed something): not asked again; the client gets
+      ├── GET, HEAD or OPTIONS without a body, legacy not full: asked again of legacy, whose
+      │   answer the client gets (marked `X-Strangler-Backend: legacy`): nothing was changed by
+      │   the failed call
+      └── otherwise (the request may have changed something, or legacy has no room for one
+          more: a failing port must not double legacy's load): not asked again; the client gets
           migrated's own 5xx, or, where it had none of its own (it raised, or its framework
           answered the bare `Internal Server Error` text), a 500 in the apps' error shape,
           `{"error": "internal server error"}`, marked `X-Strangler-Backend: migrated`
@@ -18,6 +20,7 @@ answer passes through as it comes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from strangler.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,10 +41,13 @@ async def serve(
     receive: Receive,
     send: Send,
     legacy_send: Send,
+    legacy_room: Callable[[], bool],
 ) -> int:
     """Serves the request from `migrated` through `send`, or from `legacy` through
     `legacy_send` (each marks its backend) when migrated failed a request that can be asked
-    again; returns migrated's status (500 when it raised), for the figures."""
+    again and `legacy_room()` says legacy can take one more (the caller's `legacy` counts
+    itself among legacy's requests in flight); returns migrated's status (500 when it raised),
+    for the figures."""
     held = _Held(send)
     try:
         await migrated(scope, receive, held)
@@ -53,7 +59,7 @@ async def serve(
         held.status = 500
     if not held.failed:
         return held.status
-    if scope["method"] in SAFE_METHODS and _bodyless(scope):
+    if scope["method"] in SAFE_METHODS and _bodyless(scope) and legacy_room():
         await legacy(legacy_scope, _empty_body(receive), legacy_send)
     elif held.raised or held.framework_default():
         await _answer_500(send)

@@ -4,6 +4,8 @@ with the backend; counted as migrated's failures either way."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +19,7 @@ from strangler.assembly import create_gateway
 from strangler.gateway.dispatch import Gateway
 from strangler.metrics.figures import Tally
 from strangler.types import Backend
+from tests.support.waiting import wait_until_async
 
 legacy = Flask("fallback_legacy")
 
@@ -33,6 +36,18 @@ def legacy_busy() -> Any:
 
 @legacy.get("/fine")
 def legacy_fine() -> Any:
+    return {"app": "legacy"}
+
+
+# /stuck: legacy holds its thread until the test lets it go (a retry in flight)
+reached = threading.Event()
+release = threading.Event()
+
+
+@legacy.get("/stuck")
+def legacy_stuck() -> Any:
+    reached.set()
+    release.wait(10)
     return {"app": "legacy"}
 
 
@@ -55,11 +70,19 @@ async def migrated_fine() -> Any:
     return {"app": "migrated"}
 
 
-async def started(guard: list[str]) -> AsyncIterator[tuple[Gateway, httpx.AsyncClient]]:
-    gateway = create_gateway(legacy, migrated, "memory:", guard=guard)
+@migrated.get("/stuck")
+async def migrated_stuck() -> Any:
+    raise RuntimeError("the port fails here")
+
+
+async def started(
+    guard: list[str], **settings: Any
+) -> AsyncIterator[tuple[Gateway, httpx.AsyncClient]]:
+    gateway = create_gateway(legacy, migrated, "memory:", guard=guard, **settings)
     transport = httpx.ASGITransport(app=gateway, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
-        for key in ("GET /work", "POST /work", "GET /busy", "POST /busy", "GET /fine"):
+        keys = ("GET /work", "POST /work", "GET /busy", "POST /busy", "GET /fine", "GET /stuck")
+        for key in keys:
             gateway.runtime.service.set(key, "migrated", actor="t", reason="ported")
         gateway.watcher.refresh()
         yield gateway, client
@@ -153,3 +176,38 @@ async def test_unguarded_endpoints_keep_the_ports_failure() -> None:
         answer = await client.get("/work")
         assert answer.status_code == 500
         assert answer.text == "Internal Server Error"
+
+
+async def test_a_retry_on_legacy_counts_against_legacys_capacity() -> None:
+    """A retry on legacy is one of legacy's requests in flight; with legacy full (one thread,
+    no queue), the next failed GET is not asked of legacy: the client gets the 500 in the
+    apps' shape, marked migrated, at once (issue #25, review item 8)."""
+    reached.clear()
+    release.clear()
+    async for gateway, client in started(["*"], legacy_threads=1, legacy_queue=0):
+        first = asyncio.ensure_future(client.get("/stuck"))
+        try:
+            await wait_until_async(reached.is_set, what="the retry on legacy")
+            assert gateway._busy[Backend.LEGACY] == 1
+            second = await asyncio.wait_for(client.get("/stuck"), 5)
+            assert (second.status_code, second.headers["x-strangler-backend"]) == (500, "migrated")
+            assert second.json() == {"error": "internal server error"}
+        finally:
+            release.set()
+            answer = await first
+        assert (answer.status_code, answer.headers["x-strangler-backend"]) == (200, "legacy")
+        assert gateway._busy[Backend.LEGACY] == 0
+        assert migrated_counts(gateway, "GET /stuck") == (2, 2)
+
+
+async def test_a_guarded_endpoint_with_a_shadow_share_still_retries_on_legacy() -> None:
+    """An endpoint with a shadow share: its requests that are not shadowed get the guard's
+    retry on legacy as any other (issue #25, review item 7)."""
+    async for gateway, client in started(["*"]):
+        gateway.runtime.service.shadow("GET /busy", 1, actor="t", reason="compare")
+        gateway.watcher.refresh()
+        assert gateway.watcher.snapshot.flags["GET /busy"].shadow
+        gateway.shadow.wants = lambda *_: False  # type: ignore[method-assign,union-attr]
+        answer = await client.get("/busy")
+        assert (answer.status_code, answer.headers["x-strangler-backend"]) == (200, "legacy")
+        assert migrated_counts(gateway, "GET /busy") == (1, 1)
