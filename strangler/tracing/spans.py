@@ -19,10 +19,10 @@ service configures its exporter as it does for its other services.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context, propagate, trace
-from opentelemetry.propagators.textmap import Getter
+from opentelemetry.propagators.textmap import Getter, Setter, TextMapPropagator
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from strangler.gateway.dispatch import NO_ANSWER, Gateway
@@ -31,37 +31,74 @@ from strangler.gateway.hooks import Shadow
 from strangler.routing.decision import Decision, Reason
 from strangler.types import ASGIApp, Backend, Message, Receive, Scope, Send
 
+if TYPE_CHECKING:
+    from strangler.flags.model import Flag
+
 TRACER = "strangler"
 Headers = list[tuple[bytes, bytes]]
+Found = dict[str, list[str]]  # the propagator's headers of a request, by lowercase name
 # The gateway's own answers: the apps never saw these requests.
 _GATEWAY_ANSWERS = {Reason.SHED: "shed", Reason.TOO_LARGE: "too-large"}
 
 
-class _HeaderGetter(Getter[Headers]):
-    """Reads an ASGI scope's headers (lowercase bytes) for the propagator."""
+class _FoundGetter(Getter[Found]):
+    """Reads the propagator's headers, picked out of the scope's in the one pass of `_split`."""
 
-    def get(self, carrier: Headers, key: str) -> list[str] | None:
-        name = key.lower().encode("latin-1")
-        found = [value.decode("latin-1") for header, value in carrier if header == name]
-        return found or None
+    def get(self, carrier: Found, key: str) -> list[str] | None:
+        return carrier.get(key.lower())
 
-    def keys(self, carrier: Headers) -> list[str]:
-        return [header.decode("latin-1") for header, _ in carrier]
+    def keys(self, carrier: Found) -> list[str]:
+        return list(carrier)
 
 
-GETTER = _HeaderGetter()
+class _HeaderSetter(Setter[Headers]):
+    """Appends the propagator's headers to an ASGI header list (lowercase bytes)."""
+
+    def set(self, carrier: Headers, key: str, value: str) -> None:
+        carrier.append((key.lower().encode("latin-1"), value.encode("latin-1")))
+
+
+GETTER = _FoundGetter()
+SETTER = _HeaderSetter()
+
+
+class _Fields:
+    """The global propagator's header names, read once per propagator (its `fields` builds a
+    new set on each read), and again if the service sets another (opentelemetry-instrument)."""
+
+    def __init__(self) -> None:
+        self.textmap: TextMapPropagator | None = None
+        self.names: frozenset[bytes] = frozenset()
+
+    def of(self, textmap: TextMapPropagator) -> frozenset[bytes]:
+        if textmap is not self.textmap:
+            self.names = frozenset(name.lower().encode("latin-1") for name in textmap.fields)
+            self.textmap = textmap
+        return self.names
+
+
+FIELDS = _Fields()
+
+
+def _split(headers: Headers, fields: frozenset[bytes]) -> tuple[Headers, Found]:
+    """The headers that are not the propagator's (the app is handed ours in their
+    place, never the caller's), and those that are, as text for `extract`."""
+    kept = [header for header in headers if header[0] not in fields]
+    found: Found = {}
+    if len(kept) < len(headers):  # a caller's context: a second pass, over a short list
+        for name, value in headers:
+            if name in fields:
+                found.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
+    return kept, found
 
 
 def propagated(headers: Headers, ctx: context.Context) -> Headers:
     """`headers` with the propagator's fields (traceparent, tracestate, ...) replaced by those
     of `ctx`: what the app is handed names our span as its parent, never the caller's."""
-    fields = {name.lower().encode("latin-1") for name in propagate.get_global_textmap().fields}
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier, context=ctx)
-    kept = [header for header in headers if header[0] not in fields]
-    return kept + [
-        (name.lower().encode("latin-1"), v.encode("latin-1")) for name, v in carrier.items()
-    ]
+    textmap = propagate.get_global_textmap()
+    kept, _ = _split(headers, FIELDS.of(textmap))
+    textmap.inject(kept, context=ctx, setter=SETTER)
+    return kept
 
 
 class TracedGateway(Gateway):
@@ -76,39 +113,27 @@ class TracedGateway(Gateway):
             self.shadow = TracedShadow(self.shadow, self.tracer)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._is_admin(scope):
+        # Admin requests (health checks, scrapes) are not traced: the gateway's own rule says
+        # which they are.
+        if scope["type"] != "http" or self.within(scope) is None:
             await super().__call__(scope, receive, send)
             return
         method: str = scope["method"]
-        parent = propagate.extract(scope["headers"], getter=GETTER)
+        textmap = propagate.get_global_textmap()
+        headers, found = _split(scope["headers"], FIELDS.of(textmap))
+        # No caller's context (most requests at the edge): the span's parent is the current
+        # context's, as extract() would give, without running each propagator on nothing.
+        parent = textmap.extract(found, getter=GETTER) if found else None
         span = self.tracer.start_span(
             method,  # renamed "METHOD /route" once the routing has matched an endpoint
             context=parent,
             kind=SpanKind.SERVER,
             attributes={"http.request.method": method, "url.path": scope["path"]},
         )
-        ctx = trace.set_span_in_context(span, parent)
-        token = context.attach(ctx)
-        try:
-            scope = dict(scope, headers=propagated(scope["headers"], ctx))
-            await super().__call__(scope, receive, send)
-        except Exception as exc:
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-            raise
-        finally:
-            context.detach(token)
-            span.end()
-
-    def _is_admin(self, scope: Scope) -> bool:
-        """Whether the request is for the admin API (health checks, scrapes: not traced)."""
-        if self.admin is None:
-            return False
-        path: str = scope["path"]
-        root_path: str = scope.get("root_path", "")
-        if root_path and path.startswith(root_path):
-            path = path[len(root_path) :]
-        return path.startswith(self._admin_folder) or path == self._admin_prefix
+        # The apps are handed our span as their parent, with the caller's baggage.
+        textmap.inject(headers, context=trace.set_span_in_context(span, parent), setter=SETTER)
+        with trace.use_span(span, end_on_exit=True):  # an exception: recorded, status ERROR
+            await super().__call__(dict(scope, headers=headers), receive, send)
 
     def _shadowed(self, scope: Scope, key: str | None) -> tuple[str | None, str | None]:
         shadowed, watched = super()._shadowed(scope, key)
@@ -170,23 +195,20 @@ class SpanAttributes:
 
 
 def _answered_by_gateway(span: trace.Span, answer: str) -> None:
-    span.set_attribute("strangler.answered_by", "gateway")
-    span.set_attribute("strangler.gateway_answer", answer)
+    span.set_attributes({"strangler.answered_by": "gateway", "strangler.gateway_answer": answer})
 
 
 class TracedShadow:
     """The shadow tap, with a span for each call to the other backend: a trace of its own,
     linked to the request's (a shadow call is not part of what the client waited for, though
-    it runs before the answer). Everything else is the tap's."""
+    it runs before the answer). It is the Shadow protocol, no more: the tap's records and
+    reports are read from the tap (`inner`, which the assembly also hands its readers)."""
 
     def __init__(self, inner: Shadow, tracer: trace.Tracer) -> None:
         self.inner = inner
         self.tracer = tracer
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)  # the tap's records and reports, for its readers
-
-    def wants(self, key: str, method: str, flag: Any) -> bool:
+    def wants(self, key: str, method: str, flag: Flag) -> bool:
         return self.inner.wants(key, method, flag)
 
     def skipped_busy(self, key: str) -> None:
@@ -244,21 +266,12 @@ class ShadowCall:
                 "strangler.shadow": "call",
             },
         )
-        ctx = trace.set_span_in_context(span, context.Context())
-        token = context.attach(ctx)
 
         def noted(message: Message) -> Any:
             if message["type"] == "http.response.start":
                 span.set_attribute("http.response.status_code", message["status"])
             return send(message)
 
-        try:
-            scope = dict(scope, headers=propagated(scope["headers"], ctx))
-            await self.app(scope, receive, noted)
-        except Exception as exc:
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-            raise
-        finally:
-            context.detach(token)
-            span.end()
+        headers = propagated(scope["headers"], trace.set_span_in_context(span, context.Context()))
+        with trace.use_span(span, end_on_exit=True):  # an exception: recorded, status ERROR
+            await self.app(dict(scope, headers=headers), receive, noted)

@@ -4,27 +4,35 @@ span of its own linked to it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from flask import Flask, jsonify
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from strangler.assembly import create_gateway
 from strangler.gateway.dispatch import Gateway
 from strangler.shadow.tap import ShadowLimits, ShadowTap
 from strangler.testing import override_flags
-from strangler.tracing import TracedGateway
+from strangler.tracing import TracedGateway, TracedShadow
+from strangler.tracing.spans import _answered_by_gateway
+from strangler.types import Message, Receive, Scope, Send
+from tests.support.asgi import http_scope
+from tests.support.bytecodes import bytecodes_per_call
 
 TOKEN = "tracing-test-admin-token"
 CALLER = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"  # a caller's traceparent
+# Bytecodes of strangler/tracing per traced request (the gateway's own are budgeted apart, in
+# tests/gateway/test_dispatch_cost.py). It was 511 before the review of #27 (item 13): 365 now.
+TRACING_BUDGET = 380
 
 
 @pytest.fixture(scope="module")
@@ -232,3 +240,124 @@ async def test_admin_requests_are_not_traced(
     """Health checks and scrapes make no gateway span."""
     assert (await client.get("/_strangler/health")).status_code == 200
     assert ours(spans.get_finished_spans()) == []
+
+
+async def test_an_admin_request_the_gateway_serves_outside_the_mount_is_not_traced(
+    gateway: Gateway, spans: InMemorySpanExporter
+) -> None:
+    """A path that only shares the mount's first letters ("/_s" before "/_strangler/health")
+    is the admin API's for the gateway, and for the tracing too: no span is made."""
+    transport = httpx.ASGITransport(app=gateway, root_path="/_s")
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        answer = await client.get("/_strangler/health")
+    assert "x-strangler-backend" not in answer.headers  # the admin API's answer, not an app's
+    assert ours(spans.get_finished_spans()) == []
+
+
+class CountedFields(TraceContextTextMapPropagator):
+    """The W3C propagator, counting how often its header fields are read."""
+
+    reads = 0
+
+    @property
+    def fields(self) -> set[str]:
+        self.reads += 1
+        return super().fields
+
+
+async def test_the_propagators_fields_are_read_once_not_per_request(
+    client: httpx.AsyncClient, spans: InMemorySpanExporter
+) -> None:
+    """The propagator's header names are read once for all requests, and a propagator set
+    later (as `opentelemetry-instrument` may do) is read once in its turn and used."""
+    first, then = CountedFields(), CountedFields()
+    previous = propagate.get_global_textmap()
+    statuses = []
+    try:
+        for textmap in (first, then):
+            propagate.set_global_textmap(textmap)
+            for _ in range(3):
+                answer = await client.get("/items/7", headers={"traceparent": CALLER})
+                statuses.append(answer.status_code)
+    finally:
+        propagate.set_global_textmap(previous)
+    assert statuses == [200] * 6
+    assert (first.reads, then.reads) == (1, 1)
+    traced = ours(spans.get_finished_spans())
+    assert [format(s.context.trace_id, "032x") for s in traced] == [CALLER.split("-")[1]] * 6
+
+
+async def test_a_traced_request_stays_within_its_bytecode_budget(gateway: Gateway) -> None:
+    """The tracing's own code (strangler/tracing) runs at most TRACING_BUDGET bytecodes for a
+    request that continues a caller's trace: the SDK's span is the cost, not our wrapping."""
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        pass
+
+    headers = [(b"host", b"x"), (b"accept", b"*/*"), (b"traceparent", CALLER.encode())]
+
+    async def request() -> None:
+        await gateway(http_scope("/items/7", headers=headers), receive, send)
+
+    _, split = await bytecodes_per_call(request)
+    tracing = {name: n / 20 for name, n in split.items() if name.startswith("spans.py:")}
+    assert sum(tracing.values()) <= TRACING_BUDGET, sorted(tracing.items())
+
+
+def test_a_gateway_answer_is_marked_in_one_call() -> None:
+    """The gateway's own answer is written on the span with one set_attributes (each call takes
+    the span's lock)."""
+    calls: list[tuple[str, object]] = []
+
+    class Recorded(trace.NonRecordingSpan):
+        def set_attribute(self, key: str, value: object) -> None:
+            calls.append(("set_attribute", key))
+
+        def set_attributes(self, attributes: Mapping[str, object]) -> None:
+            calls.append(("set_attributes", dict(attributes)))
+
+    _answered_by_gateway(Recorded(trace.INVALID_SPAN_CONTEXT), "force-refused")
+    expected = {"strangler.answered_by": "gateway", "strangler.gateway_answer": "force-refused"}
+    assert calls == [("set_attributes", expected)]
+
+
+def test_the_traced_shadow_has_the_shadow_protocols_methods_and_no_others() -> None:
+    """TracedShadow spells out the Shadow protocol (so mypy checks it) and forwards nothing
+    else: the tap's records are read from the tap (`inner`)."""
+    tap = ShadowTap()
+    traced = TracedShadow(tap, trace.NoOpTracer())
+    for name in ("wants", "skipped_busy", "serve_unshadowed", "serve"):
+        assert name in vars(TracedShadow)
+    assert traced.inner is tap
+    with pytest.raises(AttributeError):
+        traced.records  # noqa: B018  # the tap's, not the shadow protocol's
+
+
+async def test_an_exception_escaping_the_app_is_recorded_on_the_ended_span(
+    provider: TracerProvider, spans: InMemorySpanExporter
+) -> None:
+    """An exception the migrated app lets escape ends the span with status ERROR and the
+    exception recorded, and still reaches the server."""
+
+    async def broken(scope: Scope, receive: Receive, send: Send) -> None:
+        raise LookupError("gone")
+
+    gateway = create_gateway(Flask(__name__), FastAPI(), "memory:", tracing=True)
+    gateway.legacy = broken  # paths no app declares go to legacy
+    with pytest.raises(LookupError):
+        await gateway(http_scope("/nowhere"), receive_nothing, send_nothing)
+    gateway.close()
+    span = server_span(spans.get_finished_spans())
+    assert span.status.status_code is trace.StatusCode.ERROR
+    assert [event.name for event in span.events] == ["exception"]
+
+
+async def receive_nothing() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def send_nothing(message: Message) -> None:
+    pass
