@@ -104,6 +104,25 @@ async def test_a_faulty_observer_costs_neither_the_request_nor_the_others(
     assert "could not count or log a request" in caplog.text
 
 
+async def test_a_refused_force_is_told_once_with_its_401(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A force header without the credential is answered 401, unmarked, and each observer
+    hears it once as the routing's backend and reason; a faulty one costs nothing there too."""
+    after = Recorder()
+    built, _ = gateway(Broken(), after)
+    transport = httpx.ASGITransport(app=built)
+    headers = {"X-Strangler-Force-Backend": "migrated", "X-Request-ID": "abc-2"}
+    with caplog.at_level(logging.ERROR, logger="strangler.gateway"):
+        async with httpx.AsyncClient(transport=transport, base_url="http://g") as client:
+            answer = await client.get("/hello", headers=headers)
+    assert answer.status_code == 401
+    assert "x-strangler-backend" not in answer.headers
+    assert answer.headers["x-request-id"] == "abc-2"
+    assert after.seen == [("GET", "GET /hello", Backend.LEGACY, Reason.DEFAULT, 401, b"abc-2")]
+    assert "could not count or log a request" in caplog.text
+
+
 async def test_without_an_admin_app_the_prefix_is_an_ordinary_path() -> None:
     """A gateway composed without an admin app serves the prefix like any other path (legacy's
     own 404), so the request path needs nothing of the admin API."""
