@@ -11,6 +11,7 @@ import click
 from strangler.cli.common import (
     actor_option,
     config_option,
+    describe,
     operations,
     print_change,
     print_table,
@@ -23,6 +24,7 @@ from strangler.errors import StranglerError
 from strangler.settings import load_settings
 
 if TYPE_CHECKING:
+    from strangler.flags.views import FlagView
     from strangler.shadow.replay import Corpus
 
 
@@ -92,10 +94,9 @@ def shadow_report(full: bool, config: Path | None, store: str | None, url: str |
                 "too_big": entry["too_big"],
             }
         )
-    workers = report.get("workers", [])
-    click.echo(f"{len(workers)} worker(s) reporting; shadow flags: {report.get('flags', {})}")
+    _print_shadowed(report.get("flags", {}), len(report.get("workers", [])))
     if not rows:
-        click.echo("nothing shadowed yet (workers publish what they find every 2 s)")
+        click.echo("no request shadowed yet (workers publish what they find every 2 s)")
         return
     print_table(rows, list(rows[0]))
     for entry in report["endpoints"]:
@@ -116,6 +117,18 @@ def shadow_report(full: bool, config: Path | None, store: str | None, url: str |
                         f"  {difference['where']}: legacy {difference['legacy']},"
                         f" migrated {difference['migrated']}"
                     )
+
+
+def _print_shadowed(flags: dict[str, FlagView], workers: int) -> None:
+    """The report's first lines: the endpoints shadowed, each as `flags list` words its flag."""
+    if not flags:
+        click.echo(f"no endpoint is shadowed now; {workers} worker(s) reporting")
+    else:
+        click.echo(f"{len(flags)} endpoint(s) shadowed; {workers} worker(s) reporting")
+    for endpoint, flag in sorted(flags.items()):
+        free = flag.get("side_effect_free")
+        said = f" (side-effect free: {free})" if free else ""
+        click.echo(printable(f"  {endpoint}: {describe(flag)}{said}"))
 
 
 @shadow.command("export")

@@ -59,6 +59,22 @@ def test_the_cli_sets_shadowing_keeps_it_across_a_flip_and_refuses_unsafe_posts(
     assert "0 worker(s) reporting" in report.output  # type: ignore[attr-defined]
 
 
+def test_the_report_opens_with_readable_lines_not_a_python_dict(config: Path) -> None:
+    """`shadow report` opens with what is shadowed, one endpoint a line as `flags list` words
+    it, not a raw Python dict of the flags (#24)."""
+    strangler(config, "shadow", "set", "GET /items/{item_id}", "10", "-m", "watch")
+    strangler(config, "shadow", "set", "POST /echo", "25", "--side-effect-free", "pure", "-m", "w")
+    report = strangler(config, "shadow", "report")
+    assert report.exit_code == 0, report.output  # type: ignore[attr-defined]
+    lines = report.output.splitlines()  # type: ignore[attr-defined]
+    assert lines[:3] == [
+        "2 endpoint(s) shadowed; 0 worker(s) reporting",
+        "  GET /items/{item_id}: legacy, shadow 10%",
+        "  POST /echo: legacy, shadow 25% (side-effect free: pure)",
+    ]
+    assert "'mode'" not in report.output  # type: ignore[attr-defined]
+
+
 def test_export_import_and_restore_carry_the_shadow_share(config: Path, tmp_path: Path) -> None:
     """A flags file and a backup keep shadow shares; an entry without one leaves it alone."""
     free = ("--side-effect-free", "echoes, stores nothing")
@@ -257,4 +273,4 @@ def test_the_cli_reports_acknowledges_and_clears_the_findings_kept(config: Path)
     assert cleared.exit_code == 0, cleared.output  # type: ignore[attr-defined]
     assert "GET /items/{item_id}: findings cleared by bob" in cleared.output  # type: ignore[attr-defined]
     report = strangler(config, "shadow", "report")
-    assert "nothing shadowed yet" in report.output  # type: ignore[attr-defined]
+    assert "no request shadowed yet" in report.output  # type: ignore[attr-defined]
