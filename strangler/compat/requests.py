@@ -22,18 +22,86 @@ from __future__ import annotations
 import inspect
 import io
 from collections.abc import Callable, MutableMapping
-from typing import Annotated, Any, NoReturn
+from functools import cached_property
+from typing import IO, Annotated, Any, NoReturn, cast
 
 from fastapi import Depends, Query
 from starlette.requests import Request
+from werkzeug.datastructures import EnvironHeaders, Headers
 from werkzeug.exceptions import BadRequest
+from werkzeug.http import parse_options_header
+from werkzeug.sansio.request import Request as _SansIORequest
+from werkzeug.utils import cached_property as werkzeug_cached_property
 from werkzeug.wrappers import Request as WerkzeugRequest
 
 _STATE_KEY = "strangler.compat.request"
 
 
+# Parsed Content-Type values, shared by requests: a port sees a handful of distinct ones, and
+# Werkzeug's parser (regular expressions) cost more than the rest of `get_json`. Bounded, since
+# clients choose the values.
+_CONTENT_TYPES: dict[str, tuple[str, dict[str, str]]] = {}
+_CONTENT_TYPES_KEPT = 256
+
+
 class LegacyRequest(WerkzeugRequest):
-    """Werkzeug's request with Flask's one change to it: a bad JSON body is a bare 400."""
+    """Werkzeug's request with Flask's one change to it: a bad JSON body is a bare 400.
+
+    `LegacyRequest(environ)` is Werkzeug's constructor. `LegacyRequest.of(scope, body)` makes
+    the same request from the ASGI scope without building the WSGI environ until something reads
+    it (`environ`, `headers`, `cookies`...): `get_json()` reads only the Content-Type, which it
+    takes from the scope, and the body. Also, answering the same as Werkzeug: the Content-Type
+    is parsed once per distinct value, and the body (received whole, `wsgi.input_terminated`) is
+    the stream itself when no `max_content_length` asks for a limit.
+    """
+
+    _scope: MutableMapping[str, Any] | None = None  # set by `of`: the environ is built on demand
+    _input: IO[bytes] | None = None  # the body's stream, shared with the environ once built
+
+    @classmethod
+    def of(cls, scope: MutableMapping[str, Any], body: bytes) -> LegacyRequest:
+        """The request `LegacyRequest(environ_of(scope, body))` makes, its environ not yet built.
+
+        The attributes Werkzeug's constructor derives from the environ are taken from the scope
+        as `environ_of` would give them and Werkzeug would decode them back.
+        """
+        request = cls.__new__(cls)
+        server = scope.get("server") or ("localhost", 80)
+        root: str = scope.get("root_path", "")
+        path: str = scope["path"]
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        _SansIORequest.__init__(
+            request,
+            method=scope["method"],
+            scheme=scope.get("scheme", "http"),
+            server=(server[0], server[1] or 80),
+            root_path=root,
+            path=path,
+            query_string=scope.get("query_string", b""),
+            headers=_UNBUILT,
+            remote_addr=(scope.get("client") or ("", 0))[0],
+        )
+        del request.headers  # built with the environ, from `headers` below
+        request.shallow = False
+        request._scope = scope
+        request._input = io.BytesIO(body)
+        return request
+
+    @cached_property
+    def environ(self) -> dict[str, Any]:  # type: ignore[override]
+        """The WSGI environ of a request made by `of`, built on first use."""
+        assert self._scope is not None  # `of` made this request
+        assert self._input is not None
+        environ = environ_of(self._scope, b"")
+        environ["wsgi.input"] = self._input
+        environ["werkzeug.request"] = self
+        return environ
+
+    @cached_property
+    def headers(self) -> EnvironHeaders:  # type: ignore[override]
+        """The headers of a request made by `of`, a view of its environ as Werkzeug's."""
+        return EnvironHeaders(self.environ)
 
     def on_json_loading_failed(self, e: ValueError | None) -> NoReturn:
         try:
@@ -41,6 +109,63 @@ class LegacyRequest(WerkzeugRequest):
         except BadRequest as exc:  # Flask shows the decoder's message only in debug mode.
             raise BadRequest() from exc
         raise AssertionError("unreachable: Werkzeug always raises here")  # pragma: no cover
+
+    def _parse_content_type(self) -> None:
+        if not hasattr(self, "_parsed_content_type"):
+            if self._scope is None:
+                value = self.headers.get("Content-Type", "")
+            else:  # the environ's CONTENT_TYPE, without building the environ
+                value = _content_type_of(self._scope)
+            parsed = _CONTENT_TYPES.get(value)
+            if parsed is None:
+                parsed = parse_options_header(value)
+                if len(_CONTENT_TYPES) < _CONTENT_TYPES_KEPT:
+                    _CONTENT_TYPES[value] = parsed
+            # A copy of the parameters: `mimetype_params` is a dict its reader may change.
+            self._parsed_content_type = (parsed[0], dict(parsed[1]))
+
+    @werkzeug_cached_property  # Werkzeug's own: functools' takes a lock (Python 3.11)
+    def stream(self) -> IO[bytes]:
+        """The body's stream; Werkzeug's `get_input_stream` answers `wsgi.input` itself for a
+        terminated input with no length limit, so this skips its Content-Length parsing."""
+        if self.max_content_length is None and not self.shallow:
+            if self._input is not None:
+                return self._input
+            if self.environ.get("wsgi.input_terminated"):
+                return cast(IO[bytes], self.environ["wsgi.input"])
+        return super().stream
+
+
+_UNBUILT = Headers()  # a placeholder for Werkzeug's constructor, dropped at once
+
+
+def _content_type_of(scope: MutableMapping[str, Any]) -> str:
+    """The environ's CONTENT_TYPE for `scope`: its Content-Type fields joined with ","."""
+    values = [
+        raw_value.decode("latin-1")
+        for raw_name, raw_value in scope.get("headers", ())
+        if raw_name.lower() == b"content-type"
+    ]
+    return ",".join(values)
+
+
+# Header names as WSGI environ keys ("" for a name holding "_", which is dropped), so each
+# request looks them up instead of rebuilding them. Bounded, since clients choose the names.
+_KEYS: dict[bytes, str] = {}
+_KEYS_KEPT = 1024
+
+
+def _key_of(raw_name: bytes) -> str:
+    name = raw_name.decode("latin-1").upper()
+    if "_" in name:
+        return ""
+    key = name.replace("-", "_")
+    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
+
+
+def _latin1(text: str) -> str:
+    """`text` as PEP 3333's "bytes as latin-1" string of its UTF-8 bytes."""
+    return text if text.isascii() else text.encode().decode("latin-1")
 
 
 def environ_of(scope: MutableMapping[str, Any], body: bytes) -> dict[str, Any]:
@@ -54,12 +179,12 @@ def environ_of(scope: MutableMapping[str, Any], body: bytes) -> dict[str, Any]:
     client = scope.get("client") or ("", 0)
     root = scope.get("root_path", "")
     path: str = scope["path"]
+    if root and path.startswith(root):
+        path = path[len(root) :]
     environ: dict[str, Any] = {
         "REQUEST_METHOD": scope["method"],
-        "SCRIPT_NAME": root.encode().decode("latin-1"),
-        "PATH_INFO": path[len(root) :].encode().decode("latin-1")
-        if root and path.startswith(root)
-        else path.encode().decode("latin-1"),
+        "SCRIPT_NAME": _latin1(root),
+        "PATH_INFO": _latin1(path),
         "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
         "SERVER_NAME": server[0],
         "SERVER_PORT": str(server[1] or 80),
@@ -74,13 +199,15 @@ def environ_of(scope: MutableMapping[str, Any], body: bytes) -> dict[str, Any]:
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
     }
+    keys = _KEYS
     for raw_name, raw_value in scope.get("headers", ()):
-        name = raw_name.decode("latin-1").upper()
-        if "_" in name:
+        key = keys.get(raw_name)
+        if key is None:
+            key = _key_of(raw_name)
+            if len(keys) < _KEYS_KEPT:
+                keys[raw_name] = key
+        if not key:
             continue
-        key = name.replace("-", "_")
-        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            key = "HTTP_" + key
         value = raw_value.decode("latin-1")
         if key in environ:
             value = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + value
@@ -92,7 +219,7 @@ async def legacy_request(request: Request) -> LegacyRequest:
     """Werkzeug's request for this request, body read; made once per request (a dependency)."""
     made = request.scope.get(_STATE_KEY)
     if made is None:
-        made = LegacyRequest(environ_of(request.scope, await request.body()))
+        made = LegacyRequest.of(request.scope, await request.body())
         request.scope[_STATE_KEY] = made
     assert isinstance(made, LegacyRequest)
     return made
@@ -100,7 +227,7 @@ async def legacy_request(request: Request) -> LegacyRequest:
 
 def args_of(request: Request) -> LegacyRequest:
     """Werkzeug's request without the body: enough for `args`, `headers` and `cookies`."""
-    return LegacyRequest(environ_of(request.scope, b""))
+    return LegacyRequest.of(request.scope, b"")
 
 
 def legacy_header(request: Request, name: str) -> str | None:
@@ -122,7 +249,9 @@ def query_arg(
     Werkzeug, so a value `type` refuses (ValueError or TypeError) gives `default`, never a 422.
     """
 
-    def dependency(request: Request, **_: Any) -> Any:
+    # A coroutine: FastAPI would run a plain function in its thread pool, for a parse that
+    # never waits.
+    async def dependency(request: Request, **_: Any) -> Any:
         args = args_of(request).args
         return args.get(name, default) if type is None else args.get(name, default, type=type)
 
