@@ -97,7 +97,7 @@ class RunResult:
     fuzz: list[FuzzResult] = dataclasses.field(default_factory=list)
     stale: list[Entry] = dataclasses.field(default_factory=list)
     stale_judged: bool = True  # False in a filtered run: it cannot tell what is stale
-    not_fuzzed: list[str] = dataclasses.field(default_factory=list)
+    not_fuzzed: dict[str, str] = dataclasses.field(default_factory=dict)  # endpoint: why not
     notes: list[str] = dataclasses.field(default_factory=list)  # said once, at the top
     stopped: str | None = None  # why the run stopped before the end
     selected: str | None = None  # the -k pattern, if any

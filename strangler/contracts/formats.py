@@ -234,8 +234,8 @@ def terminal(
                 + f"{fuzzed.endpoint}: {fuzzed.examples} requests, no undeclared difference"
                 f" ({fuzzed.seconds:.1f}s){note}"
             )
-    for endpoint in run.not_fuzzed:
-        echo(yellow("NOT FUZZED ") + f"{endpoint}: no corpus file says `endpoint: {endpoint}`")
+    for endpoint, why in run.not_fuzzed.items():
+        echo(yellow("NOT FUZZED ") + f"{endpoint}: {why}")
     for entry, cases in declarations(run):
         echo(
             f"ledger line {entry.line} ({entry.describe()}) declared differences in"

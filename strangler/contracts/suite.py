@@ -118,8 +118,7 @@ def run_suite(
                 )
                 run.fuzz.append(fuzzed)
                 watch.fuzz_done(fuzzed, index)
-            fuzzable = {f.endpoint for f in to_fuzz}
-            run.not_fuzzed = [e for e in operations(document) if e not in fuzzable]
+            run.not_fuzzed = _not_fuzzed(operations(document), files, to_fuzz)
     except SideUnreachable as exc:
         run.stopped = str(exc)
         done = len(run.cases)
@@ -145,6 +144,21 @@ def _to_fuzz(files: Sequence[CorpusFile]) -> list[CorpusFile]:
         if file.endpoint is not None and file.fuzz.enabled and file.endpoint not in chosen:
             chosen[file.endpoint] = file
     return list(chosen.values())
+
+
+def _not_fuzzed(
+    endpoints: Sequence[str], files: Sequence[CorpusFile], fuzzed: Sequence[CorpusFile]
+) -> dict[str, str]:
+    """The endpoints a run did not fuzz, each with why: a file turned it off, or none names it."""
+    chosen = {f.endpoint for f in fuzzed}
+    off = {f.endpoint: f.path for f in files[::-1] if f.endpoint and not f.fuzz.enabled}
+    return {
+        e: f"fuzzing turned off by `fuzz:` in {off[e]}"
+        if e in off
+        else f"no corpus file says `endpoint: {e}`"
+        for e in endpoints
+        if e not in chosen
+    }
 
 
 def _cases_left_out(results: Sequence[CaseResult], budget: Budget) -> list[str]:

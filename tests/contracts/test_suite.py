@@ -9,11 +9,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import click
 import pytest
 
-from strangler.comparison.corpus import CorpusFile, corpus_files
+from strangler.comparison.corpus import CorpusFile, FuzzSpec, corpus_files
 from strangler.comparison.results import RunResult
 from strangler.contracts import ContractSession, load_corpus, load_ledger, run_suite
+from strangler.contracts.formats import terminal
 from strangler.settings import load_settings
 from tests.support.servers import REPO
 
@@ -50,3 +52,21 @@ def test_the_corpus_gives_the_same_verdicts_in_either_order(config: Path) -> Non
     assert list(verdicts(forwards)) != list(verdicts(reverse))  # the order did change
     assert verdicts(forwards) == verdicts(reverse)
     assert forwards.compared == reverse.compared > 0
+
+
+def test_an_endpoint_whose_file_turns_fuzzing_off_is_not_fuzzed_for_that_reason() -> None:
+    """An endpoint left unfuzzed by its file's `fuzz: false` is reported as turned off by that
+    file, named; one no file names is reported as having no corpus file (#24)."""
+    settings = load_settings(REPO / "tests/test_apps/contract_pair/strangler.toml")
+    files = load_corpus(corpus_files(settings.contracts_path, settings.ledger_path))
+    read = next(f for f in files if f.endpoint == "GET /items/{item_id}")
+    off = dataclasses.replace(read, cases=(), fuzz=FuzzSpec(enabled=False))
+    with ContractSession.in_process(settings, load_ledger(settings.ledger_path)) as session:
+        run = run_suite(session, [off], fuzz=True)
+    said: list[str] = []
+    terminal(run, said.append)
+    lines = [click.unstyle(line) for line in said if "NOT FUZZED" in line]
+    assert (
+        f"NOT FUZZED GET /items/{{item_id}}: fuzzing turned off by `fuzz:` in {read.path}" in lines
+    )
+    assert "NOT FUZZED POST /items: no corpus file says `endpoint: POST /items`" in lines
