@@ -94,14 +94,30 @@ def gateway(**settings: Any) -> ASGIApp:
     return built
 
 
-def traced() -> ASGIApp:
+def traced(ratio: float = 1.0) -> ASGIApp:
     """The defaults with `tracing = true` and an SDK tracer (spans made, recorded, dropped: no
-    exporter), the cost of tracing itself (#27)."""
+    exporter), the cost of tracing itself (#27); `ratio`: the share of new traces sampled (the
+    rest pay for a span that records nothing)."""
     from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
     built = gateway(tracing=True)
-    built.tracer = TracerProvider().get_tracer("strangler")  # type: ignore[attr-defined]
+    provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(ratio)))
+    built.tracer = provider.get_tracer("strangler")  # type: ignore[attr-defined]
     return built
+
+
+class SpanAlone:
+    """The SDK's own floor: a bare server span started and ended around the trivial app."""
+
+    def __init__(self) -> None:
+        from opentelemetry.sdk.trace import TracerProvider
+
+        self.tracer = TracerProvider().get_tracer("strangler")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.tracer.start_span(scope["method"]).end()
+        await app(scope, receive, send)
 
 
 def per_request(target: ASGIApp, rounds: int, calls: int) -> float:
@@ -141,6 +157,8 @@ def main() -> None:
         ("gateway, request id only", lambda: gateway(metrics=False, backend_header=None)),
         ("gateway, header only", lambda: gateway(metrics=False, request_id_header=None)),
         ("gateway, tracing on", traced),
+        ("gateway, tracing 0% sampled", lambda: traced(0.0)),
+        ("app + a bare SDK span", SpanAlone),
     ]
     built = {name: build() for name, build in variants}
     figures = {name: per_request(app, args.rounds, args.calls) for name, app in built.items()}
