@@ -34,6 +34,7 @@ from strangler.comparison.ledger import load_ledger
 from strangler.comparison.saved import load_adhoc, load_results
 from strangler.credentials import MIN_TOKEN_LENGTH, Credentials, Tries
 from strangler.dashboard.app import build_dashboard
+from strangler.dashboard.series import Sampler, Samples
 from strangler.dashboard.session import read as read_session
 from strangler.errors import ConfigError, StranglerError
 from strangler.flags.errors import FlagStoreError
@@ -171,6 +172,7 @@ class Runtime:
         self.memory = MemoryTrimmer()  # what a burst freed, given back (strangler.serving.memory)
         self.health: HealthListener | None = None  # health on a port of its own (serve sets it)
         self.sandbox = SandboxStatus()  # what the shadow's sandbox covers (assemble sets it)
+        self.sampler: Sampler | None = None  # the dashboard's series, if it can be opened
 
     @property
     def observers(self) -> tuple[RequestObserver, ...]:
@@ -193,6 +195,8 @@ class Runtime:
         self.conductor.start()
         self.clerk.start()
         self.memory.start()
+        if self.sampler is not None:
+            self.sampler.start()
         if self.health is not None:
             self.health.start()
 
@@ -207,6 +211,8 @@ class Runtime:
         self.conductor.stop()
         self.clerk.stop()
         self.memory.stop()
+        if self.sampler is not None:
+            self.sampler.stop()
         if self.keeper is not None:  # what was counted since the last heartbeat, kept too
             self.keeper.fold()
         self.watcher.close()
@@ -420,6 +426,10 @@ def assemble(
         root=settings.root,
     )
     tries = Tries()  # wrong credentials per client, on the API and the login form alike
+    # The dashboard's series, sampled in the background while it can be opened at all.
+    samples = Samples(runtime.rollouts)
+    if credentials.configured or credentials.dev_mode:
+        runtime.sampler = Sampler(samples)
     admin.mount(
         "/ui",
         build_dashboard(
@@ -430,6 +440,7 @@ def assemble(
             runtime.progress,
             runtime.shadow_findings,
             tuple(settings.dashboard_hosts),
+            samples=samples,
             tries=tries,
         ),
     )

@@ -72,11 +72,13 @@ def build_dashboard(
     shadow_findings: Callable[[], dict[str, Any]],
     hosts: tuple[str, ...] = LOOPBACK,
     *,
+    samples: Samples,
     tries: Tries | None = None,
 ) -> FastAPI:
     """The dashboard app; it answers only requests whose Host is one of `hosts` (see the
-    module docstring: never on the origin of the apps it fronts). tries: the wrong tries of
-    each client, shared with the admin API."""
+    module docstring: never on the origin of the apps it fronts). samples: the series its
+    pages draw, taken by the gateway's Sampler (strangler.dashboard.series); tries: the wrong
+    tries of each client, shared with the admin API."""
     ui = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     allowed = {host.lower() for host in hosts}
     tries = tries if tries is not None else Tries()
@@ -96,8 +98,6 @@ def build_dashboard(
             )
         response: Response = await call_next(request)
         return response
-
-    samples = Samples(rollouts)
 
     def page(
         name: str,
@@ -172,7 +172,6 @@ def build_dashboard(
 
     def overview_context(request: Request, session: sessions.Session) -> dict[str, Any]:
         now = time.time()
-        samples.take(now)
         found = progress()
         every = rollouts.load()
         active = {k: r for k, r in every.items() if r.state.active}
@@ -322,7 +321,6 @@ def build_dashboard(
     ) -> dict[str, Any]:
         """The endpoint's rollout as the store has it now (never a copy kept by the page)."""
         now = time.time()
-        samples.take(now)
         name = service.endpoint(endpoint).key
         plan = rollouts.load().get(name)
         described = rollouts.describe(plan, rollouts.fleet.try_read(), now) if plan else None

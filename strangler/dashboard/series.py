@@ -1,8 +1,9 @@
 """The dashboard's recent past: the fleet's totals per endpoint and backend, and each active
-rollout's findings, sampled at most every STEP seconds while a dashboard page is open (every
-page and its 5 s refresh takes one) and kept for WINDOW seconds. From them the pages draw small
-time series (rates per backend, p99, each criterion against its max) and the overview's figures
-over the last RECENT seconds, which say "no traffic" rather than keep a stale p99.
+rollout's findings, sampled every STEP seconds in a thread of the gateway's (the Sampler, while
+the dashboard can be opened) and kept for WINDOW seconds. From them the pages draw small time
+series (rates per backend, p99, each criterion against its max) and the overview's figures over
+the last RECENT seconds, which say "no traffic" rather than keep a stale p99. A page only reads
+them, so the first look already shows what happened before anyone looked.
 
 Each worker keeps its own samples of the fleet's totals (the same in every worker): with
 several, a page sees what the worker it reached sampled. Nothing is stored.
@@ -13,13 +14,19 @@ from __future__ import annotations
 import collections
 import dataclasses
 import itertools
+import logging
+import math
 import threading
 import time
 
+from strangler.flags.errors import FlagStoreError
 from strangler.metrics.figures import Tally
 from strangler.metrics.figures import window as summed
 from strangler.rollout.judge import Finding, judge
 from strangler.rollout.service import RolloutService
+from strangler.serving.ticker import Ticker
+
+log = logging.getLogger("strangler.dashboard")
 
 STEP = 5.0  # seconds between samples, at most
 WINDOW = 600.0  # seconds of samples kept and drawn
@@ -66,36 +73,56 @@ class Judged:
 
 
 class Samples:
-    """The samples one worker's dashboard took; `take` is cheap when the last is recent."""
+    """The samples one worker took for its dashboard: one every `step` seconds at most, those of
+    the last `window` seconds kept (a window's worth at most, whatever the clock does)."""
 
     def __init__(
         self, rollouts: RolloutService, *, step: float = STEP, window: float = WINDOW
     ) -> None:
         self._rollouts = rollouts
         self.step, self.window = step, window
-        self._counted: collections.deque[tuple[float, Counted]] = collections.deque()
+        self._kept = math.ceil(window / step) + 1
+        self._counted: collections.deque[tuple[float, Counted]] = collections.deque(
+            maxlen=self._kept
+        )
         self._judged: dict[str, collections.deque[Judged]] = {}
-        self._lock = threading.Lock()  # pages render in the server's threads
+        self._lock = threading.Lock()  # taken in the sampler's thread, read in the pages'
 
     def take(self, now: float | None = None) -> None:
-        """Samples the fleet, unless the last sample is under `step` seconds old."""
+        """Samples the fleet, unless the last sample is recent (under 0.9 `step` seconds: a tick
+        a little early, as a thread's wait and the wall clock drift apart, still samples). A
+        clock set back starts the samples afresh: charts over times that went by twice mean
+        nothing, and waiting for the clock to catch up would sample nothing until then."""
         now = time.time() if now is None else now
         with self._lock:
-            if self._counted and now - self._counted[-1][0] < self.step:
-                return
-            fleet = self._rollouts.fleet.try_read()
-            if fleet is None:
-                return
-            keys = {key for totals in fleet.totals.values() for key in totals}
-            self._counted.append((now, {key: summed(fleet.endpoint(key), {}) for key in keys}))
-            for rollout in self._rollouts.load().values():
-                if not rollout.state.active:
-                    continue
+            last = self._counted[-1][0] if self._counted else None
+        if last is not None and 0 <= now - last < self.step * 0.9:
+            return
+        # Read outside the lock: a slow store holds up this thread, never a page.
+        fleet = self._rollouts.fleet.try_read()
+        if fleet is None:
+            return
+        keys = {key for totals in fleet.totals.values() for key in totals}
+        counted = {key: summed(fleet.endpoint(key), {}) for key in keys}
+        judged: dict[str, Judged] = {}
+        for rollout in self._rollouts.load().values():
+            if rollout.state.active:
                 plan = rollout.plan
                 window = self._rollouts.window(rollout, fleet)
                 verdict = judge(plan, rollout.step, window, rollout.reference, due=False)
-                judged = Judged(now, rollout.step, rollout.percentage, verdict.findings)
-                self._judged.setdefault(plan.endpoint, collections.deque()).append(judged)
+                judged[plan.endpoint] = Judged(
+                    now, rollout.step, rollout.percentage, verdict.findings
+                )
+        with self._lock:
+            if self._counted and now < self._counted[-1][0]:
+                self._counted.clear()
+                self._judged.clear()
+            self._counted.append((now, counted))
+            for key, one in judged.items():
+                kept = self._judged.get(key)
+                if kept is None:
+                    kept = self._judged[key] = collections.deque(maxlen=self._kept)
+                kept.append(one)
             self._forget(now)
 
     def _forget(self, now: float) -> None:
@@ -152,3 +179,28 @@ class Samples:
         """The rollout's findings at each sample, oldest first."""
         with self._lock:
             return list(self._judged.get(key, ()))
+
+
+class Sampler:
+    """Takes the samples every `step` seconds in a daemon thread while the gateway runs (a part
+    of its Lifecycle: the runtime starts and stops it), so the series hold the traffic of
+    before anyone looked. It reads the store once a tick and never touches the request path."""
+
+    def __init__(self, samples: Samples) -> None:
+        self.samples = samples
+        self._ticker = Ticker("strangler-dashboard", samples.step, self.tick)
+
+    def start(self) -> None:
+        self._ticker.start()
+
+    def stop(self) -> None:
+        self._ticker.stop()
+
+    def tick(self, now: float | None = None) -> None:
+        """One sample; never raises (a store fault is logged, and the next tick tries again)."""
+        try:
+            self.samples.take(now)
+        except FlagStoreError as exc:
+            log.warning("dashboard not sampled this time: %s", exc)
+        except Exception:
+            log.exception("dashboard not sampled this time")

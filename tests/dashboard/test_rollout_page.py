@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from strangler.assembly import create_gateway
+from strangler.assembly import create_gateway, runtime_of
 from strangler.gateway.dispatch import Gateway
 from strangler.rollout.plan import Criteria, State
 from tests.dashboard.test_app import TOKENS, UI, csrf_of, login
@@ -119,24 +119,26 @@ async def test_figures_say_no_traffic_when_an_endpoint_had_none_lately(
     """After traffic stops, the overview's p99 says "no traffic" rather than the last p99."""
     import time as clock
 
-    from strangler.dashboard import series
-
-    _, client = gw
+    gateway, client = gw
+    sampler = runtime_of(gateway).sampler
+    assert sampler is not None
+    sampler.stop()  # its ticks are driven here, on the test's clock
     now = [clock.time()]
-    monkeypatch.setattr(series.time, "time", lambda: now[0])
     monkeypatch.setattr("strangler.dashboard.app.time.time", lambda: now[0])
     for _ in range(5):
         await client.get("/work")
-    await client.get(UI + "/")  # the first sample
+    sampler.tick(now[0])  # the first sample
     now[0] += 10
     for _ in range(5):
         await client.get("/work")
+    sampler.tick(now[0])
     page = (await client.get(UI + "/table")).text
     row = page.split('data-endpoint="GET /work"')[1].split("</tr>")[0]
     assert " ms · -" in row or " ms · no traffic" in row
     now[0] += 120  # two minutes without a request
-    await client.get(UI + "/table")
+    sampler.tick(now[0])
     now[0] += 10
+    sampler.tick(now[0])
     page = (await client.get(UI + "/table")).text
     row = page.split('data-endpoint="GET /work"')[1].split("</tr>")[0]
     assert "no traffic · no traffic" in row
