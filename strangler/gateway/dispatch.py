@@ -19,6 +19,7 @@ import gc
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from time import perf_counter
+from typing import NamedTuple
 
 from strangler.bridge.pool import LegacyPool
 from strangler.credentials import ADMIN_TOKEN_HEADER, Credentials
@@ -38,6 +39,14 @@ log = logging.getLogger("strangler.gateway")
 FORCE_HEADER = b"x-strangler-force-backend"
 _ADMIN_HEADER = ADMIN_TOKEN_HEADER.encode()
 _OUR_HEADERS = (FORCE_HEADER, _ADMIN_HEADER)
+
+
+class Shadowing(NamedTuple):
+    """A request to an endpoint with a shadow share: the endpoint's key, and whether this
+    request is one of the share (sampled: sent to both apps) or only noted (for races)."""
+
+    key: str
+    sampled: bool
 
 
 class Gateway:
@@ -166,9 +175,9 @@ class Gateway:
                 headers = [h for h in scope["headers"] if h[0] not in _OUR_HEADERS]
                 scope = dict(scope, headers=headers)
 
-            shadowed = watched = None  # the endpoint key, if this request is (is not) shadowed
+            shadowing = None
             if self.watcher.snapshot.shadowing and self.shadow is not None and not forced:
-                shadowed, watched = self._shadowed(scope, decision.endpoint)
+                shadowing = self._shadowing(scope, decision.endpoint)
             legacy_scope = scope
             if backend is Backend.MIGRATED:
                 app = self.migrated
@@ -191,19 +200,21 @@ class Gateway:
                 return
             self._busy[backend] += 1
             try:
-                if shadowed is not None:
+                if shadowing is not None and shadowing.sampled:
                     migrated_scope = self._for_migrated(legacy_scope, path)
                     await self._serve_shadowed(
-                        shadowed, backend, legacy_scope, migrated_scope, receive, reply
+                        shadowing.key, backend, legacy_scope, migrated_scope, receive, reply
                     )
                 else:
                     if self._guarded is not None and backend is Backend.MIGRATED and not forced:
                         app = self._guard(decision.endpoint, legacy_scope, send, extra, reply)
-                    if watched is None:
+                    if shadowing is None:
                         await app(scope, receive, reply)
-                    else:  # an endpoint with a shadow share: noted, for races
+                    else:  # not sampled, but noted: a shadowed request it overlaps may race it
                         assert self.shadow is not None
-                        await self.shadow.serve_unshadowed(watched, app, scope, receive, reply)
+                        await self.shadow.serve_unshadowed(
+                            shadowing.key, app, scope, receive, reply
+                        )
             except Exception:
                 if not reply.status:
                     reply.status = 500  # what the server answers for an app that raised
@@ -239,20 +250,17 @@ class Gateway:
             return None
         return path
 
-    def _shadowed(self, scope: Scope, key: str | None) -> tuple[str | None, str | None]:
-        """(the endpoint key, None) if this request (to the endpoint `key` the routing matched)
-        is to be shadowed (see strangler.shadow); (None, the key) if its endpoint has a shadow
-        share but this request is not shadowed; (None, None) otherwise."""
+    def _shadowing(self, scope: Scope, key: str | None) -> Shadowing | None:
+        """Whether this request (to the endpoint `key` the routing matched) is shadowed (see
+        strangler.shadow), when its endpoint has a shadow share; None when it has none."""
         assert self.shadow is not None
         if key is None:
-            return None, None
+            return None
         endpoint = self.inventory.endpoints.get(key)
         flag = self.watcher.snapshot.flags.get(key)
         if endpoint is None or flag is None or not flag.shadow or len(endpoint.backends) != 2:
-            return None, None
-        if self.shadow.wants(endpoint.key, scope["method"], flag):
-            return endpoint.key, None
-        return None, endpoint.key
+            return None
+        return Shadowing(endpoint.key, self.shadow.wants(endpoint.key, scope["method"], flag))
 
     async def _serve_shadowed(
         self,

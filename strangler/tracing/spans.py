@@ -25,7 +25,7 @@ from opentelemetry import context, propagate, trace
 from opentelemetry.propagators.textmap import Getter, Setter, TextMapPropagator
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
-from strangler.gateway.dispatch import NO_ANSWER, Gateway
+from strangler.gateway.dispatch import NO_ANSWER, Gateway, Shadowing
 from strangler.gateway.errors import ForceRefused
 from strangler.gateway.hooks import Shadow
 from strangler.routing.decision import Decision, Reason
@@ -135,13 +135,12 @@ class TracedGateway(Gateway):
         with trace.use_span(span, end_on_exit=True):  # an exception: recorded, status ERROR
             await super().__call__(dict(scope, headers=headers), receive, send)
 
-    def _shadowed(self, scope: Scope, key: str | None) -> tuple[str | None, str | None]:
-        shadowed, watched = super()._shadowed(scope, key)
-        if shadowed is not None:
-            trace.get_current_span().set_attribute("strangler.shadow", "shadowed")
-        elif watched is not None:
-            trace.get_current_span().set_attribute("strangler.shadow", "not-sampled")
-        return shadowed, watched
+    def _shadowing(self, scope: Scope, key: str | None) -> Shadowing | None:
+        shadowing = super()._shadowing(scope, key)
+        if shadowing is not None:
+            shown = "shadowed" if shadowing.sampled else "not-sampled"
+            trace.get_current_span().set_attribute("strangler.shadow", shown)
+        return shadowing
 
     def _forced(self, scope: Scope, decision: Decision) -> Backend | None:
         try:
