@@ -611,5 +611,11 @@ def shadow_tap(settings: Settings) -> ShadowTap:
         max_cpu=settings.shadow_max_cpu,
     )
     return ShadowTap(
-        rules, ledger, limits, settings.shadow_redact, settings.shadow_never_noise, base=base
+        rules,
+        ledger,
+        limits,
+        settings.shadow_redact,
+        settings.shadow_never_noise,
+        base=base,
+        gateway_headers=(settings.request_id_header,) if settings.request_id_header else (),
     )

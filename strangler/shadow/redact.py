@@ -24,8 +24,10 @@ from strangler.shadow.policy import DEFAULT_NAMES, REDACTED, Policy, Secrets
 
 __all__ = ["DEFAULT_NAMES", "REDACTED", "Exchange", "Redactor", "SeenRequest", "slug"]
 
-# Request headers a corpus case has no use for: the client's and the connection's, and the
-# request id the gateway made (or kept) for this one request: replayed, it would only repeat it.
+# Request headers a corpus case has no use for: the client's and the connection's, and those
+# the gateway sets for this one request: its request id (made or kept; also under the name
+# `request_id_header` gives, see Redactor) and the trace context it hands the apps. Replayed,
+# they would only repeat an old request's id and join an old trace.
 _TRANSPORT = frozenset(
     {
         "host",
@@ -35,6 +37,8 @@ _TRANSPORT = frozenset(
         "user-agent",
         "transfer-encoding",
         "x-request-id",
+        "traceparent",
+        "tracestate",
     }
 )
 
@@ -58,20 +62,32 @@ SHOWN = 4096  # characters of a body a report shows (the rest is summed up)
 
 
 class Redactor:
-    """The policy of one gateway's shadowing; `exchange` shows one request and its answers."""
+    """The policy of one gateway's shadowing; `exchange` shows one request and its answers.
+    gateway_headers: the request headers that gateway adds (its `request_id_header`), left out
+    of corpus cases."""
 
-    def __init__(self, entries: Iterable[str] = DEFAULT_NAMES) -> None:
+    def __init__(
+        self, entries: Iterable[str] = DEFAULT_NAMES, gateway_headers: Iterable[str] = ()
+    ) -> None:
         self.policy = Policy(entries)
+        self.left_out = _TRANSPORT | {name.lower() for name in gateway_headers}
 
     def exchange(self, request: SeenRequest, *answers: Answer | None) -> Exchange:
-        return Exchange(self.policy, request, *answers)
+        return Exchange(self.policy, request, *answers, left_out=self.left_out)
 
 
 class Exchange:
     """One request and the answers to it, as a report or a corpus case may show them."""
 
-    def __init__(self, policy: Policy, request: SeenRequest, *answers: Answer | None) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        request: SeenRequest,
+        *answers: Answer | None,
+        left_out: frozenset[str] = _TRANSPORT,  # request headers a corpus case does not carry
+    ) -> None:
         self.policy = policy
+        self.left_out = left_out
         self.secrets = Secrets(policy)
         # The first reading finds the secrets (what it shows is dropped): the second, by the
         # caller, replaces each of them wherever it is, whichever part it was found in.
@@ -232,7 +248,7 @@ class Exchange:
         headers = {}
         for name_, value in request.headers:
             key = name_.lower()
-            if key in _TRANSPORT or key.startswith("x-strangler-"):
+            if key in self.left_out or key.startswith("x-strangler-"):
                 continue
             if key == "authorization" and value.lower().startswith("bearer "):
                 self.secrets.add(value)

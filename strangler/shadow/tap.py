@@ -116,12 +116,13 @@ class ShadowTap:
         redact: Iterable[str] = DEFAULT_NAMES,
         never_noise: Iterable[str] = (),
         base: Rules = Rules(),
+        gateway_headers: Iterable[str] = (),  # request headers the gateway adds (its request id)
     ) -> None:
         self.rules = dict(rules or {})
         self.base = base  # an endpoint without a corpus file: the gateway-wide rules
         self.ledger = ledger
         self.limits = limits
-        self.redactor = Redactor(redact)
+        self.redactor = Redactor(redact, gateway_headers)
         self.records: dict[str, EndpointRecord] = collections.defaultdict(EndpointRecord)
         self._queue: asyncio.Queue[_Job] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -123,3 +123,23 @@ def test_a_case_leaves_out_the_request_id_the_gateway_made() -> None:
     )
     case = Redactor().exchange(request).case("c", request)
     assert case["headers"] == {"accept": "application/json"}
+
+
+def test_a_case_leaves_out_the_headers_the_gateway_adds_by_their_configured_names() -> None:
+    """A corpus case does not carry the request id under the configured `request_id_header`
+    nor the trace context (`traceparent`, `tracestate`) the gateway passes to the apps (#24)."""
+    request = SeenRequest(
+        "GET",
+        "/x",
+        "",
+        (
+            ("X-Correlation-ID", "5b0f8c1e2d3a4b6c-1"),
+            ("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+            ("tracestate", "vendor=1"),
+            ("Accept", "application/json"),
+        ),
+        b"",
+    )
+    redactor = Redactor(gateway_headers=["X-Correlation-ID"])
+    case = redactor.exchange(request).case("c", request)
+    assert case["headers"] == {"accept": "application/json"}

@@ -6,12 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
+from strangler.assembly import create_gateway, shadow_tap
 from strangler.comparison.corpus import load_file
+from strangler.settings import import_string, load_settings
 from strangler.shadow.record import corpus_files
 from strangler.shadow.replay import Corpus, complete, document, fold, used
+from tests.support.waiting import wait_until_async
 
+CORS_PAIR = Path(__file__).resolve().parents[1] / "test_apps" / "cors_pair"
 LOGIN = {
     "name": "login",
     "method": "POST",
@@ -175,3 +180,36 @@ def test_completing_keeps_a_file_that_needs_nothing_as_it_is(tmp_path: Path) -> 
     assert "NOT READY" not in made.text
     assert yaml.safe_load(made.text)["before"] == [LOGIN]
     assert complete(made.name, made.text, corpus).text == made.text
+
+
+async def test_exported_cases_leave_out_the_request_id_header_the_settings_name() -> None:
+    """A gateway whose request id header is `X-Correlation-ID` exports cases without it (made
+    per request: replayed, it would only repeat an old id), keeping the client's headers (#24)."""
+    settings = load_settings(
+        CORS_PAIR / "strangler.toml",
+        migrated="tests.test_apps.cors_pair.news_migrated:adds_cache",  # differs: kept
+        request_id_header="X-Correlation-ID",
+        shadow_max_cpu=9,  # the test's own client keeps this process busy
+    )
+    tap = shadow_tap(settings)
+    gateway = create_gateway(
+        import_string(settings.legacy, settings.root),
+        import_string(settings.migrated, settings.root),
+        shadow=tap,
+        request_id_header=settings.request_id_header,
+    )
+    try:
+        gateway.runtime.service.shadow("GET /articles", 100, actor="test", reason="export")
+        gateway.watcher.refresh()
+        transport = httpx.ASGITransport(app=gateway)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            answer = await client.get("/articles", headers={"Origin": "https://app.example"})
+        assert answer.headers["x-correlation-id"]  # the gateway did make one
+        await wait_until_async(
+            lambda: tap.records["GET /articles"].mismatched >= 1, within=30, what="the mismatch"
+        )
+        exported = yaml.safe_load(tap.export()["shadow_get_articles.yaml"])
+    finally:
+        gateway.close()
+    (case,) = exported["cases"]
+    assert case["headers"] == {"accept": "*/*", "origin": "https://app.example"}
