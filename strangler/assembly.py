@@ -442,6 +442,7 @@ def assemble(
             tuple(settings.dashboard_hosts),
             samples=samples,
             tries=tries,
+            corpus=str(settings.contracts_path),
         ),
     )
     gate = AdminGate(

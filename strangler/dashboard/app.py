@@ -74,11 +74,13 @@ def build_dashboard(
     *,
     samples: Samples,
     tries: Tries | None = None,
+    corpus: str = "contract_tests",
 ) -> FastAPI:
     """The dashboard app; it answers only requests whose Host is one of `hosts` (see the
     module docstring: never on the origin of the apps it fronts). samples: the series its
     pages draw, taken by the gateway's Sampler (strangler.dashboard.series); tries: the wrong
-    tries of each client, shared with the admin API."""
+    tries of each client, shared with the admin API; corpus: the contract corpus folder, where
+    the mismatches page says to copy a case."""
     ui = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     allowed = {host.lower() for host in hosts}
     tries = tries if tries is not None else Tries()
@@ -420,6 +422,7 @@ def build_dashboard(
             request,
             entries=shown,
             highlighted=views.highlighted,
+            corpus=corpus,  # where the mismatches page says to copy a case
             one=len(shown) == 1,
             session=session,
             writer=session.credential.may(Role.WRITE),

@@ -369,3 +369,26 @@ async def test_a_read_credential_sees_the_findings_but_cannot_acknowledge_them(
     assert "Acknowledge" not in page
     answer = await client.post(UI + "/shadow/clear", data={"endpoint": key, "reason": "x"})
     assert answer.status_code == 403
+
+
+async def test_the_mismatches_page_names_the_configured_corpus_folder() -> None:
+    """A mismatch's corpus case says to copy it into the folder the settings' `contracts`
+    names, not a fixed `contract_tests/` (#24)."""
+    gateway = create_gateway(
+        rollout_pair.legacy,
+        rollout_pair.migrated,
+        "memory:",
+        admin_tokens=TOKENS,
+        dashboard_hosts=["gw.test"],
+        contracts="/srv/shop/corpus",
+    )
+    try:
+        keep_a_mismatch(gateway)
+        transport = httpx.ASGITransport(app=gateway)
+        async with httpx.AsyncClient(transport=transport, base_url="https://gw.test") as client:
+            await login(client, "cy-secret-token")
+            page = (await client.get(UI + "/mismatches")).text
+    finally:
+        gateway.close()
+    assert "As a corpus case (copy into /srv/shop/corpus/)" in page
+    assert "contract_tests" not in page
