@@ -27,10 +27,9 @@ from typing import IO, Annotated, Any, NoReturn, cast
 
 from fastapi import Depends, Query
 from starlette.requests import Request
-from werkzeug.datastructures import EnvironHeaders, Headers
+from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import BadRequest
 from werkzeug.http import parse_options_header
-from werkzeug.sansio.request import Request as _SansIORequest
 from werkzeug.utils import cached_property as werkzeug_cached_property
 from werkzeug.wrappers import Request as WerkzeugRequest
 
@@ -66,23 +65,19 @@ class LegacyRequest(WerkzeugRequest):
         as `environ_of` would give them and Werkzeug would decode them back.
         """
         request = cls.__new__(cls)
-        server = scope.get("server") or ("localhost", 80)
         root: str = scope.get("root_path", "")
         path: str = scope["path"]
         if root and path.startswith(root):
             path = path[len(root) :]
-        _SansIORequest.__init__(
-            request,
-            method=scope["method"],
-            scheme=scope.get("scheme", "http"),
-            server=(server[0], server[1] or 80),
-            root_path=root,
-            path=path,
-            query_string=scope.get("query_string", b""),
-            headers=_UNBUILT,
-            remote_addr=(scope.get("client") or ("", 0))[0],
-        )
-        del request.headers  # built with the environ, from `headers` below
+        server = scope.get("server") or ("localhost", 80)
+        # Werkzeug's sansio constructor's assignments, `headers` left to the property below.
+        request.method = scope["method"].upper()
+        request.scheme = scope.get("scheme", "http")
+        request.server = (server[0], server[1] or 80)
+        request.root_path = root.rstrip("/")
+        request.path = "/" + path.lstrip("/")
+        request.query_string = scope.get("query_string", b"")
+        request.remote_addr = (scope.get("client") or ("", 0))[0]
         request.shallow = False
         request._scope = scope
         request._input = io.BytesIO(body)
@@ -134,9 +129,6 @@ class LegacyRequest(WerkzeugRequest):
             if self.environ.get("wsgi.input_terminated"):
                 return cast(IO[bytes], self.environ["wsgi.input"])
         return super().stream
-
-
-_UNBUILT = Headers()  # a placeholder for Werkzeug's constructor, dropped at once
 
 
 def _content_type_of(scope: MutableMapping[str, Any]) -> str:
