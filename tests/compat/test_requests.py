@@ -199,8 +199,8 @@ def test_the_dependency_makes_one_request_per_request() -> None:
 
 
 def test_reading_a_json_body_stays_within_its_bytecode_budget() -> None:
-    """Reading /predict's body through the kit runs under 1,000 bytecodes in all (it ran 1,471
-    before #26; Starlette's body and json.loads alone, the hand decoding it replaced, run 614)."""
+    """Reading /predict's body through the kit runs under 950 bytecodes in all: 857 now, 1,471
+    before #26; Starlette's body and json.loads alone, the hand decoding it replaced, run 614."""
     headers = [
         (b"host", b"127.0.0.1:8000"),
         (b"user-agent", b"python-httpx/0.28.1"),
@@ -219,4 +219,4 @@ def test_reading_a_json_body_stays_within_its_bytecode_budget() -> None:
         return (await legacy_request(Request(scope(list(headers)), receive))).get_json()
 
     count, by_function = asyncio.run(bytecodes_per_call(read, under="/"))
-    assert count < 1000, by_function.most_common(10)
+    assert count < 950, by_function.most_common(10)
