@@ -116,3 +116,20 @@ def test_the_dockerfile_copies_what_its_comment_says_to_build() -> None:
     copied = [shlex.split(rest)[0] for keyword, rest in instructions() if keyword == "COPY"]
     assert "wheels/" in copied
     assert "wheels/" in header
+
+
+def test_the_image_installs_the_redis_extra_the_fleet_needs() -> None:
+    """The image installs strangler with its redis extra, from the wheels only: compose.yaml's
+    gateways keep their flags in Redis, and a wheel installed by its path brings no extra
+    (the gateway then stops: redis is not installed)."""
+    assert compose()["services"]["gateway-a"]["environment"]["STRANGLER_FLAGS"].startswith("redis")
+    installs = [
+        shlex.split(command)
+        for keyword, rest in instructions()
+        if keyword == "RUN"
+        for command in rest.split("&&")
+        if shlex.split(command)[:2] == ["pip", "install"]
+    ]
+    (strangler,) = [argv for argv in installs if any("strangler" in a for a in argv)]
+    assert "strangler[redis]" in strangler
+    assert "--no-index" in strangler  # never a package of the same name from an index
