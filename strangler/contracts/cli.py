@@ -59,9 +59,15 @@ def contract() -> None:
     " production routes. In process only.",
 )
 @click.option(
-    "--corpus", type=click.Path(path_type=Path), help="Corpus folder (default: contracts)."
+    "--corpus",
+    type=click.Path(path_type=Path),
+    help="Corpus folder (default: the settings' contracts, else contract_tests/).",
 )
-@click.option("--ledger", type=click.Path(path_type=Path), help="Ledger file (default: ledger).")
+@click.option(
+    "--ledger",
+    type=click.Path(path_type=Path),
+    help="Ledger file (default: the settings' ledger, else ledger.yaml in the corpus folder).",
+)
 @click.option("--reset", help="MODULE:ATTR called before each scenario on each side.")
 @click.option(
     "--force-reset",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from click.testing import CliRunner, Result
 
 from strangler.cli.main import main
 from strangler.comparison.saved import load_results
+from strangler.settings import Settings
 from tests.contracts.conftest import PAIR
 
 CONFIG = str(PAIR / "strangler.toml")
@@ -151,3 +153,14 @@ def test_via_flags_is_refused_against_a_live_gateway() -> None:
     result = contract_run("--url", "http://127.0.0.1:9", "--via", "flags", "--no-fuzz")
     assert result.exit_code == 2
     assert "--via flags rewrites the flag table" in result.output
+
+
+def test_the_help_names_the_corpus_and_ledger_defaults_it_uses() -> None:
+    """`contract run --help` names the folder and ledger a run reads when neither is given (it
+    said `contracts`, while the default folder is contract_tests/)."""
+    default = {field.name: field.default for field in dataclasses.fields(Settings)}["contracts"]
+    result = CliRunner().invoke(main, ["contract", "run", "--help"], terminal_width=200)
+    corpus = next(line for line in result.output.splitlines() if "--corpus" in line)
+    ledger = next(line for line in result.output.splitlines() if "--ledger" in line)
+    assert f"{default}/" in corpus
+    assert "ledger.yaml in the corpus folder" in ledger
