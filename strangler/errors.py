@@ -8,13 +8,15 @@ drawing against the real classes: add a line here with each new error.
      ├── ConfigError                the settings are missing or wrong
      ├── AdminError                 an admin call failed (strangler.admin.errors)
      │    ├── AdminUnauthorized     a request lacks the admin credential (401)
-     │    └── AdminForbidden        a read credential asked for a change (403)
+     │    ├── AdminForbidden        a read credential asked for a change (403)
+     │    └── ResetUnavailable      no contract reset hook, or not allowed live (409)
      ├── ClientDisconnected         the client went away; an OSError too (strangler.bridge.errors)
      ├── CorpusError                a corpus or ledger file is wrong (strangler.comparison.errors)
      │    └── CaseProblem           what is wrong in a part of one; a ValueError too
      ├── ContractError              the contract runner cannot run (strangler.contracts.errors)
      │    ├── TargetError           a side fails to start, answer or reset
-     │    │    └── SideUnreachable  a side cannot be reached at all: the run stops
+     │    │    ├── SideUnreachable  a side cannot be reached at all: the run stops
+     │    │    └── CaseNotPlayable  one case cannot be played as written: it is skipped
      │    ├── ContractFailure       a pytest item found an undeclared difference
      │    └── ResetRefused          a reset hook not run: a gateway reads the same store
      ├── FlagChangeError            an operator's change was refused (strangler.flags.errors)
