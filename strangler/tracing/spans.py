@@ -29,6 +29,7 @@ from strangler.gateway.dispatch import NO_ANSWER, Gateway, Shadowing
 from strangler.gateway.errors import ForceRefused
 from strangler.gateway.hooks import Shadow
 from strangler.routing.decision import Decision, Reason
+from strangler.tracing.check import ProviderCheck
 from strangler.types import ASGIApp, Backend, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -107,6 +108,8 @@ class TracedGateway(Gateway):
 
     def __init__(self, *args: Any, tracer: trace.Tracer | None = None, **kwargs: Any) -> None:
         observers: Sequence[Any] = kwargs.pop("observers", ())
+        if tracer is None:  # the global provider's: warn at the first request if none is set
+            observers = (*observers, ProviderCheck(self._unobserve))
         super().__init__(*args, observers=(*observers, SpanAttributes()), **kwargs)
         self.tracer = tracer if tracer is not None else trace.get_tracer(TRACER)
         if self.shadow is not None:
@@ -134,6 +137,9 @@ class TracedGateway(Gateway):
         textmap.inject(headers, context=trace.set_span_in_context(span, parent), setter=SETTER)
         with trace.use_span(span, end_on_exit=True):  # an exception: recorded, status ERROR
             await super().__call__(dict(scope, headers=headers), receive, send)
+
+    def _unobserve(self, observer: ProviderCheck) -> None:
+        self.observers = tuple(o for o in self.observers if o is not observer)
 
     def _shadowing(self, scope: Scope, key: str | None) -> Shadowing | None:
         shadowing = super()._shadowing(scope, key)
