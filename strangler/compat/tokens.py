@@ -9,7 +9,7 @@ answers: 401 `{"msg": "Missing Authorization Header"}`, 401 `{"msg": "Token has 
 422 `{"msg": "Signature verification failed"}` (and every other decoding error's text).
 
 Cookie, query-string and JSON-body token locations, blocklists and refresh tokens are not
-covered. Needs PyJWT (flask-jwt-extended itself uses it).
+covered. Needs PyJWT (flask-jwt-extended itself uses it): `pip install 'strangler[jwt]'`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import jwt
+try:
+    import jwt
+except ImportError as exc:  # the one module of strangler.compat that needs more than the base
+    raise ImportError(
+        f"strangler.compat.tokens needs PyJWT ({exc.name} is not installed):"
+        " pip install 'strangler[jwt]'",
+        name=exc.name,
+    ) from exc
 from starlette.requests import Request
 from starlette.responses import Response
 

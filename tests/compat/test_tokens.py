@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 from typing import Annotated, Any
 
 import flask
@@ -69,3 +71,13 @@ async def test_the_port_checks_tokens_as_flask_jwt_extended(headers: Any) -> Non
     flask-jwt-extended gives."""
     async with differential(LEGACY, make_port()) as send:
         assert await send("GET", "/user", headers=headers) == []
+
+
+def test_without_pyjwt_the_import_names_the_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Importing the token helpers without PyJWT says to install strangler[jwt]."""
+    monkeypatch.setitem(sys.modules, "jwt", None)  # an import of jwt now fails as if absent
+    monkeypatch.delitem(sys.modules, "strangler.compat.tokens")
+    with pytest.raises(ImportError, match=r"pip install 'strangler\[jwt\]'"):
+        importlib.import_module("strangler.compat.tokens")
