@@ -28,16 +28,26 @@ REPO = Path(__file__).resolve().parents[1]
 LIBRARY = REPO / "strangler"
 
 # The parts of the library an extra offers; every other module is the base install's, always on
-# (the dashboard, the admin API, the CLI but `contract`). The longest matching path wins.
+# (the dashboard, the admin API, the CLI but `contract` and `scaffold`). The longest matching path
+# wins.
 EXTRA_OF: dict[str, str] = {
     "strangler/contracts": "contracts",
     # pytest loads it (pytest11 entry point) to collect a corpus into strangler/contracts' items.
     "strangler/pytest_plugin.py": "contracts",
     "strangler/flags/redis.py": "redis",
+    "strangler/tracing": "otel",
+    "strangler/serving/gunicorn.py": "gunicorn",
+    "strangler/compat/tokens.py": "jwt",
+    # It drafts a port by playing requests through the contract runner (strangler/contracts).
+    "strangler/scaffold": "contracts",
 }
-# Required by the base install though no module imports it: the legacy app the gateway fronts is
-# a Flask app, which the library reads by duck typing (routing/inventory.py asks its url_map).
-FRONTED = frozenset({"flask"})
+# Required though no module imports them: the legacy app the gateway fronts is a Flask app, which
+# the library reads by duck typing (routing/inventory.py asks its url_map); the gunicorn extra's
+# worker is run by the gunicorn program, which it requires at a version of its own.
+FRONTED: dict[str | None, frozenset[str]] = {
+    None: frozenset({"flask"}),
+    "gunicorn": frozenset({"gunicorn"}),
+}
 # The app's own libraries, which the sandbox wraps where the app uses them (strangler/sandbox:
 # its engines, its outbound clients) and never brings: a module may import them unrequired.
 APPS_OWN: dict[str, frozenset[str]] = {
@@ -204,7 +214,7 @@ def test_every_distribution_a_module_needs_comes_with_the_install_that_offers_it
 def test_the_install_and_each_extra_require_only_what_their_modules_need() -> None:
     """No requirement is there for nothing: each is needed by a module of its install."""
     base, extras = declared()
-    used: dict[str | None, set[str]] = {None: set(FRONTED)}
+    used: dict[str | None, set[str]] = {extra: set(names) for extra, names in FRONTED.items()}
     for path in modules():
         for need in needs(path):
             used.setdefault(extra_of(path), set()).update(need.distributions)
