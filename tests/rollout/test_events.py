@@ -76,6 +76,18 @@ def test_guard_actions_and_rollout_steps_are_told_but_a_rollouts_own_moves_once(
     assert all(e.actor != ROLLOUT_ACTOR or e.kind != "flag_changed" for e in told)
 
 
+def test_a_started_event_names_the_operator_who_started_the_rollout(gateway: Gateway) -> None:
+    """A rollout's started event (webhooks' `actor`) is its starter's, not the conductor's
+    (#25: a rollout started from the CLI was told as by 'strangler rollout')."""
+    follower = EventFollower(gateway.runtime.service.store)
+    follower.poll()
+    gateway.runtime.rollouts.start(
+        ENDPOINT, (10, 100), 60.0, 20, Criteria(), actor="admin (as ann@laptop)", reason="go"
+    )
+    [started] = follower.poll()
+    assert (started.kind, started.actor) == ("started", "admin (as ann@laptop)")
+
+
 def test_a_clerk_taking_over_goes_on_from_the_cursor_without_repeats(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
