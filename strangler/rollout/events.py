@@ -123,10 +123,7 @@ def rollout_event(rollout: Rollout, event: dict[str, Any]) -> Event:
 def _actor_of(detail: str) -> str | None:
     """An operator's action's record says `by NAME: why`, a start `PLAN; by NAME: why`
     (strangler.rollout.service); the plan's description holds no `; by `."""
-    if detail.startswith("by "):
-        said = detail[3:]
-    else:
-        said = detail.partition("; by ")[2]
+    said = detail[3:] if detail.startswith("by ") else detail.partition("; by ")[2]
     if ": " in said:
         return said.split(": ", 1)[0]
     return None
