@@ -17,6 +17,8 @@ waits for one SQLite write, not for two apps to import.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import re
 from typing import Any
 
 import click
@@ -51,6 +53,10 @@ class _Commands(click.Group):
         if name not in _COMMANDS:
             return None
         module, attr, extra = _COMMANDS[name]
+        if extra is not None:  # a command may import its extra only once it runs: look first
+            absent = _absent_from(extra)
+            if absent:
+                return _needs_extra(name, extra, absent)
         try:
             command: click.Command = getattr(importlib.import_module(module), attr)
         except ImportError as exc:
@@ -65,6 +71,25 @@ class _Commands(click.Group):
         except StranglerError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             ctx.exit(2)
+
+
+def _absent_from(extra: str) -> str | None:
+    """A distribution the `extra` requires that is not installed, or None: all are there, or
+    strangler's metadata cannot be read (a source tree on the path), and the import decides."""
+    try:
+        requirements = importlib.metadata.requires("strangler") or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for requirement in requirements:  # 'hypothesis<6.170.10,>=6.100; extra == "contracts"'
+        spec, _, marker = requirement.partition(";")
+        if re.search(rf"""extra\s*==\s*["']{re.escape(extra)}["']""", marker) is None:
+            continue
+        distribution = re.split(r"[\s<>=!~\[(]", spec.strip(), maxsplit=1)[0]
+        try:
+            importlib.metadata.distribution(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            return distribution
+    return None
 
 
 def _needs_extra(name: str, extra: str, missing: str | None) -> click.Command:

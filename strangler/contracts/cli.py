@@ -10,7 +10,6 @@ Progress goes to stderr as the run goes: a bar in a terminal, plain lines in CI 
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import sys
@@ -34,11 +33,6 @@ if TYPE_CHECKING:  # the runner's modules load Hypothesis and both web stacks: s
     # once the first progress line is out
     from strangler.contracts.sides import ContractSession
     from strangler.contracts.targets import Via
-
-# The contracts extra's modules, which the run imports only after its first progress line: so it
-# looks for them first (without importing them), and names the extra as `strangler` does for a
-# command whose module needs it at once.
-_EXTRA = ("hypothesis", "hypothesis_jsonschema")
 
 
 @click.group()
@@ -137,12 +131,6 @@ def run(
     config: Path | None,
 ) -> None:
     """Replay the corpus on legacy and migrated, fuzz each endpoint, and report differences."""
-    for module in _EXTRA:
-        if importlib.util.find_spec(module) is None:
-            raise click.ClickException(
-                f"`strangler contract run` needs the contracts extra ({module} is not installed):"
-                " pip install 'strangler[contracts]'"
-            )
     budget = Budget(max_time, max_endpoint_time)  # from now: opening the sides counts too
     watch = live_progress(sys.stderr, budget=_budget_text(budget))
     watch.opening(url or f"in process, via {via}")  # within the first second: see TYPE_CHECKING

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -165,15 +164,3 @@ def test_the_help_names_the_corpus_and_ledger_defaults_it_uses() -> None:
     ledger = next(line for line in result.output.splitlines() if "--ledger" in line)
     assert f"{default}/" in corpus
     assert "ledger.yaml in the corpus folder" in ledger
-
-
-def test_without_the_contracts_extra_the_run_says_what_to_install(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Without Hypothesis, the run names the extra to install before any progress line."""
-    monkeypatch.setitem(sys.modules, "hypothesis", None)  # found by no import, as if absent
-    result = CliRunner().invoke(main, ["contract", "run", "--config", CONFIG])
-    assert result.exit_code == 1, result.output
-    assert "(hypothesis is not installed): pip install 'strangler[contracts]'" in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert "opening" not in result.output.lower()
