@@ -65,6 +65,10 @@ class MemoryFlagStore:
         with self._lock:
             return {r: v for r, (v, at) in self._readers.items() if at >= since}
 
+    def forget_reader(self, reader: str) -> None:
+        with self._lock:
+            self._readers.pop(reader, None)
+
     def publish(self, worker: str, kind: str, payload: str) -> None:
         with self._lock:
             self._published[(worker, kind)] = (payload, time.time())

@@ -231,6 +231,11 @@ class RedisFlagStore:
                 found[str(reader)] = int(version)
         return found
 
+    def forget_reader(self, reader: str) -> None:
+        with self._errors("write"):
+            self._identify()  # never into a store that replaced ours
+            self._redis.hdel(self._key("readers"), reader)
+
     def publish(self, worker: str, kind: str, payload: str) -> None:
         now = time.time()
         with self._errors("write"):

@@ -484,6 +484,11 @@ class SQLiteFlagStore:
             ).fetchall()
         return {str(reader): int(version) for reader, version in rows}
 
+    def forget_reader(self, reader: str) -> None:
+        self._follow_the_file()
+        with self._errors("write"), self._write():
+            self._db.execute("DELETE FROM readers WHERE reader = ?", (reader,))
+
     def publish(self, worker: str, kind: str, payload: str) -> None:
         self._follow_the_file()
         with self._errors("write"), self._write():

@@ -44,6 +44,11 @@ class FlagStore(Protocol):
         """The workers heard from in the last `within` seconds, with the version each routes by."""
         ...
 
+    def forget_reader(self, reader: str) -> None:
+        """Drops the heartbeat of `reader`, a worker stopping cleanly: a change made next does
+        not wait for it, nor say it lags behind."""
+        ...
+
     def publish(self, worker: str, kind: str, payload: str) -> None:
         """Keeps what worker `worker` found of `kind` (e.g. `shadow`: its shadow report, JSON),
         replacing what it published before, so any process can read every worker's."""

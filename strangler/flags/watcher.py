@@ -194,7 +194,16 @@ class FlagWatcher:
             self._thread = None
 
     def close(self) -> None:
+        """Stops, and says goodbye: else, for the 10 s a heartbeat counts, every change would
+        wait for this worker and then call it "stopped, or stuck?" (#25). A worker killed
+        says nothing, and is warned of."""
+        reporting = self._thread is not None
         self.stop()
+        if reporting:
+            try:
+                self.store.forget_reader(self.reader)
+            except Exception as exc:  # a courtesy, as the heartbeat is
+                log.debug("could not leave the flag store's readers: %s", exc)
         self.store.close()
 
     def health(self) -> dict[str, Any]:

@@ -138,3 +138,12 @@ def test_a_flag_with_segments_round_trips_through_the_store_and_its_audit(
     assert (oldest.after, newest.before, newest.after) == (flag, flag, Flag(Mode.LEGACY))
     assert newest.to_dict()["before"]["segments"] == [str(s) for s in flag.segments]
     assert "segments" not in newest.to_dict()["after"]
+
+
+def test_a_forgotten_reader_is_no_longer_counted(store: FlagStore) -> None:
+    """A worker that says goodbye leaves the readers at once, not after their 10 s window (#25)."""
+    store.note_reader("w1", 1)
+    store.note_reader("w2", 1)
+    store.forget_reader("w1")
+    store.forget_reader("never-seen")  # harmless
+    assert store.readers(10) == {"w2": 1}

@@ -12,9 +12,11 @@ import pytest
 
 from strangler.flags.errors import FlagStoreError
 from strangler.flags.model import Flag, FlagSnapshot
+from strangler.flags.service import FlagService
 from strangler.flags.store import MemoryFlagStore, open_store
 from strangler.flags.watcher import FlagWatcher
 from strangler.types import Mode
+from tests.flags.conftest import pair_inventory
 from tests.support.waiting import wait_until
 
 
@@ -163,3 +165,27 @@ def test_a_sqlite_store_locked_by_another_writer_turns_health_degraded(tmp_path:
     finally:
         locker.close()
         watcher.close()
+
+
+def test_a_cleanly_stopped_worker_is_not_said_to_lag_behind_a_change(tmp_path: Path) -> None:
+    """Of two workers on one store, one stopped cleanly: the next change is taken by the other
+    and nobody is said to lag (#25: a stopped worker counted as live for 10 s)."""
+    path = tmp_path / "flags.db"
+    writer = open_store(path, create=True)
+    writer.version()  # the first use creates it
+    workers = [FlagWatcher(open_store(path), interval=0.02) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    try:
+        wait_until(lambda: len(writer.readers(10)) == 2, what="both workers' first reports")
+        workers[0].close()
+        assert list(writer.readers(10)) == [workers[1].reader]
+        service = FlagService(writer, pair_inventory(), follow_wait=10)
+        entry = service.set("GET /items/{item_id}", "migrated", actor="ann", reason="go")
+        assert entry is not None
+        changed = service.changed(entry)
+        assert (changed["readers"], changed["lagging"]) == (1, 0)
+    finally:
+        for worker in workers:
+            worker.close()
+        writer.close()
