@@ -102,7 +102,8 @@ class RunResult:
     stopped: str | None = None  # why the run stopped before the end
     selected: str | None = None  # the -k pattern, if any
     adhoc: str | None = None  # why this run is not the canonical one (strangler.comparison.saved)
-    seconds: float = 0.0
+    seconds: float = 0.0  # from the command's start (its budget's), as --max-time counts
+    opening: float = 0.0  # of `seconds`, before the run began: opening the apps
     left_out: list[str] = dataclasses.field(default_factory=list)  # by a time budget
 
     @property
@@ -113,7 +114,8 @@ class RunResult:
 
     @property
     def uncompared(self) -> int:
-        """Setup requests the cases ran on both sides without comparing them (Case.compared)."""
+        """Setup steps the cases ran without comparing them (Case.compared), each counted once
+        though it runs in every play, on both sides."""
         return sum(len(c.uncompared) for c in self.cases)
 
     @property

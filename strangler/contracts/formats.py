@@ -304,23 +304,31 @@ def summary(run: RunResult, *, colour: bool = False) -> str:
     """One closing line: `N passed, N failed` first, as CI log readers expect."""
     n = counts(run)
     stale = (
-        f"{n['stale']} stale ledger entries"
+        _many(n["stale"], "stale ledger entry", "stale ledger entries")
         if run.stale_judged
         else "stale ledger entries not judged (a partial run)"
     )
+    took = f"in {run.seconds:.1f}s"
+    if run.opening >= 0.05:  # the progress clock counts it: say where the time went
+        took += f", {run.opening:.1f}s of it opening the apps"
     text = (
         f"{n['passed']} passed, {n['failed']} failed, {n['declared']} with declared differences,"
-        f" {n['skipped']} skipped, {n['fuzzed']} endpoints fuzzed clean; {run.compared} requests"
-        f" compared, {run.skipped} skipped; {stale}; in {run.seconds:.1f}s"
+        f" {n['skipped']} skipped, {_many(n['fuzzed'], 'endpoint')} fuzzed clean;"
+        f" {_many(run.compared, 'request')} compared, {run.skipped} skipped; {stale}; {took}"
     )
-    if run.uncompared:
-        text += f"; {run.uncompared} setup requests run, not compared"
+    if run.uncompared:  # distinct steps: each runs in every play, on both sides
+        text += f"; {_many(run.uncompared, 'setup step')} run in every play, not compared"
     if run.incomplete:
         text += "; incomplete: a time budget left some out (listed above)"
     if not colour:
         return text
     colours = "red" if run.failed else "yellow" if run.incomplete else "green"
     return click.style(text, fg=colours, bold=True)
+
+
+def _many(count: int, one: str, many: str | None = None) -> str:
+    """`1 endpoint`, `2 endpoints`."""
+    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 def junit(run: RunResult, *, full: bool = False, defaults: dict[str, Request] | None = None) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from strangler.comparison.cases import Case
-from strangler.comparison.results import CaseResult, Found
-from strangler.contracts.formats import case_failure, show
+from strangler.comparison.ledger import Entry
+from strangler.comparison.results import CaseResult, Found, FuzzResult, RunResult
+from strangler.contracts.formats import case_failure, show, summary
 
 PAGE = b"<!doctype html>\n<title>Login</title>\n" + b"<p>filler</p>\n" * 30
 THEIRS = PAGE.replace(b"</title>", b"</title>\n<p class=flash>Incorrect password.</p>")
@@ -42,3 +43,32 @@ def test_full_shows_everything_uncut() -> None:
     assert "... and 10 more (--full shows all)" in short
     assert "x" * 100 in full
     assert "$.items[29]" in full
+
+
+def test_the_summary_counts_one_of_a_thing_in_the_singular() -> None:
+    """One endpoint, one request, one stale entry, one setup step: each said in the singular
+    (#24: "1 endpoints fuzzed clean")."""
+    case = CaseResult(Case("login", ()), compared=0, uncompared=["register"])
+    fuzzed = FuzzResult("GET /a", examples=1, compared=1)
+    run = RunResult(cases=[case], fuzz=[fuzzed], stale=[Entry("old")], seconds=1.0)
+    line = summary(run)
+    assert "1 endpoint fuzzed clean; 1 request compared," in line
+    assert "; 1 stale ledger entry;" in line
+    assert "; 1 setup step run in every play, not compared" in line
+
+
+def test_the_summary_counts_setup_steps_not_requests() -> None:
+    """Setup is counted as the steps each play runs, and said so: not as requests sent, which
+    is every step times every play (#24: "2 setup requests" for 2 steps in 2 plays each)."""
+    case = CaseResult(Case("login", ()), compared=2, uncompared=["register", "login"])
+    line = summary(RunResult(cases=[case], stale=[Entry("a"), Entry("b")]))
+    assert "; 2 setup steps run in every play, not compared" in line
+    assert "2 stale ledger entries" in line
+    assert "requests" not in line.split("compared,")[1]
+
+
+def test_the_summary_time_includes_opening_the_apps_and_says_how_much() -> None:
+    """The summary's time is the command's, as the progress clock and --max-time count it,
+    and says what part of it opening the apps took (#24: it left that out)."""
+    run = RunResult(cases=[CaseResult(Case("c", ()), compared=1)], seconds=5.0, opening=3.0)
+    assert summary(run).endswith("in 5.0s, 3.0s of it opening the apps")

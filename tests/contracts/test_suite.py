@@ -15,7 +15,9 @@ import pytest
 from strangler.comparison.corpus import CorpusFile, FuzzSpec, corpus_files
 from strangler.comparison.results import RunResult
 from strangler.contracts import ContractSession, load_corpus, load_ledger, run_suite
+from strangler.contracts.budget import Budget
 from strangler.contracts.formats import terminal
+from strangler.contracts.suite import Unwatched
 from strangler.settings import load_settings
 from tests.support.servers import REPO
 
@@ -70,3 +72,26 @@ def test_an_endpoint_whose_file_turns_fuzzing_off_is_not_fuzzed_for_that_reason(
         f"NOT FUZZED GET /items/{{item_id}}: fuzzing turned off by `fuzz:` in {read.path}" in lines
     )
     assert "NOT FUZZED POST /items: no corpus file says `endpoint: POST /items`" in lines
+
+
+class Idle:
+    """A session with nothing to say: no case or endpoint is run in these tests."""
+
+    def not_fresh(self) -> None:
+        return None
+
+
+def test_a_runs_time_counts_from_the_budgets_start_opening_the_apps_included() -> None:
+    """A run's seconds count from when its budget began (the command's start, before the apps
+    were opened), as --max-time and the progress clock do; the time before the run began is
+    kept as the opening of the apps (#24: the summary said 2 s of a 5 s command)."""
+    now = [100.0]
+    budget = Budget(clock=lambda: now[0])  # the command starts at 100 s
+    now[0] = 103.0  # 3 s to open the apps
+
+    class Slow(Unwatched):
+        def planned(self, cases: int, endpoints: int) -> None:
+            now[0] += 2.0  # the run itself takes 2 s
+
+    run = run_suite(Idle(), [], fuzz=False, watch=Slow(), budget=budget)  # type: ignore[arg-type]
+    assert (run.seconds, run.opening) == (5.0, 3.0)
