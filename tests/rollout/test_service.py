@@ -114,6 +114,18 @@ async def test_promote_moves_to_the_next_step_now_and_completes_at_the_last(
         gateway.runtime.rollouts.promote(ENDPOINT, actor="bob", reason="again")
 
 
+async def test_promote_on_a_paused_rollout_resumes_it_at_the_next_step(
+    gw: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    """Promoting a paused rollout moves it a step and runs it on from there, as
+    docs/rollouts.md says (#25: the docs did not say it resumes)."""
+    gateway, _ = gw
+    start(gateway)
+    gateway.runtime.rollouts.pause(ENDPOINT, actor="bob", reason="lunch")
+    promoted = gateway.runtime.rollouts.promote(ENDPOINT, actor="bob", reason="back")
+    assert (promoted.state, promoted.step, routing(gateway)) == (State.RUNNING, 1, "canary 50%")
+
+
 async def test_starting_on_a_migrated_endpoint_refuses_to_cut_it_back(
     gw: tuple[Gateway, httpx.AsyncClient],
 ) -> None:
