@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from strangler.errors import ConfigError
-from strangler.scaffold import capture, corpus, draft
+from strangler.scaffold import capture, corpus, draft, tidy
 from strangler.scaffold.routes import legacy_routes, select
 from strangler.settings import import_string, load_settings
 
@@ -110,9 +110,11 @@ def _run(
     for path, text in written.items():
         (out / path).parent.mkdir(parents=True, exist_ok=True)
         (out / path).write_text(text, encoding="utf-8")
+    formatted = tidy.tidy(out / f"{module}.py", Path(settings.root))
     for route in routes:
         seen = captured.samples.get(route.key, [])
         statuses = sorted({s.answer.status for s in seen})
         answered = ", ".join(map(str, statuses)) if statuses else "no sample (try --capture)"
         click.echo(f"{route.key}: {len(seen)} sample(s), answered {answered}")
     click.echo(f"wrote {out / f'{module}.py'} and {len(written) - 1} corpus file(s) in {out}")
+    click.echo(formatted)

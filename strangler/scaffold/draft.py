@@ -12,11 +12,13 @@ from __future__ import annotations
 import collections
 import html
 import re
+import textwrap
 from collections.abc import Sequence
 
 from strangler.comparison.cases import MISSING
 from strangler.scaffold.capture import Sample
 from strangler.scaffold.infer import Models, class_name, field_name
+from strangler.scaffold.pretty import LINE, Name, import_line, layout, literal
 from strangler.scaffold.routes import Route
 
 EXAMPLE_MAX = 600  # characters of a non-JSON answer kept as the OpenAPI example
@@ -61,13 +63,15 @@ def module_source(
     if "uuid" in models.imports or any("uuid.UUID" in f for f in functions):
         standard.append("import uuid\n")
     if typing:
-        standard.append(f"from typing import {', '.join(sorted(typing))}\n")
+        standard.append(import_line("typing", sorted(typing)))
     lines += [*standard, "\n"] if standard else []
-    lines.append(f"from fastapi import {', '.join(sorted(fastapi))}\n")
+    lines.append(import_line("fastapi", sorted(fastapi)))
     lines.append("from fastapi.responses import Response\n")
     if models.classes:
         lines += [line for line in models.header() if line.startswith("from pydantic")]
-    lines += ["\n", f"from strangler.compat import {', '.join(sorted(compat))}\n"]
+    # strangler with the other installed packages, the legacy app as the project's own: how
+    # isort sorts them in the usual project (strangler.scaffold.tidy sorts by its settings).
+    lines.append(import_line("strangler.compat", sorted(compat)))
     lines += [
         "\n",
         "# The legacy app lends its error handlers and its session's secret key and serializer;\n",
@@ -77,8 +81,8 @@ def module_source(
     for block in models.classes:
         lines += ["\n\n", block]
     lines += [
-        "\n\n",
-        "app = FastAPI(title=" + repr(f"Port of {legacy_spec}") + ")\n",
+        "\n\n" if models.classes else "\n",  # one blank line after imports, two after a class
+        "app = FastAPI(title=" + literal(f"Port of {legacy_spec}") + ")\n",
         "# Errors (router 404/405, abort(), validation) answered as legacy answers them.\n",
         "install_legacy_errors(app, legacy=legacy_app)\n",
     ]
@@ -144,52 +148,62 @@ def _route(
     for param in route.params:
         params.append(f"{field_name(param.name)}: {param.python}")
         if param.note:
-            notes.append(f"    # {param.name}: {param.note}\n")
+            notes += _comment(f"{param.name}: {param.note}")
     params += _query(samples)
     params += _body(model_base, samples, models)
     if session:
-        params.append("session: Session")
+        params.append(SESSION)
     params.sort(key=lambda p: " = " in p)  # those with a default last
-    decorator = f"@app.{route.method.lower()}(\n    {route.path!r},\n"
+    decorator = f"@app.{route.method.lower()}(\n    {literal(route.path)},\n"
     if main is not None:
         decorator += f"    status_code={main},\n"
     decorator += "    response_model=None,\n"
     if responses:
-        decorator += "    responses={\n"
-        decorator += "".join(f"        {status}: {entry},\n" for status, entry in responses)
-        decorator += "    },\n"
+        decorator += "".join(f"{line}\n" for line in layout(responses, 4, "responses=", ","))
     decorator += ")\n"
     signature = f"def {name}({', '.join(params)}) -> Response:\n"
-    if len(signature) > 96:
+    if len(signature) > LINE or session:  # one a line: the session's comment needs its own
         signature = f"def {name}(\n" + "".join(f"    {p},\n" for p in params) + ") -> Response:\n"
+        signature = signature.replace(f"    {SESSION},\n", f"    {SESSION},  {SESSION_WHY}\n")
     seen = ", ".join(f"{s} ({n}x)" for s, n in sorted(statuses.items())) or "nothing (no sample)"
     doc = route.doc or f"{route.method} {route.rule}"
-    body = (
-        f'    """{_docstring(doc)}"""\n'
-        f"    # TODO: port legacy's `{route.view}` ({route.method} {route.rule}); it answered"
-        f" {seen}.\n"
-    )
+    todo = f"TODO: port legacy's `{route.view}` ({route.method} {route.rule}); it answered {seen}."
+    body = _docstring(doc) + "".join(_comment(todo))
     return decorator + signature + body + "".join(notes) + "    return not_written()\n"
 
 
-def _responses(base: str, samples: list[Sample], models: Models) -> list[tuple[int, str]]:
+SESSION = "session: Session"
+# Why every handler takes the session, used or not: Flask marks a session read (a template
+# showing who is logged in) and answers `Vary: Cookie`; taking it does the same here.
+SESSION_WHY = "# read, as legacy reads it: keeps Flask's `Vary: Cookie` on the answer"
+
+
+def _comment(text: str) -> list[str]:
+    """`text` as comment lines in a handler's body, wrapped to the line length."""
+    return [
+        f"{line}\n"
+        for line in textwrap.wrap(text, LINE, initial_indent="    # ", subsequent_indent="    # ")
+    ]
+
+
+def _responses(base: str, samples: list[Sample], models: Models) -> dict[int, object]:
     """`responses=` entries: each status legacy gave, with its JSON model (all its samples
     validate) or its media type and an example body."""
     by_status: dict[int, list[Sample]] = {}
     for sample in samples:
         by_status.setdefault(sample.answer.status, []).append(sample)
-    entries = []
+    entries: dict[int, object] = {}
     for status, seen in sorted(by_status.items()):
         description = _description(status, seen)
         values = [s.json for s in seen]
         if all(v is not MISSING for v in values):
             model = models.model(f"{base}{status}", values)
-            entries.append((status, f"{{'model': {model}, 'description': {description!r}}}"))
+            entries[status] = {"model": Name(model), "description": description}
             continue
         media = seen[0].content_type or "text/plain"
         example = seen[0].answer.body[:EXAMPLE_MAX].decode("utf-8", "replace")
         content = {media: {"example": example}} if example else {media: {}}
-        entries.append((status, f"{{'description': {description!r}, 'content': {content!r}}}"))
+        entries[status] = {"description": description, "content": content}
     return entries
 
 
@@ -214,7 +228,7 @@ def _query(samples: list[Sample]) -> list[str]:
     params = []
     for name, seen in values.items():
         kind = ", type=int" if all(re.fullmatch(r"-?\d+", v) for v in seen) else ""
-        params.append(f"{field_name(name)}: Any = query_arg({name!r}{kind})")
+        params.append(f"{field_name(name)}: Any = query_arg({literal(name)}{kind})")
     return params
 
 
@@ -234,7 +248,7 @@ def _body(base: str, samples: list[Sample], models: Models) -> list[str]:
     params = []
     for key, count in fields.items():
         python = field_name(key)
-        form = "Form()" if python == key else f"Form(alias={key!r})"
+        form = "Form()" if python == key else f"Form(alias={literal(key)})"
         if count == len(samples):
             params.append(f"{python}: Annotated[str, {form}]")
         else:
@@ -243,4 +257,9 @@ def _body(base: str, samples: list[Sample], models: Models) -> list[str]:
 
 
 def _docstring(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"""', "'''").strip() or "Not written yet."
+    """The handler's docstring: one line, or wrapped as a block if too long for one."""
+    text = text.replace("\\", "\\\\").replace('"""', "'''").strip() or "Not written yet."
+    if len(f'    """{text}"""') <= LINE:
+        return f'    """{text}"""\n'
+    wrapped = textwrap.wrap(text, LINE, initial_indent="    ", subsequent_indent="    ")
+    return '    """\n' + "".join(f"{line}\n" for line in wrapped) + '    """\n'

@@ -24,6 +24,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from strangler.scaffold.pretty import literal
+
 # A field may not shadow BaseModel's own names (`json`, `copy`, `schema`...): it gets a `_`.
 _TAKEN = frozenset(dir(BaseModel))
 ENUM_MIN_SAMPLES = 3  # fewer samples than this show no enum: two values are just two values
@@ -158,7 +160,7 @@ class Models:
             ENUM_MAX_VALUES, len(values) - 1
         ):
             self.imports.add("Literal")
-            return "Literal[" + ", ".join(repr(v) for v in distinct) + "]"
+            return "Literal[" + ", ".join(literal(v) for v in distinct) + "]"
         return "str"
 
     def _object(self, name: str, shape: Shape) -> str:
@@ -175,7 +177,7 @@ class Models:
             if python != key:
                 aliased = True
                 self.imports.add("Field")
-                default = f" = Field({'None, ' if optional else ''}alias={key!r})"
+                default = f" = Field({'None, ' if optional else ''}alias={literal(key)})"
             lines.append(f"    {python}: {typed}{default}\n")
         if aliased:
             self.imports.add("ConfigDict")

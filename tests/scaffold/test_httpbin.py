@@ -81,7 +81,7 @@ def test_the_models_validate_every_recorded_answer(drafted: Path) -> None:
                 checked += 1
     assert checked == 5  # /get twice, /uuid, /post, /headers
     source = (drafted / "port.py").read_text()
-    assert "page: Any = query_arg('page', type=int)" in source
+    assert 'page: Any = query_arg("page", type=int)' in source
     assert "body: Annotated[PostPostBody, Body()]" in source
     assert "uuid: uuid.UUID" in source
 
@@ -126,7 +126,7 @@ def test_recorded_exports_are_played_on_legacy(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = scaffold(HTTPBIN, out, "GET /get", "--recorded", str(exported), "--no-corpus")
     assert "GET /get: 1 sample(s), answered 200" in result.output
-    assert "limit: Any = query_arg('limit', type=int)" in (out / "port.py").read_text()
+    assert 'limit: Any = query_arg("limit", type=int)' in (out / "port.py").read_text()
     corpus = yaml.safe_load((out / "corpus" / "scaffold_get_get.yaml").read_text())
     assert [c["name"] for c in corpus["cases"]] == ["scaffold-recorded-get-get-1"]
 

@@ -73,7 +73,7 @@ def test_samples_show_optional_fields_enums_formats_and_maps() -> None:
     date-times and dates typed, numbers mixed int and float are float, header maps dicts."""
     _, source = built(ISSUES)
     assert "    note: str | None = None\n" in source
-    assert "    state: Literal['closed', 'open']\n" in source
+    assert '    state: Literal["closed", "open"]\n' in source
     assert "    key: uuid.UUID\n" in source
     assert "    created: datetime.datetime\n" in source
     assert "    due: datetime.date\n" in source
@@ -102,7 +102,7 @@ def test_keys_that_are_keywords_or_basemodel_names_get_aliases() -> None:
     """`class`, `json` and `_id` become fields with aliases, and still validate by their keys."""
     samples = [{"class": "a", "json": None, "_id": 3}]
     model, source = built(samples)
-    assert "class_: str = Field(alias='class')" in source
+    assert 'class_: str = Field(alias="class")' in source
     assert field_name("json") == "json_"
     assert field_name("_id") == "f_id"
     assert model.model_validate(samples[0]).class_ == "a"
