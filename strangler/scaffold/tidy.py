@@ -17,16 +17,17 @@ from pathlib import Path
 TIMEOUT = 60.0  # seconds for each ruff run: one file, so a second is plenty on a slow machine
 
 
-def ruff() -> str | None:
-    """The ruff program: the one beside this Python (its venv's), else on PATH, else None."""
+def ruff() -> list[str] | None:
+    """How to run ruff: the program beside this Python (its venv's), else the ruff package
+    run as `python -m ruff` (not imported: ruff is no requirement of strangler's), else the
+    program on PATH, else None."""
     beside = Path(sys.executable).parent / ("ruff.exe" if os.name == "nt" else "ruff")
     if beside.is_file():
-        return str(beside)
+        return [str(beside)]
     if importlib.util.find_spec("ruff") is not None:
-        from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
-
-        return str(find_ruff_bin())
-    return shutil.which("ruff")
+        return [sys.executable, "-m", "ruff"]
+    found = shutil.which("ruff")
+    return [found] if found is not None else None
 
 
 def tidy(path: Path, project: Path) -> str:
@@ -39,7 +40,7 @@ def tidy(path: Path, project: Path) -> str:
     for args in (["check", "--fix", "--select", "I", "--quiet"], ["format", "--quiet"]):
         try:
             done = subprocess.run(
-                [program, *args, str(path.resolve())],
+                [*program, *args, str(path.resolve())],
                 cwd=project,
                 capture_output=True,
                 text=True,
@@ -51,4 +52,4 @@ def tidy(path: Path, project: Path) -> str:
         if done.returncode != 0:
             problem = (done.stderr or done.stdout).strip().splitlines()
             return f"ruff {args[0]} failed on the draft: {problem[-1] if problem else '?'}"
-    return f"formatted with ruff ({program}), by the settings of {project}"
+    return f"formatted with ruff ({' '.join(program)}), by the settings of {project}"

@@ -20,7 +20,7 @@ def ruff(*args: str) -> subprocess.CompletedProcess[str]:
     """The dev venv's ruff, by this repository's settings."""
     assert RUFF is not None, "ruff is in the dev venv"
     return subprocess.run(
-        [RUFF, *args, "--config", str(REPO / "pyproject.toml")],
+        [*RUFF, *args, "--config", str(REPO / "pyproject.toml")],
         capture_output=True,
         text=True,
         timeout=60,
