@@ -136,6 +136,10 @@ class RedisFlagStore:
             self._redis.setnx(self._key("version"), 0)
             found = _text(self._redis.get(self._key("store_id")))
         if found is None and self.store_id is not None:
+            # Threads share this object: the None may have been read before another of them
+            # created the store and bound it. Only a second read of None is a flushed store.
+            found = _text(self._redis.get(self._key("store_id")))
+        if found is None and self.store_id is not None:
             raise FlagStoreError(
                 f"the flag store at {redacted(self.url)} was deleted (flushed?); routing by the"
                 " last good table. Restore it (`strangler flags import` of an export) and restart"

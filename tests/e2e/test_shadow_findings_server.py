@@ -21,6 +21,7 @@ from tests.e2e.test_shadow_server import (
     report_when,
     shadow_predict,
 )
+from tests.support.fleet import wait_for_workers
 from tests.support.servers import free_port, running
 from tests.support.waiting import wait_until
 
@@ -59,7 +60,9 @@ def test_findings_survive_a_restart_and_are_acknowledged_then_cleared(tmp_path: 
     seen, `shadow clear` forgets them."""
     path = config(tmp_path, "tests.test_apps.predict_slip:app")
     with serve(path, 2) as url:
-        shadow_predict(url)
+        # The change reaches the other worker by its watcher: a request it served before would
+        # not be shadowed (29 of 30 on a loaded CI machine).
+        wait_for_workers(url, 2, shadow_predict(url), within=60)
         assert {a.status_code for a in predict_all(url, slipping(30, 3))} == {200}
         ops = local(path, None)
         # Each worker folds its counts into the store with its heartbeat (every 2 s): on a busy

@@ -215,3 +215,30 @@ def test_a_pushed_change_is_said_taken_before_the_workers_next_poll(url: str) ->
     finally:
         watcher.close()
         writer.close()
+
+
+def test_threads_that_first_use_a_new_store_at_once_all_find_it(url: str) -> None:
+    """Threads whose first call on a store opened with `create` come at once all find the store
+    (one creates it): none takes the others' creation for a flushed store. A CI run lost a
+    thread so ("was deleted (flushed?)"), reading None before another thread created it."""
+    from strangler.flags.redis import RedisFlagStore
+
+    failures: list[BaseException] = []
+    for round_ in range(40):
+        store = RedisFlagStore(url, create=True, prefix=f"race{round_}:")
+        start = threading.Barrier(8)
+
+        def first_use(store: RedisFlagStore = store, start: threading.Barrier = start) -> None:
+            start.wait(timeout=10)
+            try:
+                store.version()
+            except FlagStoreError as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=first_use) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        store.close()
+    assert failures == []
