@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from operator import itemgetter, methodcaller
 from time import perf_counter
 from typing import NamedTuple
 
@@ -38,7 +39,9 @@ log = logging.getLogger("strangler.gateway")
 
 FORCE_HEADER = b"x-strangler-force-backend"
 _ADMIN_HEADER = ADMIN_TOKEN_HEADER.encode()
-_OUR_HEADERS = (FORCE_HEADER, _ADMIN_HEADER)
+_OUR_HEADERS = frozenset((FORCE_HEADER, _ADMIN_HEADER))
+_NAME = itemgetter(0)  # a header's name
+_LOWER = methodcaller("lower")
 
 
 class Shadowing(NamedTuple):
@@ -131,22 +134,30 @@ class Gateway:
         started = perf_counter()
         if not self._watching:
             self._watch()
-        path = self.within(scope)
-        if path is None:  # the admin API's
-            assert self.admin is not None
-            child = dict(scope, root_path=scope.get("root_path", "") + self._admin_prefix)
-            await self.admin(child, receive, send)
-            return
+        path: str = scope["path"]
+        # The usual request has no root_path and is not the admin API's: within() only for
+        # the others (a call costs more than the two tests).
+        if scope.get("root_path") or path.startswith(self._admin_prefix):
+            inside = self.within(scope)
+            if inside is None:  # the admin API's
+                assert self.admin is not None
+                child = dict(scope, root_path=scope.get("root_path", "") + self._admin_prefix)
+                await self.admin(child, receive, send)
+                return
+            path = inside
 
-        decision = self.route(scope, path)
+        # route()'s kept decision, looked up here (a call costs as much as the lookup).
+        decision = None
+        if self.watcher.snapshot is self._routed_by:
+            decision = self._routed.get((scope["method"], path))
+        if decision is None:
+            decision = self.route(scope, path)
         backend, reason = decision.backend, decision.reason
-        ours = False
-        request_id = None
-        for name, value in scope["headers"]:  # one pass: no generator per request
-            if name in _OUR_HEADERS:
-                ours = True
-            elif name == self._id_header:
-                request_id = value
+        # The request's headers by name, made in C: a Python loop over them cost a request
+        # 14 bytecodes a header. Names are lowercase (ASGI); a repeated one counts its last.
+        named = dict(scope["headers"])
+        ours = not _OUR_HEADERS.isdisjoint(named)
+        request_id = named.get(self._id_header) if self._id_header is not None else None
         extra: list[tuple[bytes, bytes]] = []  # response headers of the gateway's own
         if self._id_header is not None:
             if request_id is None:  # the usual case: made here, passed to both apps, returned
@@ -517,11 +528,9 @@ def _added(
     """The answer's headers, then ours. Ours end with the request id when `id_name` is given,
     left out if the app set one itself (an app that echoes it keeps its own)."""
     headers = list(headers)
-    if id_name is not None:
-        size = len(id_name)
-        for name, _ in headers:
-            if len(name) == size and name.lower() == id_name:
-                return headers + ours[:-1]
+    # Searched in C (map, not a loop of ours): names may be of any case from a plain ASGI app.
+    if id_name is not None and id_name in map(_LOWER, map(_NAME, headers)):
+        return headers + ours[:-1]
     return headers + ours
 
 

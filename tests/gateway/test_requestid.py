@@ -94,3 +94,16 @@ def test_a_sound_id_is_1_to_200_printable_ascii_without_quote_backslash_or_space
 ) -> None:
     """`valid` accepts what may be logged and passed on as it is, and nothing else."""
     assert RequestIds.valid(value) is sound
+
+
+def test_an_id_the_app_set_in_any_case_is_found_and_ours_left_out() -> None:
+    """The app's own request id is found whatever the case of its name (a plain ASGI app may
+    send `X-Request-ID`, even as a bytearray): the client gets one id, the app's."""
+    from strangler.gateway.dispatch import _added
+
+    ours = [(b"x-strangler-backend", b"migrated"), (b"x-request-id", b"ours")]
+    for name in (b"X-Request-ID", b"x-request-id", bytearray(b"X-REQUEST-ID")):
+        headers = _added([(b"content-type", b"text/plain"), (name, b"app")], ours, b"x-request-id")
+        assert [value for n, value in headers if n.lower() == b"x-request-id"] == [b"app"]
+    added = _added([(b"content-type", b"text/plain")], ours, b"x-request-id")
+    assert added == [(b"content-type", b"text/plain"), *ours]
