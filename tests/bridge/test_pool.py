@@ -164,7 +164,7 @@ async def test_idle_threads_leave_and_come_back_on_demand() -> None:
     pool = LegacyPool(2, 32, idle_exit=0.1)
     await run_all(pool, [wait(0.05) for _ in range(32)])
     assert pool.threads > 2
-    await wait_until_async(lambda: pool.threads == 0, within=5, what="every idle thread gone")
+    await wait_until_async(lambda: pool.threads == 0, what="every idle thread gone")
     await run_all(pool, [wait(0.01) for _ in range(4)])
     assert pool.threads >= 1
 

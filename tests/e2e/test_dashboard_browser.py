@@ -191,7 +191,7 @@ def test_a_gated_rollout_is_paused_resumed_and_approved_from_its_page(
         for user in range(40):
             client.get("/work", headers={"x-user": f"user-{user}"})
     drawn = ".criterion polyline, .criterion circle"
-    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, drawn), within=30, every=0.5)
+    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, drawn), within=60, every=0.5)
     browser.set_window_size(1500, 1250)
     page = shot(browser, "rollout-page")  # docs/rollout-page.png is a copy of it
     assert page.stat().st_size > 10_000

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -12,6 +11,7 @@ import pytest
 
 from tests.example.conftest import TEST_SECRET
 from tests.support.servers import REPO, free_port, running, uvicorn_argv
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.server
 
@@ -50,10 +50,11 @@ def test_uvicorn_serves_the_example_and_follows_a_flag_change(
         assert (health["status"], health["endpoints"]) == ("degraded", 10)
         assert "strangler flags init" in health["flags"]["error"]
         assert strangler(env, "flags", "init").returncode == 0
-        deadline = time.monotonic() + 2
-        while httpx.get(url + "/_strangler/health").json()["status"] != "ok":
-            assert time.monotonic() < deadline, "the new store was not picked up in 2 s"
-            time.sleep(0.05)
+        wait_until(  # at the watcher's next poll (0.2 s), later when both cores are busy
+            lambda: httpx.get(url + "/_strangler/health").json()["status"] == "ok",
+            every=0.05,
+            what="the new store picked up",
+        )
         login = httpx.post(url + "/login", json={"username": "admin", "password": "password"})
         token = login.json()["token"]
         predict = httpx.post(
@@ -66,15 +67,14 @@ def test_uvicorn_serves_the_example_and_follows_a_flag_change(
 
         flip = strangler(env, "flags", "set", "POST /predict", "migrated", "-m", "root app test")
         assert flip.returncode == 0, flip.stderr
-        deadline = time.monotonic() + 2
-        while True:
+
+        def predicted() -> httpx.Response | None:
             again = httpx.post(
                 url + "/predict",
                 json={"features": list(range(1, 11))},
                 headers={"Authorization": f"Bearer {token}"},
             )
-            if again.headers["x-strangler-backend"] == "migrated":
-                break
-            assert time.monotonic() < deadline, "the change did not reach the root app in 2 s"
-            time.sleep(0.05)
+            return again if again.headers["x-strangler-backend"] == "migrated" else None
+
+        again = wait_until(predicted, every=0.05, what="the change reaching the root app")
         assert again.json()["prediction"] == predict.json()["prediction"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -13,6 +12,7 @@ import pytest
 from strangler.flags.store import open_store
 from strangler.metrics.fleet import FleetReader
 from tests.support.servers import REPO, free_port, running
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.server
 
@@ -57,10 +57,11 @@ def test_the_report_after_flipping_two_endpoints_shows_them_and_the_shares(
             flip(client, "GET /health")
             for _ in range(10):
                 assert client.get("/health").headers["x-strangler-backend"] == "migrated"
-        deadline = time.monotonic() + 20
-        while published(tmp_path / "flags.db") < 30:  # counts go out with the heartbeat
-            assert time.monotonic() < deadline, "the worker never published its 30 requests"
-            time.sleep(0.1)
+        wait_until(  # counts go out with the heartbeat (every 2 s)
+            lambda: published(tmp_path / "flags.db") >= 30,
+            every=0.1,
+            what="the worker publishing its 30 requests",
+        )
         markdown = tmp_path / "report.md"
         html = tmp_path / "report.html"
         done = subprocess.run(

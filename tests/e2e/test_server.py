@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,7 +56,8 @@ def fresh_get(base_url: str, path: str, **kwargs: object) -> httpx.Response:
 
 
 def test_cli_change_reaches_both_workers_within_a_second(config: Path) -> None:
-    """Under --workers 2, a flag set through the CLI routes both workers' requests within 1 s."""
+    """Under --workers 2, a flag set through the CLI routes both workers' requests as soon as the
+    CLI says both took it."""
     with serve(config, workers=2) as url:
         before = {fresh_get(url, "/hello").json()["pid"] for _ in range(40)}
         assert len(before) == 2, "expected requests to reach both workers"
@@ -65,7 +65,8 @@ def test_cli_change_reaches_both_workers_within_a_second(config: Path) -> None:
         assert result.returncode == 0, result.stderr
         # Both workers report the version they take, so the change says who took it (#11, #22).
         assert "taken by 2 gateway worker(s): they route by it now" in result.stdout
-        time.sleep(1.0)  # the promise: every worker routes by the change within one second
+        # No pause: the CLI's word is the promise (a worker reports a version once it routes by
+        # it); a guessed second here was both slow and, on a busy machine, no guarantee.
         after = [fresh_get(url, "/hello").json() for _ in range(40)]
         assert {answer["app"] for answer in after} == {"migrated"}
         assert {answer["pid"] for answer in after} == before

@@ -41,7 +41,7 @@ def slipping(count: int, slips: int) -> list[list[float]]:
     return [features(7 if i < slips else None) for i in range(count)]
 
 
-def kept(ops: LocalOperations, compared: int, seconds: float = 30) -> dict[str, Any]:
+def kept(ops: LocalOperations, compared: int, seconds: float = 90) -> dict[str, Any]:
     """The endpoint's findings as the store keeps them (no gateway asked), once `compared`
     comparisons are folded in."""
     deadline = time.monotonic() + seconds
@@ -62,12 +62,12 @@ def test_findings_survive_a_restart_and_are_acknowledged_then_cleared(tmp_path: 
     with serve(path, 2) as url:
         # The change reaches the other worker by its watcher: a request it served before would
         # not be shadowed (29 of 30 on a loaded CI machine).
-        wait_for_workers(url, 2, shadow_predict(url), within=60)
+        wait_for_workers(url, 2, shadow_predict(url))
         assert {a.status_code for a in predict_all(url, slipping(30, 3))} == {200}
         ops = local(path, None)
         # Each worker folds its counts into the store with its heartbeat (every 2 s): on a busy
         # machine the two may take a while, and a worker reports the other's only once folded.
-        kept(ops, 30, seconds=90)
+        kept(ops, 30)
         entry = report_when(url, 30)
         assert (entry["compared"], entry["mismatched"]) == (30, 3)
         store = ops.store

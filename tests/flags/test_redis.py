@@ -38,7 +38,7 @@ def test_a_store_is_created_on_purpose_and_never_by_a_read(url: str) -> None:
 
 
 def test_a_change_is_pushed_to_a_watcher_before_its_poll(url: str) -> None:
-    """A watcher polling every 30 s still sees a change at once: it listens for it."""
+    """A watcher polling every 30 s still sees a change long before its poll: it listens for it."""
     writer = open_store(url, create=True)
     watcher = FlagWatcher(open_store(url), interval=30)
     watcher.start()
@@ -46,10 +46,10 @@ def test_a_change_is_pushed_to_a_watcher_before_its_poll(url: str) -> None:
         wait_until(lambda: listeners(url), what="the watcher listening")
         started = time.monotonic()
         writer.set("GET /a", Flag.build("migrated"), actor="ann", reason="go")
-        wait_until(
-            lambda: watcher.snapshot.version == 1, within=2, every=0.005, what="the change pushed"
-        )
-        assert time.monotonic() - started < 0.5
+        wait_until(lambda: watcher.snapshot.version == 1, every=0.005, what="the change pushed")
+        # Milliseconds on a quiet machine; the bar is the poll's 30 s, which a push beats by far
+        # even when both cores are busy and the watcher's thread waits for a turn.
+        assert time.monotonic() - started < 10
     finally:
         watcher.close()
         writer.close()

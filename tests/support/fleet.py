@@ -56,7 +56,7 @@ def health(url: str, client: httpx.Client | None = None) -> tuple[str, int, floa
 
 
 def workers_of(
-    urls: list[str], expected: int, client: httpx.Client, timeout: float = 30.0
+    urls: list[str], expected: int, client: httpx.Client, timeout: float = 90.0
 ) -> set[str]:
     """Asks until `expected` distinct workers have answered (connections land at random)."""
     seen: set[str] = set()
@@ -69,10 +69,11 @@ def workers_of(
     return seen
 
 
-def wait_for_workers(url: str, workers: int, version: int, within: float = 10.0) -> None:
+def wait_for_workers(url: str, workers: int, version: int, within: float = 90.0) -> None:
     """Waits until `workers` distinct workers behind `url` route by flag `version` or a later
     one (asked on new connections, which land on any worker): after a change, before requests
-    that each worker must serve by it."""
+    that each worker must serve by it. The deadline is generous, as it costs nothing when the
+    workers follow at once: with both cores busy a worker may go seconds without a turn."""
     following: set[str] = set()
 
     def all_follow() -> bool:

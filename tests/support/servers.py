@@ -33,14 +33,16 @@ def running(
     port: int,
     ready_path: str = "/",
     env: dict[str, str] | None = None,
-    timeout: float = 30.0,
+    timeout: float = 90.0,
     cwd: Path = REPO,
 ) -> Iterator[str]:
     """Runs `argv` (which must listen on `port`) and yields its base URL once it answers.
 
-    Any HTTP answer on `ready_path` counts as ready. The process group is stopped with SIGTERM
-    (then SIGKILL) on exit, so multi-worker servers leave no children behind. The server's output
-    goes to a temporary file, not a pipe: a pipe nobody reads blocks a chatty server for good.
+    Any HTTP answer on `ready_path` counts as ready, within `timeout` seconds: generous, as a
+    server that imports two apps may take tens of seconds to start with both cores busy. The
+    process group is stopped with SIGTERM (then SIGKILL) on exit, so multi-worker servers leave
+    no children behind. The server's output goes to a temporary file, not a pipe: a pipe nobody
+    reads blocks a chatty server for good.
     """
     base_url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
