@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from strangler.assembly import create_gateway
@@ -188,3 +189,23 @@ async def test_wrong_tokens_are_logged_then_throttled_per_client(
     assert other.status == 200
     no_token = await call(gateway, "GET", "/_strangler/flags", {}, [b""], client="10.0.0.9")
     assert no_token.status == 401  # asked without a token: not a guess, not counted
+
+
+@pytest.mark.parametrize("prefix", ["/api", "/_s"])
+async def test_the_admin_api_answers_under_a_root_path_the_path_leaves_out(
+    gateway: Gateway, prefix: str
+) -> None:
+    """Under a root_path the request's path does not start with (httpx's ASGITransport, servers
+    that leave it out), the admin API answers as without one: health open, the flags behind the
+    credential, the dashboard's login form open (#21)."""
+    transport = httpx.ASGITransport(app=gateway, root_path=prefix)
+    # The dashboard answers its own hosts only (dashboard_hosts: loopback by default).
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        health = await client.get("/_strangler/health")
+        assert health.status_code == 200, health.text
+        assert health.json()["status"] == "ok"
+        assert (await client.get("/_strangler/flags")).status_code == 401
+        assert (await client.get("/_strangler/flags", headers=BEARER)).status_code == 200
+        login = await client.get("/_strangler/ui/login")
+        assert login.status_code == 200
+        assert f'action="{prefix}/_strangler/ui/login"' in login.text
