@@ -31,15 +31,17 @@ MARGIN = 8.0  # what a stopping server may take beyond it on a busy machine (its
 
 
 @contextlib.contextmanager
-def serving(tmp_path: Path, *, workers: int = 1) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """The stream pair behind `strangler serve` with drain_timeout = DRAIN; yields the serve
+def serving(
+    tmp_path: Path, *, workers: int = 1, drain: float = DRAIN
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """The stream pair behind `strangler serve` with drain_timeout = `drain`; yields the serve
     process and its port. Whatever is left of its process group is killed on exit."""
     config = tmp_path / "strangler.toml"
     config.write_text(
         'legacy = "tests.test_apps.stream_pair:legacy"\n'
         'migrated = "tests.test_apps.stream_pair:migrated"\n'
         f'flags = "{tmp_path / "flags.db"}"\n'
-        f"drain_timeout = {DRAIN}\n"
+        f"drain_timeout = {drain}\n"
     )
     port = free_port()
     argv = [STRANGLER, "serve", "--config", str(config), "--port", str(port)]
@@ -122,11 +124,15 @@ def test_sigterm_with_a_stream_open_exits_within_the_drain_timeout(
 def test_a_request_sent_during_the_drain_is_refused_at_once(tmp_path: Path, workers: int) -> None:
     """While a stopping server drains a stream, a new request is refused (at connect, or
     closed unanswered) within a second, instead of waiting for the drain to end."""
-    with serving(tmp_path, workers=workers) as (proc, port):
+    # A long drain, so that the refusal is seen while it lasts even when SIGTERM takes seconds
+    # to reach the workers on a busy machine; the test does not wait for its end (the group is
+    # killed).
+    drain = 30
+    with serving(tmp_path, workers=workers, drain=drain) as (proc, port):
         streams = [Stream(port, "legacy") for _ in range(workers * 2)]  # one on each worker
         wait_until(lambda: all(s.lines >= 2 for s in streams), what="the streams' first lines")
         proc.send_signal(signal.SIGTERM)
         seen: list[int | str] = []
-        wait_until(lambda: seen.append(answers(port)) or seen[-1] == "refused", within=DRAIN)
+        wait_until(lambda: seen.append(answers(port)) or seen[-1] == "refused", within=drain)
         assert proc.poll() is None, "the server had already exited: the refusal was not a drain's"
     assert "hung" not in seen, seen

@@ -167,10 +167,18 @@ def test_a_request_whose_client_left_while_queued_is_never_run(server: tuple[str
     """With the one thread busy, a queued request whose client goes away does not run later."""
     url, port = server
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        busy = pool.submit(httpx.post, f"{url}/work?id=busy&seconds=1", timeout=10)
-        # Nothing outside the server says that `busy` has the thread, or (below) that `gone`
-        # waits for it: these two pauses are guesses, short next to `busy`'s second.
-        time.sleep(0.2)
+        busy = pool.submit(httpx.post, f"{url}/work?id=busy&seconds=3", timeout=30)
+        # `gone` must come after `busy` has the thread (had it come first, as a guessed 0.2 s
+        # let it on a busy machine, it would run, its client still there) and before `busy`
+        # is done: 3 s leave room for the looks below when both cores are busy.
+        wait_until(
+            lambda: "busy" in httpx.get(f"{url}/running", timeout=10).json()["started"],
+            every=0.02,
+            what="`busy` running in the one legacy thread",
+        )
+        # Nothing outside the server says that `gone` waits for the thread: this pause is a
+        # guess, short next to `busy`'s 3 s (too short, and `gone` is dropped unread: the
+        # test passes without testing the queue; never a false failure).
         with socket.create_connection(("127.0.0.1", port)) as sock:
             sock.sendall(
                 b"POST /work?id=gone&seconds=0 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"

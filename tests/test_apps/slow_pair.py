@@ -45,3 +45,11 @@ async def migrated_work(seconds: float = 1.0) -> dict[str, str]:
 @migrated.post("/upload")
 async def migrated_upload() -> dict[str, str]:
     return {"app": "migrated"}
+
+
+@migrated.get("/running")
+async def migrated_running() -> dict[str, list[str]]:
+    """The /work calls legacy has begun, read on the loop: legacy's one thread may be busy, and
+    legacy's own /started would wait for it. Only migrated has it, so it is served there."""
+    with _lock:
+        return {"started": list(started)}
