@@ -4,15 +4,27 @@ Flask answers `OPTIONS` on every route (200, an empty body, an `Allow` header) a
 every GET route; FastAPI does neither. `implicit_routes` builds them (out of the OpenAPI
 document). Flask's `Allow` order follows its hash seed; ours is sorted, and our comparisons
 read `Allow` as a set.
+
+Flask makes its OPTIONS answer as it makes a view's: its before-request hooks first (one
+reading the session gives `Vary: Cookie`; one aborting answers instead), its after-request hooks
+and the session's save after (Flask-CORS's headers). Given the legacy app, `legacy_options`
+does the same, in process, on the port's session (see strangler.compat.session).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
+from werkzeug.exceptions import HTTPException
+
+from strangler.compat.pages import werkzeug_response
+from strangler.compat.session import legacy_context
 
 
 def flask_allow(methods: Iterable[str]) -> list[str]:
@@ -27,11 +39,34 @@ def options_answer(allow: Iterable[str]) -> Response:
     return Response(status_code=200, headers={"Allow": ", ".join(allow)}, media_type="text/html")
 
 
-def options_endpoint(allow: Sequence[str]) -> Callable[[], Awaitable[Response]]:
-    """An endpoint answering `options_answer(allow)` (it takes no parameter FastAPI could read)."""
+async def legacy_options(legacy: Any, request: Request, allow: Sequence[str]) -> Response:
+    """Flask's automatic OPTIONS answer to `request`, made by the Flask app `legacy` with its
+    request hooks, as Flask makes it (run in a worker thread: the hooks may block)."""
+    return await run_in_threadpool(_legacy_options, legacy, request, allow)
 
-    async def options() -> Response:
-        return options_answer(allow)
+
+def _legacy_options(legacy: Any, request: Request, allow: Sequence[str]) -> Response:
+    with legacy_context(legacy, request.scope):
+        try:  # Flask's full_dispatch_request, the view being make_default_options_response
+            answered = legacy.preprocess_request()
+            if answered is None:
+                answered = legacy.response_class()
+                answered.headers["Allow"] = ", ".join(allow)
+        except HTTPException as raised:  # a hook's abort()
+            answered = legacy.handle_user_exception(raised)
+        return werkzeug_response(legacy.finalize_request(answered))
+
+
+def options_endpoint(
+    allow: Sequence[str], legacy: Any = None
+) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint answering `options_answer(allow)`, or with `legacy`, `legacy_options`
+    (it takes only the request: the path's parameters are not read)."""
+
+    async def options(request: Request) -> Response:
+        if legacy is None:
+            return options_answer(allow)
+        return await legacy_options(legacy, request, allow)
 
     return options
 
@@ -44,11 +79,12 @@ def _methods_by_path(routes: Sequence[BaseRoute]) -> dict[str, set[str]]:
     return by_path
 
 
-def implicit_routes(routes: Sequence[BaseRoute]) -> list[APIRoute]:
-    """The OPTIONS route of every path and the HEAD route of every GET route of `routes`."""
+def implicit_routes(routes: Sequence[BaseRoute], *, legacy: Any = None) -> list[APIRoute]:
+    """The OPTIONS route of every path and the HEAD route of every GET route of `routes`.
+    Given the Flask app `legacy`, OPTIONS runs its request hooks, as Flask does."""
     extra: list[APIRoute] = []
     for path, methods in _methods_by_path(routes).items():
-        endpoint = options_endpoint(flask_allow(methods))
+        endpoint = options_endpoint(flask_allow(methods), legacy)
         extra.append(APIRoute(path, endpoint, methods=["OPTIONS"], include_in_schema=False))
     for route in routes:
         if isinstance(route, APIRoute) and "GET" in (route.methods or ()):

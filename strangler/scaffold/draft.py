@@ -101,8 +101,9 @@ def module_source(
         lines += ["\n\n", function]
     lines += [
         "\n\n",
-        "# OPTIONS on every route and HEAD on every GET route, answered as Flask answers them.\n",
-        "app.router.routes.extend(implicit_routes(app.router.routes))\n",
+        "# OPTIONS on every route and HEAD on every GET route, answered as Flask answers them\n",
+        "# (OPTIONS with the legacy app's request hooks, as Flask runs them).\n",
+        "app.router.routes.extend(implicit_routes(app.router.routes, legacy=legacy_app))\n",
         _OPENAPI,
     ]
     return "".join(lines)

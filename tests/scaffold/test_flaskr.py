@@ -47,6 +47,7 @@ def test_every_endpoint_is_drafted_documented_and_answers_501(drafted: Path) -> 
     source = (drafted / "port.py").read_text()
     assert "username: Annotated[str, Form()]" in source
     assert "app.add_middleware(LegacySessionMiddleware, legacy=legacy_app)" in source
+    assert "implicit_routes(app.router.routes, legacy=legacy_app)" in source
 
 
 def test_the_drafted_corpus_passes_legacy_against_itself(drafted: Path) -> None:
@@ -89,6 +90,18 @@ def test_the_completed_endpoint_honours_a_session_made_by_flaskrs_login() -> Non
     assert "Post id 1 doesn&#39;t exist." in again.text
     anonymous = asyncio.run(ask(completed.app, "POST", "/1/delete"))
     assert anonymous.headers["location"] == "/auth/login"
+
+
+def test_the_completed_ports_options_answer_runs_flaskrs_request_hooks() -> None:
+    """OPTIONS on the port's delete answers as flaskr's automatic OPTIONS, `Vary: Cookie`
+    included (flaskr's before_app_request reads the session)."""
+    transport = httpx.WSGITransport(app=legacy.app)
+    with httpx.Client(transport=transport, base_url="http://testserver") as client:
+        flask = client.options("/1/delete")
+    port = asyncio.run(ask(completed.app, "OPTIONS", "/1/delete"))
+    assert (port.status_code, port.content) == (flask.status_code, flask.content) == (200, b"")
+    assert port.headers["vary"] == flask.headers["vary"] == "Cookie"
+    assert set(port.headers["allow"].split(", ")) == set(flask.headers["allow"].split(", "))
 
 
 def test_the_mixed_backend_scenario_passes_with_the_completed_port_only(

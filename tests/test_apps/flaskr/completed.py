@@ -62,8 +62,9 @@ def blog_delete_post(id: int, session: Session) -> Response:
     return werkzeug_response(redirect("/"))
 
 
-# OPTIONS on every route and HEAD on every GET route, answered as Flask answers them.
-app.router.routes.extend(implicit_routes(app.router.routes))
+# OPTIONS on every route and HEAD on every GET route, answered as Flask answers them (OPTIONS
+# with flaskr's request hooks: its before_app_request reads the session, so Vary: Cookie).
+app.router.routes.extend(implicit_routes(app.router.routes, legacy=legacy_app))
 
 
 def legacy_openapi() -> dict[str, Any]:
