@@ -79,6 +79,7 @@ class FuzzResult:
     seconds: float = 0.0
     wanted: int = 0  # examples asked for
     cut_short: str | None = None  # why a time budget stopped it before `wanted` examples
+    unsteady: str | None = None  # why `failure` may depend on state: it did not come back
 
     @property
     def failed(self) -> bool:

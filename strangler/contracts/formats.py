@@ -138,15 +138,20 @@ def fuzz_failure(result: FuzzResult, defaults: Request | None = None, *, full: b
         return f"fuzz {result.endpoint}: {result.error}"
     assert result.failure is not None
     assert result.minimal is not None
-    lines = [
-        f"fuzz {result.endpoint}: a generated request differs (seed {result.seed},"
-        f" after {result.examples} tries, shrunk); differences:"
-    ]
+    tries = f"seed {result.seed}, after {result.examples} tries"
+    if result.unsteady:  # seen once, so there was nothing to shrink it by
+        found = f"differed ({tries}), but {result.unsteady}"
+        label = "the request that showed it, as a corpus case to paste into the endpoint's file"
+        label += " (`stateful: true` if it needs fresh state)"
+    else:
+        found = f"differs ({tries}, shrunk)"
+        label = "minimal request, as a corpus case to paste into the endpoint's file"
+    lines = [f"fuzz {result.endpoint}: a generated request {found}; differences:"]
     undeclared = difference_lines(result.failure.undeclared, full=full)
     lines += ["  " + line if line else "" for line in undeclared]
     lines += [f"  error: {error}" for error in result.failure.errors]
     lines += [f"  {note}" for note in result.failure.raised]
-    lines.append("minimal request, as a corpus case to paste into the endpoint's file:")
+    lines.append(f"{label}:")
     case = as_corpus_case(result.minimal, defaults if defaults is not None else Request())
     lines += ["  " + line for line in case.rstrip().splitlines()]
     return "\n".join(lines)

@@ -8,6 +8,9 @@ the file. Each example is a one-step scenario after the file's `before:` steps (
 from fresh state on each side. A file whose `before:` says `once: true` has its steps played
 once per endpoint instead (runner.prime), and every example starts from what they captured and
 the cookies they got: no login per example, where its token outlives the setup's state.
+A difference that is gone when Hypothesis replays it (a play changed state the next one sees:
+a live gateway that cannot reset) is reported all the same, with the request that showed it,
+not shrunk, and a note (FuzzResult.unsteady).
 """
 
 from __future__ import annotations
@@ -18,11 +21,11 @@ import random
 import re
 import time
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import yaml
 from hypothesis import HealthCheck, Phase, Verbosity, find, settings
-from hypothesis.errors import NoSuchExample
+from hypothesis.errors import Flaky, HypothesisException, NoSuchExample
 
 from strangler.comparison.cases import MISSING, Case, Request, Step
 from strangler.comparison.corpus import CorpusFile
@@ -32,6 +35,12 @@ from strangler.contracts.runner import Primed
 from strangler.contracts.shrink import isolate
 from strangler.contracts.strategies import Schema, requests
 from strangler.routing.templates import parse_route_key, template_shape
+
+# Said of a difference that did not come back when replayed (FuzzResult.unsteady).
+UNSTEADY: Final = (
+    "it did not differ again when replayed, so it may depend on state a play left"
+    " (nothing reset it between plays); not shrunk"
+)
 
 
 def operation(document: Mapping[str, Any] | None, endpoint: str) -> Mapping[str, Any] | None:
@@ -125,9 +134,6 @@ def fuzz_endpoint(
             return run(fuzz_case(file, request))
         return run(fuzz_case(file, request, primed=True), primed)
 
-    def verdict(request: Request) -> frozenset[Hashable]:
-        return _causes(play(request))
-
     def differs(request: Request) -> bool:
         outcome = play(request)
         result.examples += 1  # done: an example a budget cut off is not counted
@@ -149,23 +155,45 @@ def fuzz_endpoint(
         verbosity=Verbosity.quiet,
     )
     try:
-        minimal = find(strategy, differs, settings=options, random=random.Random(seed))
+        find(strategy, differs, settings=options, random=random.Random(seed))
     except NoSuchExample:
         pass
     except OutOfTime as stop:
         result.cut_short = stop.why
         if failing:
             result.minimal, result.failure = failing[-1]
+    except Flaky as flaky:
+        # What one play changed reached the next (a live gateway that cannot reset, state the
+        # reset hook misses), so the difference found did not come back when Hypothesis
+        # replayed it. It was seen all the same: reported with the play that showed it.
+        inner = list(flaky.exceptions) if isinstance(flaky, BaseExceptionGroup) else []
+        ran_out = next((e for e in inner if isinstance(e, OutOfTime)), None)
+        if failing:
+            result.minimal, result.failure = failing[-1]
+            result.unsteady = None if ran_out else UNSTEADY  # not a replay the budget stopped
+        elif ran_out is None:  # no difference; an error that did not come back: that error
+            error = next((e for e in inner if not isinstance(e, HypothesisException)), None)
+            if error is None:
+                raise
+            raise error from flaky  # a side that stopped answering: the endpoint's error
+        result.cut_short = ran_out.why if ran_out else None
     else:
+        # find's last play was of its minimal example, replayed: it differed again, so that
+        # play is the failure (one more replay is a request pair that state could change).
+        result.minimal, result.failure = failing[-1]
+        tried: list[tuple[Request, CaseResult]] = []  # the plays of `isolate`'s candidates
+
+        def verdict(request: Request) -> frozenset[Hashable]:
+            tried.append((request, play(request)))
+            return _causes(tried[-1][1])
+
         try:
-            result.minimal, result.failure = minimal, play(minimal)
-            shrunk = isolate(minimal, file.defaults, verdict, _causes(result.failure))
-            if shrunk is not minimal:
-                result.minimal, result.failure = shrunk, play(shrunk)
+            shrunk = isolate(result.minimal, file.defaults, verdict, _causes(result.failure))
         except OutOfTime as stop:
             result.cut_short = stop.why
-            if result.failure is None and failing:
-                result.minimal, result.failure = failing[-1]
+        else:  # the play that made it the simplest, not a replay that state may change
+            result.failure = next((o for r, o in reversed(tried) if r is shrunk), result.failure)
+            result.minimal = shrunk
     result.seconds = time.perf_counter() - started
     return result
 

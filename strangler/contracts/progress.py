@@ -48,6 +48,11 @@ def fuzz_verdict(result: FuzzResult) -> str:
     if result.cut_short:
         found = ", a difference found" if result.failure else ""
         return f"cut short after {result.examples} of {result.wanted} requests{found}"
+    if result.failure and result.unsteady:
+        return (
+            f"FAILED: a request differed (after {result.examples} requests),"
+            " not when replayed: it may depend on state"
+        )
     if result.failure:
         return f"FAILED: a request differs (after {result.examples} requests, shrunk)"
     return f"clean, {result.examples} requests"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from strangler.comparison.cases import Case
+from strangler.comparison.cases import Case, Request, Step
 from strangler.comparison.ledger import Entry
 from strangler.comparison.results import CaseResult, Found, FuzzResult, RunResult
-from strangler.contracts.formats import case_failure, show, summary
+from strangler.contracts.formats import case_failure, fuzz_failure, show, summary
+from strangler.contracts.fuzz import UNSTEADY
 
 PAGE = b"<!doctype html>\n<title>Login</title>\n" + b"<p>filler</p>\n" * 30
 THEIRS = PAGE.replace(b"</title>", b"</title>\n<p class=flash>Incorrect password.</p>")
@@ -72,3 +73,29 @@ def test_the_summary_time_includes_opening_the_apps_and_says_how_much() -> None:
     and says what part of it opening the apps took (#24: it left that out)."""
     run = RunResult(cases=[CaseResult(Case("c", ()), compared=1)], seconds=5.0, opening=3.0)
     assert summary(run).endswith("in 5.0s, 3.0s of it opening the apps")
+
+
+def unsteady() -> FuzzResult:
+    """An endpoint whose difference was found once and did not come back when replayed."""
+    request = Request("POST", "/2/delete")
+    found = Found("fuzz", "", request.target, "status", 302, 404, None, (302, 404))
+    play = CaseResult(Case("fuzz", (Step(request),)), differences=[found], compared=1)
+    return FuzzResult(
+        "POST /{id}/delete", examples=12, failure=play, minimal=request, unsteady=UNSTEADY
+    )
+
+
+def test_a_difference_that_did_not_come_back_is_a_failure_that_says_so() -> None:
+    """A fuzz difference gone on replay is reported with its request and the note that it may
+    depend on state, not called shrunk, and counted as a failure (#24)."""
+    fuzzed = unsteady()
+    report = fuzz_failure(fuzzed)
+    assert "a generated request differed (seed 0, after 12 tries)" in report
+    assert "did not differ again when replayed, so it may depend on state" in report
+    assert "tries, shrunk" not in report
+    assert "the request that showed it, as a corpus case" in report
+    assert "status" in report
+    assert "path: /2/delete" in report
+    run = RunResult(fuzz=[fuzzed], seconds=1.0)
+    assert run.failed
+    assert summary(run).startswith("0 passed, 1 failed,")

@@ -10,7 +10,15 @@ import pytest
 
 from strangler.comparison.cases import Case, Request, Step
 from strangler.comparison.results import CaseResult, Found, FuzzResult
-from strangler.contracts.progress import HEARTBEAT, Bar, Lines, in_ci, live_progress
+from strangler.contracts.fuzz import UNSTEADY
+from strangler.contracts.progress import (
+    HEARTBEAT,
+    Bar,
+    Lines,
+    fuzz_verdict,
+    in_ci,
+    live_progress,
+)
 
 
 class Clock:
@@ -110,3 +118,17 @@ def test_ci_or_a_pipe_gets_lines_a_terminal_gets_the_bar(monkeypatch: pytest.Mon
     assert in_ci({"CI": "1"})
     assert not in_ci({"CI": "false"})
     assert not in_ci({})
+
+
+def test_a_fuzz_difference_gone_on_replay_says_so_in_its_line() -> None:
+    """An endpoint whose difference did not come back on replay fails its progress line, which
+    says so (#24)."""
+    request = Request("POST", "/2/delete")
+    found = Found("fuzz", "", request.target, "status", 302, 404)
+    play = CaseResult(Case("fuzz", (Step(request),)), differences=[found])
+    result = FuzzResult(
+        "POST /{id}/delete", examples=12, failure=play, minimal=request, unsteady=UNSTEADY
+    )
+    assert fuzz_verdict(result) == (
+        "FAILED: a request differed (after 12 requests), not when replayed: it may depend on state"
+    )
