@@ -69,7 +69,7 @@ class FuzzResult:
     endpoint: str
     examples: int = 0
     seed: int = 0
-    failure: CaseResult | None = None  # the shrunk example that still differs
+    failure: CaseResult | None = None  # the play of `minimal` that differed
     minimal: Request | None = None
     declared: dict[str, int] = dataclasses.field(default_factory=dict)  # where -> times seen
     entries: Counter[Entry] = dataclasses.field(default_factory=Counter)  # which declared them
