@@ -1,13 +1,15 @@
 """Bytecodes per request of the whole server stack, in process: uvicorn's protocol, the gateway
 and the worked example's migrated app, against uvicorn and the app alone.
 
-Run as `.venv/bin/python scripts/bench_stack.py [PATH]` (default /health). A protocol object is
-fed a kept-alive GET through a fake transport on uvloop, as uvicorn's own tests do, and every
-Python bytecode run on the loop is counted (tests/support/bytecodes.py): the figure does not
-move with the machine's load, unlike the CPU time of `scripts/bench`, and on a real server the
-CPU time of a cheap endpoint follows it closely. Rows: uvicorn alone; with the guarded protocol
-(strangler/serving/protocol.py); the gateway with its defaults; the gateway with metrics,
-request id and backend header off. The app's lifespan is not run (its model loads lazily).
+Run as `.venv/bin/python scripts/bench_stack.py [PATH] [--browser]` (default /health; with
+`--browser`, the request carries the dozen header fields a browser sends, not only Host). A
+protocol object is fed a kept-alive GET through a fake transport on uvloop, as uvicorn's own
+tests do, and every Python bytecode run on the loop is counted (tests/support/bytecodes.py): the
+figure does not move with the machine's load, unlike the CPU time of `scripts/bench`, and on a
+real server the CPU time of a cheap endpoint follows it closely. Rows: uvicorn alone; with the
+guarded protocol (strangler/serving/protocol.py); the gateway with its defaults; the gateway
+with metrics, request id and backend header off. The app's lifespan is not run (its model loads
+lazily).
 """
 
 from __future__ import annotations
@@ -65,7 +67,25 @@ class Transport:
         pass
 
 
-async def per_request(protocol_class: type[HttpToolsProtocol], app: ASGIApp, path: str) -> float:
+# The header fields a browser sends with a GET (Chromium's, a session cookie included).
+BROWSER = (
+    b"User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36\r\n"
+    b"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
+    b"Accept-Language: en-GB,en;q=0.9\r\n"
+    b"Accept-Encoding: gzip, deflate, br, zstd\r\n"
+    b"Connection: keep-alive\r\n"
+    b"Cookie: session=eyJ1c2VyIjoiYW5uIn0.Z1x2Yw.c2lnbmF0dXJl; theme=dark\r\n"
+    b"Referer: http://127.0.0.1:8000/\r\n"
+    b"Sec-Fetch-Dest: document\r\n"
+    b"Sec-Fetch-Mode: navigate\r\n"
+    b"Sec-Fetch-Site: same-origin\r\n"
+    b"Upgrade-Insecure-Requests: 1\r\n"
+)
+
+
+async def per_request(
+    protocol_class: type[HttpToolsProtocol], app: ASGIApp, path: str, extra: bytes = b""
+) -> float:
     """Bytecodes run on the loop per kept-alive GET of `path`, all code counted."""
     loop = asyncio.get_running_loop()
     config = Config(app=app, interface="asgi3", lifespan="off", log_config=None, access_log=False)
@@ -74,7 +94,7 @@ async def per_request(protocol_class: type[HttpToolsProtocol], app: ASGIApp, pat
     protocol = protocol_class(config=config, server_state=state, app_state={}, _loop=loop)
     transport = Transport()
     protocol.connection_made(transport)  # type: ignore[arg-type]
-    raw = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n" % path.encode()
+    raw = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n%s\r\n" % (path.encode(), extra)
 
     async def request() -> None:
         writes = transport.writes
@@ -90,7 +110,9 @@ async def per_request(protocol_class: type[HttpToolsProtocol], app: ASGIApp, pat
 
 
 def main() -> None:
-    path = sys.argv[1] if len(sys.argv) > 1 else "/health"
+    args = [arg for arg in sys.argv[1:] if arg != "--browser"]
+    path = args[0] if args else "/health"
+    extra = BROWSER if "--browser" in sys.argv else b""
     # By name, as `strangler serve` loads them (nothing outside legacy/ imports it).
     legacy = import_string("legacy.app:app", str(REPO))
     migrated = import_string("migrated.app:app", str(REPO))
@@ -114,11 +136,12 @@ def main() -> None:
         ),
     ]
     figures = {
-        name: uvloop.run(per_request(protocol, ProxyHeadersMiddleware(app), path))
+        name: uvloop.run(per_request(protocol, ProxyHeadersMiddleware(app), path, extra))
         for name, protocol, app in rows
     }
     alone = figures["uvicorn alone"]
-    print(f"GET {path}: bytecodes per request on the loop")
+    fields = "a browser's 12 header fields" if extra else "one header field"
+    print(f"GET {path} ({fields}): bytecodes per request on the loop")
     for name, count in figures.items():
         print(f"  {name:<28}{count:>7.0f}{count / alone:>8.3f}x")
 
