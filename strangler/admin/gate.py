@@ -76,7 +76,7 @@ class AdminGate:
         session_cookie: str = "strangler_session",
     ) -> None:
         self.app = app
-        self._prefix = prefix
+        self._prefix = prefix.rstrip("/")  # as the gateway mounts it: '/_strangler/' too
         self._credentials = credentials
         self._max_body = max_body
         self._open = frozenset(open_paths)

@@ -209,3 +209,19 @@ async def test_the_admin_api_answers_under_a_root_path_the_path_leaves_out(
         login = await client.get("/_strangler/ui/login")
         assert login.status_code == 200
         assert f'action="{prefix}/_strangler/ui/login"' in login.text
+
+
+async def test_the_admin_api_answers_under_a_root_path_with_a_prefix_ending_in_a_slash() -> None:
+    """An admin_prefix written with a trailing slash (`/_strangler/`, which the settings accept)
+    reaches the admin API under a root_path the request's path leaves out, as without it (#21)."""
+    gateway = create_gateway(
+        pair.legacy, pair.migrated, "memory:", admin_token=ADMIN_TOKEN, admin_prefix="/_strangler/"
+    )
+    try:
+        transport = httpx.ASGITransport(app=gateway, root_path="/api")
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            health = await client.get("/_strangler/health")
+            assert health.status_code == 200, health.text
+            assert (await client.get("/_strangler/flags", headers=BEARER)).status_code == 200
+    finally:
+        gateway.close()
