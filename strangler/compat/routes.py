@@ -21,7 +21,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
-from werkzeug.exceptions import HTTPException
 
 from strangler.compat.pages import werkzeug_response
 from strangler.compat.session import legacy_context
@@ -52,8 +51,8 @@ def _legacy_options(legacy: Any, request: Request, allow: Sequence[str]) -> Resp
             if answered is None:
                 answered = legacy.response_class()
                 answered.headers["Allow"] = ", ".join(allow)
-        except HTTPException as raised:  # a hook's abort()
-            answered = legacy.handle_user_exception(raised)
+        except Exception as raised:  # a hook's abort(), or an error the app has a handler for
+            answered = legacy.handle_user_exception(raised)  # (one it has none for: raised)
         return werkzeug_response(legacy.finalize_request(answered))
 
 

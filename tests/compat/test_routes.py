@@ -16,16 +16,27 @@ from strangler import compat
 from tests.compat.differential import Send, differential
 
 
+class Refused(Exception):
+    """An app's own error (not an HTTPException), answered by its error handler."""
+
+
 def make_legacy() -> flask.Flask:
     """An app whose hooks change every answer: one reads the session (flaskr's
-    `load_logged_in_user`), one may refuse, one adds a CORS header (as Flask-CORS does)."""
+    `load_logged_in_user`), one may refuse (abort, or an error of its own its handler
+    answers), one adds a CORS header (as Flask-CORS does)."""
     app = flask.Flask("options")
     app.secret_key = "compat-options-secret"
+
+    @app.errorhandler(Refused)
+    def refused(error: Refused) -> Any:
+        return {"error": "refused"}, 403
 
     @app.before_request
     def load_user() -> Any:
         if flask.request.headers.get("X-Block"):
             flask.abort(401)
+        if flask.request.headers.get("X-Refuse"):
+            raise Refused
         flask.g.user = flask.session.get("user_id")
         return None
 
@@ -73,14 +84,15 @@ async def send(request: pytest.FixtureRequest) -> AsyncIterator[Send]:
 
 @pytest.mark.parametrize(
     ("path", "headers"),
-    [("/notes", {}), ("/notes/3", {}), ("/notes", {"X-Block": "1"})],
-    ids=["route", "route-with-parameter", "hook-aborts"],
+    [("/notes", {}), ("/notes/3", {}), ("/notes", {"X-Block": "1"}), ("/notes", {"X-Refuse": "1"})],
+    ids=["route", "route-with-parameter", "hook-aborts", "hook-raises-a-handled-error"],
 )
 async def test_an_automatic_options_answer_runs_the_legacy_request_hooks(
     send: Send, path: str, headers: dict[str, str]
 ) -> None:
     """OPTIONS on a route of the port answers as Flask's automatic OPTIONS: `Vary: Cookie` from
-    the hook that read the session, the after-request hook's header, a hook's 401 instead."""
+    the hook that read the session, the after-request hook's header, a hook's 401 instead, or
+    the answer of the app's handler for an error of its own a hook raised (#26)."""
     assert await send("OPTIONS", path, headers=headers) == []
 
 
