@@ -164,6 +164,8 @@ def _legacy_answer(legacy: Any, request: Request, error: HTTPException, routed: 
             answered = None if routed else legacy.preprocess_request()
         except HTTPException as raised:  # a hook's abort(): answered as the routing error is
             answered, error = None, raised
+        except Exception as raised:  # an error of the app's own: its handler's answer, as in
+            answered = legacy.handle_user_exception(raised)  # Flask (none: raised)
         if answered is None:
             answered = legacy.handle_http_exception(error)
         return werkzeug_response(legacy.finalize_request(answered, from_error_handler=True))

@@ -111,3 +111,12 @@ async def test_without_the_legacy_app_the_options_answer_is_flasks_bare_one() ->
     assert (answer.status_code, answer.content) == (200, b"")
     assert answer.headers["allow"] == "GET, HEAD, OPTIONS"
     assert answer.headers["content-type"] == "text/html; charset=utf-8"
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-Block": "1"}, {"X-Refuse": "1"}])
+async def test_a_path_no_route_takes_answers_as_flask_after_its_hooks(
+    send: Send, headers: dict[str, str]
+) -> None:
+    """A path of neither app answers Flask's 404 after the before-request hooks, as Flask
+    does: the hook's abort, or its handler's answer to an error of the app's own (#26)."""
+    assert await send("GET", "/nowhere", headers=headers) == []
