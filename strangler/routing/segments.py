@@ -18,7 +18,7 @@ Anyone can forge a claim, so a segment must never be what keeps a caller out of 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from strangler.routing import claims
@@ -31,7 +31,7 @@ MAX_SPEC = 200  # characters in one segment: a name and a value, not a document
 
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # RFC 9110 token: header/cookie names
 
-Headers = Sequence[tuple[bytes, bytes]]  # read twice: a dict, then the copies of one
+Headers = Iterable[tuple[bytes, bytes]]
 
 
 class Segment(NamedTuple):
@@ -102,6 +102,8 @@ def matching(segments: Sequence[Segment], headers: Headers) -> Segment | None:
     a decision): the headers are first made a dict in C, so a segment whose header the request
     does not send (the usual case) costs a lookup; only a header that is there is looked at
     in the loop below, which sees every copy of it."""
+    if not isinstance(headers, list | tuple):  # read twice below: a dict, then one's copies
+        headers = list(headers)
     named = dict(headers)
     for segment in segments:
         kind = segment.kind

@@ -90,6 +90,7 @@ def test_header_cookie_and_claim_segments_match_their_attribute() -> None:
     # Every copy of a header is read, not only the last (the lookup that skips absent ones
     # keeps one value per name).
     assert matching([header], [(b"x-tenant", b"acme"), (b"x-tenant", b"other")]) == header
+    assert matching([header], iter([(b"x-other", b"1"), (b"x-tenant", b"acme")])) == header
     assert matching([cookie], [(b"cookie", b"a=2; beta=1")]) == cookie
     assert matching([cookie], [(b"cookie", b"a=2"), (b"cookie", b"beta=1")]) == cookie
     assert matching([cookie], [(b"cookie", b"notbeta=1; beta=10")]) is None
