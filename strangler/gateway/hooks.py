@@ -65,8 +65,12 @@ class Shadow(Protocol):
         other_scope: Scope,
         receive: Receive,
         send: Send,
+        *,
+        calibration_app: ASGIApp | None = None,
     ) -> None:
-        """Serves the request from `serving_app` as usual, and compares it on `other_app`."""
+        """Serves the request from `serving_app` as usual, and compares it on `other_app`.
+        `calibration_app`: `serving_app` as its sandboxed A/A call (which learns the noise)
+        runs it (strangler.tracing gives that call a span of its own); None: `serving_app`."""
         ...
 
 

@@ -194,9 +194,12 @@ class ShadowTap:
         other_scope: Scope,
         receive: Receive,
         send: Send,
+        *,
+        calibration_app: ASGIApp | None = None,
     ) -> None:
-        """Calls `other_app` (and, to learn noise, `serving_app`) in a sandbox, then serves the
-        request from `serving_app` as it would be served anyway, and queues the comparison."""
+        """Calls `other_app` (and, to learn noise, `serving_app`, or `calibration_app` when
+        given) in a sandbox, then serves the request from `serving_app` as it would be served
+        anyway, and queues the comparison."""
         record = self.records[key]
         if self._in_flight >= self.limits.concurrency:
             record.busy += 1  # as many shadowed requests in their sandboxes as allowed
@@ -225,7 +228,8 @@ class ShadowTap:
                 other = await self._sandboxed(record, other_app, other_pristine, body)
                 again = None
                 if other is not None and calibrating:
-                    again = await self._sandboxed(record, serving_app, dict(pristine), body, False)
+                    calibrate = calibration_app or serving_app
+                    again = await self._sandboxed(record, calibrate, dict(pristine), body, False)
             finally:
                 self._in_flight -= 1
             capture = Capture(send, self.limits.max_body)

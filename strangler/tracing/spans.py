@@ -235,11 +235,27 @@ class TracedShadow:
         other_scope: Scope,
         receive: Receive,
         send: Send,
+        *,
+        calibration_app: ASGIApp | None = None,
     ) -> None:
         other = Backend.LEGACY if serving is Backend.MIGRATED else Backend.MIGRATED
         request = trace.get_current_span().get_span_context()
         call = ShadowCall(other_app, self.tracer, key, other, request)
-        await self.inner.serve(key, serving, serving_app, scope, call, other_scope, receive, send)
+        # The serving app's sandboxed replay (A/A, to learn noise) is no part of the client's
+        # answer either: a span of its own, not the request's child.
+        replay = calibration_app or serving_app
+        again = ShadowCall(replay, self.tracer, key, serving, request, role="calibration")
+        await self.inner.serve(
+            key,
+            serving,
+            serving_app,
+            scope,
+            call,
+            other_scope,
+            receive,
+            send,
+            calibration_app=again,
+        )
 
 
 class ShadowCall:
@@ -252,23 +268,26 @@ class ShadowCall:
         key: str,
         backend: Backend,
         request: trace.SpanContext,
+        role: str = "call",  # or "calibration": the serving app replayed to learn noise
     ) -> None:
         self.app = app
         self.tracer = tracer
         self.key = key
         self.backend = backend
         self.request = request  # the gateway span's, for the link
+        self.role = role
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        name = f"shadow {self.key}" if self.role == "call" else f"shadow {self.role} {self.key}"
         span = self.tracer.start_span(
-            f"shadow {self.key}",
+            name,
             context=context.Context(),  # a root: the client's trace ends with its answer
             kind=SpanKind.INTERNAL,
             links=[Link(self.request)] if self.request.is_valid else (),
             attributes={
                 "strangler.endpoint": self.key,
                 "strangler.backend": self.backend.value,
-                "strangler.shadow": "call",
+                "strangler.shadow": self.role,
             },
         )
 

@@ -195,10 +195,19 @@ async def test_a_shadowed_request_has_a_shadow_span_linked_to_its_own(
     assert shadow.attributes["strangler.backend"] == "migrated"
     scopes = {s.instrumentation_scope.name for s in under(finished, shadow)}
     assert scopes == {"opentelemetry.instrumentation.fastapi"}
-    # The served call's Flask span is under the request's span, not the shadow's
-    assert "opentelemetry.instrumentation.flask" in {
-        s.instrumentation_scope.name for s in under(finished, span)
-    }
+    # The served call's Flask span is under the request's span, and only it: the sandboxed
+    # replay of legacy that learns the noise (A/A) has a linked span of its own.
+    flask = "opentelemetry.instrumentation.flask"
+    served = [s for s in under(finished, span) if s.instrumentation_scope.name == flask]
+    assert len({s.context.trace_id for s in served}) == 1
+    assert len([s for s in served if s.parent == span.context]) == 1
+    (again,) = [s for s in finished if s.name == "shadow calibration GET /items/{item_id}"]
+    assert again.parent is None
+    assert [link.context.span_id for link in again.links] == [span.context.span_id]
+    assert again.attributes is not None
+    assert again.attributes["strangler.shadow"] == "calibration"
+    assert again.attributes["strangler.backend"] == "legacy"
+    assert flask in {s.instrumentation_scope.name for s in under(finished, again)}
 
 
 async def test_a_refused_force_is_marked_as_the_gateways_answer(
