@@ -448,7 +448,6 @@ def assemble(
     gate = AdminGate(
         admin,
         credentials,
-        prefix=settings.admin_prefix,
         max_body=settings.admin_max_body,
         open_paths=open_paths(metrics_public=settings.metrics_public),
         session=lambda cookie: read_session(credentials, cookie) is not None,

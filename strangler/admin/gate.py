@@ -59,8 +59,8 @@ def authenticate(credentials: Credentials, headers: Headers) -> Credential:
 class AdminGate:
     """The admin app behind the checks of the module docstring; a plain ASGI callable.
 
-    prefix: where the gateway mounts it (admin_prefix). open_paths: the paths below it that need
-    no credential. session: whether a dashboard session cookie's value is a live session.
+    open_paths: the paths below the admin prefix that need no credential. session: whether a
+    dashboard session cookie's value is a live session.
     """
 
     def __init__(
@@ -68,7 +68,6 @@ class AdminGate:
         app: ASGIApp,
         credentials: Credentials,
         *,
-        prefix: str,
         max_body: int,
         open_paths: Collection[str],
         session: Callable[[str | None], bool],
@@ -76,7 +75,6 @@ class AdminGate:
         session_cookie: str = "strangler_session",
     ) -> None:
         self.app = app
-        self._prefix = prefix.rstrip("/")  # as the gateway mounts it: '/_strangler/' too
         self._credentials = credentials
         self._max_body = max_body
         self._open = frozenset(open_paths)
@@ -88,7 +86,10 @@ class AdminGate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        scope, path = self._inside(scope)
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
         headers = Headers(scope=scope)
         change = scope["method"] not in _SAFE
         limit = self._max_body
@@ -102,26 +103,6 @@ class AdminGate:
         elif await self._refused(scope, headers, path, change, send):
             return
         await self._within(limit, scope, headers, receive, send)
-
-    def _inside(self, scope: Scope) -> tuple[Scope, str]:
-        """The scope for the admin app, and the request's path inside it (/health, /flags).
-
-        The gateway hands over its root_path with the prefix added. A server may leave the
-        root_path out of the path (httpx's ASGITransport does; the gateway then takes the path
-        as it came: the prefix, then the API's path): the admin app is given the path under its
-        root_path, where Starlette's routing looks for it, instead of answering 404 (and the
-        gate 401 to its open paths).
-        """
-        path: str = scope["path"]
-        root: str = scope.get("root_path", "")
-        if not root or path == root or path.startswith(root + "/"):
-            return scope, path[len(root) :]
-        if root.endswith(self._prefix) and (
-            path == self._prefix or path.startswith(self._prefix + "/")
-        ):
-            inside = path[len(self._prefix) :]
-            return dict(scope, path=root + inside), inside
-        return scope, path
 
     async def _refused(
         self, scope: Scope, headers: Headers, path: str, change: bool, send: Send

@@ -30,7 +30,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from strangler.compat.pages import http_error, werkzeug_response
 from strangler.compat.responses import Answered
-from strangler.compat.routes import flask_allow, legacy_options, options_answer
+from strangler.compat.routes import flask_allow, flask_options
 from strangler.compat.session import legacy_context, save_legacy_session
 from strangler.compat.validation import STYLES, Style
 
@@ -67,9 +67,7 @@ def install_legacy_errors(
         assert isinstance(exc, StarletteHTTPException)
         allow = flask_allow(path_methods(app, request)) if exc.status_code == 405 else []
         if allow and request.method == "OPTIONS":  # Flask answers OPTIONS on every route.
-            if legacy is None:
-                return options_answer(allow)
-            return await legacy_options(legacy, request, allow)  # with its request hooks
+            return await flask_options(legacy, request, allow)  # with its request hooks
         # A detail FastAPI made up ("Not Found") is not legacy's description; one a route gave is.
         detail = exc.detail if exc.detail != _phrase(exc.status_code) else None
         try:

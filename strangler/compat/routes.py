@@ -7,7 +7,7 @@ read `Allow` as a set.
 
 Flask makes its OPTIONS answer as it makes a view's: its before-request hooks first (one
 reading the session gives `Vary: Cookie`; one aborting answers instead), its after-request hooks
-and the session's save after (Flask-CORS's headers). Given the legacy app, `legacy_options`
+and the session's save after (Flask-CORS's headers). Given the legacy app, `flask_options`
 does the same, in process, on the port's session (see strangler.compat.session).
 """
 
@@ -38,9 +38,12 @@ def options_answer(allow: Iterable[str]) -> Response:
     return Response(status_code=200, headers={"Allow": ", ".join(allow)}, media_type="text/html")
 
 
-async def legacy_options(legacy: Any, request: Request, allow: Sequence[str]) -> Response:
-    """Flask's automatic OPTIONS answer to `request`, made by the Flask app `legacy` with its
-    request hooks, as Flask makes it (run in a worker thread: the hooks may block)."""
+async def flask_options(legacy: Any, request: Request, allow: Sequence[str]) -> Response:
+    """Flask's automatic OPTIONS answer to `request`: made by the Flask app `legacy` with its
+    request hooks, as Flask makes it (in a worker thread: the hooks may block); without it
+    (None), `options_answer(allow)`."""
+    if legacy is None:
+        return options_answer(allow)
     return await run_in_threadpool(_legacy_options, legacy, request, allow)
 
 
@@ -59,13 +62,11 @@ def _legacy_options(legacy: Any, request: Request, allow: Sequence[str]) -> Resp
 def options_endpoint(
     allow: Sequence[str], legacy: Any = None
 ) -> Callable[[Request], Awaitable[Response]]:
-    """An endpoint answering `options_answer(allow)`, or with `legacy`, `legacy_options`
-    (it takes only the request: the path's parameters are not read)."""
+    """An endpoint answering `flask_options` (it takes only the request: the path's parameters
+    are not read)."""
 
     async def options(request: Request) -> Response:
-        if legacy is None:
-            return options_answer(allow)
-        return await legacy_options(legacy, request, allow)
+        return await flask_options(legacy, request, allow)
 
     return options
 

@@ -139,11 +139,12 @@ class RedisFlagStore:
             # Threads share this object: the None may have been read before another of them
             # created the store and bound it. Only a second read of None is a flushed store.
             found = _text(self._redis.get(self._key("store_id")))
-        if found is None and self.store_id is not None:
-            raise FlagStoreError(
-                f"the flag store at {redacted(self.url)} was deleted (flushed?); routing by the"
-                " last good table. Restore it (`strangler flags import` of an export) and restart"
-            )
+            if found is None:
+                raise FlagStoreError(
+                    f"the flag store at {redacted(self.url)} was deleted (flushed?); routing by"
+                    " the last good table. Restore it (`strangler flags import` of an export) and"
+                    " restart"
+                )
         if found is None:
             raise FlagStoreError(
                 f"no flag store at {redacted(self.url)}: create it with `strangler flags init` (or"

@@ -141,7 +141,12 @@ class Gateway:
             inside = self.within(scope)
             if inside is None:  # the admin API's
                 assert self.admin is not None
-                child = dict(scope, root_path=scope.get("root_path", "") + self._admin_prefix)
+                root = scope.get("root_path", "")
+                # Mounted at root_path + prefix, its path starts there too, also where the
+                # server left the root_path out of the path (httpx's ASGITransport does).
+                if root and not (path == root or path.startswith(root + "/")):
+                    path = root + path
+                child = dict(scope, root_path=root + self._admin_prefix, path=path)
                 await self.admin(child, receive, send)
                 return
             path = inside
