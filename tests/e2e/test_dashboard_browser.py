@@ -165,6 +165,15 @@ def test_a_gated_rollout_is_paused_resumed_and_approved_from_its_page(
         WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "message"))
 
     def shown_state() -> str:
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        # The page redraws its state by itself: an element found may be replaced before it
+        # is read. Looked up again then (a few times: a redraw is one moment).
+        for _ in range(20):
+            try:
+                return str(browser.find_element(By.ID, "state").text)
+            except StaleElementReferenceException:
+                continue
         return str(browser.find_element(By.ID, "state").text)
 
     do("pause", "looking at the logs")
